@@ -1,0 +1,711 @@
+"""The one SQLite connection layer: schema, migrations, transactions, and every query.
+
+One library is one SQLite file opened through apsw (the stdlib ``sqlite3`` cannot load
+extensions on many Python builds) with sqlite-vec loaded. WAL mode; one writer
+connection per process, readers open their own. Paths are stored relative to a library
+root (digiKam's AlbumRoots idea) so a drive that comes back under another letter is
+re-pointed, not re-indexed, and a missing root means *offline*, never *deleted*.
+
+Vectors live in one sqlite-vec ``vec0`` table per model (``vec_m<model id>``), rowid =
+photo id. Every vector insert/delete is appended to ``vec_log`` so in-memory search
+indexes (possibly in other processes) can follow changes incrementally.
+
+Schema version lives in ``PRAGMA user_version`` as ``(major << 16) | minor``: a newer
+*minor* only adds things and is opened as is; a newer *major* is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import apsw
+import numpy as np
+import sqlite_vec
+
+SCHEMA_MAJOR = 1
+
+STATUS_PENDING = "pending"
+STATUS_INDEXED = "indexed"
+STATUS_SKIPPED = "skipped"
+STATUS_OFFLINE = "offline"  # derived: a photo whose root is offline
+
+_V1 = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE roots(
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    online INTEGER NOT NULL DEFAULT 1,
+    watch_mode TEXT NOT NULL DEFAULT 'auto' CHECK (watch_mode IN ('auto', 'native', 'polling')),
+    added_at REAL NOT NULL,
+    last_scan_at REAL
+);
+
+CREATE TABLE exclusions(pattern TEXT PRIMARY KEY);
+
+CREATE TABLE models(
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL UNIQUE,
+    dim INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE photos(
+    id INTEGER PRIMARY KEY,
+    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    rel_path TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    content_hash TEXT,
+    width INTEGER,
+    height INTEGER,
+    taken_at REAL,
+    latitude REAL,
+    longitude REAL,
+    camera TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'indexed', 'skipped')),
+    reason TEXT,
+    detail TEXT,
+    model_id INTEGER REFERENCES models(id),
+    faces_done INTEGER NOT NULL DEFAULT 0,
+    added_at REAL NOT NULL,
+    UNIQUE(root_id, rel_path)
+);
+CREATE INDEX photos_hash ON photos(content_hash);
+CREATE INDEX photos_status ON photos(status, model_id);
+CREATE INDEX photos_taken ON photos(taken_at);
+CREATE INDEX photos_folder ON photos(root_id, folder);
+
+CREATE TABLE vec_log(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL,
+    photo_id INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('add', 'del'))
+);
+
+CREATE TABLE clusters(
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('people', 'pets', 'places', 'scenes')),
+    name TEXT,
+    auto_name TEXT,
+    hidden INTEGER NOT NULL DEFAULT 0,
+    centroid BLOB,
+    latitude REAL,
+    longitude REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX clusters_kind ON clusters(kind);
+
+CREATE TABLE faces(
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    score REAL,
+    sharpness REAL,
+    descriptor BLOB NOT NULL,
+    cluster_id INTEGER REFERENCES clusters(id) ON DELETE SET NULL,
+    source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN ('auto', 'confirmed', 'sidecar')),
+    created_at REAL NOT NULL
+);
+CREATE INDEX faces_photo ON faces(photo_id);
+CREATE INDEX faces_cluster ON faces(cluster_id);
+
+CREATE TABLE face_rejections(
+    face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    PRIMARY KEY(face_id, cluster_id)
+);
+
+CREATE TABLE cluster_photos(
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    source TEXT NOT NULL DEFAULT 'auto' CHECK (source IN ('auto', 'confirmed', 'rejected')),
+    PRIMARY KEY(cluster_id, photo_id)
+);
+CREATE INDEX cluster_photos_photo ON cluster_photos(photo_id);
+
+CREATE TABLE tags(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE);
+
+CREATE TABLE photo_tags(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+    source TEXT NOT NULL DEFAULT 'user',
+    PRIMARY KEY(photo_id, tag_id)
+);
+CREATE INDEX photo_tags_tag ON photo_tags(tag_id);
+
+CREATE TABLE albums(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    query TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+# Numbered migrations of the current major version; index + 1 is the minor version.
+MIGRATIONS: list[str] = [_V1]
+
+
+class CatalogError(RuntimeError):
+    """The catalog file cannot be used (newer major version, corrupt file, ...)."""
+
+
+@dataclass(frozen=True)
+class Root:
+    id: int
+    path: Path
+    online: bool
+    watch_mode: str
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    id: int
+    root_id: int
+    rel_path: str
+    path: Path
+    size: int
+    mtime: float
+    content_hash: str | None
+    status: str
+    model_id: int | None
+
+
+@dataclass(frozen=True)
+class Model:
+    id: int
+    spec: str
+    dim: int
+
+
+def encode_version(major: int, minor: int) -> int:
+    return (major << 16) | minor
+
+
+def decode_version(value: int) -> tuple[int, int]:
+    return value >> 16, value & 0xFFFF
+
+
+def folder_of(rel_path: str) -> str:
+    parent = str(PurePosixPath(rel_path).parent)
+    return "" if parent == "." else parent
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class Catalog:
+    """A library's SQLite file. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        flags = apsw.SQLITE_OPEN_READONLY if readonly else (
+            apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        )
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = apsw.Connection(str(self.path), flags=flags)
+        except apsw.Error as exc:
+            raise CatalogError(f"cannot open catalog {self.path}: {exc}") from exc
+        self.conn.enable_load_extension(True)
+        self.conn.load_extension(sqlite_vec.loadable_path())
+        self.conn.enable_load_extension(False)
+        self.conn.set_busy_timeout(10_000)
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate(existed)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self, existed: bool) -> None:
+        current = self.conn.execute("PRAGMA user_version").get or 0
+        major, minor = decode_version(current)
+        if current and major > SCHEMA_MAJOR:
+            raise CatalogError(
+                f"{self.path} was written by a newer photoorg (schema {major}.{minor}); "
+                f"this version reads schema {SCHEMA_MAJOR}.x. Update photoorg."
+            )
+        if current and major < SCHEMA_MAJOR:
+            raise CatalogError(f"{self.path} has an unknown old schema {major}.{minor}")
+        if minor >= len(MIGRATIONS):
+            return  # same or newer minor: additive changes only, safe to use
+        if self.readonly:
+            raise CatalogError(f"{self.path} needs a schema upgrade; open it read-write once")
+        if existed and current:
+            backup = self.path.with_name(f"{self.path.name}.bak-{major}.{minor}")
+            self.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+            shutil.copy2(self.path, backup)
+        for number in range(minor, len(MIGRATIONS)):
+            with self.conn:
+                self.conn.execute(MIGRATIONS[number])
+                self.conn.execute(
+                    f"PRAGMA user_version = {encode_version(SCHEMA_MAJOR, number + 1)}"
+                )
+
+    @property
+    def schema_version(self) -> tuple[int, int]:
+        return decode_version(self.conn.execute("PRAGMA user_version").get)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[apsw.Connection]:
+        """One atomic unit of work (nests as a savepoint)."""
+        with self._lock, self.conn:
+            yield self.conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
+        with self._lock:
+            return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        with self._lock:
+            return list(self.conn.execute(sql, params))
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        with self._lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def integrity_check(self) -> str:
+        return self.scalar("PRAGMA integrity_check")
+
+    # -- meta ------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- roots and exclusions --------------------------------------------------------
+
+    def add_root(self, path: str | Path) -> Root:
+        resolved = str(Path(path).expanduser().resolve())
+        with self.transaction():
+            self.execute(
+                "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
+                (resolved, time.time()),
+            )
+        root = self.root_by_path(resolved)
+        assert root is not None
+        return root
+
+    def roots(self) -> list[Root]:
+        rows = self.query("SELECT id, path, online, watch_mode FROM roots ORDER BY path")
+        return [Root(r[0], Path(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    def root(self, root_id: int) -> Root | None:
+        return next((r for r in self.roots() if r.id == root_id), None)
+
+    def root_by_path(self, path: str | Path) -> Root | None:
+        resolved = Path(path).expanduser().resolve()
+        return next((r for r in self.roots() if r.path == resolved), None)
+
+    def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
+        """The root holding ``path`` (deepest wins) and the path relative to it."""
+        target = Path(path).expanduser().absolute()
+        best: tuple[Root, str] | None = None
+        for root in self.roots():
+            try:
+                rel = target.relative_to(root.path)
+            except ValueError:
+                continue
+            if best is None or len(str(root.path)) > len(str(best[0].path)):
+                best = (root, rel.as_posix())
+        return best
+
+    def set_root_online(self, root_id: int, online: bool) -> None:
+        self.execute("UPDATE roots SET online = ? WHERE id = ?", (int(online), root_id))
+
+    def set_root_watch_mode(self, root_id: int, mode: str) -> None:
+        self.execute("UPDATE roots SET watch_mode = ? WHERE id = ?", (mode, root_id))
+
+    def relocate_root(self, root_id: int, new_path: str | Path) -> None:
+        """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
+        self.execute(
+            "UPDATE roots SET path = ? WHERE id = ?",
+            (str(Path(new_path).expanduser().resolve()), root_id),
+        )
+
+    def mark_scanned(self, root_id: int) -> None:
+        self.execute("UPDATE roots SET last_scan_at = ? WHERE id = ?", (time.time(), root_id))
+
+    def remove_root(self, root_id: int) -> None:
+        """Forget a folder: its photos leave the catalog; files on disk are untouched."""
+        with self.transaction():
+            self.execute("DELETE FROM roots WHERE id = ?", (root_id,))
+
+    def exclusions(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT pattern FROM exclusions ORDER BY pattern")]
+
+    def add_exclusion(self, pattern: str) -> None:
+        self.execute("INSERT OR IGNORE INTO exclusions(pattern) VALUES(?)", (pattern,))
+
+    def remove_exclusion(self, pattern: str) -> None:
+        self.execute("DELETE FROM exclusions WHERE pattern = ?", (pattern,))
+
+    # -- models ----------------------------------------------------------------------
+
+    def ensure_model(self, spec: str, dim: int) -> Model:
+        """Register a model and its vec0 table (idempotent)."""
+        with self.transaction():
+            self.execute(
+                "INSERT INTO models(spec, dim, created_at) VALUES(?, ?, ?) "
+                "ON CONFLICT(spec) DO NOTHING",
+                (spec, dim, time.time()),
+            )
+            model = self.model_by_spec(spec)
+            assert model is not None
+            if model.dim != dim:
+                raise CatalogError(f"model {spec} was registered with dim {model.dim}, not {dim}")
+            table = vec_table(model.id)
+            self.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0(embedding float[{dim}])"
+            )
+            self.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_photo_gone AFTER DELETE ON photos "
+                f"WHEN OLD.status != 'skipped' BEGIN "
+                f"DELETE FROM {table} WHERE rowid = OLD.id; "
+                f"INSERT INTO vec_log(model_id, photo_id, op) VALUES({model.id}, OLD.id, 'del'); "
+                "END"
+            )
+        return model
+
+    def model_by_spec(self, spec: str) -> Model | None:
+        row = self.execute("SELECT id, spec, dim FROM models WHERE spec = ?", (spec,)).fetchone()
+        return Model(*row) if row else None
+
+    def model(self, model_id: int) -> Model | None:
+        row = self.execute(
+            "SELECT id, spec, dim FROM models WHERE id = ?", (model_id,)
+        ).fetchone()
+        return Model(*row) if row else None
+
+    def active_model(self) -> Model | None:
+        """The model whose vectors answer searches now."""
+        value = self.get_meta("active_model")
+        return self.model(int(value)) if value else None
+
+    def target_model(self) -> Model | None:
+        """The model the indexer embeds with (differs from active while switching)."""
+        value = self.get_meta("target_model")
+        return self.model(int(value)) if value else self.active_model()
+
+    def set_target_model(self, spec: str, dim: int) -> Model:
+        """Choose the library's model. The first one becomes active at once; a later one
+        becomes active when every photo has its vector (see :meth:`maybe_switch_model`)."""
+        model = self.ensure_model(spec, dim)
+        with self.transaction():
+            self.set_meta("target_model", str(model.id))
+            if self.active_model() is None:
+                self.set_meta("active_model", str(model.id))
+        return model
+
+    def maybe_switch_model(self) -> bool:
+        """Make the target model active once nothing waits for it; drop the old vectors."""
+        active, target = self.active_model(), self.target_model()
+        if target is None or active is None or active.id == target.id:
+            return False
+        waiting = self.scalar(
+            "SELECT COUNT(*) FROM photos WHERE status != 'skipped' "
+            "AND (model_id IS NOT ? OR status = 'pending')",
+            (target.id,),
+        )
+        if waiting:
+            return False
+        with self.transaction():
+            self.set_meta("active_model", str(target.id))
+            self.execute(f"DROP TABLE IF EXISTS {vec_table(active.id)}")
+            self.execute(f"DROP TRIGGER IF EXISTS {vec_table(active.id)}_photo_gone")
+            self.execute("DELETE FROM vec_log WHERE model_id = ?", (active.id,))
+        return True
+
+    # -- photos ----------------------------------------------------------------------
+
+    def photo_path(self, root_id: int, rel_path: str) -> Path:
+        root = self.root(root_id)
+        assert root is not None
+        return root.path / PurePosixPath(rel_path)
+
+    def photos_in_root(self, root_id: int) -> dict[str, PhotoRow]:
+        root = self.root(root_id)
+        assert root is not None
+        rows = self.query(
+            "SELECT id, root_id, rel_path, size, mtime, content_hash, status, model_id "
+            "FROM photos WHERE root_id = ?",
+            (root_id,),
+        )
+        return {
+            r[2]: PhotoRow(r[0], r[1], r[2], root.path / PurePosixPath(r[2]), *r[3:])
+            for r in rows
+        }
+
+    def photo(self, photo_id: int) -> PhotoRow | None:
+        row = self.execute(
+            "SELECT p.id, p.root_id, p.rel_path, r.path, p.size, p.mtime, p.content_hash, "
+            "p.status, p.model_id FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE p.id = ?",
+            (photo_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return PhotoRow(row[0], row[1], row[2], Path(row[3]) / PurePosixPath(row[2]), *row[4:])
+
+    def photo_id_for_path(self, path: str | Path) -> int | None:
+        found = self.root_for_file(path)
+        if found is None:
+            return None
+        root, rel = found
+        return self.scalar(
+            "SELECT id FROM photos WHERE root_id = ? AND rel_path = ?", (root.id, rel)
+        )
+
+    def paths_for_ids(self, ids: Iterable[int]) -> dict[int, Path]:
+        """Absolute paths for photo ids (missing ids are left out)."""
+        id_list = [int(i) for i in ids]
+        if not id_list:
+            return {}
+        roots = {r.id: r.path for r in self.roots()}
+        out: dict[int, Path] = {}
+        for chunk_start in range(0, len(id_list), 900):
+            chunk = id_list[chunk_start : chunk_start + 900]
+            marks = ",".join("?" * len(chunk))
+            for pid, root_id, rel in self.query(
+                f"SELECT id, root_id, rel_path FROM photos WHERE id IN ({marks})", chunk
+            ):
+                out[pid] = roots[root_id] / PurePosixPath(rel)
+        return out
+
+    def add_photo(
+        self, root_id: int, rel_path: str, size: int, mtime: float, content_hash: str | None
+    ) -> int:
+        """Queue a new file (status pending)."""
+        ext = PurePosixPath(rel_path).suffix.lower()
+        cur = self.execute(
+            "INSERT INTO photos(root_id, rel_path, folder, ext, size, mtime, content_hash, "
+            "added_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (root_id, rel_path, folder_of(rel_path), ext, size, mtime, content_hash, time.time()),
+        )
+        return cur.fetchone()[0]
+
+    def move_photo(self, photo_id: int, root_id: int, rel_path: str, mtime: float) -> None:
+        """A file moved or renamed: same row, so vector, faces, names and tags stay."""
+        self.execute(
+            "UPDATE photos SET root_id = ?, rel_path = ?, folder = ?, ext = ?, mtime = ? "
+            "WHERE id = ?",
+            (
+                root_id,
+                rel_path,
+                folder_of(rel_path),
+                PurePosixPath(rel_path).suffix.lower(),
+                mtime,
+                photo_id,
+            ),
+        )
+
+    def mark_changed(self, photo_id: int, size: int, mtime: float, content_hash: str | None) -> None:
+        """Content changed: re-queue, drop its stale vector and faces (names/tags stay)."""
+        with self.transaction():
+            self._delete_vectors([photo_id])
+            self.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+            self.execute(
+                "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, status = 'pending', "
+                "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
+                (size, mtime, content_hash, photo_id),
+            )
+
+    def delete_photos(self, ids: Iterable[int]) -> None:
+        with self.transaction():
+            for pid in ids:
+                self.execute("DELETE FROM photos WHERE id = ?", (pid,))
+
+    def mark_skipped(self, photo_id: int, reason: str, detail: str = "") -> None:
+        self.execute(
+            "UPDATE photos SET status = 'skipped', reason = ?, detail = ? WHERE id = ?",
+            (reason, detail, photo_id),
+        )
+
+    def record_info(
+        self,
+        photo_id: int,
+        *,
+        width: int | None,
+        height: int | None,
+        taken_at: float | None,
+        latitude: float | None,
+        longitude: float | None,
+        camera: str | None,
+    ) -> None:
+        self.execute(
+            "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
+            "longitude = ?, camera = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, photo_id),
+        )
+
+    def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
+        """Store a photo's vector for a model and mark it indexed (call inside a transaction)."""
+        # Vectors of other models stay: during a model switch they keep answering searches.
+        table = vec_table(model_id)
+        self.execute(f"DELETE FROM {table} WHERE rowid = ?", (photo_id,))
+        self.execute(
+            f"INSERT INTO {table}(rowid, embedding) VALUES(?, ?)", (photo_id, vector_blob(vector))
+        )
+        self.execute(
+            "INSERT INTO vec_log(model_id, photo_id, op) VALUES(?, ?, 'add')", (model_id, photo_id)
+        )
+        self.execute(
+            "UPDATE photos SET status = 'indexed', reason = NULL, detail = NULL, model_id = ? "
+            "WHERE id = ?",
+            (model_id, photo_id),
+        )
+
+    def _delete_vectors(self, ids: Iterable[int]) -> None:
+        """Remove a photo's vectors from every model's table (its content changed)."""
+        model_ids = [m for (m,) in self.query("SELECT id FROM models")]
+        tables = [(m, vec_table(m)) for m in model_ids if self._table_exists(vec_table(m))]
+        for pid in ids:
+            for model_id, table in tables:
+                if self.changes_of(f"DELETE FROM {table} WHERE rowid = ?", (pid,)):
+                    self.execute(
+                        "INSERT INTO vec_log(model_id, photo_id, op) VALUES(?, ?, 'del')",
+                        (model_id, pid),
+                    )
+
+    def changes_of(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a write and return how many rows it changed."""
+        with self._lock:
+            self.conn.execute(sql, params)
+            return self.conn.changes()
+
+    def _table_exists(self, name: str) -> bool:
+        return bool(
+            self.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (name,))
+        )
+
+    def vector(self, photo_id: int, model_id: int) -> np.ndarray | None:
+        blob = self.scalar(
+            f"SELECT embedding FROM {vec_table(model_id)} WHERE rowid = ?", (photo_id,)
+        )
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+    def vector_by_hash(self, content_hash: str, model_id: int) -> np.ndarray | None:
+        """A vector already computed for identical content (a copy of a photo)."""
+        row = self.execute(
+            "SELECT id FROM photos WHERE content_hash = ? AND model_id = ? AND "
+            "status = 'indexed' LIMIT 1",
+            (content_hash, model_id),
+        ).fetchone()
+        return None if row is None else self.vector(row[0], model_id)
+
+    def load_vectors(self, model_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """All (ids int64, vectors float32 [n, dim]) of a model, ordered by id."""
+        model = self.model(model_id)
+        assert model is not None
+        rows = self.query(f"SELECT rowid, embedding FROM {vec_table(model_id)} ORDER BY rowid")
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, mat.reshape(len(rows), model.dim).copy()
+
+    def vec_log_seq(self) -> int:
+        return self.scalar("SELECT COALESCE(MAX(seq), 0) FROM vec_log")
+
+    def vec_changes_since(self, model_id: int, seq: int) -> list[tuple[int, int, str]]:
+        """(seq, photo_id, op) for a model after ``seq``, oldest first."""
+        return self.query(
+            "SELECT seq, photo_id, op FROM vec_log WHERE model_id = ? AND seq > ? ORDER BY seq",
+            (model_id, seq),
+        )
+
+    # -- work queues -----------------------------------------------------------------
+
+    def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
+        """Photos that need a vector from ``model_id`` (new, changed, or older model),
+        on online roots, oldest first."""
+        rows = self.query(
+            "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "AND (p.status = 'pending' OR p.model_id IS NOT ?) ORDER BY p.id LIMIT ?",
+            (model_id, limit),
+        )
+        return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
+
+    def count_pending_embedding(self, model_id: int | None) -> int:
+        return self.scalar(
+            "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "AND (p.status = 'pending' OR p.model_id IS NOT ?)",
+            (model_id,),
+        )
+
+    # -- reports ---------------------------------------------------------------------
+
+    def status_counts(self) -> dict[str, Any]:
+        """Counts for ``photoorg status``; photos on offline roots count only as offline."""
+        counts = {"indexed": 0, "pending": 0, "skipped": 0, "offline": 0}
+        target = self.target_model()
+        target_id = target.id if target else None
+        rows = self.query(
+            "SELECT r.online, p.status, p.model_id IS ? AS current, COUNT(*) "
+            "FROM photos p JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3",
+            (target_id,),
+        )
+        for online, status, current, n in rows:
+            if not online:
+                counts["offline"] += n
+            elif status == STATUS_INDEXED and not current:
+                counts["pending"] += n  # indexed with an older model: waiting to re-embed
+            else:
+                counts[status] += n
+        reasons = dict(
+            self.query(
+                "SELECT p.reason, COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
+                "WHERE r.online = 1 AND p.status = 'skipped' GROUP BY p.reason ORDER BY 2 DESC"
+            )
+        )
+        return {**counts, "skipped_reasons": reasons}
+
+    def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:
+        rows = self.query(
+            "SELECT r.path, p.rel_path, p.reason, p.detail FROM photos p "
+            "JOIN roots r ON r.id = p.root_id WHERE p.status = 'skipped' ORDER BY p.rel_path "
+            "LIMIT ?",
+            (limit,),
+        )
+        return [(Path(root) / PurePosixPath(rel), reason, detail or "") for root, rel, reason,
+                detail in rows]
+
+
+def vec_table(model_id: int) -> str:
+    return f"vec_m{int(model_id)}"

@@ -1,0 +1,286 @@
+"""The background indexing pipeline: scan → decode pool → batched CLIP inference → catalog.
+
+Decoding (Pillow/rawpy, GIL released in C) runs in a small thread pool while the model
+encodes the previous batch, so both cores stay busy. Each batch commits in its own
+transaction: a crash loses at most the batch in flight, and a restart resumes from the
+photos still waiting (the catalog is the queue). Progress goes through one listener
+interface that the CLI's progress bar and the GUI's status bar both implement.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from photoorg.core.catalog import Catalog
+from photoorg.core.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
+
+if TYPE_CHECKING:
+    from photoorg.core.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """A snapshot of indexing progress (one phase at a time)."""
+
+    phase: str  # "scanning" | "embedding" | "faces" | "done"
+    done: int = 0
+    total: int = 0
+    skipped: int = 0
+    rate: float = 0.0  # photos per second, recent window
+    eta_s: float | None = None
+    current: str | None = None
+    paused: bool = False
+
+
+class IndexListener:
+    """Receives progress; override what you need. Called from the indexing thread."""
+
+    def on_progress(self, progress: Progress) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def on_skipped(self, path: Path, reason: str, detail: str) -> None:  # noqa: B027
+        pass
+
+
+class IndexControl:
+    """Pause / resume / cancel, checked between photos. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._cancelled = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+@dataclass
+class IndexSummary:
+    embedded: int = 0
+    reused: int = 0
+    skipped: int = 0
+    faces_photos: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class _Rate:
+    """Photos/second over the last ~30 s, for a steady ETA."""
+
+    def __init__(self, window_s: float = 30.0) -> None:
+        self.window_s = window_s
+        self.marks: collections.deque[tuple[float, int]] = collections.deque()
+
+    def add(self, done: int) -> float:
+        now = time.monotonic()
+        self.marks.append((now, done))
+        while len(self.marks) > 2 and now - self.marks[0][0] > self.window_s:
+            self.marks.popleft()
+        (t0, d0), (t1, d1) = self.marks[0], self.marks[-1]
+        return (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+@dataclass
+class _Decoded:
+    photo_id: int
+    path: Path
+    tensor: Any = None
+    info: PhotoInfo | None = None
+    error: DecodeError | None = None
+
+
+def default_decode_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2)))
+
+
+class Indexer:
+    """Embeds every photo waiting for the library's target model."""
+
+    def __init__(
+        self,
+        cat: Catalog,
+        embedder: Embedder,
+        *,
+        batch_size: int = 16,
+        decode_workers: int | None = None,
+        listener: IndexListener | None = None,
+        control: IndexControl | None = None,
+        face_pass: Callable[..., int] | None = None,
+    ) -> None:
+        self.cat = cat
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self.decode_workers = decode_workers or default_decode_workers()
+        self.listener = listener or IndexListener()
+        self.control = control or IndexControl()
+        self.face_pass = face_pass
+        self.model = cat.set_target_model(embedder.spec.name, embedder.dim)
+
+    def run(self) -> IndexSummary:
+        """Index until nothing waits (or cancelled). Safe to call again at any time."""
+        started = time.monotonic()
+        summary = IndexSummary()
+        total = self.cat.count_pending_embedding(self.model.id)
+        progress = Progress("embedding", total=total)
+        rate = _Rate()
+        self.listener.on_progress(progress)
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            while not self.control.cancelled:
+                work = self.cat.pending_embedding(self.model.id, limit=2048)
+                if not work:
+                    break
+                for batch in self._batches(pool, work):
+                    self._commit_batch(batch, summary)
+                    progress.done = summary.embedded + summary.reused + summary.skipped
+                    progress.total = max(progress.total, progress.done)
+                    progress.skipped = summary.skipped
+                    progress.rate = rate.add(progress.done)
+                    remaining = progress.total - progress.done
+                    progress.eta_s = remaining / progress.rate if progress.rate > 0 else None
+                    progress.current = str(batch[-1].path) if batch else None
+                    self.listener.on_progress(progress)
+                    if self.control.paused:
+                        progress.paused = True
+                        self.listener.on_progress(progress)
+                        self.control.wait_while_paused()
+                        progress.paused = False
+                    if self.control.cancelled:
+                        break
+        summary.cancelled = self.control.cancelled
+        if not summary.cancelled:
+            self.cat.maybe_switch_model()
+        if self.face_pass is not None and not summary.cancelled:
+            summary.faces_photos = self._run_face_pass()
+        summary.seconds = time.monotonic() - started
+        progress.phase = "done"
+        self.listener.on_progress(progress)
+        return summary
+
+    def _run_face_pass(self) -> int:
+        progress = Progress("faces")
+
+        def report(done: int, total: int) -> None:
+            progress.done, progress.total = done, total
+            self.listener.on_progress(progress)
+
+        assert self.face_pass is not None
+        try:
+            return self.face_pass(
+                self.cat, progress=report, should_stop=lambda: self.control.cancelled
+            )
+        except Exception:  # the face pass must never take search indexing down with it
+            log.exception("face pass failed")
+            return 0
+
+    def _batches(
+        self, pool: ThreadPoolExecutor, work: list[tuple[int, Path]]
+    ) -> Iterator[list[_Decoded]]:
+        """Decode ahead in the pool (bounded) and yield batches in order."""
+        ahead = self.batch_size * 2 + self.decode_workers
+        queue: collections.deque[Future[_Decoded]] = collections.deque()
+        items = iter(work)
+        batch: list[_Decoded] = []
+
+        def submit_next() -> bool:
+            item = next(items, None)
+            if item is None:
+                return False
+            queue.append(pool.submit(self._decode, *item))
+            return True
+
+        for _ in range(ahead):
+            if not submit_next():
+                break
+        while queue:
+            decoded = queue.popleft().result()
+            submit_next()
+            batch.append(decoded)
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+                if self.control.cancelled or self.control.paused:
+                    # drain what is decoded so nothing is half-done, then stop here
+                    rest = [f.result() for f in queue]
+                    queue.clear()
+                    if rest:
+                        yield rest
+                    return
+        if batch:
+            yield batch
+
+    def _decode(self, photo_id: int, path: Path) -> _Decoded:
+        try:
+            photo: DecodedPhoto = decode_photo(path, min_side=self.embedder.image_size)
+            tensor = self.embedder.preprocess(photo.image)
+            return _Decoded(photo_id, path, tensor=tensor, info=photo.info)
+        except DecodeError as exc:
+            return _Decoded(photo_id, path, error=exc)
+        except Exception as exc:  # a decoder bug must cost one photo, not the run
+            log.exception("unexpected error decoding %s", path)
+            return _Decoded(photo_id, path, error=DecodeError("could not decode", repr(exc)))
+
+    def _commit_batch(self, batch: list[_Decoded], summary: IndexSummary) -> None:
+        import torch
+
+        good = [d for d in batch if d.error is None]
+        vectors = (
+            self.embedder.encode_image_tensors(torch.stack([d.tensor for d in good]))
+            if good
+            else []
+        )
+        with self.cat.transaction():
+            for decoded, vector in zip(good, vectors, strict=True):
+                info = decoded.info
+                assert info is not None
+                self.cat.record_info(
+                    decoded.photo_id,
+                    width=info.width,
+                    height=info.height,
+                    taken_at=info.taken_at,
+                    latitude=info.latitude,
+                    longitude=info.longitude,
+                    camera=info.camera,
+                )
+                self.cat.store_vector(decoded.photo_id, self.model.id, vector)
+            for decoded in batch:
+                if decoded.error is not None:
+                    err = decoded.error
+                    self.cat.mark_skipped(decoded.photo_id, err.reason, err.detail)
+                    summary.skipped_reasons[err.reason] = (
+                        summary.skipped_reasons.get(err.reason, 0) + 1
+                    )
+        summary.embedded += len(good)
+        summary.skipped += len(batch) - len(good)
+        for decoded in batch:
+            if decoded.error is not None:
+                self.listener.on_skipped(decoded.path, decoded.error.reason, decoded.error.detail)
