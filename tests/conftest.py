@@ -1,0 +1,24 @@
+"""Shared test setup: no display, no network, temporary data folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated library data folder (and model cache) for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("PHOTOORG_DATA_DIR", str(path))
+    monkeypatch.setenv("PHOTOORG_CACHE_DIR", str(tmp_path / "cache"))
+    return path

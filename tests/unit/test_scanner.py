@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from photoorg.core.catalog import Catalog
+from photoorg.core.scanner import content_hash, is_excluded, scan_library
+
+
+def _jpeg(path: Path, color: tuple[int, int, int] = (200, 10, 10), size: int = 64) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(sum(color) + size)
+    noise = rng.integers(0, 40, (size, size, 3), dtype=np.uint8)
+    Image.fromarray((np.array(color, dtype=np.uint8) + noise).astype(np.uint8)).save(path)
+    return path
+
+
+def _rows(cat: Catalog) -> dict[str, int]:
+    return {rel: pid for pid, rel in cat.query("SELECT id, rel_path FROM photos")}
+
+
+def test_content_hash_ignores_name_and_sees_edits(tmp_path: Path) -> None:
+    a = _jpeg(tmp_path / "a.jpg")
+    b = tmp_path / "b.jpg"
+    shutil.copy(a, b)
+    assert content_hash(a) == content_hash(b)
+    with open(b, "ab") as fh:
+        fh.write(b"x")
+    assert content_hash(a) != content_hash(b)
+
+
+def test_exclusions() -> None:
+    assert is_excluded(".hidden/a.jpg", [])
+    assert is_excluded("a/.DS_Store", [])
+    assert is_excluded("a/._a.jpg", [])
+    assert is_excluded("$RECYCLE.BIN/a.jpg", [])
+    assert is_excluded("System Volume Information/a.jpg", [])
+    assert is_excluded("raw/export/a.jpg", ["export"])
+    assert is_excluded("a/b_small.jpg", ["*_small.jpg"])
+    assert not is_excluded("a/b.jpg", ["*_small.jpg"])
+
+
+def test_scan_new_changed_moved_deleted(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    _jpeg(lib / "a.jpg")
+    _jpeg(lib / "sub" / "b.jpg", (10, 200, 10))
+    _jpeg(lib / ".hidden" / "c.jpg")
+    (lib / "notes.txt").write_text("not a photo")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(lib)
+        report = scan_library(cat)
+        assert report.added == 2
+        before = _rows(cat)
+        assert set(before) == {"a.jpg", "sub/b.jpg"}
+
+        # rename + move into another folder: same rows, no re-queue
+        (lib / "new").mkdir()
+        os.rename(lib / "sub" / "b.jpg", lib / "new" / "renamed.jpg")
+        # change content of a.jpg
+        _jpeg(lib / "a.jpg", (10, 10, 200), size=80)
+        # a new file
+        _jpeg(lib / "d.jpg", (50, 50, 50))
+        report = scan_library(cat)
+        assert (report.added, report.changed, report.moved, report.removed) == (1, 1, 1, 0)
+        after = _rows(cat)
+        assert after["new/renamed.jpg"] == before["sub/b.jpg"]
+        assert after["a.jpg"] == before["a.jpg"]
+        assert cat.scalar("SELECT status FROM photos WHERE rel_path='a.jpg'") == "pending"
+
+        (lib / "d.jpg").unlink()
+        report = scan_library(cat)
+        assert report.removed == 1
+        assert "d.jpg" not in _rows(cat)
+
+
+def test_missing_root_marks_offline_never_deletes(tmp_path: Path) -> None:
+    lib = tmp_path / "usb"
+    _jpeg(lib / "a.jpg")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(lib)
+        scan_library(cat)
+        os.rename(lib, tmp_path / "unplugged")
+        report = scan_library(cat)
+        assert report.offline_roots == [lib.resolve()]
+        assert report.removed == 0
+        assert cat.status_counts()["offline"] == 1
+        os.rename(tmp_path / "unplugged", lib)
+        report = scan_library(cat)
+        assert report.unchanged == 1 and report.added == 0
+        assert cat.status_counts()["offline"] == 0
+
+
+def test_move_between_library_folders_keeps_row(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    two.mkdir()
+    _jpeg(one / "a.jpg")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(one)
+        cat.add_root(two)
+        scan_library(cat)
+        pid = _rows(cat)["a.jpg"]
+        shutil.move(one / "a.jpg", two / "a.jpg")
+        report = scan_library(cat)
+        assert report.moved == 1
+        assert cat.photo(pid).path == (two / "a.jpg").resolve()
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    _jpeg(lib / "a.jpg")
+    os.symlink(lib, lib / "loop")
+    os.symlink(tmp_path / "nowhere", lib / "broken.jpg")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(lib)
+        report = scan_library(cat)
+        assert report.added == 1
+        assert any("broken.jpg" in str(p) for p, _ in report.errors)
+
+
+def test_user_exclusion_pattern(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    _jpeg(lib / "keep.jpg")
+    _jpeg(lib / "exports" / "skip.jpg")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(lib)
+        cat.add_exclusion("exports")
+        scan_library(cat)
+        assert set(_rows(cat)) == {"keep.jpg"}
