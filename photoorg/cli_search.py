@@ -1,72 +1,189 @@
-"""``search`` and ``similar``: text-to-image and image-to-image queries."""
+"""``search``, ``similar`` and ``duplicates``: queries over the library's vectors.
+
+All three go through :class:`photoorg.core.search.SearchIndex` (the same API the GUI uses).
+``--json`` output: ``search`` / ``similar`` print ``[{"path", "score"}]`` best first;
+``duplicates`` prints a list of groups, each a list of ``{"path", "score"}``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from photoorg.cli import CliError, open_catalog, print_results
+from photoorg.cli import CliError, emit_json, open_catalog, print_results
 from photoorg.core.catalog import Catalog
+from photoorg.core.search import (
+    DEFAULT_DUPLICATE_THRESHOLD,
+    Filters,
+    Query,
+    QueryError,
+    QueryPart,
+    SearchIndex,
+    SearchResult,
+    parse_query,
+    to_timestamp,
+)
 
 
-def _embedder_for(cat: Catalog):  # noqa: ANN202 - Embedder is imported lazily (torch)
+def _embedder_for(cat: Catalog) -> Any:
+    """The active model's embedder (imports torch and open_clip lazily)."""
     from photoorg.core.embedder import ModelUnavailableError, load_embedder
 
     model = cat.active_model()
     if model is None:
         raise CliError("the library is empty: run `photoorg index FOLDER` first")
     try:
-        return model, load_embedder(model.spec)
+        return load_embedder(model.spec)
     except ModelUnavailableError as exc:
         raise CliError(str(exc)) from exc
 
 
-def _rank(cat: Catalog, model_id: int, query: np.ndarray, k: int) -> list[tuple[Path, float]]:
-    ids, mat = cat.load_vectors(model_id)
-    if not len(ids):
-        return []
-    scores = mat @ query
-    order = np.argsort(-scores)[:k]
-    paths = cat.paths_for_ids(ids[order].tolist())
-    return [(paths[int(ids[i])], float(scores[i])) for i in order if int(ids[i]) in paths]
+def _filters(args: argparse.Namespace) -> Filters:
+    try:
+        for bound in (args.after, args.before):
+            if bound is not None:
+                to_timestamp(bound)
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
+    return Filters(
+        folder=Path(args.folder).expanduser().resolve() if args.folder else None,
+        after=args.after,
+        before=args.before,
+        exts=tuple(args.type or ()),
+        tags=tuple(args.tag or ()),
+    )
+
+
+def _extra_parts(args: argparse.Namespace) -> Query:
+    """``--and`` / ``--not`` phrases (each may itself use ``+`` / ``-`` / ``2:``)."""
+    query = Query(())
+    try:
+        for text in args.and_ or ():
+            query = query + parse_query(text)
+        for text in args.not_ or ():
+            negated = parse_query(text).parts
+            query = query + Query(tuple(QueryPart(p.kind, p.value, -p.weight) for p in negated))
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
+    return query
+
+
+def _run_query(
+    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool
+) -> list[SearchResult]:
+    if cat.active_model() is None:
+        raise CliError("the library is empty: run `photoorg index FOLDER` first")
+    filters = _filters(args)  # bad options fail before the model loads
+    encoder = _embedder_for(cat) if needs_encoder else None
+    with SearchIndex(cat) as index:
+        try:
+            return index.search(
+                query,
+                encoder,
+                filters=filters,
+                k=args.k,
+                offset=args.offset,
+                min_score=args.min_score,
+            )
+        except QueryError as exc:
+            raise CliError(str(exc)) from exc
+
+
+def _show(hits: list[SearchResult], as_json: bool) -> None:
+    print_results([(h.path, h.score) for h in hits], as_json)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    try:
+        query = parse_query(args.text) + _extra_parts(args)
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
     with open_catalog(args) as cat:
-        model, embedder = _embedder_for(cat)
-        query = embedder.encode_texts([args.text])[0]
-        print_results(_rank(cat, model.id, query, args.k), args.json)
+        needs = any(p.kind in ("text", "image") for p in query.parts)
+        _show(_run_query(cat, args, query, needs), args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from photoorg.core.imaging import DecodeError, decode_photo
-
+    path = Path(args.path).expanduser().absolute()
+    query = Query((QueryPart("image", path),)) + _extra_parts(args)
     with open_catalog(args) as cat:
-        model, embedder = _embedder_for(cat)
-        pid = cat.photo_id_for_path(args.path)
-        query = cat.vector(pid, model.id) if pid is not None else None
-        if query is None:
-            try:
-                image = decode_photo(args.path, min_side=embedder.image_size).image
-            except DecodeError as exc:
-                raise CliError(f"cannot read {args.path}: {exc}") from exc
-            query = embedder.encode_images([image])[0]
-        print_results(_rank(cat, model.id, query, args.k), args.json)
+        model = cat.active_model()
+        pid = cat.photo_id_for_path(path)
+        in_library = model is not None and pid is not None and (
+            cat.vector(pid, model.id) is not None
+        )  # its stored vector answers, even from an offline drive
+        if not in_library and not path.is_file():
+            raise CliError(f"not a file: {path}")
+        needs = not in_library or any(p.kind in ("text", "image") for p in query.parts[1:])
+        _show(_run_query(cat, args, query, needs), args.json)
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="find photos matching a text")
-    p.add_argument("text")
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    if not 0.0 < args.threshold <= 1.0:
+        raise CliError("--threshold must be in (0, 1]")
+    with open_catalog(args) as cat:
+        if cat.active_model() is None:
+            raise CliError("the library is empty: run `photoorg index FOLDER` first")
+        with SearchIndex(cat) as index:
+            groups = index.find_duplicates(args.threshold, filters=_filters(args))
+    if args.json:
+        emit_json([[{"path": str(h.path), "score": round(h.score, 6)} for h in g]
+                   for g in groups])
+        return 0
+    if not groups:
+        print("no duplicates", file=sys.stderr)
+    for number, group in enumerate(groups, 1):
+        print(f"group {number} ({len(group)} photos)")
+        for hit in group:
+            print(f"  {hit.score:.3f}  {hit.path}")
+    return 0
+
+
+def _add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folder", metavar="DIR", help="only photos in this folder (and below)")
+    p.add_argument("--after", metavar="YYYY-MM-DD", help="taken on or after this day (UTC)")
+    p.add_argument("--before", metavar="YYYY-MM-DD", help="taken before this day (UTC)")
+    p.add_argument("--type", action="append", metavar="EXT",
+                   help="file type, e.g. jpg (repeatable: any of them)")
+    p.add_argument("--tag", action="append", metavar="TAG",
+                   help="only photos with this tag (repeatable: all of them)")
+
+
+def _add_query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=20, help="number of results")
+    p.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    p.add_argument("--min-score", type=float, metavar="S", help="drop results scoring below S")
+    p.add_argument("--and", dest="and_", action="append", metavar="TEXT",
+                   help="also match this (repeatable)")
+    p.add_argument("--not", dest="not_", action="append", metavar="TEXT",
+                   help="steer away from this (repeatable)")
+    _add_filter_options(p)
     p.add_argument("--json", action="store_true")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="find photos matching a text",
+        description='Find photos matching a text. Combine parts rclip-style: '
+        '"beach + sunset - people", weights "2:cat + dog", image files as parts.',
+    )
+    p.add_argument("text")
+    _add_query_options(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("similar", help="find photos similar to a photo (library or any file)")
     p.add_argument("path")
-    p.add_argument("-k", type=int, default=20, help="number of results")
-    p.add_argument("--json", action="store_true")
+    _add_query_options(p)
     p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("duplicates", help="groups of near-identical photos")
+    p.add_argument("--threshold", type=float, default=DEFAULT_DUPLICATE_THRESHOLD,
+                   help=f"cosine similarity (default {DEFAULT_DUPLICATE_THRESHOLD})")
+    _add_filter_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_duplicates)

@@ -157,8 +157,10 @@ CREATE TABLE albums(
 );
 """
 
+_V2_EXT_INDEX = "CREATE INDEX photos_ext ON photos(ext);"  # file-type filter without a scan
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX]
 
 
 class CatalogError(RuntimeError):
@@ -615,29 +617,24 @@ class Catalog:
             )
             self.move_photo(photo_id, root_id, rel_path, mtime)
 
-    def adoptable_copy(
-        self, size: int, content_hash: str, since: float, exclude: Iterable[int] = ()
-    ) -> PhotoRow | None:
-        """A row added since ``since`` (wall clock) with this content and no user data of
-        its own (tags, confirmed faces/clusters): the far end of a move that was seen as a
-        delete plus a create, which the deleted row may take over."""
-        skip = [int(i) for i in exclude][:900]
-        marks = ",".join("?" * len(skip)) or "NULL"
-        row = self.execute(
+    def adoptable_copies(self, size: int, content_hash: str, since: float) -> list[PhotoRow]:
+        """Rows added since ``since`` (wall clock) with this content and no user data of
+        their own (tags, confirmed faces/clusters), newest first: the far end of a move
+        that was seen as a delete plus a create, which the deleted row may take over."""
+        rows = self.query(
             "SELECT p.id, p.root_id, p.rel_path, r.path, p.size, p.mtime, p.content_hash, "
             "p.status, p.model_id FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE p.content_hash = ? AND p.size = ? AND p.added_at >= ? "
-            f"AND p.id NOT IN ({marks}) AND r.online = 1 "
+            "WHERE p.content_hash = ? AND p.size = ? AND p.added_at >= ? AND r.online = 1 "
             "AND NOT EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id) "
             "AND NOT EXISTS (SELECT 1 FROM cluster_photos c "
             "                WHERE c.photo_id = p.id AND c.source != 'auto') "
             "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.source != 'auto') "
-            "ORDER BY p.added_at DESC LIMIT 1",
-            (content_hash, size, since, *skip),
-        ).fetchone()
-        if row is None:
-            return None
-        return PhotoRow(row[0], row[1], row[2], Path(row[3]) / PurePosixPath(row[2]), *row[4:])
+            "ORDER BY p.added_at DESC LIMIT 20",
+            (content_hash, size, since),
+        )
+        return [
+            PhotoRow(r[0], r[1], r[2], Path(r[3]) / PurePosixPath(r[2]), *r[4:]) for r in rows
+        ]
 
     def mark_skipped(self, photo_id: int, reason: str, detail: str = "") -> None:
         self.execute(
