@@ -135,6 +135,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
         summary = indexer.run()
         counts = cat.status_counts()
+        if summary.embedded:
+            _refresh_search_cache(cat)
     print(
         f"indexed {summary.embedded} photos in {summary.seconds:.1f}s, "
         f"skipped {summary.skipped}; library: {counts['indexed']} indexed, "
@@ -143,6 +145,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
         print(f"  skipped {n}: {reason}")
     return EXIT_OK
+
+
+def _refresh_search_cache(cat: Catalog) -> None:
+    """Write the search index's start-up file now, so the next search starts fast."""
+    from photoorg.core.search import SearchIndex
+
+    try:
+        SearchIndex(cat).close(save=True)
+    except Exception:  # an optimisation only: search rebuilds it when missing
+        log.exception("could not write the search cache")
 
 
 def _face_pass() -> Callable[..., int] | None:
@@ -188,6 +200,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             {"path": str(r.path), "online": r.online, "watch_mode": r.watch_mode}
             for r in cat.roots()
         ]
+        from photoorg.core.scanner import unreadable_folders
+
+        unreadable = unreadable_folders(cat)
+        if unreadable:
+            result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
         skipped = cat.skipped(limit=50) if args.verbose_skipped else []
     if args.json:
         if skipped:
@@ -206,6 +223,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for folder in result["folders"]:
         state = "online" if folder["online"] else "OFFLINE"
         print(f"folder:   {folder['path']} ({state}, watch {folder['watch_mode']})")
+    for item in result.get("unreadable_folders", []):
+        print(f"unreadable folder: {item['path']}: {item['reason']}")
     for path, reason, detail in skipped:
         print(f"skipped:  {path}: {reason} {detail}")
     return EXIT_OK

@@ -86,12 +86,12 @@ class IndexControl:
 @dataclass
 class IndexSummary:
     embedded: int = 0
-    reused: int = 0
     skipped: int = 0
     faces_photos: int = 0
     seconds: float = 0.0
     cancelled: bool = False
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    new_ids: list[int] = field(default_factory=list, repr=False)
 
 
 class _Rate:
@@ -179,12 +179,30 @@ class Indexer:
         summary.cancelled = self.control.cancelled
         if not summary.cancelled:
             self.cat.maybe_switch_model()
+        self._after_embedding(summary.new_ids)
         if self.face_pass is not None and not summary.cancelled:
             summary.faces_photos = self._run_face_pass()
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)
         return summary
+
+    def _after_embedding(self, photo_ids: list[int]) -> None:
+        """Slower passes that follow search indexing: sidecar keywords of new photos, and
+        new photos joining existing place / scene / pet clusters. Never fatal."""
+        if not photo_ids:
+            return
+        from photoorg.core import clusters, sidecar
+
+        for photo_id in photo_ids:
+            try:
+                sidecar.import_sidecar(self.cat, photo_id)
+            except Exception:
+                log.exception("reading the sidecar of photo %s failed", photo_id)
+        try:
+            clusters.after_index(self.cat, photo_ids, self.embedder.encode_texts)
+        except Exception:
+            log.exception("assigning new photos to clusters failed")
 
     def _run_face_pass(self) -> int:
         progress = Progress("faces")
@@ -280,6 +298,7 @@ class Indexer:
                         summary.skipped_reasons.get(err.reason, 0) + 1
                     )
         summary.embedded += len(good)
+        summary.new_ids.extend(d.photo_id for d in good)
         summary.skipped += len(batch) - len(good)
         for decoded in batch:
             if decoded.error is not None:
