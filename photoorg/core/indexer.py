@@ -161,7 +161,7 @@ class Indexer:
                     break
                 for batch in self._batches(pool, work):
                     self._commit_batch(batch, summary)
-                    progress.done = summary.embedded + summary.reused + summary.skipped
+                    progress.done = summary.embedded + summary.skipped
                     progress.total = max(progress.total, progress.done)
                     progress.skipped = summary.skipped
                     progress.rate = rate.add(progress.done)
