@@ -89,7 +89,9 @@ def _run(workdir: Path, steps: list[str]) -> str:
 
             step("find similar")
             similar = index.similar_to_photo(hits[0].photo_id, k=3)
-            _check(bool(similar) and "red_circle" in similar[0].path.name,
+            names = [h.path.name for h in similar]
+            _check(bool(names) and names[0].startswith("red_")
+                   and any("red_circle" in n for n in names),
                    f"similar to {hits[0].path.name}: {[h.path.name for h in similar]}")
 
         step("faces")
