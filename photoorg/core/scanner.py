@@ -8,12 +8,15 @@ reachable; a missing root makes its photos *offline*.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fnmatch
 import hashlib
+import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -43,9 +46,14 @@ SYSTEM_NAMES = frozenset(
 def content_hash(path: str | os.PathLike[str], size: int | None = None) -> str:
     """size + SHA-256 of the first 1 MB and last 1 KB (rclip's identity): cheap on
     huge files, and a re-encode or edit changes it while a move or rename does not."""
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: a file swapped for a FIFO after the walk must not block the scan
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
         if size is None:
-            size = os.fstat(fh.fileno()).st_size
+            size = st.st_size
         digest = hashlib.sha256()
         digest.update(fh.read(HEAD_BYTES))
         if size > HEAD_BYTES:
@@ -86,6 +94,10 @@ class ScanReport:
     unchanged: int = 0
     offline_roots: list[Path] = field(default_factory=list)
     errors: list[tuple[Path, str]] = field(default_factory=list)
+    # rows whose files are missing but were kept (``scan_paths(defer_deletes=True)``)
+    gone: list[PhotoRow] = field(default_factory=list)
+    # (root id, relative path) of the rows this scan added or matched as moved there
+    found: list[tuple[int, str]] = field(default_factory=list)
 
     def merge(self, other: ScanReport) -> None:
         self.added += other.added
@@ -95,6 +107,26 @@ class ScanReport:
         self.unchanged += other.unchanged
         self.offline_roots += other.offline_roots
         self.errors += other.errors
+        self.gone += other.gone
+        self.found += other.found
+
+    @property
+    def changes(self) -> int:
+        """How many catalog rows this scan added, re-queued, moved or removed."""
+        return self.added + self.changed + self.moved + self.removed
+
+
+NAME_NOT_UTF8 = "file name is not valid UTF-8"
+
+
+def storable(rel_path: str) -> bool:
+    """Whether a path can be stored in the catalog: names that are not valid UTF-8
+    (decoded by Python with surrogate escapes) cannot, and are skipped and reported."""
+    try:
+        rel_path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def root_reachable(root: Path) -> bool:
@@ -109,14 +141,21 @@ def walk_photos(
     patterns: list[str],
     errors: list[tuple[Path, str]] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    start: str = "",
 ) -> Iterator[tuple[str, FileStat]]:
-    """Yield (posix path relative to root, stat) for supported photos under ``root``.
+    """Yield (posix path relative to root, stat) for supported photos under ``root``
+    (only below the relative folder ``start`` when given).
 
     Follows directory symlinks but never enters the same directory twice (loops).
     Unreadable folders are reported in ``errors`` and skipped.
     """
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, str]] = [(root, "")]
+    stack: list[tuple[Path, str]] = [(root / PurePosixPath(start), start) if start else (root, "")]
+    if start:  # a symlink back to an ancestor must not be walked again (as a full scan)
+        for ancestor in [root, *(root / p for p in PurePosixPath(start).parents if str(p) != ".")]:
+            with contextlib.suppress(OSError):
+                ast = ancestor.stat()
+                seen.add((ast.st_dev, ast.st_ino))
     while stack:
         if should_stop and should_stop():
             return
@@ -141,6 +180,10 @@ def walk_photos(
         for entry in listing:
             rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
             if is_excluded(rel, patterns):
+                continue
+            if not storable(entry.name):  # the catalog keeps UTF-8 text
+                if errors is not None:
+                    errors.append((Path(entry.path), NAME_NOT_UTF8))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
@@ -197,6 +240,7 @@ def scan_library(
         if not root.online:
             cat.set_root_online(root.id, True)
         known = cat.photos_in_root(root.id)
+        first_error = len(report.errors)
         for rel, fst in walk_photos(root.path, patterns, report.errors, should_stop):
             row = known.pop(rel, None)
             if row is None:
@@ -214,10 +258,49 @@ def scan_library(
                 report.unchanged += 1
         if should_stop and should_stop():
             return report
-        gone.update({row.id: row for row in known.values()})
+        # a folder or file that could not be read is not a deleted one: keep its rows
+        _record_unreadable(cat, root, report.errors[first_error:], known)
+        unreadable = _unreadable(root.path, report.errors[first_error:])
+        gone.update({row.id: row for row in known.values() if not _under(row.rel_path, unreadable)})
+        _remember_unreadable_folders(cat, root, report.errors[first_error:])
         cat.mark_scanned(root.id)
     _apply_new_and_gone(cat, new_files, gone, report)
     return report
+
+
+UNREADABLE_META = "unreadable_folders"
+
+
+def _remember_unreadable_folders(cat: Catalog, root: Root, errors: list[tuple[Path, str]]) -> None:
+    """Folders a full scan of ``root`` could not list, kept in the catalog's meta for
+    ``status`` (a folder is no photo, so it has no skipped row)."""
+    folders = [
+        [str(path), why]
+        for path, why in errors
+        if why not in ("vanished", NAME_NOT_UTF8)
+        and (not is_supported(path.name) or os.path.isdir(path))
+    ][:200]
+    try:
+        known = json.loads(cat.get_meta(UNREADABLE_META) or "{}")
+    except ValueError:
+        known = {}
+    if folders:
+        known[str(root.id)] = folders
+    elif str(root.id) not in known:
+        return
+    else:
+        del known[str(root.id)]
+    cat.set_meta(UNREADABLE_META, json.dumps(known))
+
+
+def unreadable_folders(cat: Catalog) -> list[tuple[str, str]]:
+    """(path, reason) of library subfolders the last full scan could not read."""
+    try:
+        known = json.loads(cat.get_meta(UNREADABLE_META) or "{}")
+    except ValueError:
+        return []
+    live = {str(r.id) for r in cat.roots()}
+    return [(path, why) for rid, items in known.items() if rid in live for path, why in items]
 
 
 def _safe_hash(path: Path, size: int, report: ScanReport) -> str | None:
@@ -229,7 +312,11 @@ def _safe_hash(path: Path, size: int, report: ScanReport) -> str | None:
 
 
 def _apply_new_and_gone(
-    cat: Catalog, new_files: list[_NewFile], gone: dict[int, PhotoRow], report: ScanReport
+    cat: Catalog,
+    new_files: list[_NewFile],
+    gone: dict[int, PhotoRow],
+    report: ScanReport,
+    delete: bool = True,
 ) -> None:
     by_hash: dict[tuple[int, str], list[PhotoRow]] = {}
     for row in gone.values():
@@ -248,5 +335,246 @@ def _apply_new_and_gone(
             else:
                 cat.add_photo(nf.root_id, nf.rel, nf.stat.size, nf.stat.mtime, nf.hash)
                 report.added += 1
-        cat.delete_photos(gone.keys())
-        report.removed += len(gone)
+            report.found.append((nf.root_id, nf.rel))
+        # the root may have gone away while we walked (unplugged, unmounted, deleted):
+        # then its files are offline, not deleted
+        reachable = {rid: root_reachable(path) for rid, path in roots.items()}
+        kept = [row for row in gone.values() if not reachable.get(row.root_id, False)]
+        for row in kept:
+            gone.pop(row.id)
+        if not delete:
+            report.gone.extend(gone.values())
+    if delete and gone:
+        # a row whose content turned up in a newer row (a move seen in two halves, e.g.
+        # by a watcher killed in between) takes that row's place instead of vanishing
+        forgotten = forget_gone(cat, gone.values(), adopt_since=0.0)
+        report.removed += forgotten.removed
+        report.moved += forgotten.moved
+
+
+def _unreadable(root: Path, errors: list[tuple[Path, str]]) -> list[str]:
+    """Relative paths that could not be read (not merely vanished): rows there are kept."""
+    out = []
+    for path, why in errors:
+        if why == "vanished":
+            continue
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        out.append("" if rel == "." else rel)
+    return out
+
+
+def _record_unreadable(
+    cat: Catalog, root: Root, errors: list[tuple[Path, str]], known: dict[str, PhotoRow]
+) -> None:
+    """Photo files that cannot even be examined (broken or looping symbolic links,
+    permission denied, name too long) are recorded as skipped with the reason, so that
+    ``status`` lists them. A row already there is kept as it is (taken out of ``known``).
+    """
+    for path, why in errors:
+        if not is_supported(path.name):
+            continue
+        try:
+            rel = path.relative_to(root.path).as_posix()
+        except ValueError:
+            continue
+        link = os.path.islink(path)
+        if rel == "." or (why == "vanished" and not link) or not storable(rel):
+            continue
+        if os.path.isdir(path):
+            continue
+        if known.pop(rel, None) is not None:
+            continue
+        if why == "vanished":
+            reason, detail = "broken symbolic link", _readlink(path)
+        elif why == "permission denied":
+            reason, detail = "permission denied", ""
+        elif "symbolic link" in why.lower():
+            reason, detail = "symbolic link loop", _readlink(path)
+        else:
+            reason, detail = "read error", why
+        with cat.transaction():
+            photo_id = cat.add_photo(root.id, rel, 0, 0.0, None)
+            cat.mark_skipped(photo_id, reason, detail)
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return f"-> {os.readlink(path)}"
+    except OSError:
+        return ""
+
+
+def _under(rel: str, prefixes: list[str]) -> bool:
+    return any(p == "" or rel == p or rel.startswith(p + "/") for p in prefixes)
+
+
+def _outermost(rels: Iterable[str]) -> list[str]:
+    """The given relative paths less those inside another one of them."""
+    chosen: set[str] = set()
+    for rel in sorted({r.strip("/") for r in rels}, key=len):
+        if "" in chosen:
+            break
+        if not any(str(p) in chosen for p in PurePosixPath(rel).parents if str(p) != "."):
+            chosen.add(rel)
+    return sorted(chosen)
+
+
+def _photos_at(
+    root: Path, rel: str, patterns: list[str], errors: list[tuple[Path, str]]
+) -> Iterator[tuple[str, FileStat]]:
+    """Supported photos at ``rel``: the file itself, or everything below the folder."""
+    if not rel:
+        yield from walk_photos(root, patterns, errors)
+        return
+    if is_excluded(rel, patterns):
+        return
+    path = root / PurePosixPath(rel)
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            errors.append((path, _describe(exc)))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from walk_photos(root, patterns, errors, start=rel)
+    elif stat.S_ISREG(st.st_mode) and is_supported(path.name):
+        yield rel, FileStat(st.st_size, st.st_mtime)
+
+
+def scan_paths(
+    cat: Catalog,
+    targets: Mapping[int, Iterable[str]],
+    *,
+    defer_deletes: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> ScanReport:
+    """Reconcile only some paths: ``{root id: [relative path, ...]}``, each a file or a
+    folder (walked), ``""`` for the whole root. The folder watcher's targeted
+    :func:`scan_library`.
+
+    New files are queued, changed ones re-queued; a path that no longer exists makes the
+    rows at it and below it *gone*. Gone rows are matched by content hash with the new
+    files of the same call (a move keeps its row); the others are deleted, or with
+    ``defer_deletes`` kept and listed in ``report.gone`` for the caller to confirm with
+    :func:`forget_gone`. Unreachable roots are marked offline and left alone; rows under
+    unreadable folders are kept.
+    """
+    report = ScanReport()
+    patterns = cat.exclusions()
+    roots = {r.id: r for r in cat.roots()}
+    gone: dict[int, PhotoRow] = {}
+    new_files: list[_NewFile] = []
+    for root_id, rels in targets.items():
+        root = roots.get(root_id)
+        if root is None:
+            continue
+        if not root_reachable(root.path):
+            if root.online:
+                log.warning("library folder %s is missing: its photos are offline", root.path)
+                cat.set_root_online(root.id, False)
+            report.offline_roots.append(root.path)
+            continue
+        for rel in _outermost(rels):
+            if should_stop and should_stop():
+                return report
+            if not storable(rel):
+                report.errors.append((root.path / rel, NAME_NOT_UTF8))
+                continue
+            first_error = len(report.errors)
+            known = cat.photos_under(root.id, rel)
+            for path_rel, fst in _photos_at(root.path, rel, patterns, report.errors):
+                row = known.pop(path_rel, None)
+                if row is None:
+                    new_files.append(_NewFile(root.id, path_rel, fst, None))
+                elif row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
+                    digest = _safe_hash(root.path / path_rel, fst.size, report)
+                    if digest is not None and digest == row.content_hash:
+                        cat.move_photo(row.id, root.id, path_rel, fst.mtime)  # touched only
+                        report.unchanged += 1
+                    else:
+                        cat.mark_changed(row.id, fst.size, fst.mtime, digest)
+                        report.changed += 1
+                else:
+                    report.unchanged += 1
+            _record_unreadable(cat, root, report.errors[first_error:], known)
+            unreadable = _unreadable(root.path, report.errors[first_error:])
+            gone.update(
+                {row.id: row for row in known.values() if not _under(row.rel_path, unreadable)}
+            )
+    _apply_new_and_gone(cat, new_files, gone, report, delete=not defer_deletes)
+    return report
+
+
+def _still_there(root: Path, rel: str, patterns: list[str]) -> bool:
+    if is_excluded(rel, patterns) or not is_supported(PurePosixPath(rel).name):
+        return False
+    try:
+        return stat.S_ISREG((root / PurePosixPath(rel)).stat().st_mode)
+    except OSError:
+        return False
+
+
+def forget_gone(
+    cat: Catalog, rows: Iterable[PhotoRow], *, adopt_since: float | None = None
+) -> ScanReport:
+    """Delete the rows of files that are really gone, after checking again.
+
+    A row is kept (and listed in ``report.gone``) when its root is unreachable (offline,
+    never deleted) or its file is back. With ``adopt_since`` (wall-clock time), a gone
+    row whose content turned up in a row added since then (a move seen as a delete plus a
+    create: between library folders, or copy-then-delete) takes that row's place, so its
+    vector, faces, names and tags survive (counted as moved).
+    """
+    report = ScanReport()
+    rows = list(rows)
+    patterns = cat.exclusions()
+    roots = {r.id: r for r in cat.roots()}
+    reachable: dict[int, bool] = {}
+    ids = {row.id for row in rows}
+    doomed: list[int] = []
+    for row in rows:
+        root = roots.get(row.root_id)
+        if root is None:
+            continue
+        if not reachable.setdefault(root.id, root_reachable(root.path)):
+            report.gone.append(row)
+            continue
+        current = cat.photo(row.id)
+        if current is None:
+            continue  # deleted meanwhile
+        if current.root_id != row.root_id:  # moved to another library folder meanwhile
+            root = roots.get(current.root_id)
+            if root is None or not reachable.setdefault(root.id, root_reachable(root.path)):
+                continue
+        # (a folder move may have carried the row along: judge it where it is now)
+        if _still_there(root.path, current.rel_path, patterns):
+            report.gone.append(current)
+            continue
+        if adopt_since is not None and current.content_hash:
+            copy = next(
+                (
+                    c
+                    for c in cat.adoptable_copies(current.size, current.content_hash, adopt_since)
+                    if c.id not in ids
+                    and c.root_id in roots
+                    and _still_there(roots[c.root_id].path, c.rel_path, patterns)
+                ),
+                None,
+            )
+            if copy is not None:
+                with cat.transaction():
+                    cat.delete_photos([copy.id])
+                    cat.move_photo(row.id, copy.root_id, copy.rel_path, copy.mtime)
+                ids.add(copy.id)
+                report.moved += 1
+                continue
+        doomed.append(row.id)
+    if doomed:
+        cat.delete_photos(doomed)
+    report.removed += len(doomed)
+    return report
