@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import open_clip
 import torch
 import torch.nn.functional as F
@@ -35,9 +34,13 @@ from photoorg.core.synthetic import CLASSES, caption, draw_shape_image  # noqa: 
 
 ARCH = "photoorg-tiny"
 
+# Vision: open_clip's ModifiedResNet (a ``layers`` list selects it) with one bottleneck block per
+# stage, 8 wide. A 2-layer ViT of the same cost learned shapes far more slowly from scratch
+# (held-out precision@10 ~0.5 after 600 steps vs ~0.95): convolutions see edges and corners
+# directly. Text: a 2-layer, 64-wide transformer over open_clip's default tokenizer.
 MODEL_CONFIG = {
     "embed_dim": 64,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+    "vision_cfg": {"image_size": 64, "layers": [1, 1, 1, 1], "width": 8, "head_width": 32},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
 
@@ -64,14 +67,26 @@ def _set_determinism(seed: int, threads: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _draw_pool(preprocess, per_class: int, seed_base: int, sizes: tuple[int, ...]):
-    """Draw ``per_class`` pictures of every class; return (tensor N×3×H×W, labels N)."""
+def _draw_pool(
+    preprocess,
+    per_class: int,
+    seed_base: int,
+    sizes: tuple[int, ...],
+    rotations: tuple[float, ...] = (20.0,),
+):
+    """Draw ``per_class`` pictures of every class; return (tensor N×3×H×W, labels N).
+
+    Sizes and maximum rotations cycle over the pictures (the app sees every size, and the
+    bundled sample photos include shapes turned any way).
+    """
     tensors, labels = [], []
     for k, (color, shape) in enumerate(CLASSES):
         for i in range(per_class):
             seed = seed_base + k * 100_003 + i
-            size = sizes[(seed * 7 + i) % len(sizes)]
-            tensors.append(preprocess(draw_shape_image(color, shape, size=size, seed=seed)))
+            size = sizes[i % len(sizes)]
+            rotation = rotations[(i // len(sizes)) % len(rotations)]
+            image = draw_shape_image(color, shape, size=size, seed=seed, max_rotation=rotation)
+            tensors.append(preprocess(image))
             labels.append(k)
     return torch.stack(tensors), torch.tensor(labels)
 
@@ -119,15 +134,44 @@ def _precision_at_k(sim: torch.Tensor, query_labels, item_labels, k: int, skip_s
 
 
 @torch.inference_mode()
-def evaluate(model, tokenizer, preprocess, per_class: int = 10, seed_base: int = EVAL_SEED_BASE):
-    """Held-out precision@10: text->image (canonical captions) and image->image."""
+def evaluate(
+    model,
+    tokenizer,
+    preprocess,
+    per_class: int = 11,
+    seed_base: int = EVAL_SEED_BASE,
+    rotation: float = 20.0,
+):
+    """Held-out precision@10: text->image (canonical captions) and image->image.
+
+    11 pictures per class, so an image query has 10 others of its class to find.
+    """
     model.eval()
-    images, labels = _draw_pool(preprocess, per_class, seed_base, sizes=(256,))
+    images, labels = _draw_pool(preprocess, per_class, seed_base, (256,), (rotation,))
     img = F.normalize(model.encode_image(images), dim=-1)
     txt = F.normalize(model.encode_text(tokenizer([caption(c, s) for c, s in CLASSES])), dim=-1)
     t2i = _precision_at_k(txt @ img.T, torch.arange(len(CLASSES)), labels, 10, skip_self=False)
     i2i = _precision_at_k(img @ img.T, labels, labels, 10, skip_self=True)
     return t2i, i2i
+
+
+def report(model, tokenizer, preprocess) -> None:
+    """Print held-out precision@10 on fresh pictures (slightly turned, and turned any way)."""
+    t2i, i2i = evaluate(model, tokenizer, preprocess)
+    print(f"held-out precision@10  text->image {t2i:.3f}  image->image {i2i:.3f}")
+    t2i_any, i2i_any = evaluate(model, tokenizer, preprocess, rotation=180.0)
+    print(f"  shapes turned any way: text->image {t2i_any:.3f}  image->image {i2i_any:.3f}")
+
+
+def evaluate_saved(args: argparse.Namespace) -> None:
+    """Evaluate the weights already in ``--out`` (no training)."""
+    out_dir = Path(args.out)
+    open_clip.add_model_config(out_dir / f"{ARCH}.json")
+    torch.set_num_threads(args.threads)
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        ARCH, pretrained=str(out_dir / f"{ARCH}.safetensors")
+    )
+    report(model, open_clip.get_tokenizer(ARCH), preprocess)
 
 
 def train(args: argparse.Namespace) -> None:
@@ -143,14 +187,17 @@ def train(args: argparse.Namespace) -> None:
     tokenizer = open_clip.get_tokenizer(ARCH)
 
     t0 = time.perf_counter()
-    pool, pool_labels = _draw_pool(preprocess, args.per_class, TRAIN_SEED_BASE, (64, 128, 256))
+    pool, pool_labels = _draw_pool(
+        preprocess, args.per_class, TRAIN_SEED_BASE, (64, 128, 256), (20.0, 180.0)
+    )
     tokens, t_color, t_shape, n_full, class_color, class_shape = _text_bank(tokenizer)
     print(f"drew {len(pool)} training pictures in {time.perf_counter() - t0:.1f}s", flush=True)
 
-    params_decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    params_other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (decay if param.ndim >= 2 and "embedding" not in name else no_decay).append(param)
     opt = torch.optim.AdamW(
-        [{"params": params_decay, "weight_decay": 0.05}, {"params": params_other, "weight_decay": 0}],
+        [{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr,
         betas=(0.9, 0.98),
     )
@@ -195,8 +242,9 @@ def train(args: argparse.Namespace) -> None:
         li = scale * img @ img.T
         li = li - torch.eye(len(labels)) * 1e4
         has_pos = same.sum(1) > 0
-        loss_i2i = -(F.log_softmax(li, dim=1) * same / same.sum(1, keepdim=True).clamp(min=1)).sum(1)
-        loss = loss_i2t.mean() + loss_t2i.mean() + 0.5 * loss_i2i[has_pos].mean()
+        targets = same / same.sum(1, keepdim=True).clamp(min=1)
+        loss_i2i = -(F.log_softmax(li, dim=1) * targets).sum(1)
+        loss = loss_i2t.mean() + loss_t2i.mean() + args.i2i_weight * loss_i2i[has_pos].mean()
 
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -207,9 +255,8 @@ def train(args: argparse.Namespace) -> None:
             print(f"step {step:4d}  loss {loss.item():.3f}  scale {scale.item():.1f}", flush=True)
     train_s = time.perf_counter() - t_train
 
-    t2i, i2i = evaluate(model, tokenizer, preprocess)
     print(f"training: {args.steps} steps x {args.batch} pictures in {train_s:.1f}s")
-    print(f"held-out precision@10  text->image {t2i:.3f}  image->image {i2i:.3f}")
+    report(model, tokenizer, preprocess)
 
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     weights_path = out_dir / f"{ARCH}.safetensors"
@@ -220,13 +267,16 @@ def train(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(REPO / "resources" / "models"))
-    parser.add_argument("--steps", type=int, default=700)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=96)
-    parser.add_argument("--per-class", type=int, default=120, help="training pictures per class")
+    parser.add_argument("--per-class", type=int, default=100, help="training pictures per class")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--i2i-weight", type=float, default=0.5, help="image-image loss weight")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    train(parser.parse_args(argv))
+    parser.add_argument("--eval-only", action="store_true", help="evaluate the saved weights")
+    args = parser.parse_args(argv)
+    (evaluate_saved if args.eval_only else train)(args)
 
 
 if __name__ == "__main__":

@@ -487,10 +487,12 @@ def load_embedder(
     elif spec.kind == "hub":
         weights = _hub_weights(spec, cache_dir, progress)
         cfg = _open_clip().get_pretrained_cfg(spec.arch, spec.pretrained)
-        preprocess_cfg = {
-            k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg
+        # The tag's preprocessing (open_clip applies it only when given the tag, not a file).
+        extra: dict[str, Any] = {
+            f"image_{key}": cfg[key]
+            for key in ("mean", "std", "interpolation", "resize_mode")
+            if cfg.get(key)
         }
-        extra: dict[str, Any] = {"force_preprocess_cfg": preprocess_cfg}
         if cfg.get("quick_gelu"):
             extra["force_quick_gelu"] = True
         try:

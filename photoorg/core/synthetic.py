@@ -55,11 +55,14 @@ def _shape_points(shape: str, cx: float, cy: float, r: float, angle: float) -> l
     ]
 
 
-def draw_shape_image(color: str, shape: str, size: int = 256, seed: int = 0) -> Image.Image:
+def draw_shape_image(
+    color: str, shape: str, size: int = 256, seed: int = 0, max_rotation: float = 20.0
+) -> Image.Image:
     """Draw one ``color`` ``shape`` on a random plain background (RGB, ``size`` x ``size``).
 
-    The seed fixes the background shade, the shape's position, scale, rotation, the exact
-    colour tint and the sensor-like noise, so two seeds give similar but not identical pictures.
+    The seed fixes the background shade, the shape's position, scale, rotation (up to
+    ``max_rotation`` degrees either way), the exact colour tint and the sensor-like noise, so two
+    seeds give similar but not identical pictures.
     """
     if color not in COLORS:
         raise ValueError(f"unknown color {color!r}; known: {', '.join(COLORS)}")
@@ -85,7 +88,7 @@ def draw_shape_image(color: str, shape: str, size: int = 256, seed: int = 0) -> 
     margin = r * 1.15
     cx = float(np.clip(big * (0.5 + rng.uniform(-0.18, 0.18)), margin, big - margin))
     cy = float(np.clip(big * (0.5 + rng.uniform(-0.18, 0.18)), margin, big - margin))
-    angle = rng.uniform(-0.35, 0.35)  # slight rotation: a square stays a square
+    angle = math.radians(rng.uniform(-max_rotation, max_rotation))
     draw = ImageDraw.Draw(canvas)
     if shape == "circle":
         ry = r * rng.uniform(0.92, 1.08)
