@@ -14,12 +14,14 @@ torch and open_clip are imported lazily, so importing this module is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +80,21 @@ class ModelSpec:
 
 
 # --------------------------------------------------------------------------- locations
+
+
+@contextlib.contextmanager
+def _quiet_random_init_warning() -> Iterator[None]:
+    """open_clip warns on the root logger that weights are random: here that is the point."""
+
+    def drop(record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 def bundled_model_dir() -> Path:
@@ -458,7 +475,8 @@ def load_embedder(
     if spec.kind == "random":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
-            model, preprocess = _create(spec.arch, None)
+            with _quiet_random_init_warning():
+                model, preprocess = _create(spec.arch, None)
     elif spec.kind == "bundled":
         weights = bundled_model_dir() / TINY_WEIGHTS
         if not weights.is_file():
