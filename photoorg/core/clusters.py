@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -1215,9 +1216,22 @@ def classify_pets(
     ]
 
 
+_prompt_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _encode(encode_texts: TextEncoder | Any, prompts: list[str]) -> np.ndarray:
+    """Prompt vectors, computed once per encoder (the indexer asks after every run)."""
     fn = getattr(encode_texts, "encode_texts", encode_texts)
-    return np.asarray(fn(prompts), dtype=np.float32)
+    try:
+        per_encoder = _prompt_cache.setdefault(encode_texts, {})
+    except TypeError:  # not weak-referenceable: no cache
+        return np.asarray(fn(prompts), dtype=np.float32)
+    key = tuple(prompts)
+    if key not in per_encoder:
+        per_encoder[key] = np.asarray(fn(prompts), dtype=np.float32)
+    return per_encoder[key]
 
 
 def recluster_pets(
@@ -1326,6 +1340,8 @@ def assign_to_nearest(
     model = cat.model(model_id) if model_id is not None else cat.active_model()
     if model is None:
         return {}
+    if not cat.scalar("SELECT 1 FROM clusters WHERE kind = ? LIMIT 1", (kind,)):
+        return {}  # nothing to join yet (and no prompts to encode)
     wanted = sorted({int(p) for p in photo_ids})
     taken = {pid for (pid,) in cat.query(
         "SELECT cp.photo_id FROM cluster_photos cp JOIN clusters c ON c.id = cp.cluster_id "

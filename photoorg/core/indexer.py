@@ -200,7 +200,7 @@ class Indexer:
             except Exception:
                 log.exception("reading the sidecar of photo %s failed", photo_id)
         try:
-            clusters.after_index(self.cat, photo_ids, self.embedder.encode_texts)
+            clusters.after_index(self.cat, photo_ids, self.embedder)
         except Exception:
             log.exception("assigning new photos to clusters failed")
 
