@@ -282,9 +282,25 @@ class Catalog:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[apsw.Connection]:
-        """One atomic unit of work (nests as a savepoint)."""
-        with self._lock, self.conn:
-            yield self.conn
+        """One atomic unit of work (nests as a savepoint).
+
+        The outermost one begins IMMEDIATE: it takes the write lock up front (waiting up to
+        the busy timeout). A deferred transaction that reads and then writes fails at once
+        with "database is locked" when another process (the indexer service, a CLI) committed
+        in between, because SQLite cannot upgrade a stale read snapshot.
+        """
+        with self._lock:
+            if self.readonly or not self.conn.getautocommit():
+                with self.conn:
+                    yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
         with self._lock:

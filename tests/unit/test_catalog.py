@@ -122,3 +122,36 @@ def test_skipped_reasons_grouped(tmp_path: Path) -> None:
     assert counts["skipped"] == 3
     assert counts["skipped_reasons"] == {"empty file": 2, "image too large": 1}
     cat.close()
+
+
+def test_read_then_write_transaction_survives_a_concurrent_writer(tmp_path: Path) -> None:
+    """The GUI's writer and the indexer service are two connections: a transaction that
+    reads, then writes while the other one commits, must wait for it, not fail with
+    "database is locked" (a stale WAL snapshot cannot be upgraded)."""
+    import threading
+    import time
+
+    path = tmp_path / "catalog.sqlite"
+    first, second = Catalog(path), Catalog(path)
+    errors: list[BaseException] = []
+    read_done = threading.Event()
+
+    def other_writer() -> None:
+        read_done.wait(5)
+        try:
+            second.add_exclusion("from-the-service")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with first.transaction():
+        first.exclusions()  # the read that pins a snapshot
+        read_done.set()
+        time.sleep(0.3)  # the other connection tries to commit meanwhile
+        first.add_exclusion("from-the-window")
+    thread.join(15)
+    assert errors == []
+    assert sorted(first.exclusions()) == ["from-the-service", "from-the-window"]
+    first.close()
+    second.close()
