@@ -405,6 +405,24 @@ def add_photo_to_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
         )
 
 
+def confirm_photos(cat: Catalog, cluster_id: int, photo_ids: Sequence[int]) -> None:
+    """The user says these photos do belong to the cluster: re-clustering keeps them there.
+
+    For people, the photos' faces already in that person become 'confirmed'; for the other
+    kinds the photos are added as confirmed members.
+    """
+    info = _require(cat, cluster_id)
+    with cat.transaction():
+        for pid in photo_ids:
+            if info.kind == "people":
+                cat.execute(
+                    "UPDATE faces SET source = 'confirmed' WHERE cluster_id = ? AND photo_id = ?",
+                    (info.id, int(pid)),
+                )
+            else:
+                add_photo_to_cluster(cat, info.id, int(pid))
+
+
 def move_photo_to_cluster(cat: Catalog, photo_id: int, from_id: int, to_id: int) -> None:
     """The user moved a photo from one cluster to another (pets/places/scenes)."""
     with cat.transaction():

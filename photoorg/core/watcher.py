@@ -251,6 +251,7 @@ class LibraryWatcher:
         self._idle_cond = threading.Condition()
         self._idle = False
         self._control: IndexControl | None = None
+        self._paused = False
         self._state = STATE_STOPPED
         self._error: str | None = None
         self._last_status: WatchStatus | None = None
@@ -289,6 +290,24 @@ class LibraryWatcher:
             self._thread.join(timeout)
         with self._idle_cond:
             self._idle_cond.notify_all()
+
+    def pause(self) -> None:
+        """Hold indexing after the current photo; events are still collected. Each indexing
+        run gets its own control, so the flag outlives the run in progress."""
+        self._paused = True
+        control = self._control
+        if control is not None:
+            control.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        control = self._control
+        if control is not None:
+            control.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def __enter__(self) -> LibraryWatcher:
         self.start()
@@ -800,6 +819,8 @@ class LibraryWatcher:
         self._busy()
         self._index_needed = False
         control = IndexControl()
+        if self._paused:
+            control.pause()
         self._control = control
         if self._stop.is_set():
             return

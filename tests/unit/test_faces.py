@@ -306,6 +306,20 @@ def test_names_confirmations_and_hiding_survive_full_recluster(cat: Catalog) -> 
 
 
 @needs_faces_dev
+def test_confirming_a_photo_in_a_person_pins_its_face(cat: Catalog) -> None:
+    from photoorg.core.clusters import confirm_photos
+
+    recluster_people(cat)
+    face = face_of(cat, "obama/obama2.jpg")
+    person = cluster_of(cat, face)
+    photo = cat.scalar("SELECT photo_id FROM faces WHERE id = ?", (face,))
+    confirm_photos(cat, person, [photo])
+    assert cat.scalar("SELECT source FROM faces WHERE id = ?", (face,)) == "confirmed"
+    recluster_people(cat, full=True)
+    assert cluster_of(cat, face) == person
+
+
+@needs_faces_dev
 def test_new_photo_of_a_known_person_joins_the_named_cluster_incrementally(
     cat: Catalog, analyzer: FaceAnalyzer, tmp_path: Path
 ) -> None:

@@ -51,11 +51,13 @@ def _rows(cat: Catalog) -> dict[str, int]:
     return {rel: pid for pid, rel in cat.query("SELECT id, rel_path FROM photos")}
 
 
-def _wait(pred: Callable[[], bool], timeout: float = 15.0) -> None:
+def _wait(pred: Callable[[], bool], timeout: float = 15.0,
+          state: Callable[[], object] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            seen = f": {state()!r}" if state is not None else ""
+            raise AssertionError(f"condition not reached in time{seen}")
         time.sleep(0.05)
 
 
@@ -120,7 +122,7 @@ def test_create_modify_rename_move_delete(library: tuple[Path, Catalog]) -> None
             "new.jpg", "p0.jpg", "renamed.jpg", "deep/er/p2.jpg", "album 2024 ✓/x.jpg",
             "album 2024 ✓/y.jpg", "p4.jpg", "p5.jpg",
         }
-        _wait(lambda: set(_rows(cat)) == expected)
+        _wait(lambda: set(_rows(cat)) == expected, state=lambda: sorted(_rows(cat)))
         _settle(watcher)
         after = _rows(cat)
         assert set(after) == expected

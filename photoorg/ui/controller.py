@@ -1,0 +1,456 @@
+"""The window's controller: owns the workers, asks the core (through :mod:`engine`), and hands
+results to the views as signals. Views hold layout only; models hold rows only.
+
+Staleness: every request that fills the grid carries a generation number; a result whose
+generation is no longer the newest is dropped (TagStudio's ``_render_cutoff``), and the
+service keeps only the newest of the queries still waiting (typing fast costs one query).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from photoorg import config
+from photoorg.core.indexer import Progress
+from photoorg.ui import engine, queries
+from photoorg.ui.service_client import ServiceClient
+from photoorg.ui.thumbnails import load_viewer_image
+from photoorg.ui.thumbstore import ThumbnailStore
+from photoorg.ui.workers import TaskError, Worker
+
+if TYPE_CHECKING:
+    from photoorg.ui.views.settings import SettingsResult
+
+log = logging.getLogger(__name__)
+
+SEARCH_RESULTS = 300
+REFRESH_INTERVAL_MS = 2000
+
+
+class LibraryController(QObject):
+    photos_ready = Signal(object)  # queries.PhotoList for the grid
+    overview_ready = Signal(object)  # engine.Overview
+    clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
+    details_ready = Signal(object)  # PhotoDetails | None
+    image_ready = Signal(int, object)  # photo id, QImage | None
+    settings_info_ready = Signal(object)  # engine.SettingsInfo
+    model_state = Signal(str, str, str)  # state, spec, message
+    download_progress = Signal(int, int)  # done, total (0 = unknown)
+    error = Signal(str, str)  # message, details
+    writes_done = Signal(str)  # what was written (for tests and status messages)
+
+    def __init__(
+        self,
+        data: Path,
+        settings: config.Settings,
+        *,
+        model_spec: str | None = None,
+        index_mode: str = "process",
+        watch: bool = True,
+        faces: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data = data
+        self.settings = settings
+        self.model_spec = model_spec
+        self.query = Worker("query", init=engine.open_reader(data),
+                            cleanup=engine.close_catalog, parent=self)
+        self.writer = Worker("writer", init=engine.open_writer(data),
+                             cleanup=engine.close_catalog, parent=self)
+        for worker in (self.query, self.writer):
+            worker.failed.connect(self._on_task_error)
+        self.thumbs = ThumbnailStore(config.thumbnail_dir(data), parent=self)
+        self.service = ServiceClient(
+            data, mode=index_mode, model=model_spec, faces=faces, watch=watch,
+            watch_mode=settings.watch_mode, parent=self,
+        )
+        self.service.changed.connect(self._on_catalog_changed)
+        self.service.idle.connect(self._on_index_idle)
+        self.service.failed.connect(self.error)
+        self.service.model_state.connect(self._on_model_state)
+        self.service.results.connect(self._on_results)
+        self.service.download_progress.connect(self.download_progress)
+
+        self.source = queries.Source("all")
+        self.search_text = ""
+        self.similar_to: list[int] = []
+        self.cluster_kind: str | None = None
+        self.overview: engine.Overview | None = None
+        self.model_ready = False
+        self.model_state_now = ("", "", "")
+        self._generation = 0
+        self._titles: dict[int, str] = {}
+        self._grid_count: tuple[int, int] | None = None
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_INTERVAL_MS)
+        self._refresh.timeout.connect(self._refresh_now)
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """After the window shows: the writer opens (creates, upgrades) the catalog first;
+        then fill the grid and sidebar, and start the service (it loads the model, catches
+        up with the folders and watches them)."""
+
+        def opened(_result: Any, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+                return
+            if self._closed:
+                return
+            self.reload()
+            self.refresh_overview()
+            self.service.start()
+            self.query.submit(engine.prune_thumbnails, self.data,
+                              self.settings.thumbnail_cache_mb)
+
+        self.writer.submit(engine.catalog_ready, callback=opened, what="opening the library")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._refresh.stop()
+        self.service.stop()
+        self.thumbs.shutdown()
+        for worker in (self.query, self.writer):
+            worker.shutdown(wait=True)
+
+    # -- what the grid shows -----------------------------------------------------------
+
+    def _next_generation(self) -> int:
+        self._generation += 1
+        return self._generation
+
+    def show_source(self, source: queries.Source) -> None:
+        """Browse: all photos, a folder, a tag, a cluster."""
+        self.source = source
+        self.search_text = ""
+        self.similar_to = []
+        self.reload()
+
+    def reload(self) -> None:
+        gen = self._next_generation()
+        self.thumbs.forget_queue()
+        if self.search_text:
+            self._submit_search(gen, self.search_text)
+        elif self.similar_to:
+            self._submit_similar(gen, self.similar_to)
+        else:
+            self.query.submit(engine.load_source, self.source, callback=self._grid_cb(gen),
+                              what="loading photos")
+
+    def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
+        def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:
+            if gen != self._generation or self._closed:
+                return  # a newer request superseded this one
+            if error is not None:
+                self._on_task_error(error)
+                return
+            if photos is not None:
+                self.photos_ready.emit(photos)
+
+        return done
+
+    def leave_search(self) -> None:
+        """Forget the query without reloading (the window is about to show something else);
+        answers still on their way are dropped."""
+        self.search_text = ""
+        self.similar_to = []
+        self._next_generation()
+
+    def search(self, text: str) -> None:
+        text = text.strip()
+        if text == self.search_text:
+            return
+        self.search_text = text
+        self.similar_to = []
+        if not text:
+            self.reload()
+            return
+        self._submit_search(self._next_generation(), text)
+
+    def _submit_search(self, gen: int, text: str) -> None:
+        self._titles[gen] = f"“{text}”"
+        self.service.search(gen, text, SEARCH_RESULTS)
+
+    def find_similar(self, photo_ids: list[int]) -> None:
+        if not photo_ids:
+            return
+        self.search_text = ""
+        self.similar_to = list(photo_ids)
+        self._submit_similar(self._next_generation(), self.similar_to)
+
+    def _submit_similar(self, gen: int, ids: list[int]) -> None:
+        self._titles[gen] = "Similar photos"
+        self.service.similar(gen, ids, SEARCH_RESULTS)
+
+    @Slot(int, list, list, str)
+    def _on_results(self, gen: int, ids: list, scores: list, error: str) -> None:
+        title = self._titles.pop(gen, "")
+        if gen != self._generation or self._closed:
+            return  # typed on: a newer query is on its way
+        if error:
+            log.info("query %d: %s", gen, error)
+        self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
+                          [float(x) for x in scores], title, callback=self._grid_cb(gen),
+                          what="showing results")
+
+    # -- sidebar, clusters, viewer -------------------------------------------------------
+
+    def refresh_overview(self) -> None:
+        def done(overview: engine.Overview | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif overview is not None and not self._closed:
+                self.overview = overview
+                self.overview_ready.emit(overview)
+
+        self.query.submit(engine.overview, callback=done, what="reading the library")
+
+    def load_clusters(self, kind: str) -> None:
+        self.cluster_kind = kind
+
+        def done(items: list | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif items is not None and not self._closed:
+                self.clusters_ready.emit(kind, items)
+
+        self.query.submit(engine.list_clusters, kind, callback=done, what="reading clusters")
+
+    def load_details(self, photo_id: int) -> None:
+        self.query.submit(engine.photo_details, photo_id,
+                          callback=lambda d, e: self._deliver(self.details_ready, d, e),
+                          what="reading photo details")
+
+    def load_image(self, photo_id: int, path: str, max_side: int = 2048) -> None:
+        def run(_state: dict) -> Any:
+            return load_viewer_image(path, max_side)
+
+        def done(image: Any, error: TaskError | None) -> None:
+            if not self._closed:
+                self.image_ready.emit(photo_id, None if error else image)
+
+        self.query.submit(run, callback=done, what="opening the photo")
+
+    def load_settings_info(self) -> None:
+        self.query.submit(engine.settings_info, self.data,
+                          callback=lambda i, e: self._deliver(self.settings_info_ready, i, e),
+                          what="reading the settings")
+
+    def apply_settings(self, result: SettingsResult, old_exclusions: list[str]) -> None:
+        """What the settings dialog changed: saved, written, and the service restarted
+        where it must be (watching mode, model)."""
+        watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        self.settings = result.settings
+        self.settings.save(self.data)
+        for root_id in result.removed_folders:
+            self.remove_folder(root_id)
+        if result.added_folders:
+            self.add_folders(result.added_folders)
+        if result.exclusions != old_exclusions:
+            self.set_exclusions(result.exclusions)
+        if result.clear_thumbnails:
+            self.thumbs.clear()
+            self.query.submit(engine.prune_thumbnails, self.data, 0)
+        elif result.settings.thumbnail_cache_mb:
+            self.query.submit(engine.prune_thumbnails, self.data,
+                              result.settings.thumbnail_cache_mb)
+        if result.model and result.model != self.effective_model():
+            self.use_model(result.model)
+        if watch_changed:
+            self.service.watch_mode = result.settings.watch_mode
+            self.service.restart()
+
+    def _deliver(self, signal: Any, value: Any, error: TaskError | None) -> None:
+        if error is not None:
+            self._on_task_error(error)
+        elif not self._closed:
+            signal.emit(value)
+
+    # -- writes (through the writer worker) --------------------------------------------------
+
+    def _write(self, fn: Callable[..., Any], *args: Any, what: str, done: str = "",
+               after: Callable[[Any], None] | None = None) -> None:
+        def finished(result: Any, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+                return
+            if self._closed:
+                return
+            if after is not None:
+                after(result)
+            self.writes_done.emit(done or what)
+
+        self.writer.submit(fn, *args, callback=finished, what=what)
+
+    def add_folders(self, paths: list[str]) -> None:
+        if paths:
+            self._write(engine.add_folders, paths, what="adding folders",
+                        done="Folder added", after=lambda _: self._library_changed())
+
+    def remove_folder(self, root_id: int) -> None:
+        self._write(engine.remove_folder, root_id, what="removing a folder",
+                    done="Folder removed", after=lambda _: self._library_changed())
+
+    def set_exclusions(self, patterns: list[str]) -> None:
+        self._write(engine.set_exclusions, patterns, what="saving exclusions",
+                    done="Exclusions saved", after=lambda _: self._library_changed())
+
+    def add_sample_library(self) -> None:
+        self._write(engine.create_sample_library, self.data, what="adding the sample photos",
+                    done="Sample photos added", after=lambda _: self._library_changed())
+
+    def _library_changed(self) -> None:
+        self.reload()
+        self.refresh_overview()
+        self.service.rescan()
+
+    def rename_cluster(self, cluster_id: int, name: str) -> None:
+        self._write(engine.rename_cluster, cluster_id, name.strip(), self.settings.write_sidecars,
+                    what="renaming",
+                    done="Renamed", after=lambda _: self._clusters_changed())
+
+    def merge_clusters(self, source_ids: list[int], target_id: int) -> None:
+        sources = [c for c in source_ids if c != target_id]
+        if sources:
+            self._write(engine.merge_clusters, sources, target_id, self.settings.write_sidecars,
+                        what="merging",
+                        done="Merged", after=lambda _: self._clusters_changed())
+
+    def hide_cluster(self, cluster_id: int, hidden: bool = True) -> None:
+        self._write(engine.hide_cluster, cluster_id, hidden, what="hiding",
+                    done="Hidden", after=lambda _: self._clusters_changed())
+
+    def add_tag(self, photo_ids: list[int], name: str) -> None:
+        if photo_ids and name.strip():
+            self._write(engine.add_tag, photo_ids, name.strip(), self.settings.write_sidecars,
+                        what="tagging",
+                        done="Tagged", after=lambda _: self.refresh_overview())
+
+    def reject_faces(self, cluster_id: int, photo_ids: list[int]) -> None:
+        self._write(engine.reject_photos, cluster_id, photo_ids, self.settings.write_sidecars,
+                    what="not this person",
+                    done="Removed from the group",
+                    after=lambda _: self._clusters_changed(reload=True))
+
+    def confirm_faces(self, cluster_id: int, photo_ids: list[int]) -> None:
+        self._write(engine.confirm_photos, cluster_id, photo_ids, what="confirming",
+                    done="Confirmed", after=lambda _: self._clusters_changed(reload=True))
+
+    def _clusters_changed(self, reload: bool = False) -> None:
+        if self.cluster_kind:
+            self.load_clusters(self.cluster_kind)
+        self.refresh_overview()
+        if reload or self.source.kind in ("cluster", "tag"):
+            self.reload()
+
+    # -- the model (lives in the service) --------------------------------------------------
+
+    def effective_model(self) -> str:
+        from photoorg.core.embedder import DEFAULT_MODEL  # numpy only: torch stays out
+
+        reported = self.model_state_now[1]
+        from_overview = self.overview.model if self.overview else None
+        return self.model_spec or reported or from_overview or DEFAULT_MODEL
+
+    def download_model(self, spec: str | None = None) -> None:
+        """Download (if needed) and use a model, with progress and cancel."""
+        spec = spec or self.effective_model()
+        self.model_spec = spec
+        self.service.model = spec
+        if not self.service.running:
+            self.service.start()
+        self.service.download(spec)
+
+    def cancel_download(self) -> None:
+        self.service.cancel_download()
+
+    def use_model(self, spec: str) -> None:
+        """Switch the library to another model: the service loads it and re-indexes in the
+        background while the old vectors keep answering."""
+        self.model_ready = False
+        self.download_model(spec)
+
+    @Slot(str, str, str)
+    def _on_model_state(self, state: str, spec: str, message: str) -> None:
+        self.model_state_now = (state, spec, message)
+        self.model_ready = state == "ready"
+        self.model_state.emit(state, spec, message)
+        if self.model_ready and self.search_text:
+            self.reload()  # a search typed while the model was loading
+
+    # -- following the background indexer -----------------------------------------------
+
+    @Slot()
+    def _on_catalog_changed(self) -> None:
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    @Slot()
+    def _on_index_idle(self) -> None:
+        self._refresh.stop()
+        self._refresh_now(force=True)
+
+    def _refresh_now(self, force: bool = False) -> None:
+        if self._closed:
+            return
+        self.refresh_overview()
+        if self.cluster_kind:
+            self.load_clusters(self.cluster_kind)
+        if self.search_text or self.similar_to:
+            if force:
+                self.reload()  # new vectors may change the answer
+            return
+
+        def done(count: tuple[int, int] | None, error: TaskError | None) -> None:
+            if error is not None or count is None or self._closed:
+                return
+            if force or count != self._grid_count:  # photos came or went: show them
+                self._grid_count = count
+                self.reload()
+
+        self.query.submit(engine.photo_count, callback=done, what="counting photos")
+
+    # -- errors ----------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_task_error(self, error: TaskError) -> None:
+        self.error.emit(error.message, error.details)
+
+
+def progress_text(p: Progress) -> str:
+    """The status bar's words for a progress snapshot."""
+    if p.phase == "scanning":
+        return "Looking for photos…"
+    if p.phase == "clusters":
+        return "Grouping people, places and scenes…"
+    if p.phase == "done":
+        return ""
+    what = "Finding faces" if p.phase == "faces" else "Indexing"
+    parts = [f"{what} {p.done:,} of {p.total:,}"]
+    if p.rate:
+        parts.append(f"{p.rate:.1f} photos/s")
+    if p.eta_s is not None and p.done < p.total:
+        parts.append(f"about {format_eta(p.eta_s)} left")
+    if p.paused:
+        parts.append("paused")
+    return " · ".join(parts)
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -1,0 +1,241 @@
+"""The GUI's one door into the core for work that runs in its workers. Qt-free.
+
+Each function takes the worker's ``state`` dict first (see :class:`~photoorg.ui.workers.Worker`),
+where a worker keeps what it owns: the catalog connection, the embedder, the search index.
+Views and models never import the core; they ask the controller, which submits these.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from photoorg import config
+from photoorg.core import clusters, sidecar
+from photoorg.core.catalog import Catalog
+from photoorg.core.synthetic import write_sample_library
+from photoorg.resources import resource_path
+from photoorg.ui import queries, thumbnails
+
+log = logging.getLogger(__name__)
+
+State = dict[str, Any]
+
+
+# -- connections -----------------------------------------------------------------------
+
+
+def open_writer(data: Path) -> Callable[[State], None]:
+    def init(state: State) -> None:
+        state["cat"] = Catalog(config.catalog_path(data))
+
+    return init
+
+
+def catalog_ready(state: State) -> bool:
+    """Nothing to do: the writer's init has created or upgraded the catalog by now."""
+    return "cat" in state
+
+
+def open_reader(data: Path) -> Callable[[State], None]:
+    """A read-only connection (the writer worker creates and upgrades the file first)."""
+
+    def init(state: State) -> None:
+        state["cat"] = Catalog(config.catalog_path(data), readonly=True)
+
+    return init
+
+
+def close_catalog(state: State) -> None:
+    cat = state.pop("cat", None)
+    if cat is not None:
+        cat.close()
+
+
+# -- reads (query worker) --------------------------------------------------------------------
+
+
+def load_source(state: State, source: queries.Source) -> queries.PhotoList:
+    cat: Catalog = state["cat"]
+    if source.kind == "folder":
+        return queries.folder_photos(cat, int(source.arg))
+    if source.kind == "tag":
+        return queries.tag_photos(cat, str(source.arg))
+    if source.kind == "album":
+        return queries.album_photos(cat, str(source.arg))
+    if source.kind == "cluster":
+        return queries.cluster_photos(cat, int(source.arg))
+    return queries.all_photos(cat)
+
+
+def photo_count(state: State) -> tuple[int, int]:
+    cat: Catalog = state["cat"]
+    row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM photos").fetchone()
+    return int(row[0]), int(row[1])
+
+
+@dataclass
+class Overview:
+    """What the sidebar and status bar show."""
+
+    folders: list[queries.FolderStatus]
+    counts: dict[str, Any]
+    clusters: dict[str, int]
+    tags: list[tuple[str, int]]
+    albums: list[str]
+    model: str | None
+
+
+def overview(state: State) -> Overview:
+    cat: Catalog = state["cat"]
+    target = cat.target_model()
+    return Overview(
+        folders=queries.folder_statuses(cat),
+        counts=cat.status_counts(),
+        clusters=queries.cluster_counts(cat),
+        tags=queries.tags_with_counts(cat),
+        albums=queries.albums(cat),
+        model=target.spec if target else None,
+    )
+
+
+def photo_details(state: State, photo_id: int) -> queries.PhotoDetails | None:
+    return queries.photo_details(state["cat"], photo_id)
+
+
+def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
+    return queries.clusters(state["cat"], kind)
+
+
+def rows_for_ids(state: State, ids: list[int], scores: list[float],
+                 title: str) -> queries.PhotoList:
+    """Grid rows for search results, in their order."""
+    return queries.photos_by_ids(state["cat"], ids, scores, title)
+
+
+# -- writes (writer worker) ----------------------------------------------------------------------
+
+
+def add_folders(state: State, paths: list[str]) -> int:
+    cat: Catalog = state["cat"]
+    for path in paths:
+        cat.add_root(path)
+    return len(paths)
+
+
+def remove_folder(state: State, root_id: int) -> None:
+    state["cat"].remove_root(root_id)
+
+
+def set_exclusions(state: State, patterns: list[str]) -> None:
+    cat: Catalog = state["cat"]
+    current = set(cat.exclusions())
+    wanted = {p.strip() for p in patterns if p.strip()}
+    with cat.transaction():
+        for pattern in current - wanted:
+            cat.remove_exclusion(pattern)
+        for pattern in wanted - current:
+            cat.add_exclusion(pattern)
+
+
+@dataclass
+class SettingsInfo:
+    """What the settings dialog shows that lives in the catalog or on disk."""
+
+    folders: list[tuple[int, str, bool]]
+    exclusions: list[str]
+    cache_mb: float
+
+
+def settings_info(state: State, data: Path) -> SettingsInfo:
+    cat: Catalog = state["cat"]
+    return SettingsInfo(
+        [(r.id, str(r.path), r.online) for r in cat.roots()], cat.exclusions(),
+        thumbnails.cache_bytes(config.thumbnail_dir(data)) / 1e6,
+    )
+
+
+def create_sample_library(state: State, data: Path) -> str:
+    """Copy the shipped sample photos (or draw them) into the data folder; add as a folder."""
+    target = data / "Sample photos"
+    shipped = resource_path("samples")
+    if not target.exists():
+        if (shipped / "shapes").is_dir():
+            shutil.copytree(shipped, target, ignore=shutil.ignore_patterns("*.md", "*.txt"))
+        else:
+            write_sample_library(target, per_class=2, seed=2026)
+    state["cat"].add_root(target)
+    return str(target)
+
+
+def _sync_sidecars(cat: Catalog, photo_ids: list[int] | tuple[int, ...], on: bool) -> None:
+    """Portable tags (opt-in, Settings.write_sidecars): rewrite the XMP sidecars of photos
+    whose tags changed, as the CLI does."""
+    if on and photo_ids:
+        sidecar.sync_sidecars(cat, list(photo_ids))
+
+
+def _members(cat: Catalog, cluster_ids: list[int]) -> list[int]:
+    get = clusters.get_cluster
+    members: set[int] = set()
+    for cid in cluster_ids:
+        info = get(cat, cid)
+        if info is not None:
+            members.update(info.photo_ids)
+    return sorted(members)
+
+
+def rename_cluster(state: State, cluster_id: int, name: str, sidecars: bool = False) -> None:
+    cat: Catalog = state["cat"]
+    before = _members(cat, [cluster_id]) if sidecars else []
+    clusters.name_cluster(cat, cluster_id, name or None)
+    _sync_sidecars(cat, before, sidecars)
+
+
+def merge_clusters(state: State, source_ids: list[int], target_id: int,
+                   sidecars: bool = False) -> None:
+    cat: Catalog = state["cat"]
+    touched = _members(cat, [target_id, *source_ids]) if sidecars else []
+    merge = clusters.merge_clusters
+    with cat.transaction():
+        for other in source_ids:
+            merge(cat, target_id, other)
+    _sync_sidecars(cat, touched, sidecars)
+
+
+def hide_cluster(state: State, cluster_id: int, hidden: bool = True) -> None:
+    clusters.hide_cluster(state["cat"], cluster_id, hidden)
+
+
+def add_tag(state: State, photo_ids: list[int], name: str, sidecars: bool = False) -> int:
+    cat: Catalog = state["cat"]
+    added = clusters.add_tag(cat, photo_ids, name)
+    _sync_sidecars(cat, photo_ids, sidecars)
+    return added
+
+
+def reject_photos(state: State, cluster_id: int, photo_ids: list[int],
+                  sidecars: bool = False) -> None:
+    """"Not this person" (or not this place / scene): the photos leave it for good."""
+    cat: Catalog = state["cat"]
+    remove = clusters.remove_photo_from_cluster
+    with cat.transaction():
+        for pid in photo_ids:
+            remove(cat, cluster_id, pid)
+    _sync_sidecars(cat, photo_ids, sidecars)
+
+
+def confirm_photos(state: State, cluster_id: int, photo_ids: list[int]) -> None:
+    """The user says these suggested photos do belong: re-clustering keeps them."""
+    clusters.confirm_photos(state["cat"], cluster_id, photo_ids)
+
+
+# -- thumbnails (query worker, at start) ---------------------------------------------------------
+
+
+def prune_thumbnails(state: State, data: Path, max_mb: int) -> int:
+    return thumbnails.prune(config.thumbnail_dir(data), max_mb * 1024 * 1024)

@@ -1,0 +1,681 @@
+"""The main window: sidebar · grid / clusters / viewer · status bar. Layout and wiring only;
+the :class:`~photoorg.ui.controller.LibraryController` does the work."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoorg import config
+from photoorg.core.indexer import Progress
+from photoorg.ui import desktop
+from photoorg.ui.controller import LibraryController, progress_text
+from photoorg.ui.engine import Overview, SettingsInfo
+from photoorg.ui.errors import ErrorReporter
+from photoorg.ui.icons import app_icon, icon
+from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
+from photoorg.ui.models.photos import PhotoListModel
+from photoorg.ui.queries import ClusterInfo, PhotoList, Source
+from photoorg.ui.views.clusters import ClusterPage
+from photoorg.ui.views.grid import DEFAULT_THUMB, MAX_THUMB, MIN_THUMB, PhotoGrid
+from photoorg.ui.views.settings import SettingsDialog
+from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
+from photoorg.ui.views.viewer import Viewer
+from photoorg.ui.views.welcome import ModelPanel, WelcomePage
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEBOUNCE_MS = 250
+
+STYLE = """
+#pageTitle { font-size: 17pt; font-weight: 600; }
+#welcomeTitle { font-size: 22pt; font-weight: 600; }
+#welcomeSubtitle { font-size: 11pt; }
+#viewerTitle { font-size: 12pt; font-weight: 600; }
+#pageHint, #fieldCaption { color: palette(placeholder-text); }
+#fieldCaption { font-size: 8pt; text-transform: uppercase; }
+#modelCard { border: 1px solid palette(mid); border-radius: 10px; background: palette(base); }
+#modelBanner { border: 1px solid palette(mid); border-radius: 8px; background: palette(base); }
+#sidebar { background: palette(window); }
+#sidebar::item { padding: 4px 2px; }
+#searchField { padding: 4px 8px; min-height: 24px; border-radius: 6px; }
+QPushButton#primaryButton { background: palette(highlight); color: palette(highlighted-text);
+    border: 1px solid palette(highlight); border-radius: 5px; padding: 6px 18px;
+    font-weight: 600; }
+QPushButton#primaryButton:hover { background: palette(link); }
+"""
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        data: Path,
+        settings: config.Settings | None = None,
+        *,
+        model_spec: str | None = None,
+        index_mode: str = "process",
+        watch: bool = True,
+        faces: bool = True,
+        errors: ErrorReporter | None = None,
+    ) -> None:
+        super().__init__()
+        self.data = data
+        self.settings = settings or config.Settings.load(data)
+        self.setWindowTitle("photoorg")
+        self.setWindowIcon(app_icon())
+        self.resize(1280, 820)
+        self.setStyleSheet(STYLE)
+        self.errors = errors or ErrorReporter(config.log_dir(data), self)
+        self.errors.parent_widget = self
+        self.controller = LibraryController(
+            data, self.settings, model_spec=model_spec, index_mode=index_mode, watch=watch,
+            faces=faces, parent=self,
+        )
+        self.photos = PhotoListModel(self.controller.thumbs, self)
+        self.clusters = ClusterListModel(self.controller.thumbs, self)
+        self._started = False
+        self._page_before_viewer: QWidget | None = None
+        self._viewer_row = 0
+        self._browse_nav: tuple = ("all", None, "All photos")
+        self._has_folders: bool | None = None
+        self._settings_pending = False
+        self._build()
+        self._connect()
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        self.addToolBar(toolbar)
+        self.add_folder_action = QAction(icon("folder-add"), "Add folder", self)
+        self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.add_folder_action.setToolTip("Add a photo folder to the library (Ctrl+O)")
+        toolbar.addAction(self.add_folder_action)
+        spacer = QWidget()
+        spacer.setFixedWidth(12)
+        toolbar.addWidget(spacer)
+        self.search_field = QLineEdit()
+        self.search_field.setObjectName("searchField")
+        self.search_field.setPlaceholderText("Search photos — describe what you're looking for "
+                                             "(Ctrl+F)")
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_field.setMaximumWidth(640)
+        self.search_field.setMinimumWidth(260)
+        self.search_field.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                        QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(self.search_field)
+        stretch = QWidget()
+        stretch.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(stretch)
+        self.zoom = QSlider(Qt.Orientation.Horizontal)
+        self.zoom.setRange(MIN_THUMB, MAX_THUMB)
+        self.zoom.setValue(DEFAULT_THUMB)
+        self.zoom.setFixedWidth(120)
+        self.zoom.setToolTip("Thumbnail size (Ctrl+wheel)")
+        toolbar.addWidget(self.zoom)
+        self.settings_action = QAction(icon("settings"), "Settings", self)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        toolbar.addAction(self.settings_action)
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+
+        self.sidebar = Sidebar()
+        self.welcome = WelcomePage()
+        self.grid = PhotoGrid()
+        self.grid.setModel(self.photos)
+        self.grid_title = QLabel("All photos")
+        self.grid_title.setObjectName("pageTitle")
+        self.grid_count = QLabel("")
+        self.grid_count.setObjectName("pageHint")
+        self.back_to_clusters = QToolButton()
+        self.back_to_clusters.setIcon(icon("back"))
+        self.back_to_clusters.setAutoRaise(True)
+        self.back_to_clusters.setToolTip("Back (Alt+Left)")
+        self.back_to_clusters.hide()
+        self.model_banner = ModelPanel(compact=True)
+        self.model_banner.hide()
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        header.addWidget(self.back_to_clusters)
+        header.addWidget(self.grid_title)
+        header.addSpacing(6)
+        header.addWidget(self.grid_count, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addStretch(1)
+        self.grid_page = QWidget()
+        grid_layout = QVBoxLayout(self.grid_page)
+        grid_layout.setContentsMargins(16, 12, 8, 0)
+        grid_layout.setSpacing(8)
+        grid_layout.addLayout(header)
+        grid_layout.addWidget(self.model_banner)
+        grid_layout.addWidget(self.grid, 1)
+        self.cluster_page = ClusterPage(self.clusters)
+        self.viewer = Viewer()
+
+        self.stack = QStackedWidget()
+        for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer):
+            self.stack.addWidget(page)
+        self.stack.setCurrentWidget(self.grid_page)
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([230, 1050])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        status = self.statusBar()
+        status.setSizeGripEnabled(True)
+        self.progress_label = QLabel("")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setMaximumHeight(14)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        self.pause_button = QToolButton()
+        self.pause_button.setAutoRaise(True)
+        self.pause_button.setIcon(icon("pause"))
+        self.pause_button.setToolTip("Pause indexing")
+        self.pause_button.hide()
+        self.watch_label = QLabel("")
+        self.watch_label.setObjectName("pageHint")
+        status.addPermanentWidget(self.progress_label)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.pause_button)
+        status.addPermanentWidget(self.watch_label)
+
+        QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+        QShortcut(QKeySequence("Alt+Left"), self, self._go_back)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search_field, self._escape_search)
+        escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.add_folder_action.triggered.connect(self.choose_folders)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.search_field.textChanged.connect(lambda _: self.search_timer.start())
+        self.search_field.returnPressed.connect(self._search_now)
+        self.search_timer.timeout.connect(self._search_now)
+        self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.grid.zoom_changed.connect(self.zoom.setValue)
+        self.grid.open_requested.connect(self.open_viewer)
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.sidebar.navigate.connect(self.navigate)
+        self.welcome.add_folder_requested.connect(self.choose_folders)
+        self.welcome.samples_requested.connect(c.add_sample_library)
+        self.back_to_clusters.clicked.connect(self._go_back)
+        self.viewer.back_requested.connect(self.close_viewer)
+        self.viewer.move_requested.connect(self.move_viewer)
+        self.viewer.find_similar_requested.connect(self._viewer_similar)
+        self.cluster_page.view.open_requested.connect(self._open_cluster)
+        self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
+        self.clusters.rename_requested.connect(c.rename_cluster)
+        self.clusters.merge_requested.connect(c.merge_clusters)
+        self.pause_button.clicked.connect(self._toggle_pause)
+        for panel in (self.welcome.model_panel, self.model_banner):
+            panel.download_requested.connect(lambda: c.download_model())
+            panel.cancel_requested.connect(c.cancel_download)
+            panel.local_file_requested.connect(self.choose_weights)
+
+        c.photos_ready.connect(self._show_photos)
+        c.overview_ready.connect(self._show_overview)
+        c.clusters_ready.connect(self._show_clusters)
+        c.details_ready.connect(self.viewer.set_details)
+        c.image_ready.connect(self.viewer.set_image)
+        c.model_state.connect(self._model_state)
+        c.download_progress.connect(self.welcome.model_panel.set_progress)
+        c.download_progress.connect(self.model_banner.set_progress)
+        c.error.connect(self.errors.report)
+        c.writes_done.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        c.service.progress.connect(self._show_progress)
+        c.service.paused_changed.connect(self._paused_changed)
+        c.service.watch_state.connect(self._watch_state)
+        c.service.idle.connect(self._index_idle)
+        c.service.scanned.connect(self._scanned)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._started:
+            self._started = True
+            QTimer.singleShot(0, self.controller.start)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        self.search_timer.stop()
+        self.controller.close()
+
+    # -- navigation -------------------------------------------------------------------
+
+    @Slot(tuple)
+    def navigate(self, nav: tuple) -> None:
+        kind, arg, label = nav
+        if kind == "clusters":
+            self.show_clusters(arg)
+            return
+        self._browse_nav = nav
+        self._clear_search_quietly()
+        self.back_to_clusters.hide()
+        self.stack.setCurrentWidget(self.grid_page if self._has_folders is not False
+                                    else self.welcome)
+        self.grid_title.setText(label)
+        self.controller.show_source(Source(kind, arg, label))
+
+    def show_clusters(self, kind: str) -> None:
+        self._clear_search_quietly()
+        self.cluster_page.set_kind(kind, KIND_LABELS.get(kind, kind.title()))
+        self.clusters.set_clusters(kind, [])
+        self.stack.setCurrentWidget(self.cluster_page)
+        self.sidebar.select_nav("clusters", kind)
+        self.controller.load_clusters(kind)
+
+    def _open_cluster(self, index: QModelIndex) -> None:
+        info = self.clusters.cluster(index.row())
+        label = KIND_LABELS.get(info.kind, "")
+        self._browse_nav = ("cluster", info.id, info.title)
+        self._clear_search_quietly()
+        self.grid_title.setText(f"{label} › {info.title}" if label else info.title)
+        self.back_to_clusters.show()
+        self.stack.setCurrentWidget(self.grid_page)
+        self.controller.show_source(Source("cluster", info.id, info.title))
+
+    def _go_back(self) -> None:
+        if self.stack.currentWidget() is self.viewer:
+            self.close_viewer()
+        elif self.back_to_clusters.isVisible() and self.controller.cluster_kind:
+            self.back_to_clusters.hide()
+            self.show_clusters(self.controller.cluster_kind)
+
+    def focus_search(self) -> None:
+        if self.stack.currentWidget() is self.viewer:
+            self.close_viewer()
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def _escape_search(self) -> None:
+        if self.search_field.text():
+            self.search_field.clear()
+            self._search_now()
+        self.grid.setFocus()
+
+    def _clear_search_quietly(self) -> None:
+        """Leave search mode without a round trip (the caller shows something else)."""
+        self.search_timer.stop()
+        self.search_field.blockSignals(True)
+        self.search_field.clear()
+        self.search_field.blockSignals(False)
+        self.controller.leave_search()
+
+    # -- search -------------------------------------------------------------------------
+
+    @Slot()
+    def _search_now(self) -> None:
+        self.search_timer.stop()
+        text = self.search_field.text().strip()
+        if text:
+            if self.stack.currentWidget() is not self.grid_page:
+                self.stack.setCurrentWidget(self.grid_page)
+            self.back_to_clusters.hide()
+            self.grid_title.setText(f"Results for “{text}”")
+            self.sidebar.clear_selection_quietly()
+        elif self.controller.search_text and self.stack.currentWidget() is self.grid_page:
+            kind, arg, label = self._browse_nav
+            self.grid_title.setText(label)
+            self.sidebar.select_nav(kind, arg)
+        self.controller.search(text)
+
+    def find_similar(self, ids: list[int], paths: list[str]) -> None:
+        """Ids and paths, not rows: the grid may reload (the indexer refreshes it) while a
+        context menu is open, and a row would then point at another photo."""
+        if not ids:
+            return
+        self._clear_search_quietly()
+        self.sidebar.clear_selection_quietly()
+        self.back_to_clusters.hide()
+        self.stack.setCurrentWidget(self.grid_page)
+        name = os.path.basename(paths[0])
+        more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
+        self.grid_title.setText(f"Similar to {name}{more}")
+        self.controller.find_similar(ids)
+
+    # -- grid ------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _show_photos(self, photos: PhotoList) -> None:
+        current = self.grid.currentIndex()
+        keep_id = self.photos.photo_id(current.row()) if current.isValid() else None
+        scroll = self.grid.verticalScrollBar().value()
+        same_view = photos.title == self.photos.title and photos.scores is None
+        self.photos.set_photos(photos)
+        if photos.scores is not None:
+            self.grid_count.setText(f"{len(photos):,} photos, best matches first" if photos.ids
+                                    else "no matches")
+        else:
+            n = len(photos)
+            self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s"))
+        if same_view and keep_id is not None:
+            row = self.photos.row_of_id(keep_id)
+            if row is not None:
+                self.grid.setCurrentIndex(self.photos.index(row))
+            self.grid.verticalScrollBar().setValue(scroll)
+        elif photos.ids:
+            self.grid.scrollToTop()
+            self.grid.setCurrentIndex(self.photos.index(0))
+            self.grid.selectionModel().clearSelection()
+        self.grid.empty_text = self._empty_text()
+
+    def _empty_text(self) -> str:
+        if self.controller.search_text:
+            if not self.controller.model_ready:
+                return "Search turns on when the search model is here (see above)."
+            return "No photos match. Try other words."
+        if self._has_folders is False:
+            return "No photo folders yet. Add one with “Add folder”."
+        if self.controller.service.busy:
+            return "Looking for photos…"
+        return "No photos here."
+
+    def selected_rows(self) -> list[int]:
+        rows = self.grid.selected_rows()
+        if not rows and self.grid.currentIndex().isValid():
+            rows = [self.grid.currentIndex().row()]
+        return rows
+
+    def grid_menu(self, rows: list[int]) -> QMenu:
+        """The context menu for these rows (built, not shown: tests use it too)."""
+        menu = QMenu(self)
+        n = len(rows)
+        paths = [self.photos.path(r) for r in rows]
+        ids = [self.photos.photo_id(r) for r in rows]
+        similar = menu.addAction(icon("similar"), "Find similar")
+        similar.setEnabled(self.controller.model_ready or bool(self.controller.overview
+                                                                and self.controller.overview.model))
+        similar.triggered.connect(lambda: self.find_similar(ids, paths))
+        menu.addSeparator()
+        open_action = menu.addAction(icon("open"), "Open" if n == 1 else f"Open {n} photos")
+        open_action.setEnabled(n <= 20)
+        open_action.triggered.connect(lambda: [desktop.open_file(p) for p in paths])
+        show = menu.addAction(icon("folder"), "Show in folder")
+        show.setEnabled(n == 1)
+        show.triggered.connect(lambda: desktop.show_in_folder(paths[0]))
+        copy = menu.addAction(icon("copy"), "Copy path" if n == 1 else f"Copy {n} paths")
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText("\n".join(paths)))
+        menu.addSeparator()
+        tag = menu.addAction(icon("tag"), "Add tag…")
+        tag.triggered.connect(lambda: self.ask_tag(ids))
+        nav_kind, nav_arg, nav_label = self._browse_nav
+        if (nav_kind == "cluster" and not self.controller.search_text
+                and not self.controller.similar_to):
+            menu.addSeparator()
+            person = self.controller.cluster_kind == "people"
+            confirm = menu.addAction(icon("check"), f"Yes, this is {nav_label}")
+            confirm.triggered.connect(lambda: self.controller.confirm_faces(nav_arg, ids))
+            reject = menu.addAction(icon("close"),
+                                    "Not this person" if person else f"Not {nav_label}")
+            reject.triggered.connect(lambda: self.controller.reject_faces(nav_arg, ids))
+        return menu
+
+    @Slot(QPoint)
+    def _grid_menu(self, pos: QPoint) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.grid.selectionModel().isSelected(index):
+            self.grid.setCurrentIndex(index)
+        menu = self.grid_menu(self.selected_rows())
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def ask_tag(self, photo_ids: list[int]) -> None:
+        existing = [name for name, _ in (self.controller.overview.tags
+                                         if self.controller.overview else [])]
+        n = len(photo_ids)
+        name, ok = QInputDialog.getItem(
+            self, "Add tag", f"Tag for {n} photo{'s' if n != 1 else ''}:", existing, 0, True)
+        if ok and name.strip():
+            self.controller.add_tag(photo_ids, name)
+
+    # -- viewer ------------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def open_viewer(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        if self.stack.currentWidget() is not self.viewer:
+            self._page_before_viewer = self.stack.currentWidget()
+        self.stack.setCurrentWidget(self.viewer)
+        self._show_in_viewer(index.row())
+        self.viewer.setFocus()
+
+    def _show_in_viewer(self, row: int) -> None:
+        self._viewer_row = row
+        index = self.photos.index(row)
+        photo_id = self.photos.photo_id(row)
+        path = self.photos.path(row)
+        preview = index.data(Qt.ItemDataRole.DecorationRole)
+        self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
+        self.controller.load_image(photo_id, path)
+        self.controller.load_details(photo_id)
+
+    @Slot(int)
+    def move_viewer(self, delta: int) -> None:
+        row = self._viewer_row + delta
+        if 0 <= row < self.photos.rowCount():
+            self._show_in_viewer(row)
+
+    @Slot()
+    def close_viewer(self) -> None:
+        self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
+        if self._viewer_row < self.photos.rowCount():
+            index = self.photos.index(self._viewer_row)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+        self.grid.setFocus()
+
+    def _viewer_similar(self) -> None:
+        row = self._viewer_row
+        ids, paths = [self.photos.photo_id(row)], [self.photos.path(row)]
+        self.close_viewer()
+        self.find_similar(ids, paths)
+
+    # -- clusters ---------------------------------------------------------------------------
+
+    @Slot(str, list)
+    def _show_clusters(self, kind: str, items: list[ClusterInfo]) -> None:
+        if kind != self.clusters.kind and self.clusters.kind:
+            return
+        view = self.cluster_page.view
+        if view.state() == view.State.EditingState:
+            return  # do not pull the list from under the user's typing
+        selected = {view.model().data(i, ClusterRole.Id)
+                    for i in view.selectionModel().selectedIndexes()}
+        self.clusters.set_clusters(kind, items)
+        for cid in selected:
+            row = self.clusters.row_of_id(cid)
+            if row is not None:
+                view.selectionModel().select(self.clusters.index(row),
+                                             view.selectionModel().SelectionFlag.Select)
+
+    def cluster_menu(self, rows: list[int]) -> QMenu:
+        menu = QMenu(self)
+        infos = [self.clusters.cluster(r) for r in rows]
+        first = infos[0]
+        open_action = menu.addAction(icon("photos"), "Show photos")
+        open_action.triggered.connect(lambda: self._open_cluster(self.clusters.index(rows[0])))
+        rename = menu.addAction("Rename…" if first.name else "Add a name…")
+        rename.setEnabled(len(rows) == 1)
+        rename.triggered.connect(lambda: self.cluster_page.view.edit(self.clusters.index(rows[0])))
+        if len(infos) > 1:
+            target = max(infos, key=lambda c: (c.name is not None, c.count))
+            merge = menu.addAction(icon("merge"), f"Merge {len(infos)} into “{target.title}”")
+            merge.triggered.connect(lambda: self.controller.merge_clusters(
+                [c.id for c in infos], target.id))
+        menu.addSeparator()
+        hide = menu.addAction(icon("eye-off"), "Hide" if len(rows) == 1 else f"Hide {len(rows)}")
+        hide.triggered.connect(lambda: [self.controller.hide_cluster(c.id) for c in infos])
+        return menu
+
+    @Slot(QPoint)
+    def _cluster_menu(self, pos: QPoint) -> None:
+        view = self.cluster_page.view
+        index = view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not view.selectionModel().isSelected(index):
+            view.setCurrentIndex(index)
+        rows = sorted(i.row() for i in view.selectionModel().selectedIndexes()) or [index.row()]
+        menu = self.cluster_menu(rows)
+        menu.exec(view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    # -- library state -------------------------------------------------------------------
+
+    @Slot(object)
+    def _show_overview(self, overview: Overview) -> None:
+        self.sidebar.set_overview(overview)
+        has_folders = bool(overview.folders)
+        if has_folders != self._has_folders:
+            self._has_folders = has_folders
+            if not has_folders:
+                self.stack.setCurrentWidget(self.welcome)
+            elif self.stack.currentWidget() is self.welcome:
+                self.stack.setCurrentWidget(self.grid_page)
+        self.grid.empty_text = self._empty_text()
+        self.grid.viewport().update()
+
+    @Slot(object)
+    def _show_progress(self, p: Progress) -> None:
+        text = progress_text(p)
+        active = p.phase != "done"
+        self.progress_label.setText(text)
+        determinate = p.phase in ("embedding", "faces") and p.total > 0
+        self.progress_bar.setVisible(active)
+        self.pause_button.setVisible(active and p.phase in ("embedding", "faces"))
+        if determinate:
+            self.progress_bar.setRange(0, p.total)
+            self.progress_bar.setValue(p.done)
+        elif active:
+            self.progress_bar.setRange(0, 0)
+
+    @Slot()
+    def _index_idle(self) -> None:
+        self.progress_label.setText("")
+        self.progress_bar.hide()
+        self.pause_button.hide()
+        counts = self.controller.overview.counts if self.controller.overview else None
+        if counts and counts["indexed"]:
+            self.statusBar().showMessage(f"{counts['indexed']:,} photos indexed", 5000)
+
+    @Slot(object)
+    def _scanned(self, report: dict) -> None:
+        news = [f"{report.get(key, 0):,} {label}" for key, label in
+                (("added", "new"), ("changed", "changed"), ("moved", "moved"),
+                 ("removed", "removed")) if report.get(key)]
+        offline = report.get("offline") or []
+        if offline:
+            news.append(f"{len(offline)} folder{'s' if len(offline) != 1 else ''} offline")
+        if news:
+            self.statusBar().showMessage("Found " + ", ".join(news), 8000)
+
+    @Slot()
+    def _toggle_pause(self) -> None:
+        if self.controller.service.paused:
+            self.controller.service.resume()
+        else:
+            self.controller.service.pause()
+
+    @Slot(bool)
+    def _paused_changed(self, paused: bool) -> None:
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.pause_button.setToolTip("Resume indexing" if paused else "Pause indexing")
+        p = self.controller.service.last_progress
+        if p is not None:
+            p.paused = paused
+            self._show_progress(p)
+
+    @Slot(str, str, int)
+    def _watch_state(self, state: str, mode: str, folders: int) -> None:
+        if state == "watching":
+            how = {"polling": " (polling)", "native": ""}.get(mode, "")
+            self.watch_label.setText(
+                f"Watching {folders} folder{'s' if folders != 1 else ''}{how}")
+        elif state == "unavailable":
+            self.watch_label.setText("Not watching for changes")
+        else:
+            self.watch_label.setText("")
+
+    @Slot(str, str, str)
+    def _model_state(self, state: str, spec: str, message: str) -> None:
+        for panel in (self.welcome.model_panel, self.model_banner):
+            panel.set_state(state, spec, message)
+        self.grid.empty_text = self._empty_text()
+
+    # -- dialogs -----------------------------------------------------------------------------
+
+    def choose_folders(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        if path:
+            self.controller.add_folders([path])
+
+    def choose_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose CLIP weights", "", "Weights (*.safetensors *.bin *.pt *.pth)")
+        if path:
+            arch = self.controller.effective_model().split("/")[0]
+            self.controller.use_model(f"{arch}/{path}")
+
+    def open_settings(self) -> None:
+        if self._settings_pending:
+            return
+        self._settings_pending = True
+        self.controller.settings_info_ready.connect(self._settings_with_info,
+                                                    Qt.ConnectionType.SingleShotConnection)
+        self.controller.load_settings_info()
+
+    @Slot(object)
+    def _settings_with_info(self, info: SettingsInfo) -> None:
+        self._settings_pending = False
+        dialog = SettingsDialog(self.controller.settings, self.controller.effective_model(),
+                                info.folders, info.exclusions, info.cache_mb, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.controller.apply_settings(dialog.result_values(), info.exclusions)
+            self.settings = self.controller.settings

@@ -1,0 +1,255 @@
+"""First run (welcome page, samples, the model panel), settings, errors, and indexing progress."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from guitools import TINY, make_window, names, needs_tiny, tiny_available
+from PySide6.QtGui import QGuiApplication
+
+from photoorg import config
+from photoorg.core.catalog import Catalog
+from photoorg.core.synthetic import write_sample_library
+
+
+def test_welcome_page_then_sample_photos(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    data = tmp_path / "data"
+    data.mkdir()
+    window = make_window(qtbot, data)
+    try:
+        qtbot.waitUntil(lambda: window.stack.currentWidget() is window.welcome, timeout=10_000)
+        if not tiny_available():
+            return
+        qtbot.waitUntil(lambda: window.welcome.model_panel.state == "ready", timeout=20_000)
+        window.welcome.sample_button.click()
+        qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid_page,
+                        timeout=10_000)
+        qtbot.waitUntil(lambda: window.photos.rowCount() >= 48, timeout=20_000)
+        assert (data / "Sample photos").is_dir()
+        assert any(n.startswith("red_circle") for n in names(window))
+    finally:
+        window.shutdown()
+
+
+def test_missing_model_explains_and_still_browses(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    write_sample_library(photos, per_class=1, seed=5)
+    data.mkdir()
+    with Catalog(config.catalog_path(data)) as cat:
+        cat.add_root(photos)
+    missing = f"photoorg-tiny/{tmp_path / 'nowhere.safetensors'}"
+    window = make_window(qtbot, data, model_spec=missing)
+    try:
+        qtbot.waitUntil(lambda: window.model_banner.state == "missing", timeout=20_000)
+        assert window.model_banner.isVisible()
+        assert window.model_banner.download.isVisible() and window.model_banner.local.isVisible()
+        assert "Search needs a model" in window.model_banner.status.text()
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 24, timeout=10_000)  # browses
+    finally:
+        window.shutdown()
+
+
+@needs_tiny
+def test_progress_updates_while_indexing(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    write_sample_library(photos, per_class=3, seed=9)  # 72 photos
+    data.mkdir()
+    with Catalog(config.catalog_path(data)) as cat:
+        cat.add_root(photos)
+    window = make_window(qtbot, data)
+    seen: list[tuple[str, int, int]] = []
+    texts: list[str] = []
+    window.controller.service.progress.connect(
+        lambda p: (seen.append((p.phase, p.done, p.total)),
+                   texts.append(window.progress_label.text())))
+    window.controller.service.batch_size = 8  # more steps to see
+    try:
+        qtbot.waitUntil(lambda: any(ph == "done" and d == 0 for ph, d, _ in seen)
+                        and window.controller.overview is not None
+                        and window.controller.overview.counts["indexed"] == 72,
+                        timeout=30_000)
+        embedding = [(d, t) for ph, d, t in seen if ph == "embedding"]
+        assert embedding[-1] == (72, 72)
+        assert len({d for d, _ in embedding}) >= 3  # it moved, in steps
+        assert any(t.startswith("Indexing ") and " of 72" in t for t in texts)
+        qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=10_000)
+        sidebar = window.sidebar
+        qtbot.waitUntil(lambda: sidebar.count_of(sidebar.items_of("library")[1]) == "72",
+                        timeout=10_000)
+    finally:
+        window.shutdown()
+
+
+@needs_tiny
+def test_pause_and_resume(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    write_sample_library(photos, per_class=4, seed=3)
+    data.mkdir()
+    with Catalog(config.catalog_path(data)) as cat:
+        cat.add_root(photos)
+    window = make_window(qtbot, data)
+    try:
+        service = window.controller.service
+        qtbot.waitUntil(lambda: window.pause_button.isVisible(), timeout=30_000)
+        window.pause_button.click()
+        qtbot.waitUntil(lambda: "paused" in window.progress_label.text(), timeout=10_000)
+        assert service.paused
+        done = service.last_progress.done
+        qtbot.wait(600)
+        assert service.last_progress.done <= done + 16  # at most the batch in hand
+        window.pause_button.click()
+        qtbot.waitUntil(lambda: service.last_progress is not None
+                        and service.last_progress.phase == "done", timeout=30_000)
+    finally:
+        window.shutdown()
+
+
+@needs_tiny
+def test_service_as_a_child_process(qtbot, library: Path) -> None:  # noqa: ANN001
+    """The app's default: the model and indexing live in a child process; the window
+    never imports torch."""
+    import sys
+
+    window = make_window(qtbot, library, index_mode="process", watch=True)
+    try:
+        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
+        with qtbot.waitSignal(window.controller.photos_ready, timeout=20_000):
+            window.search_field.setText("a photo of a orange circle")
+        qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=20_000)
+        assert all(n.startswith("orange_circle") for n in names(window, 2)), names(window, 4)
+        qtbot.waitUntil(lambda: window.watch_label.text().startswith("Watching 1 folder"),
+                        timeout=20_000)
+        if "torch" not in sys.modules:  # (other tests in this process may have loaded it)
+            assert window.controller.service.mode == "process"
+    finally:
+        window.shutdown()
+    assert not window.controller.service.running
+
+
+def test_error_dialog_copies_details(qtbot) -> None:  # noqa: ANN001
+    from photoorg.ui.errors import ErrorDialog
+
+    dialog = ErrorDialog("Indexing stopped: disk full", "Traceback ...\nOSError: 28")
+    qtbot.addWidget(dialog)
+    dialog.copy_button.click()
+    text = QGuiApplication.clipboard().text()
+    assert "Indexing stopped: disk full" in text and "OSError: 28" in text
+    assert "photoorg" in text and "PySide6" in text  # versions for the bug report
+
+
+def test_worker_errors_reach_the_error_reporter(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from photoorg.ui.errors import ErrorReporter
+    from photoorg.ui.workers import Worker
+
+    reporter = ErrorReporter(tmp_path)
+    reporter.interactive = False
+    worker = Worker("test")
+    worker.failed.connect(lambda e: reporter.report(e.message, e.details))
+
+    def boom(_state: dict) -> None:
+        raise ValueError("bad thing")
+
+    worker.submit(boom, what="doing a thing")
+    qtbot.waitUntil(lambda: reporter.shown == ["doing a thing: bad thing"], timeout=5_000)
+    got = []
+    worker.submit(lambda _s: 42, callback=lambda r, e: got.append((r, e)))
+    qtbot.waitUntil(lambda: got == [(42, None)], timeout=5_000)
+    worker.shutdown()
+
+
+def test_settings_dialog_values(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from photoorg.ui.views.settings import SettingsDialog
+
+    dialog = SettingsDialog(config.Settings(), TINY, [(1, str(tmp_path), True)], ["*.png"],
+                            12.0)
+    qtbot.addWidget(dialog)
+    polling = next(b for b in dialog.watch_group.buttons() if b.property("mode") == "polling")
+    polling.setChecked(True)
+    dialog.sidecars.setChecked(True)
+    dialog.cache.setValue(1024)
+    dialog.exclusions.setPlainText("*.png\nScreenshots\n")
+    dialog.folders.setCurrentRow(0)
+    dialog._remove_folder()
+    values = dialog.result_values()
+    assert values.settings.watch_mode == "polling"
+    assert values.settings.write_sidecars and values.settings.thumbnail_cache_mb == 1024
+    assert values.exclusions == ["*.png", "Screenshots"]
+    assert values.removed_folders == [1] and values.model == TINY
+
+
+@needs_tiny
+def test_settings_apply_through_the_controller(qtbot, library: Path) -> None:  # noqa: ANN001
+    from photoorg.ui.views.settings import SettingsResult
+
+    window = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=15_000)
+        with qtbot.waitSignal(window.controller.settings_info_ready, timeout=10_000) as got:
+            window.controller.load_settings_info()
+        info = got.args[0]
+        assert [path for _id, path, _online in info.folders] == [str(library.parent / "photos")]
+        changed = config.Settings(write_sidecars=True, thumbnail_cache_mb=256)
+        with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+            window.controller.apply_settings(
+                SettingsResult(changed, window.controller.effective_model(),
+                               exclusions=["*_star_*"]), info.exclusions)
+        assert config.Settings.load(library).write_sidecars
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 36, timeout=30_000)  # stars left
+    finally:
+        window.shutdown()
+
+
+@needs_tiny
+def test_download_model_with_progress(qtbot, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """First run without the weights: the welcome page offers the download and shows real
+    progress (the hub is faked: this machine has no network)."""
+    from photoorg.core import embedder as embedder_mod
+
+    real_load = embedder_mod.load_embedder
+    hub = "ViT-B-32/laion2b_s34b_b79k"
+    seen: list[int] = []
+
+    def fake_load(spec: str, progress=None, **kwargs):  # noqa: ANN001, ANN202
+        if progress is not None:
+            for i in range(1, 21):
+                progress(i * 5_000_000, 100_000_000)
+                time.sleep(0.02)
+        return real_load(TINY)
+
+    monkeypatch.setattr(embedder_mod, "load_embedder", fake_load)
+    monkeypatch.setattr(embedder_mod, "weights_available", lambda spec: spec != hub)
+    data = tmp_path / "data"
+    data.mkdir()
+    window = make_window(qtbot, data, model_spec=hub)
+    panel = window.welcome.model_panel
+    panel.progress.valueChanged.connect(seen.append)
+    try:
+        # the welcome page shows once the (empty) library has been read: wait for both
+        qtbot.waitUntil(lambda: panel.state == "missing" and panel.download.isVisible(),
+                        timeout=20_000)
+        assert "Search needs a model" in panel.status.text()
+        panel.download.click()
+        qtbot.waitUntil(lambda: panel.state == "ready", timeout=20_000)
+        assert seen and max(seen) == 1000  # the bar went to 100 %
+        assert window.controller.model_ready
+    finally:
+        window.shutdown()
+
+
+@needs_tiny
+def test_service_restart_does_not_block_the_window(qtbot, library: Path) -> None:  # noqa: ANN001
+    import time as _time
+
+    window = make_window(qtbot, library, index_mode="process")
+    try:
+        service = window.controller.service
+        qtbot.waitUntil(lambda: service.running, timeout=10_000)
+        started = _time.perf_counter()
+        service.restart()
+        assert _time.perf_counter() - started < 0.2
+        qtbot.waitUntil(lambda: service.running and service._process is not None,
+                        timeout=20_000)
+        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
+    finally:
+        window.shutdown()

@@ -1,0 +1,155 @@
+"""Render the real app into ``docs/screenshots/*.png`` (for the README).
+
+Builds a library from the shipped sample photos (``resources/samples``: coloured shapes and
+four portraits), lets the app index it with the bundled tiny model (faces and groups
+included), then captures:
+
+* ``welcome.png``  – first run, no folders yet;
+* ``search.png``   – the grid with results for "a photo of a red circle";
+* ``grid.png``     – all photos, with the indexing status bar;
+* ``people.png``   – the people cards (one named, one not);
+* ``scenes.png``   – scene clusters;
+* ``viewer.png``   – one photo large, with its metadata.
+
+Runs offscreen by default; under Xvfb (``xvfb-run -s "-screen 0 1600x1000x24" python
+tools/screenshots.py``) it uses the X11 platform and looks the same::
+
+    python tools/screenshots.py [--out docs/screenshots] [--model SPEC]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SIZE = (1280, 800)
+
+
+def wait_for(app, condition: Callable[[], bool], timeout: float = 120.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app, seconds: float = 0.6) -> None:  # noqa: ANN001
+    """Let thumbnails arrive and paint."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    parser.add_argument("--model", help="model spec (default: the bundled tiny model)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from photoorg import config
+    from photoorg.core.embedder import TEST_MODEL, weights_available
+    from photoorg.resources import resource_path
+    from photoorg.ui.app import create_application
+    from photoorg.ui.main_window import MainWindow
+
+    model = args.model or (TEST_MODEL if weights_available(TEST_MODEL) else "ViT-B-32/random")
+    app = create_application()
+    work = Path(tempfile.mkdtemp(prefix="photoorg-shots-"))
+    os.environ[config.ENV_CACHE_DIR] = str(work / "cache")
+
+    def shoot(window: MainWindow, name: str) -> None:
+        settle(app)
+        window.grab().save(str(out / name))
+        print(out / name)
+
+    # 1. first run
+    empty = work / "empty"
+    empty.mkdir()
+    window = MainWindow(empty, config.Settings(), model_spec=model, index_mode="thread",
+                        watch=False)
+    window.errors.interactive = False
+    window.resize(*SIZE)
+    window.show()
+    wait_for(app, lambda: window.stack.currentWidget() is window.welcome
+             and window.welcome.model_panel.state in ("ready", "unavailable", "missing"))
+    shoot(window, "welcome.png")
+    window.close()
+
+    # 2. a library of the sample photos, indexed by the app itself
+    data = work / "data"
+    data.mkdir()
+    photos = work / "Pictures"
+    shutil.copytree(resource_path("samples"), photos,
+                    ignore=shutil.ignore_patterns("*.md", "*.txt"))
+    from photoorg.core.catalog import Catalog
+
+    with Catalog(config.catalog_path(data)) as cat:
+        cat.add_root(photos)
+    window = MainWindow(data, config.Settings(), model_spec=model, index_mode="thread",
+                        watch=False)
+    window.errors.interactive = False
+    window.resize(*SIZE)
+    window.show()
+    c = window.controller
+    wait_for(app, lambda: window.progress_bar.isVisible()
+             and "Indexing" in window.progress_label.text(), timeout=120)
+    wait_for(app, lambda: (c.service.last_progress is not None
+                           and c.service.last_progress.done >= 20), timeout=120)
+    c.service.pause()  # hold it mid-way for the status bar
+    wait_for(app, lambda: "paused" in window.progress_label.text(), timeout=60)
+    c.reload()
+    wait_for(app, lambda: window.photos.rowCount() > 0)
+    shoot(window, "grid.png")
+    c.service.resume()
+    wait_for(app, lambda: c.service.last_progress is not None
+             and c.service.last_progress.phase == "done" and not c.service.busy, timeout=300)
+    settle(app, 1.0)
+
+    window.search_field.setText("a photo of a red circle")
+    wait_for(app, lambda: window.photos.photos.scores is not None)
+    shoot(window, "search.png")
+
+    window.search_field.clear()
+    window.show_clusters("people")
+    wait_for(app, lambda: window.clusters.rowCount() > 0, timeout=30)
+    obama = next((window.clusters.cluster(r) for r in range(window.clusters.rowCount())
+                  if "obama" in window.clusters.cluster(r).cover_path), None)
+    if obama is not None:  # name one of the two, so both kinds of card show
+        c.rename_cluster(obama.id, "Barack Obama")
+        wait_for(app, lambda: any(window.clusters.cluster(r).title == "Barack Obama"
+                                  for r in range(window.clusters.rowCount())), timeout=30)
+    shoot(window, "people.png")
+
+    window.show_clusters("scenes")
+    wait_for(app, lambda: window.clusters.rowCount() > 0, timeout=30)
+    shoot(window, "scenes.png")
+
+    window.sidebar.activate("all")
+    wait_for(app, lambda: window.photos.rowCount() > 0 and window.photos.photos.scores is None)
+    row = next(i for i, p in enumerate(window.photos.photos.paths) if "obama" in p)
+    window.open_viewer(window.photos.index(row))
+    wait_for(app, lambda: window.viewer.canvas.has_pixmap()
+             and window.viewer.fields["dimensions"].text() != "—", timeout=30)
+    shoot(window, "viewer.png")
+    window.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
