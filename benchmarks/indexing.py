@@ -133,14 +133,21 @@ def main() -> int:
     results = []
     work = Path(tempfile.mkdtemp(prefix="photoorg-bench-"))
     try:
-        for name in args.sizes.split(","):
-            folder = work / name
+        sizes = args.sizes.split(",")
+        sets, t_index, rss = {}, {}, {}
+        for name in sizes:
             # photos are made in a child process so their big decodes don't count
-            # towards this process's peak memory, which then is the indexer's
+            # towards this process's peak memory
             with ProcessPoolExecutor(1) as maker:
-                paths = maker.submit(make_set, sources, SIZES[name], args.count, folder).result()
-            t_index = run_indexer(embedder, folder, args.batch)
-            rss_after_indexer = peak_rss_mb()
+                sets[name] = maker.submit(make_set, sources, SIZES[name], args.count,
+                                          work / name).result()
+        # every indexer run first: the peak RSS after them is the indexer's own (the naive
+        # loop's full 12 MP decodes would otherwise count towards the next size's figure)
+        for name in sizes:
+            t_index[name] = run_indexer(embedder, work / name, args.batch)
+            rss[name] = peak_rss_mb()
+        for name in sizes:
+            paths = sets[name]
             t_naive = run_naive(embedder, paths)
             t_model = run_model_only(embedder, paths, args.batch)
             n = len(paths)
@@ -148,12 +155,12 @@ def main() -> int:
                 "size": name,
                 "photos": n,
                 "model": args.model,
-                "indexer_per_s": round(n / t_index, 2),
+                "indexer_per_s": round(n / t_index[name], 2),
                 "naive_per_s": round(n / t_naive, 2),
                 "model_only_per_s": round(n / t_model, 2),
-                "indexer_vs_naive": round(t_naive / t_index, 2),
-                "indexer_vs_model_only": round(t_model / t_index, 2),
-                "peak_rss_mb_after_indexer": round(rss_after_indexer, 1),
+                "indexer_vs_naive": round(t_naive / t_index[name], 2),
+                "indexer_vs_model_only": round(t_model / t_index[name], 2),
+                "peak_rss_mb_after_indexer": round(rss[name], 1),
             }
             results.append(row)
             print(json.dumps(row) if args.json else row, flush=True)
