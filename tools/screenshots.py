@@ -113,7 +113,9 @@ def main() -> int:
     c.service.pause()  # hold it mid-way for the status bar
     wait_for(app, lambda: "paused" in window.progress_label.text(), timeout=60)
     c.reload()
-    wait_for(app, lambda: window.photos.rowCount() > 0)
+    c.refresh_overview()
+    wait_for(app, lambda: window.photos.rowCount() > 0 and c.overview is not None
+             and sum(f.total for f in c.overview.folders) == window.photos.rowCount())
     shoot(window, "grid.png")
     c.service.resume()
     wait_for(app, lambda: c.service.last_progress is not None

@@ -82,6 +82,17 @@ class IndexControl:
     def wait_while_paused(self) -> None:
         self._running.wait()
 
+    def stop_requested(self, progress: Progress, listener: IndexListener) -> bool:
+        """A checkpoint for long passes that only know ``should_stop`` (the face pass):
+        waits here while paused, saying so through the listener; True when cancelled."""
+        if self.paused:
+            progress.paused = True
+            listener.on_progress(progress)
+            self.wait_while_paused()
+            progress.paused = False
+            listener.on_progress(progress)
+        return self.cancelled
+
 
 @dataclass
 class IndexSummary:
@@ -205,7 +216,7 @@ class Indexer:
             log.exception("assigning new photos to clusters failed")
 
     def _run_face_pass(self) -> int:
-        progress = Progress("faces")
+        progress = Progress("faces", total=self.cat.count_pending_faces())
 
         def report(done: int, total: int) -> None:
             progress.done, progress.total = done, total
@@ -214,7 +225,8 @@ class Indexer:
         assert self.face_pass is not None
         try:
             return self.face_pass(
-                self.cat, progress=report, should_stop=lambda: self.control.cancelled
+                self.cat, progress=report,
+                should_stop=lambda: self.control.stop_requested(progress, self.listener),
             )
         except Exception:  # the face pass must never take search indexing down with it
             log.exception("face pass failed")

@@ -413,14 +413,15 @@ class LibraryService:
         face_pass = self._face_pass()
         if face_pass is None:
             return
-        progress = Progress("faces")
+        progress = Progress("faces", total=cat.count_pending_faces())
 
         def report(done: int, total: int) -> None:
             progress.done, progress.total = done, total
             listener.on_progress(progress)
 
         try:
-            face_pass(cat, progress=report, should_stop=lambda: self.control.cancelled)
+            face_pass(cat, progress=report,
+                      should_stop=lambda: self.control.stop_requested(progress, listener))
         except Exception:
             log.exception("face pass failed")
 

@@ -1,0 +1,65 @@
+"""The indexer's controls on a real library: pause holds every pass, not just embedding."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from photoorg.core.catalog import Catalog
+from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.scanner import scan_library
+from photoorg.core.synthetic import write_sample_library
+
+pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
+
+
+class Recorder(IndexListener):
+    def __init__(self, control: IndexControl) -> None:
+        self.control = control
+        self.events: list[tuple[str, int, bool, int]] = []
+
+    def on_progress(self, progress: Progress) -> None:
+        self.events.append((progress.phase, progress.done, progress.paused, progress.total))
+        if progress.phase == "faces" and not any(e[2] for e in self.events):
+            self.control.pause()  # the user presses pause while faces are being found
+
+
+def _faces_done(path: Path) -> int:
+    with Catalog(path, readonly=True) as cat:
+        return int(cat.scalar("SELECT COUNT(*) FROM photos WHERE faces_done = 1"))
+
+
+def test_pause_holds_the_face_pass_until_resume(tmp_path: Path) -> None:
+    from photoorg.core import faces
+
+    write_sample_library(tmp_path / "photos", per_class=1, seed=5, size=96)
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    cat.add_root(tmp_path / "photos")
+    scan_library(cat)
+    total = int(cat.scalar("SELECT COUNT(*) FROM photos"))
+    control = IndexControl()
+    listener = Recorder(control)
+    indexer = Indexer(cat, load_embedder(TEST_MODEL), listener=listener, control=control,
+                      face_pass=faces.face_pass)
+    thread = threading.Thread(target=indexer.run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not any(e[2] for e in listener.events):
+        assert time.monotonic() < deadline and thread.is_alive(), listener.events
+        time.sleep(0.05)
+    held = _faces_done(cat.path)
+    time.sleep(0.6)
+    assert _faces_done(cat.path) == held < total  # nothing moves while paused
+    assert thread.is_alive()
+    paused = next(e for e in listener.events if e[2])
+    assert paused[0] == "faces" and paused[3] == total  # "Finding faces 0 of N · paused"
+    control.resume()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert _faces_done(cat.path) == total
+    assert listener.events[-1][0] == "done"
+    cat.close()
