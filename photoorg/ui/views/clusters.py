@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
+from photoorg.ui.views.empty import paint_empty_text
 from photoorg.ui.views.grid import justified_width
 
 Index = QModelIndex | QPersistentModelIndex
@@ -205,13 +206,7 @@ class ClusterView(QListView):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        model = self.model()
-        if self.empty_text and (model is None or model.rowCount() == 0):
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            rect = self.viewport().rect().adjusted(60, 60, -60, -60)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self.empty_text)
+        paint_empty_text(self, self.empty_text, 60)
 
 
 EMPTY_TEXT = {

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg.ui.models.photos import PhotoRole
+from photoorg.ui.views.empty import paint_empty_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -209,10 +210,4 @@ class PhotoGrid(QListView):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        model = self.model()
-        if self.empty_text and (model is None or model.rowCount() == 0):
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            rect = self.viewport().rect().adjusted(40, 40, -40, -40)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self.empty_text)
+        paint_empty_text(self, self.empty_text, 40)
