@@ -29,6 +29,8 @@ import apsw
 import numpy as np
 import sqlite_vec
 
+from photoorg.core.boxes import match_boxes
+
 SCHEMA_MAJOR = 1
 
 STATUS_PENDING = "pending"
@@ -560,10 +562,20 @@ class Catalog:
     def mark_changed(
         self, photo_id: int, size: int, mtime: float, content_hash: str | None
     ) -> None:
-        """Content changed: re-queue, drop its stale vector and faces (names/tags stay)."""
+        """Content changed: re-queue, drop its stale vector and automatic faces.
+
+        Faces that carry a user decision (confirmed, from a sidecar, or rejected for someone)
+        stay until the face pass runs again; :meth:`store_faces` then gives them the new
+        detections that overlap them. An editor that rewrites metadata inside the file (the
+        pixels unchanged) must not cost the user their corrections.
+        """
         with self.transaction():
             self._delete_vectors([photo_id])
-            self.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+            self.execute(
+                "DELETE FROM faces WHERE photo_id = ? AND source = 'auto' AND NOT EXISTS "
+                "(SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)",
+                (photo_id,),
+            )
             self.execute(
                 "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, status = 'pending', "
                 "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
@@ -981,18 +993,42 @@ class Catalog:
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
-        """Replace a photo's automatic faces and set ``faces_done``, atomically."""
+        """Store a photo's detected faces ``(x, y, w, h, score, sharpness, descriptor)`` and
+        set ``faces_done``, atomically; returns their ids in order.
+
+        Automatic faces are replaced. A face the user decided on (see :meth:`mark_changed`)
+        keeps its row, cluster and rejections when a new detection overlaps it (IoU >= 0.5):
+        the row takes the new box and descriptor. One that nothing overlaps stays as it was.
+        """
         now = time.time()
         with self.transaction():
-            self.execute("DELETE FROM faces WHERE photo_id = ? AND source = 'auto'", (photo_id,))
-            ids = [
-                self.execute(
-                    "INSERT INTO faces(photo_id, x, y, w, h, score, sharpness, descriptor, "
-                    "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (photo_id, *face, now),
-                ).fetchone()[0]
-                for face in faces
-            ]
+            decided = self.query(
+                "SELECT id, x, y, w, h FROM faces WHERE photo_id = ? AND (source != 'auto' "
+                "OR EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id))",
+                (photo_id,),
+            )
+            keep = {row[0] for row in decided}
+            for (face_id,) in self.query("SELECT id FROM faces WHERE photo_id = ?", (photo_id,)):
+                if face_id not in keep:
+                    self.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+            carried = match_boxes([face[:4] for face in faces], [row[1:] for row in decided],
+                                  min_iou=0.5)
+            ids = []
+            for i, face in enumerate(faces):
+                if i in carried:
+                    face_id = decided[carried[i]][0]
+                    self.execute(
+                        "UPDATE faces SET x = ?, y = ?, w = ?, h = ?, score = ?, sharpness = ?, "
+                        "descriptor = ? WHERE id = ?",
+                        (*face, face_id),
+                    )
+                else:
+                    face_id = self.execute(
+                        "INSERT INTO faces(photo_id, x, y, w, h, score, sharpness, descriptor, "
+                        "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (photo_id, *face, now),
+                    ).fetchone()[0]
+                ids.append(face_id)
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
         return ids
 

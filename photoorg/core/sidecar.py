@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from photoorg.core.boxes import iou, match_boxes
 from photoorg.core.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -344,16 +345,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    ax1, ay1, ax2, ay2 = a[0], a[1], a[0] + a[2], a[1] + a[3]
-    bx1, by1, bx2, by2 = b[0], b[1], b[0] + b[2], b[1] + b[3]
-    iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    ih = max(0.0, min(ay2, by2) - max(ay1, by1))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 # -- reading ------------------------------------------------------------------------------
 
 
@@ -467,21 +458,8 @@ def match_face_hints(
 ) -> dict[int, str]:
     """Detected face boxes (top-left, normalised, displayed) -> the sidecar name of the
     best-overlapping region (IoU >= ``min_iou``), each region used once."""
-    pairs = sorted(
-        ((_iou(box, hint.box), i, j) for i, box in enumerate(boxes)
-         for j, hint in enumerate(hints)),
-        reverse=True,
-    )
-    out: dict[int, str] = {}
-    used: set[int] = set()
-    for iou, i, j in pairs:
-        if iou < min_iou:
-            break
-        if i in out or j in used:
-            continue
-        out[i] = hints[j].name
-        used.add(j)
-    return out
+    matches = match_boxes(boxes, [hint.box for hint in hints], min_iou)
+    return {i: hints[j].name for i, j in matches.items()}
 
 
 # -- moving -------------------------------------------------------------------------------
@@ -574,7 +552,7 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
         faces += [
             hint for hint in read_sidecar(path).faces
             if hint.name.casefold() not in known
-            and not any(_iou(hint.box, tuple(r[:4])) > 0.3 for r in rows)
+            and not any(iou(hint.box, r[:4]) > 0.3 for r in rows)
         ]
         if not tags[pid] and not faces and not find_sidecars(path):
             continue

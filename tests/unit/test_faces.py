@@ -320,6 +320,37 @@ def test_confirming_a_photo_in_a_person_pins_its_face(cat: Catalog) -> None:
 
 
 @needs_faces_dev
+def test_a_changed_file_keeps_its_confirmed_and_rejected_faces(
+    cat: Catalog, analyzer: FaceAnalyzer
+) -> None:
+    """An editor rewrote the file (say, keywords in its EXIF): the photo is re-indexed, and
+    the user's decisions on its faces survive the new face pass."""
+    recluster_people(cat)
+    confirmed = face_of(cat, "obama/obama2.jpg")
+    obama = cluster_of(cat, confirmed)
+    rejected = face_of(cat, "biden/biden2.jpg")
+    biden = cluster_of(cat, rejected)
+    cat.execute("UPDATE faces SET source = 'confirmed' WHERE id = ?", (confirmed,))
+    cat.execute("UPDATE faces SET cluster_id = NULL WHERE id = ?", (rejected,))
+    cat.execute("INSERT INTO face_rejections(face_id, cluster_id) VALUES(?, ?)", (rejected, biden))
+    photos = {face: cat.scalar("SELECT photo_id FROM faces WHERE id = ?", (face,))
+              for face in (confirmed, rejected)}
+    for photo in photos.values():
+        cat.mark_changed(photo, 1, 1.0, f"edited-{photo}")
+        # the indexer embeds it again before the face pass takes it
+        cat.execute("UPDATE photos SET status = 'indexed' WHERE id = ?", (photo,))
+    assert process_pending_faces(cat, analyzer) == 2
+    assert cat.query("SELECT cluster_id, source FROM faces WHERE id = ?", (confirmed,)) == [
+        (obama, "confirmed")]
+    assert (rejected, biden) in cat.face_rejection_pairs()
+    for photo in photos.values():  # no second copy of the same face
+        assert cat.scalar("SELECT COUNT(*) FROM faces WHERE photo_id = ?", (photo,)) == 1
+    recluster_people(cat, full=True)
+    assert cluster_of(cat, confirmed) == obama
+    assert cluster_of(cat, rejected) != biden
+
+
+@needs_faces_dev
 def test_new_photo_of_a_known_person_joins_the_named_cluster_incrementally(
     cat: Catalog, analyzer: FaceAnalyzer, tmp_path: Path
 ) -> None:
