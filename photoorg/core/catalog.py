@@ -32,6 +32,8 @@ import sqlite_vec
 from photoorg.core.boxes import match_boxes
 
 SCHEMA_MAJOR = 1
+# vec_log entries kept by compaction: an index that far behind reloads rather than replays
+VEC_LOG_KEEP = 100_000
 
 STATUS_PENDING = "pending"
 STATUS_INDEXED = "indexed"
@@ -772,6 +774,19 @@ class Catalog:
         """``vec_log`` rows up to this seq may be gone: whoever compacts the log records the
         highest deleted seq in meta ``vec_log_floor``; an index synced below it reloads."""
         return int(self.get_meta("vec_log_floor") or 0)
+
+    def compact_vec_log(self, keep: int = VEC_LOG_KEEP) -> int:
+        """Forget all but the newest ``keep`` entries of ``vec_log`` (it would otherwise grow
+        with every vector ever written); returns how many went. A search index synced
+        further back than that reloads from its cache file or SQLite instead of replaying."""
+        with self.transaction():
+            cut = self.vec_log_seq() - keep
+            if cut <= self.vec_log_floor():
+                return 0
+            gone = self.scalar("SELECT COUNT(*) FROM vec_log WHERE seq <= ?", (cut,))
+            self.execute("DELETE FROM vec_log WHERE seq <= ?", (cut,))
+            self.set_meta("vec_log_floor", str(cut))
+        return int(gone)
 
     # -- bulk vector I/O (search index, imports, benchmarks) -------------------------
 

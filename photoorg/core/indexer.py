@@ -190,6 +190,7 @@ class Indexer:
         summary.cancelled = self.control.cancelled
         if not summary.cancelled:
             self.cat.maybe_switch_model()
+        self.cat.compact_vec_log()
         self._after_embedding(summary.new_ids)
         if self.face_pass is not None and not summary.cancelled:
             summary.faces_photos = self._run_face_pass()

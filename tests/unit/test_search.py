@@ -735,3 +735,23 @@ def test_cli_search_similar_duplicates(
     assert code == 1 and "YYYY-MM-DD" in err
     code, _, err = run_main(capsys, "--data-dir", data, "similar", str(lib.photos / "nope.jpg"))
     assert code == 1 and "not a file" in err
+
+
+def test_compacted_log_keeps_the_newest_entries_and_indexes_stay_exact(lib: Library) -> None:
+    ids = lib.add(random_vectors(60, seed=1))
+    q = random_vectors(1, seed=2)[0]
+    with lib.index("torch", cache=False) as behind, lib.index("torch", cache=False) as live:
+        assert_matches_brute(lib, behind, q, 10)
+        for round_ in range(3):  # 180 more log entries
+            lib.cat.store_vectors(lib.model.id, ids, random_vectors(60, seed=10 + round_))
+            assert_matches_brute(lib, live, q, 10)  # live follows the log as it goes
+        seq = lib.cat.vec_log_seq()
+        entries = lib.cat.scalar("SELECT COUNT(*) FROM vec_log")
+        assert entries == 240
+        assert lib.cat.compact_vec_log(keep=50) == entries - 50
+        assert lib.cat.vec_log_floor() == seq - 50
+        assert lib.cat.scalar("SELECT COUNT(*) FROM vec_log") == 50
+        assert lib.cat.compact_vec_log(keep=50) == 0  # nothing more to drop
+        # behind synced before the dropped entries: it must reload, not replay a gap
+        assert_matches_brute(lib, behind, q, 10)
+        assert_matches_brute(lib, live, q, 10)
