@@ -43,6 +43,11 @@ def thumbnail_dir(data: Path) -> Path:
     return data / "thumbnails"
 
 
+def window_state_path(data: Path) -> Path:
+    """Where the window remembers its size, position and sidebar width (Qt's own format)."""
+    return data / "window.ini"
+
+
 def log_dir(data: Path) -> Path:
     path = data / "logs"
     path.mkdir(parents=True, exist_ok=True)

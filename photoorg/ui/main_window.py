@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -92,7 +92,6 @@ class MainWindow(QMainWindow):
         self.settings = settings or config.Settings.load(data)
         self.setWindowTitle("photoorg")
         self.setWindowIcon(app_icon())
-        self.resize(1280, 820)
         self.setStyleSheet(STYLE)
         self.errors = errors or ErrorReporter(config.log_dir(data), self)
         self.errors.parent_widget = self
@@ -110,6 +109,7 @@ class MainWindow(QMainWindow):
         self._settings_pending = False
         self._build()
         self._connect()
+        self.restore_window_state()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(0, 0)
@@ -277,8 +277,34 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.controller.start)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_window_state()
         self.shutdown()
         super().closeEvent(event)
+
+    def _window_state(self) -> QSettings:
+        return QSettings(str(config.window_state_path(self.data)), QSettings.Format.IniFormat)
+
+    def restore_window_state(self) -> None:
+        """Last session's size, place and sidebar width; the first time, a size that fits
+        the screen (a laptop's 1366 x 768 included)."""
+        state = self._window_state()
+        geometry, sizes = state.value("geometry"), state.value("splitter")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            if isinstance(sizes, QByteArray):
+                self.splitter.restoreState(sizes)
+            return
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 820)
+            return
+        room = screen.availableGeometry()
+        self.resize(min(1280, int(room.width() * 0.92)), min(820, int(room.height() * 0.92)))
+
+    def save_window_state(self) -> None:
+        state = self._window_state()
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("splitter", self.splitter.saveState())
+        state.sync()
 
     def shutdown(self) -> None:
         self.search_timer.stop()

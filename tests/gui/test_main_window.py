@@ -264,3 +264,42 @@ def test_leaving_while_typing_drops_the_pending_search(qtbot, window) -> None:  
     assert window.stack.currentWidget() is window.cluster_page
     assert window.sidebar.current_nav()[:2] == ("clusters", "scenes")
     assert window.controller.search_text == "" and window.search_field.text() == ""
+
+
+def second_default(room) -> object:  # noqa: ANN001
+    """The size a window gets the first time (what remembering must differ from)."""
+    from PySide6.QtCore import QSize
+
+    return QSize(min(1280, int(room.width() * 0.92)), min(820, int(room.height() * 0.92)))
+
+
+def test_window_fits_the_screen_then_remembers_its_size(qtbot, library: Path) -> None:  # noqa: ANN001
+    from photoorg.ui.main_window import MainWindow
+
+    def open_window() -> MainWindow:
+        win = MainWindow(library, config.Settings(), model_spec="photoorg-tiny/bundled",
+                         index_mode="thread", watch=False, faces=False)
+        win.errors.interactive = False
+        qtbot.addWidget(win)
+        return win
+
+    room = QGuiApplication.primaryScreen().availableGeometry()
+    first = open_window()
+    assert first.width() <= room.width() and first.height() <= room.height()
+    first.show()
+    first.resize(760, 520)  # the offscreen screen is 800 x 800
+    qtbot.wait(50)
+    default_sidebar = first.splitter.sizes()[0]
+    first.splitter.setSizes([default_sidebar - 15, 760 - default_sidebar + 15])
+    qtbot.wait(50)
+    size, sidebar = first.size(), first.splitter.sizes()[0]
+    assert size != second_default(room) and sidebar < default_sidebar
+    first.close()  # saves
+    second = open_window()
+    second.show()
+    qtbot.wait(50)
+    try:
+        assert second.size() == size
+        assert second.splitter.sizes()[0] == sidebar
+    finally:
+        second.shutdown()
