@@ -285,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test", action="store_true", help="run the built-in self-test and exit"
     )
+    window = parser.add_argument_group("the window (no COMMAND)")
+    window.add_argument("--model", dest="window_model", metavar="SPEC",
+                        help="search model to use (default: the library's)")
+    window.add_argument("--no-watch", action="store_true",
+                        help="index the folders once at start, without watching them")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="add folders to the library and index them")
@@ -360,4 +365,7 @@ def launch_gui(args: argparse.Namespace) -> int:
         print(f"photoorg: the desktop app is not available here ({exc}).\n"
               "Use a command instead; see `photoorg --help`.", file=sys.stderr)
         return EXIT_FAILURE
-    return run_app(data_dir=args.data_dir)
+    argv = ["--model", args.window_model] if args.window_model else []
+    if args.no_watch:
+        argv.append("--no-watch")
+    return run_app(data_dir=args.data_dir, argv=argv)

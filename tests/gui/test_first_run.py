@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -253,3 +256,16 @@ def test_service_restart_does_not_block_the_window(qtbot, library: Path) -> None
         qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
     finally:
         window.shutdown()
+
+
+def test_photoorg_without_a_command_opens_the_window(tmp_path: Path) -> None:
+    """The README's "run the app" command, in a subprocess, with the window options."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PHOTOORG_EXIT_AFTER_SHOWN="1")
+    out = subprocess.run(
+        [sys.executable, "-m", "photoorg", "--data-dir", str(tmp_path / "data"),
+         "--model", TINY, "--no-watch"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "photoorg window shown" in out.stdout
+    assert (tmp_path / "data" / "catalog.sqlite").is_file()
