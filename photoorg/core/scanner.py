@@ -304,8 +304,12 @@ def unreadable_folders(cat: Catalog) -> list[tuple[str, str]]:
 
 
 def _safe_hash(path: Path, size: int, report: ScanReport) -> str | None:
+    """The content hash, or None when the file cannot be read (recorded in the report,
+    unless it is simply gone: the caller looks at that)."""
     try:
         return content_hash(path, size)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         report.errors.append((path, _describe(exc)))
         return None
@@ -323,9 +327,16 @@ def _apply_new_and_gone(
         if row.content_hash:
             by_hash.setdefault((row.size, row.content_hash), []).append(row)
     roots = {r.id: r.path for r in cat.roots()}
+    moved_on = False
     with cat.transaction():
         for nf in new_files:
-            nf.hash = _safe_hash(roots[nf.root_id] / nf.rel, nf.stat.size, report)
+            path = roots[nf.root_id] / nf.rel
+            nf.hash = _safe_hash(path, nf.stat.size, report)
+            if nf.hash is None and not os.path.lexists(path):
+                # gone between listing and reading: moved on, or deleted. A row here,
+                # without a hash, could never be matched to the photo's old row.
+                moved_on = True
+                continue
             candidates = by_hash.get((nf.stat.size, nf.hash or ""), [])
             if nf.hash and candidates:
                 moved = candidates.pop(0)
@@ -342,6 +353,11 @@ def _apply_new_and_gone(
         kept = [row for row in gone.values() if not reachable.get(row.root_id, False)]
         for row in kept:
             gone.pop(row.id)
+        if moved_on and delete:
+            # files moved while we looked: a gone row may be one of them, now somewhere
+            # this walk has passed. Keep the rows; the next scan matches them by content.
+            log.info("files moved during the scan: %d missing photos kept for now", len(gone))
+            delete = False
         if not delete:
             report.gone.extend(gone.values())
     if delete and gone:

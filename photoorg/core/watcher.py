@@ -70,6 +70,9 @@ STATE_RECONCILING = "reconciling"
 STATE_INDEXING = "indexing"
 STATE_STOPPED = "stopped"
 
+# how long a polled move whose destination had already moved on waits for the next hop
+MOVED_ON_TTL_S = 120.0
+
 # File systems whose changes made elsewhere never reach inotify: poll them.
 NETWORK_FILESYSTEMS = frozenset(
     {
@@ -252,6 +255,8 @@ class LibraryWatcher:
         self._idle = False
         self._control: IndexControl | None = None
         self._paused = False
+        # polled moves whose destination was already gone: (root id, path) -> (row id, when)
+        self._moved_on: dict[tuple[int, str], tuple[int, float]] = {}
         self._state = STATE_STOPPED
         self._error: str | None = None
         self._last_status: WatchStatus | None = None
@@ -645,6 +650,8 @@ class LibraryWatcher:
         """Moves and renames the catalog knows the source of: same row, new path."""
         with self._lock:
             moves, self._moves = self._moves, []
+        stale = time.monotonic() - MOVED_ON_TTL_S
+        self._moved_on = {k: v for k, v in self._moved_on.items() if v[1] >= stale}
         if not moves:
             return
         self._busy()
@@ -669,7 +676,16 @@ class LibraryWatcher:
             if not is_supported(move.dst):
                 continue
             row = cat.photos_under(move.root_id, move.src).get(move.src)
-            if row is None or (polled and not _same_file(watched.path, move.dst, row)):
+            if row is None:
+                # a poller's earlier report took the file to here, but it had moved on
+                # before we looked (A -> B, then B -> C within one poll): follow it
+                hop = self._moved_on.pop((move.root_id, move.src), None)
+                row = cat.photo(hop[0]) if hop is not None else None
+            if row is None:
+                continue
+            if polled and not _same_file(watched.path, move.dst, row):
+                if not (watched.path / PurePosixPath(move.dst)).exists():
+                    self._moved_on[(move.root_id, move.dst)] = (row.id, time.monotonic())
                 continue
             cat.replace_photo_path(row.id, move.root_id, move.dst, row.mtime)
             report.moved += 1

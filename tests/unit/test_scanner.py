@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from photoorg.core.catalog import Catalog
@@ -130,3 +131,35 @@ def test_user_exclusion_pattern(tmp_path: Path) -> None:
         cat.add_exclusion("exports")
         scan_library(cat)
         assert set(_rows(cat)) == {"keep.jpg"}
+
+
+def test_a_file_moved_on_while_scanned_keeps_its_row_and_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A -> B is scanned, but B moves on to C between listing and hashing. No hashless row
+    may appear at B: the photo's row (and its tag) must follow it to C."""
+    from photoorg.core import clusters, scanner
+
+    lib = tmp_path / "lib"
+    _jpeg(lib / "a.jpg")
+    cat = Catalog(tmp_path / "c.sqlite")
+    cat.add_root(lib)
+    scan_library(cat)
+    (pid,) = [r.id for r in cat.photos_in_root(cat.roots()[0].id).values()]
+    clusters.add_tag(cat, [pid], "keep")
+    os.rename(lib / "a.jpg", lib / "b.jpg")
+    real_hash = scanner.content_hash
+
+    def moved_on(path: str | os.PathLike[str], size: int | None = None) -> str:
+        if Path(path).name == "b.jpg" and Path(path).exists():
+            os.rename(path, lib / "c.jpg")  # the user is faster than the scan
+        return real_hash(path, size)
+
+    monkeypatch.setattr(scanner, "content_hash", moved_on)
+    scan_library(cat)
+    assert list(_rows(cat)) == ["a.jpg"]  # no hashless row at b.jpg; a.jpg's row kept
+    monkeypatch.setattr(scanner, "content_hash", real_hash)
+    report = scan_library(cat)  # the next look finds c.jpg: the same photo
+    assert _rows(cat) == {"c.jpg": pid} and report.moved == 1
+    assert clusters.tags_for_photo(cat, pid) == ["keep"]
+    cat.close()
