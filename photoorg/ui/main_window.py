@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self._started = False
         self._page_before_viewer: QWidget | None = None
         self._viewer_row = 0
+        self._viewer_id: int | None = None  # the photo shown: rows shift as the grid reloads
         self._browse_nav: tuple = ("all", None, "All photos")
         self._has_folders: bool | None = None
         self._settings_pending = False
@@ -516,29 +517,37 @@ class MainWindow(QMainWindow):
         self._viewer_row = row
         index = self.photos.index(row)
         photo_id = self.photos.photo_id(row)
+        self._viewer_id = photo_id
         path = self.photos.path(row)
         preview = index.data(Qt.ItemDataRole.DecorationRole)
         self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
         self.controller.load_image(photo_id, path)
         self.controller.load_details(photo_id)
 
+    def _viewer_row_now(self) -> int:
+        """The shown photo's row in the grid as it is now (the indexer may have added
+        photos above it since), else where it was."""
+        row = self.photos.row_of_id(self._viewer_id) if self._viewer_id is not None else None
+        return self._viewer_row if row is None else row
+
     @Slot(int)
     def move_viewer(self, delta: int) -> None:
-        row = self._viewer_row + delta
+        row = self._viewer_row_now() + delta
         if 0 <= row < self.photos.rowCount():
             self._show_in_viewer(row)
 
     @Slot()
     def close_viewer(self) -> None:
         self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
-        if self._viewer_row < self.photos.rowCount():
-            index = self.photos.index(self._viewer_row)
+        row = self._viewer_row_now()
+        if row < self.photos.rowCount():
+            index = self.photos.index(row)
             self.grid.setCurrentIndex(index)
             self.grid.scrollTo(index)
         self.grid.setFocus()
 
     def _viewer_similar(self) -> None:
-        row = self._viewer_row
+        row = self._viewer_row_now()
         ids, paths = [self.photos.photo_id(row)], [self.photos.path(row)]
         self.close_viewer()
         self.find_similar(ids, paths)

@@ -303,3 +303,23 @@ def test_window_fits_the_screen_then_remembers_its_size(qtbot, library: Path) ->
         assert second.splitter.sizes()[0] == sidebar
     finally:
         second.shutdown()
+
+
+def test_viewer_keeps_its_place_when_photos_arrive(qtbot, window, library: Path) -> None:  # noqa: ANN001
+    """The indexer adds a photo above the one being viewed: the arrows still go to the
+    photo's neighbours, and Esc returns to it."""
+    from PIL import Image
+
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.photos.index(3))
+    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    shown, after = window.viewer.photo_id, window.photos.photo_id(4)
+    Image.new("RGB", (64, 64), (250, 250, 250)).save(library.parent / "photos" / "new.jpg")
+    window.controller.service.rescan()
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 49, timeout=30_000)
+    assert window.photos.row_of_id(shown) == 4  # the new photo came in above it
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
+    assert window.viewer.photo_id == after
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Left)
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
+    assert window.photos.photo_id(window.grid.currentIndex().row()) == shown
