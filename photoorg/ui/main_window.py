@@ -429,6 +429,10 @@ class MainWindow(QMainWindow):
             self.grid.setCurrentIndex(self.photos.index(0))
             self.grid.selectionModel().clearSelection()
         self.grid.empty_text = self._empty_text()
+        if self.stack.currentWidget() is self.viewer and self._viewer_id is not None:
+            row = self.photos.row_of_id(self._viewer_id)
+            if row is not None:
+                self.viewer.set_position(row, self.photos.rowCount())
 
     def _empty_text(self) -> str:
         if self.controller.search_text:

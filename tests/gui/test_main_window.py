@@ -318,6 +318,7 @@ def test_viewer_keeps_its_place_when_photos_arrive(qtbot, window, library: Path)
     window.controller.service.rescan()
     qtbot.waitUntil(lambda: window.photos.rowCount() == 49, timeout=30_000)
     assert window.photos.row_of_id(shown) == 4  # the new photo came in above it
+    assert window.viewer.position.text() == "5 of 49"
     qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
     assert window.viewer.photo_id == after
     qtbot.keyClick(window.viewer, Qt.Key.Key_Left)

@@ -169,13 +169,17 @@ class Viewer(QWidget):
         self.photo_id = photo_id
         self.path = path
         self.title.setText(os.path.basename(path))
-        self.position.setText(f"{position + 1:,} of {total:,}")
-        self.prev.setEnabled(position > 0)
-        self.next.setEnabled(position + 1 < total)
+        self.set_position(position, total)
         self.canvas.set_pixmap(preview, "Loading…")
         for value in self.fields.values():
             value.setText("—")
         self.fields["file"].setText(path)
+
+    def set_position(self, position: int, total: int) -> None:
+        """Where the photo is in the grid ("5 of 48"); the grid may change under it."""
+        self.position.setText(f"{position + 1:,} of {total:,}")
+        self.prev.setEnabled(position > 0)
+        self.next.setEnabled(position + 1 < total)
 
     def set_image(self, photo_id: int, image: QImage | None) -> None:
         if photo_id != self.photo_id:
