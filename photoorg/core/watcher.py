@@ -33,7 +33,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -158,6 +158,9 @@ class _RootWatch:
     observer: BaseObserver
     ident: tuple[int, int] | None
     note: str = ""
+    # symlinked folders outside the root: inotify does not follow links, so each target is
+    # watched too, its events mapped back under the link's path
+    linked: list[ObservedWatch] = field(default_factory=list)
 
 
 @dataclass
@@ -176,18 +179,20 @@ class _Pending:
 class _Handler(FileSystemEventHandler):
     """Forwards one root's events to the watcher (runs on the observer thread)."""
 
-    def __init__(self, watcher: LibraryWatcher, root_id: int, root_path: str) -> None:
+    def __init__(self, watcher: LibraryWatcher, root_id: int, root_path: str,
+                 prefix: str = "") -> None:
         super().__init__()
         self._watcher = weakref.ref(watcher)
         self._root_id = root_id
         self._root_path = root_path
+        self._prefix = prefix  # where root_path sits in the library root (a symlinked folder)
 
     def dispatch(self, event: FileSystemEvent) -> None:
         watcher = self._watcher()
         if watcher is None:
             return
         try:
-            watcher._on_event(self._root_id, self._root_path, event)
+            watcher._on_event(self._root_id, self._root_path, event, self._prefix)
         except Exception:  # never kill the observer thread; rescan instead
             log.exception("cannot handle %s", event)
             watcher.request_rescan(self._root_id)
@@ -362,13 +367,15 @@ class LibraryWatcher:
 
     # -- events (observer threads) ---------------------------------------------------
 
-    def _on_event(self, root_id: int, root_path: str, event: FileSystemEvent) -> None:
+    def _on_event(
+        self, root_id: int, root_path: str, event: FileSystemEvent, prefix: str = ""
+    ) -> None:
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return
         if event.is_directory and kind in ("modified", "closed", "attrib"):
             return  # a folder's own metadata: its parent of every change, not a change
-        src = _relative(root_path, event.src_path)
+        src = _under(prefix, _relative(root_path, event.src_path))
         now = time.monotonic()
         with self._lock:
             self.totals.events += 1
@@ -377,7 +384,8 @@ class LibraryWatcher:
             if event.is_synthetic:
                 return  # generated for a folder's contents; the folder event covers them
             if kind == "moved":
-                dst = _relative(root_path, event.dest_path) if event.dest_path else None
+                dst = (_under(prefix, _relative(root_path, event.dest_path))
+                       if event.dest_path else None)
                 if not event.is_directory and not (_maybe_photo(src) or _maybe_photo(dst)):
                     return
                 src = src if src is not None and storable(src) else None
@@ -604,9 +612,17 @@ class LibraryWatcher:
         if mode == MODE_POLLING:
             observer = self._observer(MODE_POLLING)
             watch = observer.schedule(handler, str(root.path), recursive=True)
-        self._watches[root.id] = _RootWatch(
-            root.id, root.path, mode, watch, observer, _ident(root.path), note
-        )
+        watched = _RootWatch(root.id, root.path, mode, watch, observer, _ident(root.path), note)
+        if mode == MODE_NATIVE:
+            for link_rel, target in _linked_folders(root.path):
+                try:
+                    watched.linked.append(observer.schedule(
+                        _Handler(self, root.id, str(target), link_rel), str(target),
+                        recursive=True,
+                    ))
+                except OSError as exc:  # the periodic rescan still covers it
+                    log.info("cannot watch linked folder %s: %s", target, exc)
+        self._watches[root.id] = watched
         self._notes[root.id] = note
 
     def _choose_mode(self, root: Root) -> tuple[str, str]:
@@ -641,8 +657,9 @@ class LibraryWatcher:
     def _unwatch(self, root_id: int) -> None:
         watched = self._watches.pop(root_id, None)
         if watched is not None:
-            with contextlib.suppress(Exception):
-                watched.observer.unschedule(watched.watch)
+            for watch in (watched.watch, *watched.linked):
+                with contextlib.suppress(Exception):
+                    watched.observer.unschedule(watch)
 
     # -- reconciliation ----------------------------------------------------------------
 
@@ -956,6 +973,36 @@ class _IndexBridge(IndexListener):
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _under(prefix: str, rel: str | None) -> str | None:
+    """A path relative to a linked folder, as a path relative to the library root."""
+    if rel is None or not prefix:
+        return rel
+    return f"{prefix}/{rel}" if rel else prefix
+
+
+def _linked_folders(root: Path) -> list[tuple[str, Path]]:
+    """Symlinked folders under ``root`` whose targets lie outside it, as (path relative to
+    the root, resolved target); one level: links inside a target are not followed here."""
+    out: list[tuple[str, Path]] = []
+    resolved_root = root.resolve()
+    seen: set[Path] = set()
+    for folder, dirs, _files in os.walk(root):
+        for name in dirs:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # broken or looping link
+                continue
+            if (target == resolved_root or resolved_root in target.parents
+                    or target in seen or not target.is_dir()):
+                continue
+            seen.add(target)
+            out.append((path.relative_to(root).as_posix(), target))
+    return out
 
 
 def _relative(root: str, path: str | bytes | None) -> str | None:

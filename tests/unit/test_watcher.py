@@ -479,3 +479,26 @@ def test_watcher_indexes_new_photos_and_moves_keep_their_vectors(
         assert sorted(now.values()) == sorted([*originals.values(), now["fresh.jpg"]])
     finally:
         watcher.stop()
+
+
+def test_photos_added_in_a_symlinked_folder_are_seen_at_once(
+    library: tuple[Path, Catalog], tmp_path: Path
+) -> None:
+    """inotify does not follow symlinks: the link's target is watched too, and its events
+    land under the link's path (not only at the periodic rescan)."""
+    lib, cat = library
+    outside = tmp_path / "elsewhere" / "trip"
+    _jpeg(outside / "one.jpg", 70)
+    (lib / "trip-link").symlink_to(outside, target_is_directory=True)
+    scan_library(cat)
+    assert "trip-link/one.jpg" in _rows(cat)
+    watcher = _watcher(cat, rescan_interval_s=0)
+    try:
+        _jpeg(outside / "two.jpg", 71)
+        (outside / "deeper").mkdir()
+        _jpeg(outside / "deeper" / "three.jpg", 72)
+        (outside / "one.jpg").unlink()
+        _wait(lambda: {"trip-link/two.jpg", "trip-link/deeper/three.jpg"} <= set(_rows(cat))
+              and "trip-link/one.jpg" not in _rows(cat), state=lambda: sorted(_rows(cat)))
+    finally:
+        watcher.stop()
