@@ -180,12 +180,7 @@ class Indexer:
                     progress.eta_s = remaining / progress.rate if progress.rate > 0 else None
                     progress.current = str(batch[-1].path) if batch else None
                     self.listener.on_progress(progress)
-                    if self.control.paused:
-                        progress.paused = True
-                        self.listener.on_progress(progress)
-                        self.control.wait_while_paused()
-                        progress.paused = False
-                    if self.control.cancelled:
+                    if self.control.stop_requested(progress, self.listener):
                         break
         summary.cancelled = self.control.cancelled
         if not summary.cancelled:
