@@ -188,7 +188,8 @@ class Indexer:
         self.cat.compact_vec_log()
         self._after_embedding(summary.new_ids)
         if self.face_pass is not None and not summary.cancelled:
-            summary.faces_photos = self._run_face_pass()
+            summary.faces_photos = run_face_pass(
+                self.cat, self.face_pass, self.control, self.listener)
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)
@@ -210,23 +211,6 @@ class Indexer:
             clusters.after_index(self.cat, photo_ids, self.embedder)
         except Exception:
             log.exception("assigning new photos to clusters failed")
-
-    def _run_face_pass(self) -> int:
-        progress = Progress("faces", total=self.cat.count_pending_faces())
-
-        def report(done: int, total: int) -> None:
-            progress.done, progress.total = done, total
-            self.listener.on_progress(progress)
-
-        assert self.face_pass is not None
-        try:
-            return self.face_pass(
-                self.cat, progress=report,
-                should_stop=lambda: self.control.stop_requested(progress, self.listener),
-            )
-        except Exception:  # the face pass must never take search indexing down with it
-            log.exception("face pass failed")
-            return 0
 
     def _batches(
         self, pool: ThreadPoolExecutor, work: list[tuple[int, Path]]
@@ -311,3 +295,23 @@ class Indexer:
         for decoded in batch:
             if decoded.error is not None:
                 self.listener.on_skipped(decoded.path, decoded.error.reason, decoded.error.detail)
+
+
+def run_face_pass(
+    cat: Catalog, face_pass: Callable[..., int], control: IndexControl, listener: IndexListener
+) -> int:
+    """Run a face pass (``faces.face_pass``) with progress, pause and cancel; returns the
+    photos it processed. Never raises: a failing face pass must not take indexing down."""
+    progress = Progress("faces", total=cat.count_pending_faces())
+
+    def report(done: int, total: int) -> None:
+        progress.done, progress.total = done, total
+        listener.on_progress(progress)
+
+    try:
+        return face_pass(
+            cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
+        )
+    except Exception:
+        log.exception("face pass failed")
+        return 0

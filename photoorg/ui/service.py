@@ -47,7 +47,7 @@ from typing import Any
 
 from photoorg import config
 from photoorg.core.catalog import Catalog
-from photoorg.core.indexer import IndexControl, IndexListener, Progress
+from photoorg.core.indexer import IndexControl, IndexListener, Progress, run_face_pass
 
 log = logging.getLogger(__name__)
 
@@ -411,19 +411,8 @@ class LibraryService:
     def _faces_without_model(self, cat: Catalog, listener: _Listener) -> None:
         """Offline (no CLIP weights): people are still found."""
         face_pass = self._face_pass()
-        if face_pass is None:
-            return
-        progress = Progress("faces", total=cat.count_pending_faces())
-
-        def report(done: int, total: int) -> None:
-            progress.done, progress.total = done, total
-            listener.on_progress(progress)
-
-        try:
-            face_pass(cat, progress=report,
-                      should_stop=lambda: self.control.stop_requested(progress, listener))
-        except Exception:
-            log.exception("face pass failed")
+        if face_pass is not None:
+            run_face_pass(cat, face_pass, self.control, listener)
 
     def _recluster(self, cat: Catalog) -> None:
         """People, pets, places and scenes follow the new photos (the core keeps names and
