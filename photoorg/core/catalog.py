@@ -32,6 +32,10 @@ import sqlite_vec
 from photoorg.core.boxes import match_boxes
 
 SCHEMA_MAJOR = 1
+# a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
+_UNDECIDED_FACE = (
+    "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
+)
 # vec_log entries kept by compaction: an index that far behind reloads rather than replays
 VEC_LOG_KEEP = 100_000
 
@@ -573,11 +577,7 @@ class Catalog:
         """
         with self.transaction():
             self._delete_vectors([photo_id])
-            self.execute(
-                "DELETE FROM faces WHERE photo_id = ? AND source = 'auto' AND NOT EXISTS "
-                "(SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)",
-                (photo_id,),
-            )
+            self.execute(f"DELETE FROM faces WHERE photo_id = ? AND {_UNDECIDED_FACE}", (photo_id,))
             self.execute(
                 "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, status = 'pending', "
                 "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
@@ -1017,15 +1017,8 @@ class Catalog:
         """
         now = time.time()
         with self.transaction():
-            decided = self.query(
-                "SELECT id, x, y, w, h FROM faces WHERE photo_id = ? AND (source != 'auto' "
-                "OR EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id))",
-                (photo_id,),
-            )
-            keep = {row[0] for row in decided}
-            for (face_id,) in self.query("SELECT id FROM faces WHERE photo_id = ?", (photo_id,)):
-                if face_id not in keep:
-                    self.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+            self.execute(f"DELETE FROM faces WHERE photo_id = ? AND {_UNDECIDED_FACE}", (photo_id,))
+            decided = self.query("SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", (photo_id,))
             carried = match_boxes([face[:4] for face in faces], [row[1:] for row in decided],
                                   min_iou=0.5)
             ids = []
