@@ -590,11 +590,13 @@ class LibraryWatcher:
         assert cat is not None
         mode, note = self._choose_mode(root)
         handler = _Handler(self, root.id, str(root.path))
+        linked: list[tuple[str, Path]] = []
         if mode == MODE_NATIVE:
             try:
                 observer = self._observer(MODE_NATIVE)
                 watch = observer.schedule(handler, str(root.path), recursive=True)
-                if _native_watch_incomplete(observer, watch, root.path):
+                folders, linked = _walk_folders(root.path)
+                if _native_watch_incomplete(observer, watch, root.path, folders):
                     with contextlib.suppress(Exception):
                         observer.unschedule(watch)
                     raise OSError(errno.ENOSPC, "not every subfolder could be watched")
@@ -614,7 +616,7 @@ class LibraryWatcher:
             watch = observer.schedule(handler, str(root.path), recursive=True)
         watched = _RootWatch(root.id, root.path, mode, watch, observer, _ident(root.path), note)
         if mode == MODE_NATIVE:
-            for link_rel, target in _linked_folders(root.path):
+            for link_rel, target in linked:
                 try:
                     watched.linked.append(observer.schedule(
                         _Handler(self, root.id, str(target), link_rel), str(target),
@@ -982,13 +984,16 @@ def _under(prefix: str, rel: str | None) -> str | None:
     return f"{prefix}/{rel}" if rel else prefix
 
 
-def _linked_folders(root: Path) -> list[tuple[str, Path]]:
-    """Symlinked folders under ``root`` whose targets lie outside it, as (path relative to
-    the root, resolved target); one level: links inside a target are not followed here."""
-    out: list[tuple[str, Path]] = []
+def _walk_folders(root: Path) -> tuple[int, list[tuple[str, Path]]]:
+    """One walk of the folders under ``root`` (links not followed): how many there are, and
+    the symlinked folders whose targets lie outside it, as (path relative to the root,
+    resolved target). One level: links inside a target are not followed here."""
+    count = 0
+    linked: list[tuple[str, Path]] = []
     resolved_root = root.resolve()
     seen: set[Path] = set()
     for folder, dirs, _files in os.walk(root):
+        count += 1
         for name in dirs:
             path = Path(folder) / name
             if not path.is_symlink():
@@ -1001,8 +1006,8 @@ def _linked_folders(root: Path) -> list[tuple[str, Path]]:
                     or target in seen or not target.is_dir()):
                 continue
             seen.add(target)
-            out.append((path.relative_to(root).as_posix(), target))
-    return out
+            linked.append((path.relative_to(root).as_posix(), target))
+    return count, linked
 
 
 def _relative(root: str, path: str | bytes | None) -> str | None:
@@ -1048,28 +1053,21 @@ def _alive(watched: _RootWatch) -> bool:
     return emitter is not None and emitter.is_alive()
 
 
-def _native_watch_incomplete(observer: BaseObserver, watch: ObservedWatch, root: Path) -> bool:
+def _native_watch_incomplete(
+    observer: BaseObserver, watch: ObservedWatch, root: Path, folders: int
+) -> bool:
     """inotify silently skips subfolders it has no watch left for (ENOSPC): compare
-    the watches made with the folders there are (best effort: False when unknown)."""
+    the watches made with the ``folders`` there are (best effort: False when unknown)."""
     emitters = getattr(observer, "_emitter_for_watch", None)
     emitter = emitters.get(watch) if isinstance(emitters, dict) else None
     group = getattr(emitter, "_inotify", None)
     active = getattr(group, "_active_callbacks_by_path", None)
     if not isinstance(active, dict):
         return False
-    for _attempt in range(2):
-        folders = _count_folders(root)
-        if len(active) >= folders:
-            return False
-        time.sleep(0.2)  # a folder created meanwhile gets its watch asynchronously
-    return True
-
-
-def _count_folders(root: Path) -> int:
-    count = 0
-    for _dirpath, _dirnames, _files in os.walk(root, followlinks=False):
-        count += 1
-    return count
+    if len(active) >= folders:
+        return False
+    time.sleep(0.2)  # a folder created meanwhile gets its watch asynchronously
+    return len(active) < _walk_folders(root)[0]
 
 
 def filesystem_type(path: str | os.PathLike[str]) -> str | None:
