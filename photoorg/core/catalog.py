@@ -1053,11 +1053,13 @@ class Catalog:
 
     def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
         """Photos that need a vector from ``model_id`` (new, changed, or older model),
-        on online roots, oldest first."""
+        on online roots: first those with no vector at all (new or changed: nothing finds
+        them yet, even during a model switch), then by id."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' "
-            "AND (p.status = 'pending' OR p.model_id IS NOT ?) ORDER BY p.id LIMIT ?",
+            "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
+            "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
         )
         return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
