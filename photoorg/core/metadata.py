@@ -148,6 +148,8 @@ def _read_embedded(
     except (RuntimeError, OSError, ValueError) as exc:  # exiv2 refused the file: salvage
         log.debug("exiv2 cannot read %s (%s); reading it leniently", photo, exc)
         return _read_leniently(photo, problems, str(exc).strip())
+    if not raw_xmp.strip(b"\x00 \r\n\t") and photo.suffix.lower() in _BMFF:
+        raw_xmp = _scan_for_packet(photo) or b""  # exiv2 misses XMP items of some HEICs
     if raw_xmp.strip(b"\x00 \r\n\t"):
         try:
             source.xmp = xmp.parse(raw_xmp)
@@ -161,6 +163,17 @@ def _read_embedded(
     source.exif = {k: v for k, v in exif.items() if isinstance(v, str)}
     orientation = _orientation(source.exif.get("Exif.Image.Orientation"))
     return source, orientation, size if size[0] and size[1] else None
+
+
+_BMFF = {".heic", ".heif", ".hif", ".avif"}
+
+
+def _scan_for_packet(photo: Path) -> bytes | None:
+    try:
+        with open(photo, "rb") as fh:
+            return xmp.find_packet(fh.read(_MAX_XMP_SCAN))
+    except OSError:
+        return None
 
 
 _IPTC_DATASETS = {

@@ -170,6 +170,52 @@ def _drop_imported_tag(cat: Catalog, pid: int, tag: str) -> None:
     )
 
 
+def is_sidecar(rel_path: str) -> bool:
+    """Whether a library file is an XMP sidecar (``IMG_1.jpg.xmp``, ``IMG_1.XMP``)."""
+    return rel_path.lower().endswith(".xmp")
+
+
+def photos_of_sidecar(cat: Catalog, root_id: int, rel_path: str) -> list[int]:
+    """The photos a sidecar describes: ``IMG_1.jpg.xmp`` -> ``IMG_1.jpg``; Lightroom's
+    ``IMG_1.xmp`` -> every ``IMG_1.<ext>`` beside it."""
+    stem = rel_path[: -len(".xmp")]
+    exact = cat.query("SELECT id FROM photos WHERE root_id = ? AND rel_path = ?",
+                      (root_id, stem))
+    like = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+    same_stem = cat.query(
+        "SELECT id, rel_path FROM photos WHERE root_id = ? AND rel_path LIKE ? ESCAPE '\\'",
+        (root_id, like),
+    )
+    ids = {r[0] for r in exact}
+    ids |= {pid for pid, rel in same_stem if "/" not in rel[len(stem) + 1 :]
+            and "." not in rel[len(stem) + 1 :]}
+    return sorted(ids)
+
+
+def sidecars_changed(cat: Catalog, changed: Iterable[tuple[int, str]]) -> ImportReport:
+    """Sidecars ``(root id, relative path)`` were written, edited or deleted by another
+    tool: read their photos again."""
+    ids: set[int] = set()
+    for root_id, rel in changed:
+        ids.update(photos_of_sidecar(cat, root_id, rel))
+    return import_metadata(cat, ids) if ids else ImportReport()
+
+
+def note_written(cat: Catalog, photo_id: int, tags: Iterable[str]) -> None:
+    """photoorg wrote these tags into the photo's sidecar: reading them back later is not
+    news (so a tag the user takes away later is not brought back by our own sidecar)."""
+    with cat.transaction():
+        raw = cat.scalar("SELECT tags FROM photo_imports WHERE photo_id = ?", (int(photo_id),))
+        known = list(json.loads(raw)) if raw else []
+        seen = {t.casefold() for t in known}
+        known += [t for t in tags if t.casefold() not in seen]
+        cat.execute(
+            "INSERT INTO photo_imports(photo_id, tags, problems, read_at) VALUES(?, ?, '[]', ?) "
+            "ON CONFLICT(photo_id) DO UPDATE SET tags = excluded.tags",
+            (int(photo_id), json.dumps(known), time.time()),
+        )
+
+
 # -- named face regions -> people ----------------------------------------------------------
 
 
@@ -238,6 +284,8 @@ def _name_face(cat: Catalog, face: tuple, name: str) -> bool:
         return False  # confirmed by the user, or imported before: that stands
     found = clusters_named(cat, "people", name)
     target = found[0] if found else None
+    if current is not None and current in found:
+        return False  # already that person (e.g. our own sidecar read back)
     rejected = {c for (c,) in cat.query(
         "SELECT cluster_id FROM face_rejections WHERE face_id = ?", (face_id,))}
     if target in rejected:

@@ -573,7 +573,7 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     face regions already there that no detected face contradicts. Photos with nothing to
     say and no sidecar yet get none. Returns how many sidecars were written."""
     from photoorg.core.clusters import tags_for_photos
-    from photoorg.core.metadata_import import photo_metas
+    from photoorg.core.metadata_import import note_written, photo_metas
 
     ids = sorted({int(p) for p in photo_ids})
     paths = cat.paths_for_ids(ids)
@@ -615,6 +615,7 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
             image_size = stored[::-1] if orientation in (5, 6, 7, 8) else stored
         try:
             write_sidecar(path, None, tags[pid], faces, image_size, orientation, meta)
+            note_written(cat, pid, [*tags[pid], *(f"People|{f.name}" for f in faces)])
             written += 1
         except (SidecarError, OSError) as exc:
             log.warning("cannot write sidecar of %s: %s", path, exc)

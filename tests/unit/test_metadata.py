@@ -227,3 +227,19 @@ def test_unreadable_file_and_sidecar_give_reasons_not_errors(tmp_path: Path) -> 
     meta = read_metadata(photo)
     assert meta.empty
     assert any("sidecar junk.xmp" in p for p in meta.problems)
+
+
+@needs_exiftool
+@pytest.mark.parametrize("ext", [".tif", ".png", ".heic"])
+def test_other_file_types(tmp_path: Path, ext: str) -> None:
+    from PIL import Image
+
+    if ext == ".heic":
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+    photo = tmp_path / f"photo{ext}"
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(photo)
+    exiftool_batch([(photo, ["-XMP-dc:Subject=kw", "-XMP-xmp:Rating=2",
+                             "-XMP-dc:Description=cap"])])
+    meta = read_metadata(photo)
+    assert (meta.keywords, meta.rating, meta.caption, meta.problems) == (["kw"], 2, "cap", [])

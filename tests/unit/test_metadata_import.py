@@ -234,3 +234,65 @@ def test_user_decision_beats_a_later_import(tmp_path: Path,
         cat.execute("UPDATE photo_regions SET applied = 0")  # as after a new import
         assert mi.apply_named_regions(cat) == 0
         assert pid not in cl.photos_with_tag(cat, "People|Barack Obama")
+
+
+@needs_exiftool
+def test_watcher_reads_a_sidecar_another_tool_edits(tmp_path: Path) -> None:
+    import time
+
+    from photoorg.core.watcher import LibraryWatcher
+
+    photo = blank_jpeg(tmp_path / "photos" / "IMG_3.jpg")
+    cat, _ = _library(tmp_path)
+    with cat:
+        pid = cat.photo_id_for_path(photo)
+        watcher = LibraryWatcher(cat.path, None, settle_s=0.3, offline_check_s=0.3)
+        watcher.start()
+        try:
+            assert watcher.wait_until_idle(15)
+            # Lightroom-style sidecar written by another tool while we watch
+            exiftool_batch([(photo.with_suffix(".xmp"),
+                             ["-XMP-lr:HierarchicalSubject=Trips|Oslo", "-XMP-xmp:Rating=4"])])
+            deadline = time.monotonic() + 20
+            while cl.tags_for_photo(cat, pid) != ["Trips|Oslo"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert cl.tags_for_photo(cat, pid) == ["Trips|Oslo"]
+            assert mi.photo_meta(cat, pid).rating == 4
+            photo.with_suffix(".xmp").unlink()  # and removed again: its facts go with it
+            while cl.tags_for_photo(cat, pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert cl.tags_for_photo(cat, pid) == []
+            assert mi.photo_meta(cat, pid).rating is None
+        finally:
+            watcher.stop()
+
+
+def test_sidecar_paths_map_to_their_photos(tmp_path: Path) -> None:
+    for name in ("IMG_1.jpg", "IMG_10.jpg", "IMGx1.jpg", "sub/IMG_1.jpg"):
+        blank_jpeg(tmp_path / "photos" / name)
+    (tmp_path / "photos" / "IMG_1.cr2").write_bytes(b"raw")  # the scanner goes by name
+    cat, _ = _library(tmp_path)
+    with cat:
+        rows = dict(cat.query("SELECT rel_path, id FROM photos"))
+        root = cat.roots()[0].id
+        assert mi.photos_of_sidecar(cat, root, "IMG_1.jpg.xmp") == [rows["IMG_1.jpg"]]
+        assert mi.photos_of_sidecar(cat, root, "IMG_1.XMP") == sorted(
+            [rows["IMG_1.jpg"], rows["IMG_1.cr2"]])
+        assert mi.photos_of_sidecar(cat, root, "sub/IMG_1.xmp") == [rows["sub/IMG_1.jpg"]]
+
+
+def test_our_own_sidecar_read_back_brings_nothing_back(tmp_path: Path) -> None:
+    photo = blank_jpeg(tmp_path / "photos" / "IMG_4.jpg")
+    cat, _ = _library(tmp_path)
+    with cat:
+        pid = cat.photo_id_for_path(photo)
+        alice = cl.create_cluster(cat, "people", "Alice")
+        cat.execute(
+            "INSERT INTO faces(photo_id, x, y, w, h, descriptor, cluster_id, source, created_at) "
+            "VALUES(?, 0.3, 0.3, 0.2, 0.2, zeroblob(512), ?, 'confirmed', 0)", (pid, alice))
+        cat.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (pid,))
+        assert sync_sidecars(cat, [pid]) == 1  # writes People|Alice and her region
+        mi.sidecars_changed(cat, [(cat.roots()[0].id, "IMG_4.jpg.xmp")])  # the watcher
+        assert _tag_sources(cat, pid) == {}  # nothing imported from what we wrote
+        cl.remove_photo_from_cluster(cat, alice, pid)  # "not Alice"
+        assert cl.tags_for_photo(cat, pid) == []
