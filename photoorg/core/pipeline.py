@@ -339,15 +339,19 @@ def _sidecar_candidates(cat: Catalog) -> list[int]:
         "SELECT photo_id FROM photo_tags UNION "
         "SELECT photo_id FROM cluster_photos WHERE source != 'rejected' UNION "
         "SELECT photo_id FROM faces WHERE cluster_id IS NOT NULL UNION "
+        "SELECT photo_id FROM photo_meta UNION "
         "SELECT photo_id FROM photo_stages WHERE stage = ?", (SIDECAR_STAGE,))]
 
 
 def sidecar_digests(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, str]:
-    """A digest of what a photo's sidecar says (its tags and named faces)."""
+    """A digest of what a photo's sidecar says (tags, named faces, rating, label, title,
+    caption)."""
     from photoorg.core.clusters import tags_for_photos
+    from photoorg.core.metadata_import import photo_metas
 
     ids = sorted({int(p) for p in photo_ids})
     tags = tags_for_photos(cat, ids)
+    metas = photo_metas(cat, ids)
     faces: dict[int, list[Any]] = {pid: [] for pid in ids}
     for start in range(0, len(ids), 900):
         part = ids[start : start + 900]
@@ -358,7 +362,9 @@ def sidecar_digests(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, str]:
         ):
             faces[pid].append([name, round(x, 4), round(y, 4), round(w, 4), round(h, 4)])
     return {
-        pid: hashlib.sha1(json.dumps([tags[pid], faces[pid]]).encode()).hexdigest()[:16]
+        pid: hashlib.sha1(json.dumps(
+            [tags[pid], faces[pid], sorted((k, str(v)) for k, v in vars(metas[pid]).items())],
+            default=str).encode()).hexdigest()[:16]
         for pid in ids
     }
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from photoorg.ui.engine import Overview
 from photoorg.ui.models.sidebar import COUNT_ROLE, NAV_ROLE, Entry, Section, SidebarModel
+from photoorg.ui.queries import stars_label
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -160,6 +161,9 @@ class Sidebar(QTreeView):
         tags = [Entry(("tag", name, name.rsplit("|", 1)[-1]), name.replace("|", " › "), "tag",
                       f"{count:,}", name) for name, count in overview.tags]
         tags += [Entry(("album", name, name), name, "album") for name in overview.albums]
+        tags += [Entry(("rating", n, stars_label(n)), stars_label(n), "tag", f"{count:,}",
+                       f"Photos rated {n} stars or more")
+                 for n, count in sorted(overview.ratings.items(), reverse=True)]
         if not tags:
             tags = [Entry((), "Name a person or tag photos")]
         self._quiet = True
