@@ -75,7 +75,11 @@ def import_metadata(
         path = paths.get(pid)
         if path is None or not path.is_file():
             continue
-        meta = reader(str(path))
+        try:
+            meta = reader(str(path))
+        except Exception as exc:  # a reader bug must cost this photo's metadata, not the run
+            log.exception("reading the metadata of %s failed", path)
+            meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
         if meta.problems:
@@ -115,10 +119,13 @@ def import_stage(
 
 
 def _tag_list(meta: PhotoMetadata) -> list[str]:
+    from photoorg.core.clusters import clean_name
+
     tags: list[str] = []
     seen: set[str] = set()
-    for tag in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
-        if tag.casefold() not in seen:
+    for raw in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
+        tag = clean_name(raw)
+        if tag is not None and tag.casefold() not in seen:
             seen.add(tag.casefold())
             tags.append(tag)
     return tags

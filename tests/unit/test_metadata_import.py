@@ -258,6 +258,11 @@ def test_watcher_reads_a_sidecar_another_tool_edits(tmp_path: Path) -> None:
                 time.sleep(0.1)
             assert cl.tags_for_photo(cat, pid) == ["Trips|Oslo"]
             assert mi.photo_meta(cat, pid).rating == 4
+            # edited in place (exiftool, like digiKam, writes a temporary file and renames)
+            exiftool_batch([(photo.with_suffix(".xmp"), ["-XMP-xmp:Rating=2"])])
+            while mi.photo_meta(cat, pid).rating != 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert mi.photo_meta(cat, pid).rating == 2
             photo.with_suffix(".xmp").unlink()  # and removed again: its facts go with it
             while cl.tags_for_photo(cat, pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
