@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import browse, clusters, organize, sidecar
+from photoorg.core import browse, clusters, metadata_import, organize, sidecar
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -72,6 +72,8 @@ def load_source(state: State, source: queries.Source, sort: str = "taken") -> qu
         return queries.album_photos(cat, str(source.arg), sort)
     if source.kind == "cluster":
         return queries.cluster_photos(cat, int(source.arg), sort)
+    if source.kind == "rating":
+        return queries.rated_photos(cat, int(source.arg), sort)
     return queries.all_photos(cat, sort)
 
 
@@ -93,6 +95,7 @@ class Overview:
     model: str | None
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
+    ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
 
 
 def overview(state: State) -> Overview:
@@ -107,6 +110,7 @@ def overview(state: State) -> Overview:
         model=target.spec if target else None,
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
+        ratings=metadata_import.rating_counts(cat),
     )
 
 

@@ -42,6 +42,7 @@ from photoorg.ui.models.sidebar import (
     Section,
     SidebarModel,
 )
+from photoorg.ui.queries import stars_label
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -208,6 +209,9 @@ class Sidebar(QTreeView):
         tags = [Entry(("tag", name, tag_label(name)), tag_label(name), "tag",
                       f"{count:,}", tag_label(name)) for name, count in overview.tags]
         tags += [Entry(("album", name, name), name, "album") for name in overview.albums]
+        tags += [Entry(("rating", n, stars_label(n)), stars_label(n), "tag", f"{count:,}",
+                       f"Photos rated {n} stars or more")
+                 for n, count in sorted(overview.ratings.items(), reverse=True)]
         if not tags:
             tags = [Entry((), "Name a person or tag photos")]
         self._quiet = True
