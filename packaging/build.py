@@ -201,6 +201,8 @@ def self_test() -> int:
     (``packaging/smoke.py``)."""
     exe = frozen_executable()
     cmd = [sys.executable, str(HERE / "smoke.py"), str(exe)]
+    if sys.platform.startswith("win"):  # the window starts its service from the windowed exe
+        cmd += ["--service-exe", str(app_dir() / f"{H.APP_NAME}.exe")]
     print("+", " ".join(cmd), flush=True)
     started = time.monotonic()
     rc = subprocess.run(cmd).returncode

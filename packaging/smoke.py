@@ -1,7 +1,8 @@
 """Smoke checks of a frozen photoorg, beyond its ``--self-test``. Stdlib only.
 
     python packaging/smoke.py dist/photoorg/photoorg            (Linux)
-    python packaging/smoke.py dist/photoorg/photoorg-cli.exe    (Windows: the console twin)
+    python packaging/smoke.py dist/photoorg/photoorg-cli.exe \
+        --service-exe dist/photoorg/photoorg.exe                   (Windows)
     python packaging/smoke.py dist/photoorg.app/Contents/MacOS/photoorg
 
 Each check runs the bundle the way a user or the window does:
@@ -75,6 +76,9 @@ def check_self_test(exe: Path, work: Path) -> str:
     return line
 
 
+SERVICE_EXE: Path | None = None  # the executable the window starts its service from
+
+
 def check_service(exe: Path, work: Path) -> str:
     data = work / "service-data"
     lib = work / "library"
@@ -88,7 +92,11 @@ def check_service(exe: Path, work: Path) -> str:
         raise SmokeError(f"need 6 sample photos in {SAMPLES}, found {len(photos)}")
     for p in photos:
         shutil.copy2(p, lib / p.name)
-    cmd = [str(exe), "--library-service", "--data-dir", str(data), "--model", BUNDLED_MODEL]
+    # the window starts `sys.executable --library-service`: on Windows the windowed
+    # photoorg.exe, whose stdout must still reach the window through the pipe
+    service_exe = SERVICE_EXE or exe
+    cmd = [str(service_exe), "--library-service", "--data-dir", str(data),
+           "--model", BUNDLED_MODEL]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8",
@@ -131,8 +139,8 @@ def check_service(exe: Path, work: Path) -> str:
     if indexed != len(photos) or not hits:
         raise SmokeError(f"service indexed {indexed}/{len(photos)}, search hits {hits} "
                          f"(events {events}): {tail}")
-    return (f"indexing service indexed {indexed}/{len(photos)} and answered a search in "
-            f"{time.monotonic() - started:.1f}s")
+    return (f"indexing service ({service_exe.name}) indexed {indexed}/{len(photos)} and "
+            f"answered a search in {time.monotonic() - started:.1f}s")
 
 
 def _indexed(exe: Path, data: Path, env: dict[str, str]) -> int:
@@ -186,7 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exe", type=Path, help="the frozen executable that has a console")
     parser.add_argument("--only", action="append", choices=[c[0] for c in CHECKS])
+    parser.add_argument("--service-exe", type=Path,
+                        help="start the indexing service from this executable (Windows: the "
+                             "windowed photoorg.exe, as the window does); default: EXE")
     args = parser.parse_args(argv)
+    global SERVICE_EXE
+    SERVICE_EXE = args.service_exe
     return run(args.exe, args.only)
 
 
