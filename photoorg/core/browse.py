@@ -262,3 +262,9 @@ def library_counts(cat: Catalog) -> dict[str, int]:
         elif status != "indexed" or not current:
             counts["waiting"] += n
     return counts
+
+
+def change_marker(cat: Catalog) -> int:
+    """A number that changes whenever another connection (the indexer, the CLI) commits to
+    the catalog: polled, it lets the window follow changes made elsewhere."""
+    return int(cat.scalar("PRAGMA data_version"))

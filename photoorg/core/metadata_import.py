@@ -396,6 +396,21 @@ def rating_filter_sql(min_rating: int, column: str = "p.id") -> tuple[str, list[
     )
 
 
+def photos_rated(cat: Catalog, min_rating: int) -> set[int]:
+    """Ids of the photos rated at least ``min_rating`` stars."""
+    cond, params = rating_filter_sql(min_rating, column="id")
+    return {pid for (pid,) in cat.query(f"SELECT id FROM photos WHERE {cond}", params)}
+
+
+def rating_counts(cat: Catalog) -> dict[int, int]:
+    """How many photos are rated at least n stars, for n = 1..5 (0s left out)."""
+    per = dict(cat.query(
+        "SELECT CAST(value AS INTEGER), COUNT(*) FROM photo_meta WHERE field = 'rating' "
+        "AND value != '' GROUP BY 1"))
+    out = {n: sum(c for r, c in per.items() if r >= n) for n in range(1, 6)}
+    return {n: c for n, c in out.items() if c}
+
+
 def import_problems(cat: Catalog, photo_id: int) -> list[str]:
     """What the last import of a photo could not read (reasons)."""
     raw = cat.scalar("SELECT problems FROM photo_imports WHERE photo_id = ?", (int(photo_id),))

@@ -19,6 +19,7 @@ from typing import Any
 from photoorg.core import browse
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
+from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.ui.thumbnails import face_key, photo_key
 
 
@@ -172,6 +173,10 @@ class PhotoDetails:
     tags: list[str] = field(default_factory=list)
     status: str = ""
     reason: str | None = None
+    title: str | None = None  # what other tools wrote, or the user in photoorg
+    caption: str | None = None
+    rating: int | None = None
+    label: str | None = None
 
     @property
     def date_text(self) -> str:
@@ -210,7 +215,19 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     )
 
     details.tags = core_clusters.tags_for_photo(cat, photo_id)
+    meta = photo_meta(cat, photo_id)
+    details.title, details.caption = meta.title, meta.caption
+    details.rating, details.label = meta.rating, meta.label
     return details
+
+
+def rated_photos(cat: Catalog, min_rating: int, sort: str = "taken") -> PhotoList:
+    """Photos rated at least ``min_rating`` stars (by other tools or in photoorg)."""
+    return _by_date(cat, photos_rated(cat, min_rating), stars_label(min_rating), sort)
+
+
+def stars_label(min_rating: int) -> str:
+    return "★" * min_rating + ("" if min_rating >= 5 else " and up")
 
 
 def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
