@@ -9,6 +9,7 @@ service keeps only the newest of the queries still waiting (typing fast costs on
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ class LibraryController(QObject):
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
     image_ready = Signal(int, object)  # photo id, QImage | None
+    image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
     model_state = Signal(str, str, str)  # state, spec, message
@@ -65,7 +67,9 @@ class LibraryController(QObject):
                             cleanup=engine.close_catalog, parent=self)
         self.writer = Worker("writer", init=engine.open_writer(data),
                              cleanup=engine.close_catalog, parent=self)
-        for worker in (self.query, self.writer):
+        # the viewer's decoding has its own thread: a big original never delays the grid
+        self.viewer = Worker("viewer", parent=self)
+        for worker in (self.query, self.writer, self.viewer):
             worker.failed.connect(self._on_task_error)
         self.thumbs = ThumbnailStore(config.thumbnail_dir(data), parent=self)
         self.service = ServiceClient(
@@ -131,7 +135,7 @@ class LibraryController(QObject):
         self._poll.stop()
         self.service.stop()
         self.thumbs.shutdown()
-        for worker in (self.query, self.writer):
+        for worker in (self.query, self.writer, self.viewer):
             worker.shutdown(wait=True)
 
     # -- what the grid shows -----------------------------------------------------------
@@ -247,15 +251,32 @@ class LibraryController(QObject):
                           callback=lambda d, e: self._deliver(self.details_ready, d, e),
                           what="reading photo details")
 
-    def load_image(self, photo_id: int, path: str, max_side: int = 2048) -> None:
+    def load_image(self, photo_id: int, path: str, max_side: int | None = 2048) -> None:
+        """The viewer's picture (``max_side`` None: full size, for zooming in); when the
+        original cannot be reached, ``image_unavailable`` says why in words."""
+
         def run(_state: dict) -> Any:
+            if not os.path.exists(path):
+                folder = os.path.dirname(path)
+                raise FileNotFoundError(
+                    "The original is offline: its folder can't be reached." if not
+                    os.path.isdir(folder) else "The original is no longer on the disk.")
             return load_viewer_image(path, max_side)
 
         def done(image: Any, error: TaskError | None) -> None:
-            if not self._closed:
-                self.image_ready.emit(photo_id, None if error else image)
+            if self._closed:
+                return
+            if error is not None:
+                said = str(error.exc) if isinstance(error.exc, FileNotFoundError) else ""
+                self.image_unavailable.emit(photo_id, said or "This photo cannot be opened.")
+            self.image_ready.emit(photo_id, None if error else image)
 
-        self.query.submit(run, callback=done, what="opening the photo")
+        self.viewer.submit(run, callback=done, what="opening the photo")
+
+    def set_rotation(self, photo_id: int, degrees: int) -> None:
+        """How the viewer turns this photo: a photoorg setting, the file is never touched."""
+        self._write(engine.set_rotation, photo_id, degrees, what="turning the photo",
+                    done="Turned (only in photoorg; the file is unchanged)")
 
     def load_settings_info(self) -> None:
         self.query.submit(engine.settings_info, self.data,

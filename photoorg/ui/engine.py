@@ -285,6 +285,10 @@ def delete_album(state: State, name: str, sidecars: bool = False) -> None:
     _sync_sidecars(cat, touched, sidecars)
 
 
+def set_rotation(state: State, photo_id: int, degrees: int) -> int:
+    return browse.set_display_rotation(state["cat"], photo_id, degrees)
+
+
 def change_marker(state: State) -> int:
     return browse.change_marker(state["cat"])
 

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self._browse_nav: tuple = ("all", None, "All photos")
         self._has_folders: bool | None = None
         self._settings_pending = False
+        self._was_maximized = False
         self._build()
         self._connect()
         self.restore_window_state()
@@ -275,6 +276,12 @@ class MainWindow(QMainWindow):
         self.viewer.back_requested.connect(self.close_viewer)
         self.viewer.move_requested.connect(self.move_viewer)
         self.viewer.find_similar_requested.connect(self._viewer_similar)
+        self.viewer.fullscreen_requested.connect(self._viewer_fullscreen)
+        self.viewer.rotation_changed.connect(c.set_rotation)
+        self.viewer.sharper_requested.connect(
+            lambda pid: pid == self._viewer_id and c.load_image(pid, self.viewer.path, None))
+        self.viewer.menu_requested.connect(self._viewer_menu)
+        c.image_unavailable.connect(self.viewer.set_unavailable)
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
         self.clusters.rename_requested.connect(c.rename_cluster)
@@ -586,8 +593,35 @@ class MainWindow(QMainWindow):
         if 0 <= row < self.photos.rowCount():
             self._show_in_viewer(row)
 
+    def viewer_menu(self) -> QMenu:
+        """The viewer's right-click menu: the grid's, for the photo shown."""
+        return self.grid_menu([self._viewer_row_now()])
+
+    def _viewer_menu(self, pos: QPoint) -> None:
+        if self._viewer_id is None or self.photos.rowCount() == 0:
+            return
+        menu = self.viewer_menu()
+        menu.exec(pos)
+        menu.deleteLater()
+
+    @Slot(bool)
+    def _viewer_fullscreen(self, on: bool) -> None:
+        """F11: the photo alone on the screen; again (or Esc) brings the window back."""
+        for widget in (self.sidebar, self.statusBar(), *self.findChildren(QToolBar)):
+            widget.setVisible(not on)
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.showFullScreen()
+        elif self._was_maximized:
+            self.showMaximized()
+        else:
+            self.showNormal()
+
     @Slot()
     def close_viewer(self) -> None:
+        if self.viewer.fullscreen:
+            self.viewer.set_fullscreen(False)
+        self.viewer.stop_slideshow()
         self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
         row = self._viewer_row_now()
         if row < self.photos.rowCount():
