@@ -30,6 +30,14 @@ import numpy as np
 import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
+from photoorg.core.platform_paths import (
+    match_key,
+    native_fold_case,
+    nfc,
+    spellings,
+    split_under_root,
+    true_case_path,
+)
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
@@ -388,7 +396,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(Path(path).expanduser().resolve())
+        resolved = str(true_case_path(Path(path).expanduser().resolve()))
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -412,15 +420,10 @@ class Catalog:
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
         """The root holding ``path`` (deepest wins) and the path relative to it."""
         target = Path(path).expanduser().absolute()
-        best: tuple[Root, str] | None = None
-        for root in self.roots():
-            try:
-                rel = target.relative_to(root.path)
-            except ValueError:
-                continue
-            if best is None or len(str(root.path)) > len(str(best[0].path)):
-                best = (root, rel.as_posix())
-        return best
+        roots = self.roots()
+        # case-insensitive where the OS's file systems are; any Unicode normalisation
+        found = split_under_root(target, [r.path for r in roots], fold_case=native_fold_case())
+        return None if found is None else (roots[found[0]], found[1] or ".")
 
     def set_root_online(self, root_id: int, online: bool) -> None:
         self.execute("UPDATE roots SET online = ? WHERE id = ?", (int(online), root_id))
@@ -432,7 +435,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(Path(new_path).expanduser().resolve()), root_id),
+            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:
@@ -564,9 +567,28 @@ class Catalog:
         if found is None:
             return None
         root, rel = found
-        return self.scalar(
-            "SELECT id FROM photos WHERE root_id = ? AND rel_path = ?", (root.id, rel)
+        # the name as typed, in NFC or in NFD (macOS lists NFD names; people type NFC)
+        forms = spellings(rel)
+        marks = ",".join("?" * len(forms))
+        photo_id = self.scalar(
+            f"SELECT id FROM photos WHERE root_id = ? AND rel_path IN ({marks})",
+            (root.id, *forms),
         )
+        if photo_id is None and native_fold_case():
+            key = match_key(rel, fold_case=True)
+            photo_id = next(
+                (
+                    pid
+                    for pid, stored in self.query(
+                        "SELECT id, rel_path FROM photos WHERE root_id = ? "
+                        "AND rel_path = ? COLLATE NOCASE",
+                        (root.id, nfc(rel)),
+                    )
+                    if match_key(stored, fold_case=True) == key
+                ),
+                None,
+            )
+        return photo_id
 
     def paths_for_ids(self, ids: Iterable[int]) -> dict[int, Path]:
         """Absolute paths for photo ids (missing ids are left out)."""

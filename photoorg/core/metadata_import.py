@@ -75,7 +75,11 @@ def import_metadata(
         path = paths.get(pid)
         if path is None or not path.is_file():
             continue
-        meta = reader(str(path))
+        try:
+            meta = reader(str(path))
+        except Exception as exc:  # a reader bug must cost this photo's metadata, not the run
+            log.exception("reading the metadata of %s failed", path)
+            meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
         if meta.problems:
@@ -85,11 +89,43 @@ def import_metadata(
     return report
 
 
+def import_stage(
+    cat: Catalog,
+    photo_ids: Iterable[int] = (),
+    should_stop: Callable[[], bool] | None = None,
+    chunk: int = 256,
+) -> ImportReport:
+    """The pipeline stage: import these (new or changed) photos, then every indexed photo
+    on an online folder that was never read (a library indexed before photoorg read other
+    tools' metadata), a chunk at a time until ``should_stop``. ``photo_imports`` records
+    per photo that the stage ran."""
+    report = import_metadata(cat, photo_ids)
+    after = 0
+    while should_stop is None or not should_stop():
+        ids = [pid for (pid,) in cat.query(
+            "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.online = 1 "
+            "AND p.status = 'indexed' AND p.id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM photo_imports i WHERE i.photo_id = p.id) ORDER BY p.id LIMIT ?",
+            (after, chunk))]
+        if not ids:
+            break
+        after = ids[-1]
+        more = import_metadata(cat, ids)
+        report.photos += more.photos
+        report.tags_added += more.tags_added
+        report.faces_named += more.faces_named
+        report.problems.update(more.problems)
+    return report
+
+
 def _tag_list(meta: PhotoMetadata) -> list[str]:
+    from photoorg.core.clusters import clean_name
+
     tags: list[str] = []
     seen: set[str] = set()
-    for tag in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
-        if tag.casefold() not in seen:
+    for raw in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
+        tag = clean_name(raw)
+        if tag is not None and tag.casefold() not in seen:
             seen.add(tag.casefold())
             tags.append(tag)
     return tags
