@@ -82,6 +82,7 @@ def import_metadata(
             meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
+        _index_texts(cat, [pid])
         if meta.problems:
             report.problems[pid] = list(meta.problems)
             log.warning("metadata of %s partly unreadable: %s", path, "; ".join(meta.problems))
@@ -116,6 +117,23 @@ def import_stage(
         report.faces_named += more.faces_named
         report.problems.update(more.problems)
     return report
+
+
+def _index_texts(cat: Catalog, photo_ids: Iterable[int]) -> None:
+    """Give the words search (issue 14's ``textindex.set_caption``, where present) the
+    title and caption of these photos. Never fatal: search then only misses those words."""
+    try:
+        from photoorg.core import textindex  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    hook = getattr(textindex, "set_caption", None)
+    if hook is None:
+        return
+    for pid, (title, caption) in texts_for_photos(cat, photo_ids).items():
+        try:
+            hook(cat, pid, "\n".join(t for t in (title, caption) if t) or None)
+        except Exception:
+            log.exception("indexing the caption of photo %s for search failed", pid)
 
 
 def _tag_list(meta: PhotoMetadata) -> list[str]:
@@ -420,6 +438,8 @@ def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
                 "source = excluded.source",
                 (pid, name, text, SOURCE_USER),
             )
+    if name in ("title", "caption"):
+        _index_texts(cat, ids)
     return len(ids)
 
 

@@ -359,3 +359,22 @@ def test_stage_catches_up_on_a_library_indexed_before(tmp_path: Path) -> None:
         assert cl.photos_with_tag(cat, "kw0") and cl.photos_with_tag(cat, "kw1")
         assert not cl.photos_with_tag(cat, "kw2")  # not indexed: not read
         assert mi.import_stage(cat, []).photos == 0  # recorded: not read twice
+
+
+@needs_exiftool
+def test_caption_words_reach_the_words_search(tmp_path: Path) -> None:
+    """Issue 14's words search indexes titles and captions through its set_caption hook."""
+    textindex = pytest.importorskip("photoorg.core.textindex")
+    if not hasattr(textindex, "set_caption"):
+        pytest.skip("the words search has no caption hook here")
+    photos = [blank_jpeg(tmp_path / "photos" / f"c{i}.jpg") for i in range(2)]
+    exiftool_batch([(photos[0], ["-XMP-dc:Description=Fish market in Bergen"])])
+    cat, _ = _library(tmp_path)
+    with cat:
+        ids = {p.name: i for i, p in cat.paths_for_ids(
+            [r[0] for r in cat.query("SELECT id FROM photos")]).items()}
+        mi.import_metadata(cat, ids.values())
+        found = textindex.match_text(cat, "bergen")
+        assert found.ids.tolist() == [ids["c0.jpg"]]
+        mi.set_photo_meta(cat, [ids["c1.jpg"]], "title", "Bergen harbour")  # the user's
+        assert sorted(textindex.match_text(cat, "bergen").ids.tolist()) == sorted(ids.values())
