@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from photoorg.cli import CliError, emit_json, open_library, print_results
+from photoorg.core.catalog import Catalog
 from photoorg.core.library import Library
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
@@ -114,17 +115,30 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         raise CliError("--threshold must be in (0, 1]")
     with open_library(args) as lib:
         groups = lib.duplicates(args.threshold, filters=_filters(args))
-    if args.json:
-        emit_json([[{"path": str(h.path), "score": round(h.score, 6)} for h in g]
-                   for g in groups])
+        keep = _keepers(lib.reader(), groups)
+    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+        emit_json([[{"path": str(h.path), "score": round(h.score, 6),
+                     "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}
+                                                    if h.photo_id in keep else {})}
+                    for h in g] for g in groups])
         return 0
     if not groups:
         print("no duplicates", file=sys.stderr)
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group)} photos)")
         for hit in group:
-            print(f"  {hit.score:.3f}  {hit.path}")
+            mark = f"  keep: {keep[hit.photo_id]}" if hit.photo_id in keep else ""
+            print(f"  {hit.score:.3f}  {hit.path}{mark}")
     return 0
+
+
+def _keepers(cat: Catalog, groups: list[list[SearchResult]]) -> dict[int, str]:
+    """The photo to keep in each group (photo id -> why), as the window suggests it."""
+    from photoorg.core.duplicates import groups_from
+
+    reviewed = groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in groups],
+                           skip_dismissed=False)
+    return {g.keep: g.why for g in reviewed}
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
