@@ -177,7 +177,10 @@ class LibraryController(QObject):
             if error is not None:
                 self._on_task_error(error)
                 return
-            if photos is not None:
+            if photos is not None and photos.saved_search:
+                self._titles[gen] = photos.title  # resolved by the library, in the service
+                self.service.album(gen, photos.saved_search)
+            elif photos is not None:
                 self.photos_ready.emit(photos)
 
         return done
@@ -222,9 +225,9 @@ class LibraryController(QObject):
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
-        self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
-                          [float(x) for x in scores], title, callback=self._grid_cb(gen),
-                          what="showing results")
+        scored = [float(x) for x in scores] if len(scores) == len(ids) else None
+        self.query.submit(engine.rows_for_ids, [int(i) for i in ids], scored, title,
+                          callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------
 

@@ -122,7 +122,7 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
     return queries.clusters(state["cat"], kind)
 
 
-def rows_for_ids(state: State, ids: list[int], scores: list[float],
+def rows_for_ids(state: State, ids: list[int], scores: list[float] | None,
                  title: str) -> queries.PhotoList:
     """Grid rows for search results, in their order."""
     return queries.photos_by_ids(state["cat"], ids, scores, title)

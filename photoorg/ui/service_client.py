@@ -160,6 +160,10 @@ class ServiceClient(QObject):
     def similar(self, generation: int, photo_ids: list[int], k: int) -> None:
         self.send_json({"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k})
 
+    def album(self, generation: int, name: str) -> None:
+        """A saved-search album's photos (answered like a search)."""
+        self.send_json({"cmd": "album", "gen": generation, "name": name})
+
     def download(self, spec: str) -> None:
         self.send_json({"cmd": "download", "spec": spec})
 
