@@ -111,7 +111,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             roots.append(cat.add_root(path))
         for pattern in args.exclude or []:
             cat.add_exclusion(pattern)
-        report = scan_library(cat)
+        grace = config.Settings.load(config.data_dir(args.data_dir)).missing_grace_days
+        report = scan_library(cat, grace_days=grace)
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
             f"{report.removed} removed, {len(report.offline_roots)} offline folders",
@@ -192,6 +193,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "skipped": counts["skipped"],
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
+            "missing": counts["missing"],
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:
@@ -205,6 +207,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         unreadable = unreadable_folders(cat)
         if unreadable:
             result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
+        from photoorg.core.missing import missing_folders
+
+        gone = missing_folders(cat)
+        if gone:
+            result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
         skipped = cat.skipped(limit=50) if args.verbose_skipped else []
     if args.json:
         if skipped:
@@ -220,9 +227,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     for reason, n in result["skipped_reasons"].items():
         print(f"  {n:6d}  {reason}")
     print(f"offline:  {result['offline']}")
+    if result["missing"]:
+        print(f"missing:  {result['missing']} (files gone, kept until they come back or "
+              "`photoorg forget-missing`)")
     for folder in result["folders"]:
         state = "online" if folder["online"] else "OFFLINE"
         print(f"folder:   {folder['path']} ({state}, watch {folder['watch_mode']})")
+    for item in result.get("missing_folders", []):
+        print(f"missing folder: {item['path']} ({item['photos']} photos)")
     for item in result.get("unreadable_folders", []):
         print(f"unreadable folder: {item['path']}: {item['reason']}")
     for path, reason, detail in skipped:
@@ -256,6 +268,10 @@ def cmd_folders(args: argparse.Namespace) -> int:
             cat.relocate_root(root.id, new)
         for root in cat.roots():
             print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
+        from photoorg.core.missing import missing_folders
+
+        for gone in missing_folders(cat):
+            print(f"{gone.path}\tmissing folder\t{gone.photos} photos")
     return EXIT_OK
 
 
@@ -267,6 +283,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli_search",
     "photoorg.cli_clusters",
     "photoorg.cli_watch",
+    "photoorg.cli_safety",
 ]
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QSizePolicy,
     QSlider,
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         toolbar.addAction(self.settings_action)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = edit.addAction("Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setEnabled(False)
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -246,7 +251,9 @@ class MainWindow(QMainWindow):
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
         self.clusters.rename_requested.connect(c.rename_cluster)
-        self.clusters.merge_requested.connect(c.merge_clusters)
+        self.clusters.merge_requested.connect(self.merge_clusters)
+        self.undo_action.triggered.connect(c.undo)
+        c.undo_ready.connect(self._undo_ready)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
             panel.download_requested.connect(lambda: c.download_model())
@@ -586,12 +593,37 @@ class MainWindow(QMainWindow):
         if len(infos) > 1:
             target = max(infos, key=lambda c: (c.name is not None, c.count))
             merge = menu.addAction(icon("merge"), f"Merge {len(infos)} into “{target.title}”")
-            merge.triggered.connect(lambda: self.controller.merge_clusters(
+            merge.triggered.connect(lambda: self.merge_clusters(
                 [c.id for c in infos], target.id))
         menu.addSeparator()
         hide = menu.addAction(icon("eye-off"), "Hide" if len(rows) == 1 else f"Hide {len(rows)}")
         hide.triggered.connect(lambda: [self.controller.hide_cluster(c.id) for c in infos])
         return menu
+
+    def merge_clusters(self, source_ids: list[int], target_id: int) -> None:
+        """Merge (drag a card onto another, or the menu); asks first when more than one of
+        them has a name: two named people are rarely one by accident."""
+        rows = [self.clusters.row_of_id(cid) for cid in {*source_ids, target_id}]
+        named = sorted({info.name for r in rows if r is not None
+                        and (info := self.clusters.cluster(r)).name})
+        if len(named) > 1:
+            target = self.clusters.row_of_id(target_id)
+            into = self.clusters.cluster(target).title if target is not None else ""
+            answer = QMessageBox.question(
+                self, "Merge named groups?",
+                f"Merge {', '.join(f'“{n}”' for n in named)} into one, named “{into}”?\n"
+                "You can undo this with Edit › Undo (Ctrl+Z).",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.controller.merge_clusters(source_ids, target_id)
+
+    @Slot(str)
+    def _undo_ready(self, summary: str) -> None:
+        self.undo_action.setEnabled(bool(summary))
+        self.undo_action.setText(f"Undo: {summary}" if summary else "Undo")
 
     @Slot(QPoint)
     def _cluster_menu(self, pos: QPoint) -> None:

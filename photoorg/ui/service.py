@@ -376,7 +376,8 @@ class LibraryService:
             self._load_model(self._spec(cat))
             return
         self.event("progress", **_phase("scanning"))
-        report = scan_library(cat, should_stop=lambda: self.control.cancelled)
+        report = scan_library(cat, should_stop=lambda: self.control.cancelled,
+                              grace_days=config.Settings.load(self.data).missing_grace_days)
         self.event("scan", added=report.added, changed=report.changed, moved=report.moved,
                    removed=report.removed, offline=[str(p) for p in report.offline_roots],
                    errors=len(report.errors))

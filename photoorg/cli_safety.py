@@ -1,0 +1,91 @@
+"""Commands that keep the user's work safe: forget-missing, undo, backup, export, import."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+
+from photoorg.cli import EXIT_OK, CliError, emit_json, open_catalog
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CliError(f"{question} Run again with --yes to confirm.")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_forget_missing(args: argparse.Namespace) -> int:
+    from photoorg.core import missing
+
+    with open_catalog(args) as cat:
+        count = missing.count_missing(cat)
+        folders = missing.missing_folders(cat)
+        if args.json and not args.yes:
+            emit_json({"missing": count, "missing_folders": [
+                {"path": str(f.path), "photos": f.photos} for f in folders]})
+            return EXIT_OK
+        if not count:
+            print("no missing photos", file=sys.stderr)
+            return EXIT_OK
+        for folder in folders:
+            print(f"missing folder: {folder.path} ({folder.photos} photos)", file=sys.stderr)
+        question = (f"Forget {count} missing photo(s) for good, with their tags, names and "
+                    "faces?")
+        if not _confirm(question, args.yes):
+            print("nothing forgotten", file=sys.stderr)
+            return EXIT_OK
+        gone = missing.forget_missing(cat)
+    if args.json:
+        emit_json({"forgotten": gone})
+    else:
+        print(f"forgot {gone} missing photo(s)")
+    return EXIT_OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from photoorg.core import journal
+
+    with open_catalog(args) as cat:
+        if args.list:
+            entries = journal.history(cat, limit=args.steps or 20, include_undone=True)
+            if args.json:
+                emit_json([{"step": e.batch, "at": e.at, "action": e.action,
+                            "summary": e.summary, "undone": e.undone} for e in entries])
+                return EXIT_OK
+            for e in entries:
+                when = _dt.datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M")
+                print(f"{e.batch:6d}  {when}  {e.summary}{'  (undone)' if e.undone else ''}")
+            return EXIT_OK
+        done = journal.undo(cat, args.steps or 1)
+    if args.json:
+        emit_json([{"step": e.batch, "action": e.action, "summary": e.summary} for e in done])
+        return EXIT_OK
+    if not done:
+        print("nothing to undo", file=sys.stderr)
+    for e in done:
+        print(f"undone: {e.summary}")
+    return EXIT_OK
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forget-missing",
+        help="forget photos whose files are gone (kept until then, see `status`)",
+        description="Photos whose files disappeared keep their tags, names, faces and vectors "
+        "for a grace period (settings: missing_grace_days, default 90), so a file that comes "
+        "back anywhere in the library takes them back. This forgets them now.",
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true",
+                   help="print counts as JSON (without --yes: only report)")
+    p.set_defaults(func=cmd_forget_missing)
+
+    p = sub.add_parser("undo", help="undo the last decisions (names, merges, tags, ...)")
+    p.add_argument("steps", nargs="?", type=int, metavar="N", help="how many (default 1)")
+    p.add_argument("--list", action="store_true", help="show the history instead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_undo)

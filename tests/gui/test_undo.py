@@ -1,0 +1,75 @@
+"""The window: merging two named groups asks first, and Edit › Undo (Ctrl+Z) undoes the
+last decision, also after the window was closed and opened again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from guitools import make_window
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from photoorg import config
+from photoorg.core import clusters
+from photoorg.core.catalog import Catalog
+
+
+def _name_two_scenes(library: Path) -> tuple[int, int]:
+    with Catalog(config.catalog_path(library)) as cat:
+        first, second = clusters.list_clusters(cat, "scenes")[:2]
+        cat.execute("UPDATE clusters SET name = 'Beach' WHERE id = ?", (first.id,))
+        cat.execute("UPDATE clusters SET name = 'Garden' WHERE id = ?", (second.id,))
+    return first.id, second.id
+
+
+def _merge_by_drop(window, source: int, target: int) -> None:  # noqa: ANN001
+    model = window.clusters
+    mime = model.mimeData([model.index(model.row_of_id(source))])
+    model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1,
+                       model.index(model.row_of_id(target)))
+
+
+def test_merge_named_asks_and_ctrl_z_undoes_after_restart(qtbot, library: Path,  # noqa: ANN001
+                                                          monkeypatch) -> None:  # noqa: ANN001
+    beach, garden = _name_two_scenes(library)
+    window = make_window(qtbot, library)
+    window.show_clusters("scenes")
+    qtbot.waitUntil(lambda: window.clusters.row_of_id(garden) is not None, timeout=15_000)
+    count = window.clusters.rowCount()
+    asked: list[str] = []
+
+    def answer(reply: QMessageBox.StandardButton):  # noqa: ANN202
+        def question(_parent, _title, text, *_a, **_k):  # noqa: ANN001, ANN202
+            asked.append(text)
+            return reply
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    _merge_by_drop(window, garden, beach)
+    assert asked and "“Beach”" in asked[0] and "“Garden”" in asked[0]
+    qtbot.wait(300)
+    assert window.clusters.rowCount() == count  # declined: nothing merged
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        _merge_by_drop(window, garden, beach)
+    qtbot.waitUntil(lambda: window.clusters.rowCount() == count - 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled(), timeout=10_000)
+    assert window.undo_action.text() == "Undo: Merge “Garden” into “Beach”"
+    window.shutdown()
+
+    # a restart: the journal is in the catalog
+    again = make_window(qtbot, library)
+    qtbot.waitUntil(lambda: again.undo_action.isEnabled(), timeout=15_000)
+    again.show_clusters("scenes")
+    qtbot.waitUntil(lambda: again.clusters.rowCount() == count - 1, timeout=15_000)
+    again.grid.setFocus()
+    with qtbot.waitSignal(again.controller.writes_done, timeout=10_000) as done:
+        qtbot.keyClick(again, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert done.args == ["Undone: Merge “Garden” into “Beach”"]
+    qtbot.waitUntil(lambda: again.clusters.rowCount() == count, timeout=10_000)
+    assert again.clusters.row_of_id(garden) is not None
+    with Catalog(config.catalog_path(library)) as cat:
+        assert clusters.get_cluster(cat, garden).name == "Garden"
+    again.shutdown()
+    assert again.errors.shown == []
