@@ -35,7 +35,16 @@ class CliError(Exception):
 
 def open_catalog(args: argparse.Namespace) -> Catalog:
     data = config.data_dir(args.data_dir)
-    return Catalog(config.catalog_path(data))
+    try:
+        return Catalog(config.catalog_path(data))
+    except Exception as exc:  # a damaged file: say how to get the work back
+        from photoorg.core.backup import check_catalog
+
+        problem = check_catalog(config.catalog_path(data))
+        if problem is None:
+            raise
+        raise CliError(f"the catalog is damaged ({problem}); `photoorg backup restore` puts "
+                       "the newest backup back") from exc
 
 
 def emit_json(value: Any) -> None:
@@ -111,7 +120,11 @@ def cmd_index(args: argparse.Namespace) -> int:
             roots.append(cat.add_root(path))
         for pattern in args.exclude or []:
             cat.add_exclusion(pattern)
-        grace = config.Settings.load(config.data_dir(args.data_dir)).missing_grace_days
+        data = config.data_dir(args.data_dir)
+        from photoorg.core.backup import maybe_backup
+
+        maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        grace = config.Settings.load(data).missing_grace_days
         report = scan_library(cat, grace_days=grace)
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "

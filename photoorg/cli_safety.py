@@ -71,6 +71,51 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from photoorg import config
+    from photoorg.core import backup
+
+    data = config.data_dir(args.data_dir)
+    catalog = config.catalog_path(data)
+    if args.action == "now":
+        made = backup.make_backup(catalog, data)
+        backup.prune(data)
+        print(f"backed up to {made.path}")
+        return EXIT_OK
+    if args.action == "restore":
+        found = backup.list_backups(data)
+        if args.name:
+            found = [b for b in found if args.name in (b.path.name, b.path.stem, str(b.path))]
+        if not found:
+            raise CliError("no such backup (see `photoorg backup list`)")
+        chosen = found[0]
+        question = (f"Replace the catalog with the backup of {chosen.label}? Changes made "
+                    "since then are lost (the current file is kept beside it).")
+        if not _confirm(question, args.yes):
+            print("nothing restored", file=sys.stderr)
+            return EXIT_OK
+        try:
+            kept = backup.restore(catalog, chosen.path)
+        except backup.BackupError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"restored the backup of {chosen.label}"
+              + (f"; the replaced catalog is kept as {kept}" if kept else ""))
+        return EXIT_OK
+    items = backup.list_backups(data)
+    if args.json:
+        emit_json([{"path": str(b.path), "at": b.at, "size": b.size} for b in items])
+        return EXIT_OK
+    if not items:
+        print("no backups yet", file=sys.stderr)
+    for b in items:
+        print(f"{b.label}\t{b.size / 1e6:.1f} MB\t{b.path.name}")
+    problem = backup.check_catalog(catalog)
+    if problem:
+        print(f"the catalog is damaged: {problem}; `photoorg backup restore` puts the newest "
+              "backup back", file=sys.stderr)
+    return EXIT_OK
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forget-missing",
@@ -89,3 +134,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="show the history instead")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser(
+        "backup", help="list, make or restore catalog backups",
+        description="The catalog is backed up once a day (the newest seven are kept) in "
+        "<data>/backups. `restore` puts the newest (or the NAME given) back.")
+    p.add_argument("action", nargs="?", choices=("list", "now", "restore"), default="list")
+    p.add_argument("name", nargs="?", help="which backup to restore (file name)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backup)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import clusters, journal, sidecar
+from photoorg.core import backup, clusters, journal, sidecar
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -32,6 +32,10 @@ State = dict[str, Any]
 def open_writer(data: Path) -> Callable[[State], None]:
     def init(state: State) -> None:
         state["cat"] = Catalog(config.catalog_path(data))
+        try:
+            backup.maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        except backup.BackupError:
+            log.exception("could not back up the catalog")
 
     return init
 

@@ -46,6 +46,7 @@ from photoorg.ui.icons import app_icon, icon
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
+from photoorg.ui.recovery import offer_backup_if_damaged
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.grid import DEFAULT_THUMB, MAX_THUMB, MIN_THUMB, PhotoGrid
 from photoorg.ui.views.settings import SettingsDialog
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.errors = errors or ErrorReporter(config.log_dir(data), self)
         self.errors.parent_widget = self
+        offer_backup_if_damaged(data, self)
         self.controller = LibraryController(
             data, self.settings, model_spec=model_spec, index_mode=index_mode, watch=watch,
             faces=faces, parent=self,

@@ -73,3 +73,34 @@ def test_merge_named_asks_and_ctrl_z_undoes_after_restart(qtbot, library: Path, 
         assert clusters.get_cluster(cat, garden).name == "Garden"
     again.shutdown()
     assert again.errors.shown == []
+
+
+def test_a_damaged_catalog_is_offered_its_backup(qtbot, library: Path,  # noqa: ANN001
+                                                 monkeypatch) -> None:  # noqa: ANN001
+    from photoorg.core import backup
+
+    beach, garden = _name_two_scenes(library)
+    with Catalog(config.catalog_path(library)) as cat:
+        clusters.add_tag(cat, [1, 2, 3], "Favourites")
+        tags = clusters.all_tags(cat)
+    backup.make_backup(config.catalog_path(library), library)
+    with open(config.catalog_path(library), "r+b") as fh:  # the disk let us down
+        fh.write(b"garbage" * 20)
+    offered: list[str] = []
+
+    def accept(_parent, title, text, *_a, **_k):  # noqa: ANN001, ANN202
+        offered.append(f"{title}: {text}")
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", accept)
+    window = make_window(qtbot, library)
+    assert offered and "damaged" in offered[0]
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=15_000)
+    qtbot.waitUntil(lambda: window.sidebar.item_for("tag", "Favourites") is not None,
+                    timeout=10_000)
+    window.shutdown()
+    assert window.errors.shown == []
+    with Catalog(config.catalog_path(library)) as cat:  # nothing made before the backup lost
+        assert clusters.all_tags(cat) == tags
+        assert clusters.get_cluster(cat, beach).name == "Beach"
+        assert clusters.get_cluster(cat, garden).name == "Garden"
