@@ -116,6 +116,57 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from photoorg.core.exchange import export_decisions
+
+    with open_catalog(args) as cat:
+        doc = export_decisions(cat)
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote the decisions of {len(doc['photos'])} photos to {args.output}",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from photoorg.core.exchange import ExchangeError, import_decisions
+
+    try:
+        doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from exc
+    with open_catalog(args) as cat:
+        try:
+            report = import_decisions(cat, doc)
+        except ExchangeError as exc:
+            raise CliError(str(exc)) from exc
+    result = {"photos": report.photos, "not_found": report.not_found, "tags": report.tags,
+              "faces": report.faces, "faces_not_found": len(report.faces_not_found),
+              "groups": report.groups, "albums": report.albums}
+    if args.json:
+        emit_json(result)
+        return EXIT_OK
+    print(f"imported the decisions of {report.photos} photos: {report.tags} tags, "
+          f"{report.faces} faces, {report.groups} groups, {report.albums} albums")
+    if report.not_found:
+        print(f"{len(report.not_found)} photos of the file are not in this library "
+              "(index them first)", file=sys.stderr)
+    if report.faces_not_found:
+        print(f"{len(report.faces_not_found)} faces were not found here: run the face pass "
+              "(index) first, then import again", file=sys.stderr)
+    return EXIT_OK
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forget-missing",
@@ -144,3 +195,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "export", help="write every decision (tags, names, faces, groups, albums) as JSON",
+        description="Everything the user decided, keyed by content hash and relative path, "
+        "so it can be read into another library with `photoorg import`.")
+    p.add_argument("--json", action="store_true", help="JSON (the only format; the default)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import", help="read an `export --json` file into this library",
+        description="Index the same photos first (with faces); then each photo is found by "
+        "content hash, each face by its box. One undo step.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
