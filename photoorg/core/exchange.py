@@ -27,8 +27,9 @@ class ExchangeError(ValueError):
     """A file that is not a photoorg decisions export (or a newer version of one)."""
 
 
-def _has_column(cat: Catalog, table: str, column: str) -> bool:
-    return any(r[1] == column for r in cat.query(f"PRAGMA table_info({table})"))
+def _has_table(cat: Catalog, table: str) -> bool:
+    return bool(cat.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           (table,)))
 
 
 def export_decisions(cat: Catalog) -> dict[str, Any]:
@@ -40,18 +41,14 @@ def export_decisions(cat: Catalog) -> dict[str, Any]:
             "SELECT id, kind, name, auto_name, hidden FROM clusters")
     }
     photos: dict[int, dict[str, Any]] = {}
-    rating = _has_column(cat, "photos", "rating")
 
     def photo(pid: int) -> dict[str, Any]:
         if pid not in photos:
             row = cat.execute(
-                "SELECT root_id, rel_path, content_hash, size"
-                + (", rating" if rating else "") + " FROM photos WHERE id = ?", (pid,)
+                "SELECT root_id, rel_path, content_hash, size FROM photos WHERE id = ?", (pid,)
             ).fetchone()
             photos[pid] = {"content_hash": row[2], "size": row[3], "root": roots.get(row[0]),
-                           "path": row[1], "tags": [], "faces": [], "groups": []}
-            if rating and row[4] is not None:
-                photos[pid]["rating"] = row[4]
+                           "path": row[1], "tags": [], "faces": [], "groups": [], "meta": {}}
         return photos[pid]
 
     for pid, name, source in cat.query(
@@ -78,9 +75,11 @@ def export_decisions(cat: Catalog) -> dict[str, Any]:
         "WHERE cp.source != 'auto' OR c.name IS NOT NULL ORDER BY cp.photo_id"
     ):
         photo(pid)["groups"].append({"group": cid, "source": source})
-    if rating:
-        for (pid,) in cat.query("SELECT id FROM photos WHERE rating IS NOT NULL"):
-            photo(pid)
+    if _has_table(cat, "photo_meta"):  # rating, label, title, caption
+        for pid, name, value, source in cat.query(
+            "SELECT photo_id, field, value, source FROM photo_meta ORDER BY photo_id, field"
+        ):
+            photo(pid)["meta"][name] = {"value": value, "source": source}
     used = {f["group"] for p in photos.values() for f in p["faces"]} | {
         g for p in photos.values() for f in p["faces"] for g in f["rejected_from"]} | {
         g["group"] for p in photos.values() for g in p["groups"]}
@@ -128,7 +127,7 @@ def import_decisions(cat: Catalog, doc: dict[str, Any]) -> ImportReport:
     report = ImportReport()
     specs = {g["id"]: g for g in doc.get("groups", [])}
     made: dict[int, int] = {}
-    rating = _has_column(cat, "photos", "rating")
+    meta = _has_table(cat, "photo_meta")
 
     def group(old: int | None) -> int | None:
         if old is None or old not in specs:
@@ -166,8 +165,11 @@ def import_decisions(cat: Catalog, doc: dict[str, Any]) -> ImportReport:
                         "INSERT INTO cluster_photos(cluster_id, photo_id, source) "
                         "VALUES(?, ?, ?) ON CONFLICT(cluster_id, photo_id) "
                         "DO UPDATE SET source = excluded.source", (cid, pid, member["source"]))
-            if rating and item.get("rating") is not None:
-                cat.execute("UPDATE photos SET rating = ? WHERE id = ?", (item["rating"], pid))
+            for name, entry in (item.get("meta") or {}).items() if meta else ():
+                cat.execute(
+                    "INSERT INTO photo_meta(photo_id, field, value, source) VALUES(?, ?, ?, ?) "
+                    "ON CONFLICT(photo_id, field) DO UPDATE SET value = excluded.value, "
+                    "source = excluded.source", (pid, name, entry["value"], entry["source"]))
         for album in doc.get("albums", []):
             if clusters.get_album(cat, album["name"]) is None:
                 spec = album["query"]

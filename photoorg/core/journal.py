@@ -51,6 +51,7 @@ TABLES: dict[str, Table] = {
         Table("cluster_photos", ("cluster_id", "photo_id"), ("cluster_id", "photo_id", "source")),
         Table("photo_tags", ("photo_id", "tag_id"), ("photo_id", "tag_id", "source")),
         Table("face_rejections", ("face_id", "cluster_id"), ("face_id", "cluster_id")),
+        Table("photo_meta", ("photo_id", "field"), ("photo_id", "field", "value", "source")),
     )
 }
 

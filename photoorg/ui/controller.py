@@ -79,6 +79,7 @@ class LibraryController(QObject):
         self.service.download_progress.connect(self.download_progress)
 
         self.source = queries.Source("all")
+        self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
         self.cluster_kind: str | None = None
@@ -139,6 +140,11 @@ class LibraryController(QObject):
         self.similar_to = []
         self.reload()
 
+    def set_sort(self, sort: str) -> None:
+        if sort != self.sort:
+            self.sort = sort
+            self.reload()
+
     def reload(self) -> None:
         gen = self._next_generation()
         self.thumbs.forget_queue()
@@ -147,8 +153,8 @@ class LibraryController(QObject):
         elif self.similar_to:
             self._submit_similar(gen, self.similar_to)
         else:
-            self.query.submit(engine.load_source, self.source, callback=self._grid_cb(gen),
-                              what="loading photos")
+            self.query.submit(engine.load_source, self.source, self.sort,
+                              callback=self._grid_cb(gen), what="loading photos")
 
     def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
         def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import backup, clusters, journal, sidecar
+from photoorg.core import backup, browse, clusters, journal, metadata_import, missing, sidecar
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -63,17 +63,22 @@ def close_catalog(state: State) -> None:
 # -- reads (query worker) --------------------------------------------------------------------
 
 
-def load_source(state: State, source: queries.Source) -> queries.PhotoList:
+def load_source(state: State, source: queries.Source, sort: str = "taken") -> queries.PhotoList:
     cat: Catalog = state["cat"]
     if source.kind == "folder":
-        return queries.folder_photos(cat, int(source.arg))
+        return queries.folder_photos(cat, int(source.arg), sort)
+    if source.kind == "subfolder":
+        root_id, sub = source.arg
+        return queries.folder_photos(cat, int(root_id), sort, str(sub))
     if source.kind == "tag":
-        return queries.tag_photos(cat, str(source.arg))
+        return queries.tag_photos(cat, str(source.arg), sort)
     if source.kind == "album":
-        return queries.album_photos(cat, str(source.arg))
+        return queries.album_photos(cat, str(source.arg), sort)
     if source.kind == "cluster":
-        return queries.cluster_photos(cat, int(source.arg))
-    return queries.all_photos(cat)
+        return queries.cluster_photos(cat, int(source.arg), sort)
+    if source.kind == "rating":
+        return queries.rated_photos(cat, int(source.arg), sort)
+    return queries.all_photos(cat, sort)
 
 
 def photo_count(state: State) -> tuple[int, int]:
@@ -92,6 +97,10 @@ class Overview:
     tags: list[tuple[str, int]]
     albums: list[str]
     model: str | None
+    tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
+    library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
+    ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    missing_folders: list[missing.MissingFolder] = field(default_factory=list)
 
 
 def overview(state: State) -> Overview:
@@ -104,6 +113,10 @@ def overview(state: State) -> Overview:
         tags=queries.tags_with_counts(cat),
         albums=queries.albums(cat),
         model=target.spec if target else None,
+        tree=browse.folder_tree(cat),
+        library=browse.library_counts(cat),
+        ratings=metadata_import.rating_counts(cat),
+        missing_folders=missing.missing_folders(cat),
     )
 
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
+from photoorg.core.browse import SORT_LABELS, SORTS
 from photoorg.core.indexer import Progress
 from photoorg.ui import desktop
 from photoorg.ui.controller import LibraryController, progress_text
@@ -48,7 +50,13 @@ from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
 from photoorg.ui.recovery import offer_backup_if_damaged
 from photoorg.ui.views.clusters import ClusterPage
-from photoorg.ui.views.grid import DEFAULT_THUMB, MAX_THUMB, MIN_THUMB, PhotoGrid
+from photoorg.ui.views.grid import (
+    DEFAULT_THUMB,
+    MAX_THUMB,
+    MIN_THUMB,
+    DateScrubber,
+    PhotoGrid,
+)
 from photoorg.ui.views.settings import SettingsDialog
 from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
 from photoorg.ui.views.viewer import Viewer
@@ -175,6 +183,11 @@ class MainWindow(QMainWindow):
         self.back_to_clusters.setAutoRaise(True)
         self.back_to_clusters.setToolTip("Back (Alt+Left)")
         self.back_to_clusters.hide()
+        self.sort_box = QComboBox()
+        for key in SORTS:
+            self.sort_box.addItem(SORT_LABELS[key], key)
+        self.sort_box.setToolTip("Sort photos by")
+        self.scrubber = DateScrubber(self.grid)
         self.model_banner = ModelPanel(compact=True)
         self.model_banner.hide()
         header = QHBoxLayout()
@@ -184,13 +197,20 @@ class MainWindow(QMainWindow):
         header.addSpacing(6)
         header.addWidget(self.grid_count, 0, Qt.AlignmentFlag.AlignBottom)
         header.addStretch(1)
+        header.addWidget(self.sort_box)
+        header.addSpacing(8)
         self.grid_page = QWidget()
         grid_layout = QVBoxLayout(self.grid_page)
         grid_layout.setContentsMargins(16, 12, 8, 0)
         grid_layout.setSpacing(8)
         grid_layout.addLayout(header)
         grid_layout.addWidget(self.model_banner)
-        grid_layout.addWidget(self.grid, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.grid, 1)
+        body.addWidget(self.scrubber)
+        grid_layout.addLayout(body, 1)
         self.cluster_page = ClusterPage(self.clusters)
         self.viewer = Viewer()
 
@@ -240,6 +260,8 @@ class MainWindow(QMainWindow):
         self.search_field.returnPressed.connect(self._search_now)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.sort_box.currentIndexChanged.connect(
+            lambda _i: c.set_sort(self.sort_box.currentData()))
         self.grid.zoom_changed.connect(self.zoom.setValue)
         self.grid.open_requested.connect(self.open_viewer)
         self.grid.customContextMenuRequested.connect(self._grid_menu)

@@ -15,6 +15,7 @@ from photoorg import cli, config
 from photoorg.core import clusters as cl
 from photoorg.core import journal
 from photoorg.core.catalog import Catalog
+from photoorg.core.metadata_import import set_photo_meta
 from photoorg.core.scanner import scan_library
 
 BOXES = [(0.1, 0.1, 0.2, 0.2), (0.6, 0.2, 0.25, 0.25)]
@@ -55,6 +56,8 @@ def _decide(cat: Catalog) -> None:
     home = cl.create_cluster(cat, "places", "Home")
     cl.add_photo_to_cluster(cat, home, ids[4])
     cl.create_album(cat, "Best", tags=["Favourites", "Trips"], match="any")
+    set_photo_meta(cat, ids[1:3], "rating", 4)
+    set_photo_meta(cat, ids[:1], "caption", "Le lac")
 
 
 def _decisions(cat: Catalog) -> dict:
@@ -81,6 +84,8 @@ def _decisions(cat: Catalog) -> dict:
                 "SELECT id, x, cluster_id, source FROM faces WHERE photo_id = ?", (pid,))),
             "groups": sorted((key(c), s) for c, s in cat.query(
                 "SELECT cluster_id, source FROM cluster_photos WHERE photo_id = ?", (pid,))),
+            "meta": cat.query("SELECT field, value, source FROM photo_meta WHERE photo_id = ? "
+                              "ORDER BY field", (pid,)),
         }
     out["albums"] = cat.query("SELECT name, query FROM albums")  # type: ignore[assignment]
     return out

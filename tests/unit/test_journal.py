@@ -13,6 +13,7 @@ from photoorg import cli, config
 from photoorg.core import clusters as cl
 from photoorg.core import journal
 from photoorg.core.catalog import Catalog
+from photoorg.core.metadata_import import set_photo_meta
 
 FACE = b"\x01" * 16
 
@@ -27,6 +28,7 @@ def _state(cat: Catalog) -> dict[str, list[tuple]]:
         "tags": cat.query("SELECT * FROM tags ORDER BY id"),
         "photo_tags": cat.query("SELECT * FROM photo_tags ORDER BY 1, 2"),
         "albums": cat.query("SELECT id, name, query FROM albums ORDER BY id"),
+        "photo_meta": cat.query("SELECT * FROM photo_meta ORDER BY 1, 2"),
     }
 
 
@@ -71,10 +73,11 @@ def _decisions(cat: Catalog) -> list:
         ("album", lambda: cl.create_album(cat, "Best", tags=["Favourites"])),
         ("merge", lambda: cl.merge_clusters(cat, alice, other)),
         ("delete", lambda: cl.delete_cluster(cat, place)),
+        ("rating", lambda: set_photo_meta(cat, ids[:2], "rating", 5)),
     ]
 
 
-@pytest.mark.parametrize("which", range(10))
+@pytest.mark.parametrize("which", range(11))
 def test_each_decision_is_undone_exactly(cat: Catalog, which: int) -> None:
     cl.add_tag(cat, cat.ids[:2], "Old")  # type: ignore[attr-defined]
     label, decide = _decisions(cat)[which]

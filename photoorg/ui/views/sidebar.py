@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from photoorg.ui.engine import Overview
 from photoorg.ui.models.sidebar import COUNT_ROLE, NAV_ROLE, Entry, Section, SidebarModel
+from photoorg.ui.queries import stars_label
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -153,6 +154,11 @@ class Sidebar(QTreeView):
             library.append(Entry(("folder", f.root_id, f.path.name), f.path.name or str(f.path),
                                  "folder" if f.online else "folder-offline",
                                  folder_status_text(f.total, f.indexed, f.pending, f.online), tip))
+        for gone in overview.missing_folders:
+            library.append(Entry((), gone.folder.replace("/", " › "), "folder-offline", "missing",
+                                 f"{gone.path}\nMissing folder: {gone.photos:,} photos whose "
+                                 "files are gone. Their tags, names and faces come back with "
+                                 "them (put the folder back, under any name)."))
         browse = []
         for kind, label in KIND_LABELS.items():
             n = overview.clusters.get(kind, 0)
@@ -160,6 +166,9 @@ class Sidebar(QTreeView):
         tags = [Entry(("tag", name, name.rsplit("|", 1)[-1]), name.replace("|", " › "), "tag",
                       f"{count:,}", name) for name, count in overview.tags]
         tags += [Entry(("album", name, name), name, "album") for name in overview.albums]
+        tags += [Entry(("rating", n, stars_label(n)), stars_label(n), "tag", f"{count:,}",
+                       f"Photos rated {n} stars or more")
+                 for n, count in sorted(overview.ratings.items(), reverse=True)]
         if not tags:
             tags = [Entry((), "Name a person or tag photos")]
         self._quiet = True
