@@ -302,6 +302,10 @@ class LibraryController(QObject):
 
         self.writer.submit(fn, *args, callback=finished, what=what)
 
+    def forget_missing(self) -> None:
+        self._write(engine.forget_missing, what="forgetting missing photos",
+                    done="Missing photos forgotten", after=lambda _: self._library_changed())
+
     def refresh_undo(self) -> None:
         """Ask what Undo would undo now (the journal lives in the catalog: after a restart
         too)."""

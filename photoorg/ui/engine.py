@@ -252,6 +252,11 @@ def confirm_photos(state: State, cluster_id: int, photo_ids: list[int]) -> None:
     clusters.confirm_photos(state["cat"], cluster_id, photo_ids)
 
 
+def forget_missing(state: State) -> int:
+    """Forget the photos whose files are gone (the user confirmed)."""
+    return missing.forget_missing(state["cat"])
+
+
 def undo(state: State, steps: int = 1) -> list[str]:
     """Undo the last decisions (the catalog's journal); returns what was undone."""
     return [entry.summary for entry in journal.undo(state["cat"], steps)]

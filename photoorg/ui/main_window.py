@@ -48,7 +48,11 @@ from photoorg.ui.icons import app_icon, icon
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
-from photoorg.ui.recovery import offer_backup_if_damaged
+from photoorg.ui.recovery import (
+    apply_scheduled_restore,
+    offer_backup_if_damaged,
+    schedule_restore,
+)
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
@@ -105,7 +109,9 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.errors = errors or ErrorReporter(config.log_dir(data), self)
         self.errors.parent_widget = self
+        apply_scheduled_restore(data)
         offer_backup_if_damaged(data, self)
+        self._missing = 0  # photos whose files are gone (from the last overview)
         self.controller = LibraryController(
             data, self.settings, model_spec=model_spec, index_mode=index_mode, watch=watch,
             faces=faces, parent=self,
@@ -166,6 +172,9 @@ class MainWindow(QMainWindow):
         self.undo_action = edit.addAction("Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.setEnabled(False)
+        edit.addSeparator()
+        self.forget_missing_action = edit.addAction("Forget missing photos…")
+        self.restore_action = edit.addAction("Restore a catalog backup…")
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -277,6 +286,8 @@ class MainWindow(QMainWindow):
         self.clusters.rename_requested.connect(c.rename_cluster)
         self.clusters.merge_requested.connect(self.merge_clusters)
         self.undo_action.triggered.connect(c.undo)
+        self.forget_missing_action.triggered.connect(self.forget_missing)
+        self.restore_action.triggered.connect(self.restore_backup)
         c.undo_ready.connect(self._undo_ready)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
@@ -667,6 +678,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        self._missing = int(overview.counts.get("missing", 0))
         has_folders = bool(overview.folders)
         if has_folders != self._has_folders:
             self._has_folders = has_folders
@@ -704,7 +716,7 @@ class MainWindow(QMainWindow):
     def _scanned(self, report: dict) -> None:
         news = [f"{report.get(key, 0):,} {label}" for key, label in
                 (("added", "new"), ("changed", "changed"), ("moved", "moved"),
-                 ("removed", "removed")) if report.get(key)]
+                 ("removed", "missing")) if report.get(key)]
         offline = report.get("offline") or []
         if offline:
             news.append(f"{len(offline)} folder{'s' if len(offline) != 1 else ''} offline")
@@ -745,6 +757,49 @@ class MainWindow(QMainWindow):
         self.grid.empty_text = self._empty_text()
 
     # -- dialogs -----------------------------------------------------------------------------
+
+    def forget_missing(self) -> None:
+        """Forget, after asking, the photos whose files are gone (kept until then, so a file
+        that comes back takes its tags, names and faces back)."""
+        if not self._missing:
+            QMessageBox.information(self, "Forget missing photos",
+                                    "No photos are missing: every file is where it was.")
+            return
+        answer = QMessageBox.question(
+            self, "Forget missing photos?",
+            f"{self._missing:,} photos' files are gone from the library folders. photoorg "
+            "keeps their tags, names and faces in case they come back. Forget them for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.forget_missing()
+
+    def restore_backup(self) -> None:
+        """Choose a catalog backup; it replaces the catalog when photoorg starts again."""
+        from photoorg.core.backup import list_backups
+
+        found = list_backups(self.data)
+        if not found:
+            QMessageBox.information(self, "Restore a catalog backup",
+                                    "There is no backup yet (one is made each day).")
+            return
+        labels = [b.label for b in found]
+        label, ok = QInputDialog.getItem(self, "Restore a catalog backup",
+                                         "Replace the catalog with the backup of:", labels,
+                                         0, False)
+        if not ok or label not in labels:
+            return
+        answer = QMessageBox.question(
+            self, "Restore the backup?",
+            f"Changes made after {label} are lost (the current catalog is kept beside it). "
+            "photoorg closes now and restores it when you start it again.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            schedule_restore(self.data, found[labels.index(label)].path)
+            self.close()
 
     def choose_folders(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a photo folder")

@@ -42,3 +42,28 @@ def offer_backup_if_damaged(data: Path, parent: QWidget | None = None) -> bool:
     kept = backup.restore(catalog, good.path)
     log.warning("restored the backup %s (the damaged catalog is kept as %s)", good.path, kept)
     return True
+
+
+_PENDING = "restore-pending.txt"
+
+
+def schedule_restore(data: Path, backup_path: Path) -> None:
+    """Restore ``backup_path`` at the next start (the running window has the catalog open:
+    the indexer process and the workers would keep writing to the old file)."""
+    (Path(data) / _PENDING).write_text(str(backup_path), encoding="utf-8")
+
+
+def apply_scheduled_restore(data: Path) -> Path | None:
+    """At start-up, before anything opens the catalog: put the chosen backup in place."""
+    marker = Path(data) / _PENDING
+    if not marker.is_file():
+        return None
+    chosen = Path(marker.read_text(encoding="utf-8").strip())
+    marker.unlink()
+    try:
+        backup.restore(config.catalog_path(data), chosen)
+    except (backup.BackupError, OSError) as exc:
+        QMessageBox.warning(None, "The backup was not restored", str(exc))
+        return None
+    log.warning("restored the backup %s, as asked", chosen)
+    return chosen

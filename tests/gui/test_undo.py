@@ -104,3 +104,68 @@ def test_a_damaged_catalog_is_offered_its_backup(qtbot, library: Path,  # noqa: 
         assert clusters.all_tags(cat) == tags
         assert clusters.get_cluster(cat, beach).name == "Beach"
         assert clusters.get_cluster(cat, garden).name == "Garden"
+
+
+def test_missing_photos_shown_forgotten_and_a_backup_restored(qtbot, library: Path,  # noqa: ANN001
+                                                              monkeypatch) -> None:  # noqa: ANN001
+    """A photo moved out of the library leaves All photos (kept, missing) and its folder
+    shows as missing; Edit › Forget missing photos asks, then forgets; Edit › Restore a
+    catalog backup brings the catalog of the backup back at the next start."""
+    import shutil
+
+    from photoorg.core import backup, missing
+    from photoorg.core.scanner import scan_library
+
+    photos = library.parent / "photos"
+    sub = photos / "trip"
+    sub.mkdir()
+    first = sorted(photos.glob("*.jpg"))[:2]
+    for path in first:
+        shutil.move(path, sub / path.name)
+    with Catalog(config.catalog_path(library)) as cat:
+        scan_library(cat)
+        backup.make_backup(config.catalog_path(library), library)
+        shutil.move(sub, library.parent / "away")  # the subfolder leaves
+        scan_library(cat)
+        assert missing.count_missing(cat) == 2
+    window = make_window(qtbot, library)
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 46, timeout=15_000)
+    qtbot.waitUntil(lambda: window._missing == 2, timeout=10_000)
+    model = window.sidebar.sidebar_model
+    entries = [model.entry(i) for i in _all_indexes(window.sidebar)]
+    assert ("trip", "missing") in [(e.text, e.count) for e in entries if e is not None]
+
+    asked: list[str] = []
+
+    def yes(_parent, _title, text, *_a, **_k):  # noqa: ANN001, ANN202
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        window.forget_missing_action.trigger()
+    assert "2 photos" in asked[0]
+    with Catalog(config.catalog_path(library)) as cat:
+        assert missing.count_missing(cat) == 0
+        assert cat.scalar("SELECT COUNT(*) FROM photos") == 46
+
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getItem", lambda _p, _t, _l, items, *a, **k:
+                        (items[0], True))
+    window.restore_action.trigger()  # the window closes; the next start restores
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    again = make_window(qtbot, library)
+    qtbot.waitUntil(lambda: again.photos.rowCount() == 48, timeout=15_000)
+    again.shutdown()
+    assert again.errors.shown == [] and window.errors.shown == []
+
+
+def _all_indexes(view) -> list:  # noqa: ANN001
+    model = view.sidebar_model
+    out, stack = [], [model.index(r, 0) for r in range(model.rowCount())]
+    while stack:
+        index = stack.pop()
+        out.append(index)
+        stack += [model.index(r, 0, index) for r in range(model.rowCount(index))]
+    return out
