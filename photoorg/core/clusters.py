@@ -468,7 +468,8 @@ def confirm_photos(cat: Catalog, cluster_id: int, photo_ids: Sequence[int]) -> N
     """
     info = _require(cat, cluster_id)
     ids = [int(p) for p in photo_ids]
-    scopes = [("faces", f"cluster_id = ? AND photo_id IN ({_marks(ids)})", (info.id, *ids))]
+    scopes = [("faces", f"cluster_id = ? AND photo_id IN {journal.IDS}",
+               (info.id, journal.ids_param(ids)))]
     summary = f"Yes, {len(ids)} photo(s) are {_what(info)}"
     with journal.decision(cat, "cluster.confirm", summary, scopes):
         for pid in ids:
@@ -663,7 +664,7 @@ def _tag_decision(
     scopes: list[journal.Scope] = [
         ("tags", "name = ?", (tag,)),
         ("photo_tags", f"tag_id IN (SELECT id FROM tags WHERE name = ?) AND photo_id IN "
-                       f"({_marks(ids)})", (tag, *ids)),
+                       f"{journal.IDS}", (tag, journal.ids_param(ids))),
     ]
     return journal.decision(cat, action, summary, scopes)
 

@@ -20,7 +20,7 @@ import base64
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,14 @@ TABLES: dict[str, Table] = {
 
 Scope = tuple[str, str, Sequence[Any]]
 """``(table, WHERE condition, parameters)``: rows a decision may add, change or delete."""
+
+# ``column IN {IDS}`` with ``ids_param(ids)``: any number of ids in one parameter (a
+# selection of 100k photos would pass SQLite's limit of 32766 parameters)
+IDS = "(SELECT value FROM json_each(?))"
+
+
+def ids_param(ids: Iterable[int]) -> str:
+    return json.dumps([int(i) for i in ids])
 
 Inverse = Callable[[Catalog, dict[str, Any]], None]
 _INVERSES: dict[str, Inverse] = {}

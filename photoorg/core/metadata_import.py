@@ -378,8 +378,8 @@ def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
             raise ValueError(f"a rating is -1..5, not {stars}")
         text = str(stars)
     ids = sorted({int(p) for p in photo_ids})
-    scopes = [("photo_meta", f"field = ? AND photo_id IN ({','.join('?' * len(ids))})",
-               (name, *ids))]
+    scopes = [("photo_meta", f"field = ? AND photo_id IN {journal.IDS}",
+               (name, journal.ids_param(ids)))]
     summary = (f"Set the {name} of {len(ids)} photo(s) to “{text}”" if text else
                f"Clear the {name} of {len(ids)} photo(s)")
     with journal.decision(cat, f"meta.{name}", summary, scopes):
