@@ -198,14 +198,30 @@ CREATE INDEX photo_regions_pending ON photo_regions(applied) WHERE applied = 0;
 """
 
 
+# The window's own decisions (issue 16): how to turn a photo on screen (never written to the
+# file), and pairs of photos the user said are not duplicates (by content, so moves keep it).
+_V4_VIEW_AND_DUPLICATES = """
+CREATE TABLE photo_view(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation IN (0, 90, 180, 270))
+);
+CREATE TABLE not_duplicates(
+    hash_a TEXT NOT NULL,
+    hash_b TEXT NOT NULL,
+    decided_at REAL NOT NULL,
+    PRIMARY KEY(hash_a, hash_b),
+    CHECK (hash_a < hash_b)
+);
+"""
+
 # a photo whose file is gone keeps its row, marked missing (photoorg.core.missing)
-_V4_MISSING = """
+_V5_MISSING = """
 ALTER TABLE photos ADD COLUMN missing_since REAL;
 CREATE INDEX photos_missing ON photos(missing_since) WHERE missing_since IS NOT NULL;
 """
 
 # the user's decisions, undoable (photoorg.core.journal)
-_V5_JOURNAL = """
+_V6_JOURNAL = """
 CREATE TABLE journal(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     batch INTEGER NOT NULL,
@@ -219,7 +235,9 @@ CREATE INDEX journal_batch ON journal(batch);
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_MISSING, _V5_JOURNAL]
+MIGRATIONS: list[str] = [
+    _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_MISSING, _V6_JOURNAL,
+]
 
 
 class CatalogError(RuntimeError):

@@ -179,10 +179,14 @@ class PhotoDetails:
     caption: str | None = None
     rating: int | None = None
     label: str | None = None
+    view: browse.ViewFacts | None = None  # rotation, file time, folder reachable
 
     @property
     def date_text(self) -> str:
         if self.taken_at is None:
+            if self.view is not None and self.view.file_time:
+                when = _dt.datetime.fromtimestamp(self.view.file_time)
+                return when.strftime("%d %b %Y, %H:%M") + " (file date: none in the photo)"
             return ""
         return _dt.datetime.fromtimestamp(self.taken_at).strftime("%d %b %Y, %H:%M")
 
@@ -199,7 +203,7 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     details = PhotoDetails(
         id=row[0], path=Path(row[1]) / PurePosixPath(row[2]), width=row[3], height=row[4],
         size=row[5], taken_at=row[6], camera=row[7], latitude=row[8], longitude=row[9],
-        status=row[10], reason=row[11],
+        status=row[10], reason=row[11], view=browse.view_facts(cat, photo_id),
     )
     details.people = [
         name for (name,) in cat.query(

@@ -115,6 +115,30 @@ def test_many_decisions_undone_in_reverse_after_a_restart(cat: Catalog, tmp_path
     cat.conn = Catalog(config.catalog_path(tmp_path)).conn  # let the fixture close it
 
 
+def test_tags_and_albums_by_hand_are_undone(cat: Catalog) -> None:
+    from photoorg.core import organize
+
+    ids = cat.ids  # type: ignore[attr-defined]
+    cl.add_tag(cat, ids[:3], "Trips|Rome")
+    cl.add_tag(cat, ids[2:4], "Rome")
+    steps = [
+        lambda: organize.add_to_album(cat, "Summer", ids[:2]),
+        lambda: organize.rename_album(cat, "Summer", "Summer 2024"),
+        lambda: organize.rename_tag(cat, "Trips|Rome", "Rome"),  # merges into "Rome"
+        lambda: organize.delete_tag(cat, "Rome"),
+        lambda: organize.delete_album(cat, "Summer 2024"),
+        lambda: organize.rename_tag(cat, "People|Alice", "Alicia"),  # renames the person
+    ]
+    states = [_state(cat)]
+    for step in steps:
+        step()
+        states.append(_state(cat))
+    assert states[-1] != states[0]
+    for expected in reversed(states[:-1]):
+        journal.undo(cat)
+        assert _state(cat) == expected
+
+
 def test_metadata_tags_are_not_decisions(cat: Catalog) -> None:
     cl.add_tag(cat, cat.ids, "Imported", source="xmp")  # type: ignore[attr-defined]
     assert journal.history(cat) == []
