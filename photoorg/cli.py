@@ -121,9 +121,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         for pattern in args.exclude or []:
             cat.add_exclusion(pattern)
         data = config.data_dir(args.data_dir)
-        from photoorg.core.backup import maybe_backup
+        from photoorg.core.backup import BackupError, maybe_backup
 
-        maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        try:
+            maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        except (BackupError, OSError) as exc:  # never in the way of indexing
+            log.warning("could not back up the catalog: %s", exc)
         grace = config.Settings.load(data).missing_grace_days
         report = scan_library(cat, grace_days=grace)
         print(

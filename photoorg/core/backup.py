@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ DAY_S = 86400.0
 KEEP = 7
 _PREFIX = "catalog-"
 _STAMP = "%Y%m%d-%H%M%S"
+_NAME = re.compile(r"catalog-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(?:-\d+)?\.sqlite$")
 
 
 class BackupError(RuntimeError):
@@ -48,8 +50,11 @@ def list_backups(data: Path) -> list[Backup]:
     if not folder.is_dir():
         return []
     for path in folder.glob(f"{_PREFIX}*.sqlite"):
-        try:
-            at = _dt.datetime.strptime(path.stem[len(_PREFIX):][:15], _STAMP).timestamp()
+        found = _NAME.match(path.name)
+        if found is None:
+            continue
+        try:  # (not strptime: it imports a module lazily, which a sandbox may refuse)
+            at = _dt.datetime(*(int(g) for g in found.groups())).timestamp()
             out.append(Backup(path, at, path.stat().st_size))
         except (ValueError, OSError):
             continue

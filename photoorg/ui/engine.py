@@ -43,7 +43,7 @@ def open_writer(data: Path) -> Callable[[State], None]:
         state["cat"] = Catalog(config.catalog_path(data))
         try:
             backup.maybe_backup(config.catalog_path(data), data)  # the daily safety net
-        except backup.BackupError:
+        except (backup.BackupError, OSError):
             log.exception("could not back up the catalog")
 
     return init
