@@ -54,6 +54,7 @@ from photoorg.ui.recovery import (
     schedule_restore,
 )
 from photoorg.ui.views.clusters import ClusterPage
+from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
     MAX_THUMB,
@@ -225,10 +226,11 @@ class MainWindow(QMainWindow):
         self.cluster_page = ClusterPage(self.clusters)
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
+        self.duplicates_page = DuplicatesPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
-                     self.unreadable_page):
+                     self.unreadable_page, self.duplicates_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -287,6 +289,11 @@ class MainWindow(QMainWindow):
         self.unreadable_page.retry_requested.connect(c.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
+        dupes = self.duplicates_page
+        dupes.threshold_changed.connect(c.load_duplicates)
+        dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
+        dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
+        c.duplicates_ready.connect(dupes.set_groups)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
@@ -378,6 +385,11 @@ class MainWindow(QMainWindow):
         kind, arg, label = nav
         if kind == "clusters":
             self.show_clusters(arg)
+            return
+        if kind == "duplicates":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.duplicates_page)
+            self.controller.load_duplicates(self.duplicates_page.value())
             return
         if kind == "unreadable":
             self._clear_search_quietly()
@@ -755,6 +767,7 @@ class MainWindow(QMainWindow):
         text = progress_text(p)
         active = p.phase != "done"
         self.progress_label.setText(text)
+        self.progress_bar.setToolTip(text)  # the bar says it too, ETA included
         determinate = p.phase in ("embedding", "faces") and p.total > 0
         self.progress_bar.setVisible(active)
         self.pause_button.setVisible(active and p.phase in ("embedding", "faces"))
@@ -769,9 +782,15 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        counts = self.controller.overview.counts if self.controller.overview else None
-        if counts and counts["indexed"]:
-            self.statusBar().showMessage(f"{counts['indexed']:,} photos indexed", 5000)
+        overview = self.controller.overview
+        counts = overview.library if overview else {}
+        if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
+            text = f"{counts['photos']:,} photos"
+            if counts.get("unreadable"):
+                text += f" · {counts['unreadable']:,} couldn't be read"
+            if counts.get("offline"):
+                text += f" · {counts['offline']:,} offline"
+            self.statusBar().showMessage(text, 5000)
 
     @Slot(object)
     def _scanned(self, report: dict) -> None:
