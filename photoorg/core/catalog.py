@@ -31,12 +31,12 @@ import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
 from photoorg.core.platform_paths import (
+    canonical_root,
     match_key,
     native_fold_case,
     nfc,
     spellings,
     split_under_root,
-    true_case_path,
 )
 
 SCHEMA_MAJOR = 1
@@ -396,7 +396,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(true_case_path(Path(path).expanduser().resolve()))
+        resolved = canonical_root(path)
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -414,7 +414,7 @@ class Catalog:
         return next((r for r in self.roots() if r.id == root_id), None)
 
     def root_by_path(self, path: str | Path) -> Root | None:
-        resolved = Path(path).expanduser().resolve()
+        resolved = Path(canonical_root(path))  # as add_root stored it
         return next((r for r in self.roots() if r.path == resolved), None)
 
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
@@ -435,7 +435,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
+            (canonical_root(new_path), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:

@@ -377,3 +377,19 @@ def test_watcher_follows_a_case_only_rename(library: Path, cat: Catalog) -> None
     finally:
         watcher.stop()
     assert _rows(cat) == {"img_0002.jpg": before["IMG_0002.JPG"], "other.jpg": before["other.jpg"]}
+
+
+def test_root_typed_in_another_case_is_the_same_root(library: Path, cat: Catalog) -> None:
+    """'~/pictures' typed for '~/Pictures' (macOS, Windows): one root, stored as the disk
+    spells it, so the watcher's event paths fall under it."""
+    (library / "Pictures").mkdir(parents=True)
+    root = cat.add_root(library / "Pictures")
+    pp.forget_name_rules()
+    if not pp.name_rules(library).fold_case:
+        assert cat.root_by_path(library / "pictures") is None  # another (absent) folder
+        return
+    typed = cat.add_root(library / "PICTURES")
+    assert typed.id == root.id and len(cat.roots()) == 1
+    found = cat.root_by_path(library / "pictures")
+    assert found is not None and found.id == root.id
+    assert cat.roots()[0].path.name == "Pictures"
