@@ -138,17 +138,30 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
             raise CliError("the library is empty: run `photoorg index FOLDER` first")
         with SearchIndex(cat) as index:
             groups = index.find_duplicates(args.threshold, filters=_filters(args))
-    if args.json:
-        emit_json([[{"path": str(h.path), "score": round(h.score, 6)} for h in g]
-                   for g in groups])
+        keep = _keepers(cat, groups)
+    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+        emit_json([[{"path": str(h.path), "score": round(h.score, 6),
+                     "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}
+                                                    if h.photo_id in keep else {})}
+                    for h in g] for g in groups])
         return 0
     if not groups:
         print("no duplicates", file=sys.stderr)
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group)} photos)")
         for hit in group:
-            print(f"  {hit.score:.3f}  {hit.path}")
+            mark = f"  keep: {keep[hit.photo_id]}" if hit.photo_id in keep else ""
+            print(f"  {hit.score:.3f}  {hit.path}{mark}")
     return 0
+
+
+def _keepers(cat: Catalog, groups: list[list[SearchResult]]) -> dict[int, str]:
+    """The photo to keep in each group (photo id -> why), as the window suggests it."""
+    from photoorg.core.duplicates import groups_from
+
+    reviewed = groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in groups],
+                           skip_dismissed=False)
+    return {g.keep: g.why for g in reviewed}
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:

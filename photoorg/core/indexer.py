@@ -197,16 +197,17 @@ class Indexer:
 
     def _after_embedding(self, photo_ids: list[int]) -> None:
         """Slower passes that follow search indexing: what other tools wrote (embedded
-        metadata and sidecars) of new and changed photos, and new photos joining existing
-        place / scene / pet clusters. Never fatal."""
-        if not photo_ids:
-            return
+        metadata and sidecars) of new and changed photos (and of photos never read, as after
+        an upgrade), and new photos joining existing place / scene / pet clusters. Never
+        fatal."""
         from photoorg.core import clusters, metadata_import
 
         try:
-            metadata_import.import_metadata(self.cat, photo_ids)
+            metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
         except Exception:
             log.exception("importing the metadata of new photos failed")
+        if not photo_ids:
+            return
         try:
             clusters.after_index(self.cat, photo_ids, self.embedder)
         except Exception:

@@ -388,6 +388,9 @@ class LibraryWatcher:
             if kind == "moved":
                 dst = (_under(prefix, _relative(root_path, event.dest_path))
                        if event.dest_path else None)
+                for rel in (src, dst) if not event.is_directory else ():
+                    if rel is not None and is_sidecar(rel) and storable(rel):
+                        self._sidecars[(root_id, rel)] = now  # saved atomically (rename)
                 if not event.is_directory and not (_maybe_photo(src) or _maybe_photo(dst)):
                     return
                 src = src if src is not None and storable(src) else None

@@ -43,6 +43,7 @@ class LibraryController(QObject):
     image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
+    duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
@@ -69,7 +70,9 @@ class LibraryController(QObject):
                              cleanup=engine.close_catalog, parent=self)
         # the viewer's decoding has its own thread: a big original never delays the grid
         self.viewer = Worker("viewer", parent=self)
-        for worker in (self.query, self.writer, self.viewer):
+        self.duplicates = Worker("duplicates", init=engine.open_reader(data),
+                                 cleanup=engine.close_duplicates, parent=self)
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.failed.connect(self._on_task_error)
         self.thumbs = ThumbnailStore(config.thumbnail_dir(data), parent=self)
         self.service = ServiceClient(
@@ -135,7 +138,7 @@ class LibraryController(QObject):
         self._poll.stop()
         self.service.stop()
         self.thumbs.shutdown()
-        for worker in (self.query, self.writer, self.viewer):
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.shutdown(wait=True)
 
     # -- what the grid shows -----------------------------------------------------------
@@ -413,6 +416,31 @@ class LibraryController(QObject):
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
+
+    def load_duplicates(self, threshold: float) -> None:
+        def done(groups: list | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif groups is not None and not self._closed:
+                self.duplicates_ready.emit(threshold, groups)
+
+        self.duplicates.submit(engine.duplicate_groups, threshold, callback=done,
+                               what="looking for duplicates")
+
+    def not_duplicates(self, photo_ids: list[int], threshold: float) -> None:
+        self._write(engine.dismiss_duplicates, photo_ids, what="remembering",
+                    done="Remembered: not duplicates",
+                    after=lambda _: self.load_duplicates(threshold))
+
+    def trash_photos(self, photo_ids: list[int], threshold: float) -> None:
+        """Move files to the system trash (the user confirmed, named); the catalog follows."""
+
+        def after(moved: Any) -> None:
+            self.load_duplicates(threshold)
+            self._library_changed()
+
+        self._write(engine.trash_photos, photo_ids, what="moving to the trash",
+                    done=f"Moved {len(photo_ids)} to the trash", after=after)
 
     def load_unreadable(self) -> None:
         self.query.submit(engine.unreadable,

@@ -47,6 +47,7 @@ from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
 from photoorg.ui.views.clusters import ClusterPage
+from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
     MAX_THUMB,
@@ -208,10 +209,11 @@ class MainWindow(QMainWindow):
         self.cluster_page = ClusterPage(self.clusters)
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
+        self.duplicates_page = DuplicatesPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
-                     self.unreadable_page):
+                     self.unreadable_page, self.duplicates_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -270,6 +272,11 @@ class MainWindow(QMainWindow):
         self.unreadable_page.retry_requested.connect(c.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
+        dupes = self.duplicates_page
+        dupes.threshold_changed.connect(c.load_duplicates)
+        dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
+        dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
+        c.duplicates_ready.connect(dupes.set_groups)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
@@ -357,6 +364,11 @@ class MainWindow(QMainWindow):
         kind, arg, label = nav
         if kind == "clusters":
             self.show_clusters(arg)
+            return
+        if kind == "duplicates":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.duplicates_page)
+            self.controller.load_duplicates(self.duplicates_page.value())
             return
         if kind == "unreadable":
             self._clear_search_quietly()
