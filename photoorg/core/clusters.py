@@ -1252,6 +1252,17 @@ def _encode(encode_texts: TextEncoder | Any, prompts: list[str]) -> np.ndarray:
     return per_encoder[key]
 
 
+def _knows_animals(encode_texts: TextEncoder | Any) -> bool:
+    """A weak model gives no pet groups (see :mod:`photoorg.core.competence`)."""
+    from photoorg.core.competence import PARAPHRASES, knows_animals
+
+    prompts = dict(PET_PROMPTS)
+    texts = list(prompts.values()) + [PARAPHRASES[a] for a in PARAPHRASES if a in prompts]
+    vectors = _encode(encode_texts, texts)
+    lookup = dict(zip(texts, vectors, strict=True))
+    return knows_animals(lambda batch: np.stack([lookup[t] for t in batch]), prompts)
+
+
 def recluster_pets(
     cat: Catalog,
     encode_texts: TextEncoder | Any,
@@ -1265,7 +1276,7 @@ def recluster_pets(
     k by silhouette), keeping names and corrections. ``encode_texts``: a callable or an
     embedder with ``encode_texts``, of the same model as the library's vectors."""
     ids, x = _active_vectors(cat, model_id)
-    if not len(ids):
+    if not len(ids) or not _knows_animals(encode_texts):
         return reconcile(cat, "pets", [], eligible=set())
     species = classify_pets(x, _encode(encode_texts, pet_prompts()), threshold)
     groups: list[Group] = []
