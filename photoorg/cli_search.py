@@ -53,7 +53,15 @@ def _filters(args: argparse.Namespace) -> Filters:
         before=args.before,
         exts=tuple(args.type or ()),
         tags=tuple(args.tag or ()),
+        min_rating=_rating(args),
     )
+
+
+def _rating(args: argparse.Namespace) -> int | None:
+    rating = getattr(args, "rating", None)
+    if rating is not None and not -1 <= rating <= 5:
+        raise CliError("--rating takes -1..5 stars")
+    return rating
 
 
 def _extra_parts(args: argparse.Namespace) -> Query:
@@ -151,6 +159,8 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="file type, e.g. jpg (repeatable: any of them)")
     p.add_argument("--tag", action="append", metavar="TAG",
                    help="only photos with this tag (repeatable: all of them)")
+    p.add_argument("--rating", type=int, metavar="N",
+                   help="only photos rated N stars or more (ratings other tools wrote too)")
 
 
 def _add_query_options(p: argparse.ArgumentParser) -> None:

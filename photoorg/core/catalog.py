@@ -167,8 +167,38 @@ CREATE TABLE albums(
 
 _V2_EXT_INDEX = "CREATE INDEX photos_ext ON photos(ext);"  # file-type filter without a scan
 
+# What other tools wrote (photoorg.core.metadata_import): rating / label / title / caption
+# per photo with who decided (imported from the file, or the user in photoorg: the user
+# wins); the tags and named face regions the last import found (to tell what is new).
+_V3_IMPORTED_METADATA = """
+CREATE TABLE photo_meta(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    field TEXT NOT NULL CHECK (field IN ('rating', 'label', 'title', 'caption')),
+    value TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('imported', 'user')),
+    PRIMARY KEY(photo_id, field)
+);
+CREATE INDEX photo_meta_field ON photo_meta(field, value);
+CREATE TABLE photo_imports(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    tags TEXT NOT NULL,
+    problems TEXT NOT NULL,
+    read_at REAL NOT NULL
+);
+CREATE TABLE photo_regions(
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX photo_regions_photo ON photo_regions(photo_id);
+CREATE INDEX photo_regions_pending ON photo_regions(applied) WHERE applied = 0;
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX]
+MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA]
 
 
 class CatalogError(RuntimeError):

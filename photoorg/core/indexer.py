@@ -199,17 +199,17 @@ class Indexer:
         return summary
 
     def _after_embedding(self, photo_ids: list[int]) -> None:
-        """Slower passes that follow search indexing: sidecar keywords of new photos, and
-        new photos joining existing place / scene / pet clusters. Never fatal."""
+        """Slower passes that follow search indexing: what other tools wrote (embedded
+        metadata and sidecars) of new and changed photos, and new photos joining existing
+        place / scene / pet clusters. Never fatal."""
         if not photo_ids:
             return
-        from photoorg.core import clusters, sidecar
+        from photoorg.core import clusters, metadata_import
 
-        for photo_id in photo_ids:
-            try:
-                sidecar.import_sidecar(self.cat, photo_id)
-            except Exception:
-                log.exception("reading the sidecar of photo %s failed", photo_id)
+        try:
+            metadata_import.import_metadata(self.cat, photo_ids)
+        except Exception:
+            log.exception("importing the metadata of new photos failed")
         try:
             clusters.after_index(self.cat, photo_ids, self.embedder)
         except Exception:
@@ -312,9 +312,16 @@ def run_face_pass(
         listener.on_progress(progress)
 
     try:
-        return face_pass(
+        done = face_pass(
             cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
         )
     except Exception:
         log.exception("face pass failed")
         return 0
+    try:  # named face regions other tools wrote meet the faces just detected
+        from photoorg.core.metadata_import import apply_named_regions
+
+        apply_named_regions(cat)
+    except Exception:
+        log.exception("matching named face regions failed")
+    return done

@@ -137,7 +137,8 @@ class Viewer(QWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.fields: dict[str, QLabel] = {}
-        for key, label in (("date", "Date taken"), ("camera", "Camera"),
+        for key, label in (("title", "Title"), ("caption", "Caption"), ("rating", "Rating"),
+                           ("date", "Date taken"), ("camera", "Camera"),
                            ("dimensions", "Dimensions"), ("place", "Place"),
                            ("people", "People"), ("tags", "Tags"), ("file", "File")):
             value = QLabel("—")
@@ -194,6 +195,13 @@ class Viewer(QWidget):
         if details is None or details.id != self.photo_id:
             return
         f = self.fields
+        f["title"].setText(details.title or "—")
+        f["caption"].setText(details.caption or "—")
+        stars = "—"
+        if details.rating is not None:
+            stars = "Rejected" if details.rating < 0 else "★" * details.rating + "☆" * (
+                5 - details.rating)
+        f["rating"].setText(stars + (f" · {details.label}" if details.label else ""))
         f["date"].setText(details.date_text or "Unknown")
         f["camera"].setText(details.camera or "—")
         dims = f"{details.width:,} × {details.height:,}" if details.width else "—"
