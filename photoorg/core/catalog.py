@@ -1104,12 +1104,13 @@ class Catalog:
 
     def set_face_clusters(self, assignments: Iterable[tuple[int, int | None]]) -> None:
         """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change."""
-        with self.transaction():
-            for face_id, cluster_id in assignments:
-                self.execute(
-                    "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'",
-                    (cluster_id, face_id),
-                )
+        rows = [(cluster_id, face_id) for face_id, cluster_id in assignments]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'", rows
+            )
 
     def add_people_cluster(self, centroid: np.ndarray | None = None) -> int:
         now = time.time()

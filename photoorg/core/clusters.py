@@ -1415,7 +1415,8 @@ def refresh_clusters(
     cat: Catalog, kind: str, encode_texts: TextEncoder | Any | None = None
 ) -> Any:
     """Recompute the clusters of a kind (names and corrections kept). People go through
-    :func:`photoorg.core.faces.recluster_people`; pets need ``encode_texts``."""
+    :func:`photoorg.core.faces.update_people` (what the face pass runs, so the window's
+    refresh gives the same people as the CLI); pets need ``encode_texts``."""
     _check_kind(kind)
     if kind == "people":
         try:
@@ -1423,7 +1424,7 @@ def refresh_clusters(
         except ImportError as exc:  # dlib missing: list what exists
             log.info("people clustering unavailable: %s", exc)
             return None
-        recluster = getattr(faces, "recluster_people", None)
+        recluster = getattr(faces, "update_people", None)
         return recluster(cat) if recluster is not None else None
     if kind == "pets":
         if encode_texts is None:

@@ -126,6 +126,7 @@ def photo_likeness(chip: np.ndarray) -> str | None:
     faces pasted into 12 MP photos) against drawings (benchmarks/people_photos.py): shading
     share 0.57-0.85 vs 0.21-0.42, flat share <= 0.21 vs 0.27-0.79, skin share >= 0.94 of
     colourful faces vs 0.17-0.44. Grey photos (no colour) are judged on shading only.
+    Statues and photos of posters are faces to every one of these checks: they stay.
     """
     core = chip[30:120, 35:115].astype(np.float32)  # eyes to mouth of the 150 px chip
     grey = core[..., 0] * 0.299 + core[..., 1] * 0.587 + core[..., 2] * 0.114
@@ -147,7 +148,9 @@ def photo_likeness(chip: np.ndarray) -> str | None:
     cr = 128 + 0.5 * r - 0.418688 * gg - 0.081312 * b
     chroma = float(np.abs(cb - 128).mean() + np.abs(cr - 128).mean())
     skin = float(((cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 135)).mean())
-    if chroma > 25.0 and skin < MIN_SKIN_SHARE:
+    # printed in a few flat inks: colourful without skin tones (a real face under coloured
+    # stage light has no skin tones either, but it is not made of flat patches)
+    if chroma > 25.0 and skin < MIN_SKIN_SHARE and flat > 0.15:
         return "no skin tones"
     return None
 
@@ -404,6 +407,7 @@ DEFAULT_PARAMS = ClusterParams()
 # faces further apart than the threshold then rarely share an atom (purity), while a
 # person's typical spread (0.3-0.5 pairwise) mostly fits (few singleton atoms).
 ATOM_RADIUS = 0.6
+ROW_CHUNK = 4096  # faces x clusters distance blocks: 4096 x 2000 float64 = 66 MB
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -628,29 +632,34 @@ def _refine(x: np.ndarray, labels: np.ndarray, photos: np.ndarray, tags: np.ndar
     has_tag = (labels >= 0) & (tags >= 0)
     cluster_tag[labels[has_tag]] = tags[has_tag]
     movable = np.flatnonzero(~fixed)
-    d2 = _sq_dists(x[movable], mean) + spread[None, :]
-    own = labels[movable]
-    mine = own >= 0
-    n_own = count[own[mine]]
-    # leave-one-out: a member's mean squared distance to the *other* members
-    rows_own = np.flatnonzero(mine)
-    scale = n_own / np.maximum(n_own - 1, 1)
-    d2[rows_own, own[mine]] = np.where(n_own > 1, d2[rows_own, own[mine]] * scale, np.inf)
-    d2[:, count == 0] = np.inf
-    ftags = tags[movable]
-    clash = (ftags[:, None] >= 0) & (cluster_tag[None, :] >= 0) & (
-        ftags[:, None] != cluster_tag[None, :]
-    )
-    d2[clash] = np.inf
-    for row, face in enumerate(movable):
-        for tag in ban.get(int(face), ()):
-            d2[row, cluster_tag == tag] = np.inf
-    dist = np.sqrt(d2)
     top = min(3, k)
-    cand = np.argpartition(dist, top - 1, axis=1)[:, :top] if k > top else np.tile(
-        np.arange(k), (len(movable), 1)
-    )
-    cand_d = np.take_along_axis(dist, cand, axis=1)
+    cand = np.empty((len(movable), top), dtype=np.int64)
+    cand_d = np.empty((len(movable), top))
+    for lo in range(0, len(movable), ROW_CHUNK):  # bounded memory at 100k faces x 2k people
+        part = movable[lo : lo + ROW_CHUNK]
+        d2 = _sq_dists(x[part], mean) + spread[None, :]
+        own = labels[part]
+        mine = own >= 0
+        n_own = count[own[mine]]
+        # leave-one-out: a member's mean squared distance to the *other* members
+        rows_own = np.flatnonzero(mine)
+        scale = n_own / np.maximum(n_own - 1, 1)
+        d2[rows_own, own[mine]] = np.where(n_own > 1, d2[rows_own, own[mine]] * scale, np.inf)
+        d2[:, count == 0] = np.inf
+        ftags = tags[part]
+        clash = (ftags[:, None] >= 0) & (cluster_tag[None, :] >= 0) & (
+            ftags[:, None] != cluster_tag[None, :]
+        )
+        d2[clash] = np.inf
+        for row, face in enumerate(part):
+            for tag in ban.get(int(face), ()):
+                d2[row, cluster_tag == tag] = np.inf
+        dist = np.sqrt(d2)
+        best = np.argpartition(dist, top - 1, axis=1)[:, :top] if k > top else np.tile(
+            np.arange(k), (len(part), 1)
+        )
+        cand[lo : lo + len(part)] = best
+        cand_d[lo : lo + len(part)] = np.take_along_axis(dist, best, axis=1)
     rows, cols = np.nonzero(cand_d < threshold)
     order = np.argsort(cand_d[rows, cols], kind="stable")
     new = labels.copy()
@@ -757,6 +766,8 @@ class ReclusterReport:
     clusters_created: int = 0
     clusters_removed: int = 0
     seconds: float = 0.0
+    write_seconds: float = 0.0  # of which the write transaction (the only locked part)
+    attempts: int = 0  # plans made (more than one: someone wrote while we planned)
 
 
 def _assign_to_existing(
@@ -772,16 +783,24 @@ def _assign_to_existing(
     col = {int(c): j for j, c in enumerate(ids)}
     labels = np.array([col.get(int(c), -1) for c in f.cluster], dtype=np.int64)
     count, mean, spread = _cluster_stats(f.x, labels, len(ids))
-    dist = np.sqrt(_sq_dists(f.x[cand], mean) + spread[None, :])
-    dist[:, count == 0] = np.inf
-    row_of = {int(f.ids[i]): r for r, i in enumerate(cand)}
+    rejected: dict[int, list[int]] = {}
     for face_id, cid in f.rejected:
-        if face_id in row_of and cid in col:
-            dist[row_of[face_id], col[cid]] = np.inf
-    taken = {(int(p), int(c)) for p, c in zip(f.photos, f.cluster, strict=True) if c >= 0}
+        if cid in col:
+            rejected.setdefault(face_id, []).append(col[cid])
     top = min(3, len(ids))
-    best = np.argsort(dist, axis=1, kind="stable")[:, :top]
-    best_d = np.take_along_axis(dist, best, axis=1)
+    best = np.empty((len(cand), top), dtype=np.int64)
+    best_d = np.empty((len(cand), top))
+    for lo in range(0, len(cand), ROW_CHUNK):
+        part = cand[lo : lo + ROW_CHUNK]
+        dist = np.sqrt(_sq_dists(f.x[part], mean) + spread[None, :])
+        dist[:, count == 0] = np.inf
+        for r, i in enumerate(part):
+            for j in rejected.get(int(f.ids[i]), ()):
+                dist[r, j] = np.inf
+        order = np.argsort(dist, axis=1, kind="stable")[:, :top]
+        best[lo : lo + len(part)] = order
+        best_d[lo : lo + len(part)] = np.take_along_axis(dist, order, axis=1)
+    taken = {(int(p), int(c)) for p, c in zip(f.photos, f.cluster, strict=True) if c >= 0}
     rows, cols = np.nonzero(best_d < threshold)
     out: dict[int, int] = {}
     for r, c in sorted(zip(rows, cols, strict=True), key=lambda rc: best_d[rc[0], rc[1]]):
@@ -835,21 +854,27 @@ def _cluster_step(cat: Catalog, plan_for: Callable[[Catalog, _Faces], _Plan | No
     plans inside the transaction). A long clustering never holds the write lock."""
     start = time.perf_counter()
     report = ReclusterReport()
+    locked = 0.0
     for attempt in range(attempts):
         last = attempt == attempts - 1
         stamp = None if last else cat.people_stamp()
         with contextlib.ExitStack() as stack:
             if last:
                 stack.enter_context(cat.transaction())
+                locked = time.perf_counter()
             f = _Faces.load(cat)
             plan = plan_for(cat, f) if len(f.ids) else None
             if plan is None:
                 break
             if not last:
                 stack.enter_context(cat.transaction())
+                locked = time.perf_counter()
                 if cat.people_stamp() != stamp:
                     continue
             report = _apply(cat, f, plan)
+            report.attempts = attempt + 1
+            stack.close()  # commit
+            report.write_seconds = time.perf_counter() - locked
             break
     report.seconds = time.perf_counter() - start
     return report
