@@ -268,3 +268,42 @@ def change_marker(cat: Catalog) -> int:
     """A number that changes whenever another connection (the indexer, the CLI) commits to
     the catalog: polled, it lets the window follow changes made elsewhere."""
     return int(cat.scalar("PRAGMA data_version"))
+
+
+# -- how a photo is shown (a photoorg setting; the file is never touched) -----------------
+
+
+def display_rotation(cat: Catalog, photo_id: int) -> int:
+    """Degrees clockwise the viewer turns this photo (0, 90, 180, 270)."""
+    return int(cat.scalar("SELECT rotation FROM photo_view WHERE photo_id = ?", (photo_id,))
+               or 0)
+
+
+def set_display_rotation(cat: Catalog, photo_id: int, degrees: int) -> int:
+    degrees = int(degrees) % 360 // 90 * 90
+    with cat.transaction():
+        if degrees:
+            cat.execute("INSERT INTO photo_view(photo_id, rotation) VALUES(?, ?) "
+                        "ON CONFLICT(photo_id) DO UPDATE SET rotation = excluded.rotation",
+                        (photo_id, degrees))
+        else:
+            cat.execute("DELETE FROM photo_view WHERE photo_id = ?", (photo_id,))
+    return degrees
+
+
+@dataclass(frozen=True)
+class ViewFacts:
+    """What the viewer needs beyond the photo's metadata."""
+
+    rotation: int  # degrees clockwise, a photoorg setting
+    file_time: float  # shown as the date when the photo has none of its own
+    online: bool  # its library folder can be reached
+
+
+def view_facts(cat: Catalog, photo_id: int) -> ViewFacts:
+    row = cat.execute(
+        "SELECT COALESCE(v.rotation, 0), p.mtime, r.online FROM photos p "
+        "JOIN roots r ON r.id = p.root_id LEFT JOIN photo_view v ON v.photo_id = p.id "
+        "WHERE p.id = ?", (photo_id,)).fetchone()
+    return ViewFacts(0, 0.0, True) if row is None else ViewFacts(int(row[0]), float(row[1]),
+                                                                 bool(row[2]))

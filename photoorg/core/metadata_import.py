@@ -75,9 +75,14 @@ def import_metadata(
         path = paths.get(pid)
         if path is None or not path.is_file():
             continue
-        meta = reader(str(path))
+        try:
+            meta = reader(str(path))
+        except Exception as exc:  # a reader bug must cost this photo's metadata, not the run
+            log.exception("reading the metadata of %s failed", path)
+            meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
+        _index_texts(cat, [pid])
         if meta.problems:
             report.problems[pid] = list(meta.problems)
             log.warning("metadata of %s partly unreadable: %s", path, "; ".join(meta.problems))
@@ -85,11 +90,60 @@ def import_metadata(
     return report
 
 
+def import_stage(
+    cat: Catalog,
+    photo_ids: Iterable[int] = (),
+    should_stop: Callable[[], bool] | None = None,
+    chunk: int = 256,
+) -> ImportReport:
+    """The pipeline stage: import these (new or changed) photos, then every indexed photo
+    on an online folder that was never read (a library indexed before photoorg read other
+    tools' metadata), a chunk at a time until ``should_stop``. ``photo_imports`` records
+    per photo that the stage ran."""
+    report = import_metadata(cat, photo_ids)
+    after = 0
+    while should_stop is None or not should_stop():
+        ids = [pid for (pid,) in cat.query(
+            "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.online = 1 "
+            "AND p.status = 'indexed' AND p.id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM photo_imports i WHERE i.photo_id = p.id) ORDER BY p.id LIMIT ?",
+            (after, chunk))]
+        if not ids:
+            break
+        after = ids[-1]
+        more = import_metadata(cat, ids)
+        report.photos += more.photos
+        report.tags_added += more.tags_added
+        report.faces_named += more.faces_named
+        report.problems.update(more.problems)
+    return report
+
+
+def _index_texts(cat: Catalog, photo_ids: Iterable[int]) -> None:
+    """Give the words search (issue 14's ``textindex.set_caption``, where present) the
+    title and caption of these photos. Never fatal: search then only misses those words."""
+    try:
+        from photoorg.core import textindex  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    hook = getattr(textindex, "set_caption", None)
+    if hook is None:
+        return
+    for pid, (title, caption) in texts_for_photos(cat, photo_ids).items():
+        try:
+            hook(cat, pid, "\n".join(t for t in (title, caption) if t) or None)
+        except Exception:
+            log.exception("indexing the caption of photo %s for search failed", pid)
+
+
 def _tag_list(meta: PhotoMetadata) -> list[str]:
+    from photoorg.core.clusters import clean_name
+
     tags: list[str] = []
     seen: set[str] = set()
-    for tag in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
-        if tag.casefold() not in seen:
+    for raw in [*meta.keywords, *(f"{PEOPLE}|{r.name}" for r in meta.regions)]:
+        tag = clean_name(raw)
+        if tag is not None and tag.casefold() not in seen:
             seen.add(tag.casefold())
             tags.append(tag)
     return tags
@@ -384,6 +438,8 @@ def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
                 "source = excluded.source",
                 (pid, name, text, SOURCE_USER),
             )
+    if name in ("title", "caption"):
+        _index_texts(cat, ids)
     return len(ids)
 
 

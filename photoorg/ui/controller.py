@@ -9,6 +9,7 @@ service keeps only the newest of the queries still waiting (typing fast costs on
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +40,10 @@ class LibraryController(QObject):
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
     image_ready = Signal(int, object)  # photo id, QImage | None
+    image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
+    duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
@@ -65,7 +68,11 @@ class LibraryController(QObject):
                             cleanup=engine.close_catalog, parent=self)
         self.writer = Worker("writer", init=engine.open_writer(data),
                              cleanup=engine.close_catalog, parent=self)
-        for worker in (self.query, self.writer):
+        # the viewer's decoding has its own thread: a big original never delays the grid
+        self.viewer = Worker("viewer", parent=self)
+        self.duplicates = Worker("duplicates", init=engine.open_reader(data),
+                                 cleanup=engine.close_duplicates, parent=self)
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.failed.connect(self._on_task_error)
         self.thumbs = ThumbnailStore(config.thumbnail_dir(data), parent=self)
         self.service = ServiceClient(
@@ -131,7 +138,7 @@ class LibraryController(QObject):
         self._poll.stop()
         self.service.stop()
         self.thumbs.shutdown()
-        for worker in (self.query, self.writer):
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.shutdown(wait=True)
 
     # -- what the grid shows -----------------------------------------------------------
@@ -247,15 +254,32 @@ class LibraryController(QObject):
                           callback=lambda d, e: self._deliver(self.details_ready, d, e),
                           what="reading photo details")
 
-    def load_image(self, photo_id: int, path: str, max_side: int = 2048) -> None:
+    def load_image(self, photo_id: int, path: str, max_side: int | None = 2048) -> None:
+        """The viewer's picture (``max_side`` None: full size, for zooming in); when the
+        original cannot be reached, ``image_unavailable`` says why in words."""
+
         def run(_state: dict) -> Any:
+            if not os.path.exists(path):
+                folder = os.path.dirname(path)
+                raise FileNotFoundError(
+                    "The original is offline: its folder can't be reached." if not
+                    os.path.isdir(folder) else "The original is no longer on the disk.")
             return load_viewer_image(path, max_side)
 
         def done(image: Any, error: TaskError | None) -> None:
-            if not self._closed:
-                self.image_ready.emit(photo_id, None if error else image)
+            if self._closed:
+                return
+            if error is not None:
+                said = str(error.exc) if isinstance(error.exc, FileNotFoundError) else ""
+                self.image_unavailable.emit(photo_id, said or "This photo cannot be opened.")
+            self.image_ready.emit(photo_id, None if error else image)
 
-        self.query.submit(run, callback=done, what="opening the photo")
+        self.viewer.submit(run, callback=done, what="opening the photo")
+
+    def set_rotation(self, photo_id: int, degrees: int) -> None:
+        """How the viewer turns this photo: a photoorg setting, the file is never touched."""
+        self._write(engine.set_rotation, photo_id, degrees, what="turning the photo",
+                    done="Turned (only in photoorg; the file is unchanged)")
 
     def load_settings_info(self) -> None:
         self.query.submit(engine.settings_info, self.data,
@@ -393,6 +417,31 @@ class LibraryController(QObject):
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
 
+    def load_duplicates(self, threshold: float) -> None:
+        def done(groups: list | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif groups is not None and not self._closed:
+                self.duplicates_ready.emit(threshold, groups)
+
+        self.duplicates.submit(engine.duplicate_groups, threshold, callback=done,
+                               what="looking for duplicates")
+
+    def not_duplicates(self, photo_ids: list[int], threshold: float) -> None:
+        self._write(engine.dismiss_duplicates, photo_ids, what="remembering",
+                    done="Remembered: not duplicates",
+                    after=lambda _: self.load_duplicates(threshold))
+
+    def trash_photos(self, photo_ids: list[int], threshold: float) -> None:
+        """Move files to the system trash (the user confirmed, named); the catalog follows."""
+
+        def after(moved: Any) -> None:
+            self.load_duplicates(threshold)
+            self._library_changed()
+
+        self._write(engine.trash_photos, photo_ids, what="moving to the trash",
+                    done=f"Moved {len(photo_ids)} to the trash", after=after)
+
     def load_unreadable(self) -> None:
         self.query.submit(engine.unreadable,
                           callback=lambda r, e: self._deliver(self.unreadable_ready, r, e),
@@ -529,8 +578,11 @@ def progress_text(p: Progress) -> str:
     parts = [f"{what} {p.done:,} of {p.total:,}"]
     if p.rate:
         parts.append(f"{p.rate:.1f} photos/s")
-    if p.eta_s is not None and p.done < p.total:
-        parts.append(f"about {format_eta(p.eta_s)} left")
+    eta = p.eta_s
+    if eta is None and p.rate and p.done < p.total:  # every phase gets one (faces too)
+        eta = (p.total - p.done) / p.rate
+    if eta is not None and p.done < p.total:
+        parts.append(f"about {format_eta(eta)} left")
     if p.paused:
         parts.append("paused")
     return " · ".join(parts)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import browse, clusters, metadata_import, organize, sidecar
+from photoorg.core import browse, clusters, duplicates, metadata_import, organize, pipeline
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -187,7 +187,7 @@ def _sync_sidecars(cat: Catalog, photo_ids: list[int] | tuple[int, ...], on: boo
     """Portable tags (opt-in, Settings.write_sidecars): rewrite the XMP sidecars of photos
     whose tags changed, as the CLI does."""
     if on and photo_ids:
-        sidecar.sync_sidecars(cat, list(photo_ids))
+        pipeline.sync_sidecars(cat, list(photo_ids))
 
 
 def _members(cat: Catalog, cluster_ids: list[int]) -> list[int]:
@@ -283,6 +283,36 @@ def delete_album(state: State, name: str, sidecars: bool = False) -> None:
     touched = _tagged(cat, organize.album_tag(name), sidecars)
     organize.delete_album(cat, name)
     _sync_sidecars(cat, touched, sidecars)
+
+
+def set_rotation(state: State, photo_id: int, degrees: int) -> int:
+    return browse.set_display_rotation(state["cat"], photo_id, degrees)
+
+
+def duplicate_groups(state: State, threshold: float) -> list[duplicates.Group]:
+    """Near-duplicate groups (the duplicates worker keeps its search index between calls;
+    numpy only, so torch stays out of the window's process)."""
+    from photoorg.core.search import SearchIndex
+
+    index = state.get("index")
+    if index is None:
+        index = state["index"] = SearchIndex(state["cat"], cache=False, backend="numpy")
+    return duplicates.review(state["cat"], threshold, index)
+
+
+def close_duplicates(state: State) -> None:
+    index = state.pop("index", None)
+    if index is not None:
+        index.close()
+    close_catalog(state)
+
+
+def dismiss_duplicates(state: State, photo_ids: list[int]) -> int:
+    return duplicates.dismiss(state["cat"], photo_ids)
+
+
+def trash_photos(state: State, photo_ids: list[int]) -> list[str]:
+    return [str(p) for p in duplicates.move_to_trash(state["cat"], photo_ids)]
 
 
 def change_marker(state: State) -> int:

@@ -47,6 +47,7 @@ from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
 from photoorg.ui.views.clusters import ClusterPage
+from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
     MAX_THUMB,
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self._browse_nav: tuple = ("all", None, "All photos")
         self._has_folders: bool | None = None
         self._settings_pending = False
+        self._was_maximized = False
         self._build()
         self._connect()
         self.restore_window_state()
@@ -207,10 +209,11 @@ class MainWindow(QMainWindow):
         self.cluster_page = ClusterPage(self.clusters)
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
+        self.duplicates_page = DuplicatesPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
-                     self.unreadable_page):
+                     self.unreadable_page, self.duplicates_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -269,12 +272,23 @@ class MainWindow(QMainWindow):
         self.unreadable_page.retry_requested.connect(c.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
+        dupes = self.duplicates_page
+        dupes.threshold_changed.connect(c.load_duplicates)
+        dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
+        dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
+        c.duplicates_ready.connect(dupes.set_groups)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
         self.viewer.back_requested.connect(self.close_viewer)
         self.viewer.move_requested.connect(self.move_viewer)
         self.viewer.find_similar_requested.connect(self._viewer_similar)
+        self.viewer.fullscreen_requested.connect(self._viewer_fullscreen)
+        self.viewer.rotation_changed.connect(c.set_rotation)
+        self.viewer.sharper_requested.connect(
+            lambda pid: pid == self._viewer_id and c.load_image(pid, self.viewer.path, None))
+        self.viewer.menu_requested.connect(self._viewer_menu)
+        c.image_unavailable.connect(self.viewer.set_unavailable)
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
         self.clusters.rename_requested.connect(c.rename_cluster)
@@ -350,6 +364,11 @@ class MainWindow(QMainWindow):
         kind, arg, label = nav
         if kind == "clusters":
             self.show_clusters(arg)
+            return
+        if kind == "duplicates":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.duplicates_page)
+            self.controller.load_duplicates(self.duplicates_page.value())
             return
         if kind == "unreadable":
             self._clear_search_quietly()
@@ -586,8 +605,35 @@ class MainWindow(QMainWindow):
         if 0 <= row < self.photos.rowCount():
             self._show_in_viewer(row)
 
+    def viewer_menu(self) -> QMenu:
+        """The viewer's right-click menu: the grid's, for the photo shown."""
+        return self.grid_menu([self._viewer_row_now()])
+
+    def _viewer_menu(self, pos: QPoint) -> None:
+        if self._viewer_id is None or self.photos.rowCount() == 0:
+            return
+        menu = self.viewer_menu()
+        menu.exec(pos)
+        menu.deleteLater()
+
+    @Slot(bool)
+    def _viewer_fullscreen(self, on: bool) -> None:
+        """F11: the photo alone on the screen; again (or Esc) brings the window back."""
+        for widget in (self.sidebar, self.statusBar(), *self.findChildren(QToolBar)):
+            widget.setVisible(not on)
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.showFullScreen()
+        elif self._was_maximized:
+            self.showMaximized()
+        else:
+            self.showNormal()
+
     @Slot()
     def close_viewer(self) -> None:
+        if self.viewer.fullscreen:
+            self.viewer.set_fullscreen(False)
+        self.viewer.stop_slideshow()
         self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
         row = self._viewer_row_now()
         if row < self.photos.rowCount():
@@ -674,6 +720,7 @@ class MainWindow(QMainWindow):
         text = progress_text(p)
         active = p.phase != "done"
         self.progress_label.setText(text)
+        self.progress_bar.setToolTip(text)  # the bar says it too, ETA included
         determinate = p.phase in ("embedding", "faces") and p.total > 0
         self.progress_bar.setVisible(active)
         self.pause_button.setVisible(active and p.phase in ("embedding", "faces"))
@@ -688,9 +735,15 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        counts = self.controller.overview.counts if self.controller.overview else None
-        if counts and counts["indexed"]:
-            self.statusBar().showMessage(f"{counts['indexed']:,} photos indexed", 5000)
+        overview = self.controller.overview
+        counts = overview.library if overview else {}
+        if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
+            text = f"{counts['photos']:,} photos"
+            if counts.get("unreadable"):
+                text += f" · {counts['unreadable']:,} couldn't be read"
+            if counts.get("offline"):
+                text += f" · {counts['offline']:,} offline"
+            self.statusBar().showMessage(text, 5000)
 
     @Slot(object)
     def _scanned(self, report: dict) -> None:

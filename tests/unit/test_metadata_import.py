@@ -258,6 +258,11 @@ def test_watcher_reads_a_sidecar_another_tool_edits(tmp_path: Path) -> None:
                 time.sleep(0.1)
             assert cl.tags_for_photo(cat, pid) == ["Trips|Oslo"]
             assert mi.photo_meta(cat, pid).rating == 4
+            # edited in place (exiftool, like digiKam, writes a temporary file and renames)
+            exiftool_batch([(photo.with_suffix(".xmp"), ["-XMP-xmp:Rating=2"])])
+            while mi.photo_meta(cat, pid).rating != 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert mi.photo_meta(cat, pid).rating == 2
             photo.with_suffix(".xmp").unlink()  # and removed again: its facts go with it
             while cl.tags_for_photo(cat, pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -296,3 +301,80 @@ def test_our_own_sidecar_read_back_brings_nothing_back(tmp_path: Path) -> None:
         assert _tag_sources(cat, pid) == {}  # nothing imported from what we wrote
         cl.remove_photo_from_cluster(cat, alice, pid)  # "not Alice"
         assert cl.tags_for_photo(cat, pid) == []
+
+
+def _face(cat: Catalog, pid: int, box: tuple, cluster: int | None, seed: int) -> int:
+    import numpy as np
+
+    vec = np.random.default_rng(seed).normal(0, 1, 128).astype(np.float32)
+    return cat.execute(
+        "INSERT INTO faces(photo_id, x, y, w, h, descriptor, cluster_id, source, created_at) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, 'auto', 0) RETURNING id",
+        (pid, *box, vec.tobytes(), cluster)).fetchone()[0]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_region_names_the_automatic_person_or_joins_the_named_one(
+    tmp_path: Path, existing: bool,
+) -> None:
+    """An automatic person (two photos of one face) whose face a region names: it takes the
+    name, or, when photoorg already has a person of that name, its faces join that one."""
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        blank_jpeg(tmp_path / "photos" / name)
+    cat, _ = _library(tmp_path)
+    with cat:
+        ids = {p.name: i for i, p in cat.paths_for_ids(
+            [r[0] for r in cat.query("SELECT id FROM photos")]).items()}
+        auto = cat.add_people_cluster()
+        named = cl.create_cluster(cat, "people", "Zoe") if existing else None
+        if named is not None:
+            _face(cat, ids["c.jpg"], (0.1, 0.1, 0.2, 0.2), named, seed=3)
+        fa = _face(cat, ids["a.jpg"], (0.4, 0.4, 0.2, 0.3), auto, seed=1)
+        fb = _face(cat, ids["b.jpg"], (0.1, 0.1, 0.2, 0.2), auto, seed=1)
+        cat.execute("UPDATE photos SET faces_done = 1")
+        cat.execute("INSERT INTO photo_regions(photo_id, name, x, y, w, h) "
+                    "VALUES(?, 'zoe', 0.41, 0.42, 0.2, 0.3)", (ids["a.jpg"],))
+        assert mi.apply_named_regions(cat) == 1
+        (zoe,) = cl.clusters_named(cat, "people", "Zoe")
+        assert zoe == (named if existing else auto)
+        rows = dict(cat.query("SELECT id, cluster_id FROM faces WHERE id IN (?, ?)", (fa, fb)))
+        assert rows == {fa: zoe, fb: zoe}
+        assert cat.scalar("SELECT source FROM faces WHERE id = ?", (fa,)) == "sidecar"
+        assert cat.scalar("SELECT source FROM faces WHERE id = ?", (fb,)) == "auto"
+        if existing:
+            assert cat.scalar("SELECT COUNT(*) FROM clusters WHERE id = ?", (auto,)) == 0
+        assert cl.photos_with_tag(cat, "People|Zoe") >= {ids["a.jpg"], ids["b.jpg"]}
+
+
+@needs_exiftool
+def test_stage_catches_up_on_a_library_indexed_before(tmp_path: Path) -> None:
+    photos = [blank_jpeg(tmp_path / "photos" / f"old{i}.jpg") for i in range(3)]
+    exiftool_batch([(p, [f"-XMP-dc:Subject=kw{i}"]) for i, p in enumerate(photos)])
+    cat, _ = _library(tmp_path)
+    with cat:
+        cat.execute("UPDATE photos SET status = 'indexed'")  # indexed, never read
+        cat.execute("UPDATE photos SET status = 'skipped' WHERE rel_path = 'old2.jpg'")
+        report = mi.import_stage(cat, [], chunk=1)
+        assert report.photos == 2
+        assert cl.photos_with_tag(cat, "kw0") and cl.photos_with_tag(cat, "kw1")
+        assert not cl.photos_with_tag(cat, "kw2")  # not indexed: not read
+        assert mi.import_stage(cat, []).photos == 0  # recorded: not read twice
+
+
+@needs_exiftool
+def test_caption_words_reach_the_words_search(tmp_path: Path) -> None:
+    """Issue 14's words search indexes titles and captions through its set_caption hook."""
+    textindex = pytest.importorskip("photoorg.core.textindex")
+    if not hasattr(textindex, "set_caption"):
+        pytest.skip("the words search has no caption hook here")
+    photos = [blank_jpeg(tmp_path / "photos" / f"c{i}.jpg") for i in range(2)]
+    exiftool_batch([(photos[0], ["-XMP-dc:Description=Fish market in Bergen"])])
+    cat, _ = _library(tmp_path)
+    with cat:
+        ids = {p.name: i for i, p in cat.paths_for_ids(
+            [r[0] for r in cat.query("SELECT id FROM photos")]).items()}
+        mi.import_metadata(cat, ids.values())
+        found = textindex.match_text(cat, "bergen")
+        assert found.ids.tolist() == [ids["c0.jpg"]]
+        mi.set_photo_meta(cat, [ids["c1.jpg"]], "title", "Bergen harbour")  # the user's
+        assert sorted(textindex.match_text(cat, "bergen").ids.tolist()) == sorted(ids.values())
