@@ -1196,6 +1196,23 @@ class Catalog:
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
         return ids
 
+    def count_faces(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM faces"))
+
+    def people_stamp(self) -> tuple[Any, ...]:
+        """A fingerprint of what people clustering reads (faces, their clusters and
+        sources, rejections, people clusters): a changed stamp means someone wrote."""
+        return tuple(self.query(
+            "SELECT (SELECT COUNT(*) FROM faces), (SELECT MAX(id) FROM faces), "
+            "(SELECT TOTAL(id * IFNULL(cluster_id, -1)) FROM faces), "
+            "(SELECT TOTAL(id * (source = 'auto')) FROM faces), "
+            "(SELECT COUNT(*) FROM face_rejections), "
+            "(SELECT TOTAL(face_id * cluster_id) FROM face_rejections), "
+            "(SELECT COUNT(*) FROM clusters WHERE kind = 'people'), "
+            "(SELECT TOTAL(id * (1 + hidden + 2 * (name IS NOT NULL))) FROM clusters "
+            "WHERE kind = 'people')"
+        )[0])
+
     def face_records(self) -> list[tuple[int, int, int | None, str, bytes]]:
         """Every face as (id, photo_id, cluster_id, source, descriptor), by id."""
         return self.query(
@@ -1213,12 +1230,13 @@ class Catalog:
 
     def set_face_clusters(self, assignments: Iterable[tuple[int, int | None]]) -> None:
         """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change."""
-        with self.transaction():
-            for face_id, cluster_id in assignments:
-                self.execute(
-                    "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'",
-                    (cluster_id, face_id),
-                )
+        rows = [(cluster_id, face_id) for face_id, cluster_id in assignments]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'", rows
+            )
 
     def add_people_cluster(self, centroid: np.ndarray | None = None) -> int:
         now = time.time()
