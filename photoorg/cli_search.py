@@ -10,34 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from photoorg.cli import CliError, emit_json, open_catalog, print_results
+from photoorg.cli import CliError, emit_json, open_library, print_results
 from photoorg.core.catalog import Catalog
+from photoorg.core.library import Library
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     Query,
     QueryError,
     QueryPart,
-    SearchIndex,
     SearchResult,
     parse_query,
     to_timestamp,
 )
-
-
-def _embedder_for(cat: Catalog) -> Any:
-    """The active model's embedder (imports torch and open_clip lazily)."""
-    from photoorg.core.embedder import ModelUnavailableError, load_embedder
-
-    model = cat.active_model()
-    if model is None:
-        raise CliError("the library is empty: run `photoorg index FOLDER` first")
-    try:
-        return load_embedder(model.spec)
-    except ModelUnavailableError as exc:
-        raise CliError(str(exc)) from exc
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -78,25 +64,20 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
-def _run_query(
-    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool
-) -> list[SearchResult]:
+def _run_query(lib: Library, args: argparse.Namespace, query: Query) -> list[SearchResult]:
+    cat = lib.reader()
     if cat.active_model() is None:
         raise CliError("the library is empty: run `photoorg index FOLDER` first")
     filters = _filters(args)  # bad options fail before the model loads
-    encoder = _embedder_for(cat) if needs_encoder else None
-    with SearchIndex(cat) as index:
-        try:
-            return index.search(
-                query,
-                encoder,
-                filters=filters,
-                k=args.k,
-                offset=args.offset,
-                min_score=args.min_score,
-            )
-        except QueryError as exc:
-            raise CliError(str(exc)) from exc
+    try:
+        outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
+                             min_score=args.min_score)
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
+    if outcome.not_searchable:
+        print(f"note: {outcome.not_searchable} photos are not searchable yet (offline "
+              "without a vector of this model, or waiting to be embedded)", file=sys.stderr)
+    return outcome.hits
 
 
 def _show(hits: list[SearchResult], as_json: bool) -> None:
@@ -108,16 +89,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         query = parse_query(args.text) + _extra_parts(args)
     except QueryError as exc:
         raise CliError(str(exc)) from exc
-    with open_catalog(args) as cat:
-        needs = any(p.kind in ("text", "image") for p in query.parts)
-        _show(_run_query(cat, args, query, needs), args.json)
+    with open_library(args) as lib:
+        _show(_run_query(lib, args, query), args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     path = Path(args.path).expanduser().absolute()
     query = Query((QueryPart("image", path),)) + _extra_parts(args)
-    with open_catalog(args) as cat:
+    with open_library(args) as lib:
+        cat = lib.reader()
         model = cat.active_model()
         pid = cat.photo_id_for_path(path)
         in_library = model is not None and pid is not None and (
@@ -125,20 +106,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
         )  # its stored vector answers, even from an offline drive
         if not in_library and not path.is_file():
             raise CliError(f"not a file: {path}")
-        needs = not in_library or any(p.kind in ("text", "image") for p in query.parts[1:])
-        _show(_run_query(cat, args, query, needs), args.json)
+        _show(_run_query(lib, args, query), args.json)
     return 0
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
     if not 0.0 < args.threshold <= 1.0:
         raise CliError("--threshold must be in (0, 1]")
-    with open_catalog(args) as cat:
-        if cat.active_model() is None:
-            raise CliError("the library is empty: run `photoorg index FOLDER` first")
-        with SearchIndex(cat) as index:
-            groups = index.find_duplicates(args.threshold, filters=_filters(args))
-        keep = _keepers(cat, groups)
+    with open_library(args) as lib:
+        groups = lib.duplicates(args.threshold, filters=_filters(args))
+        keep = _keepers(lib.reader(), groups)
     if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
         emit_json([[{"path": str(h.path), "score": round(h.score, 6),
                      "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}

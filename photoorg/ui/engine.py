@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import browse, clusters, duplicates, metadata_import, organize, sidecar
+from photoorg.core import browse, clusters, duplicates, metadata_import, organize, pipeline
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -190,7 +190,7 @@ def _sync_sidecars(cat: Catalog, photo_ids: list[int] | tuple[int, ...], on: boo
     """Portable tags (opt-in, Settings.write_sidecars): rewrite the XMP sidecars of photos
     whose tags changed, as the CLI does."""
     if on and photo_ids:
-        sidecar.sync_sidecars(cat, list(photo_ids))
+        pipeline.sync_sidecars(cat, list(photo_ids))
 
 
 def _members(cat: Catalog, cluster_ids: list[int]) -> list[int]:
