@@ -267,6 +267,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli_search",
     "photoorg.cli_clusters",
     "photoorg.cli_watch",
+    "photoorg.cli_events",
 ]
 
 

@@ -2,9 +2,12 @@
 
 Contracts (scripted by other tools; keep them):
 ``clusters people|pets|places|scenes --json`` prints
-``[{"id", "kind", "name", "auto_name", "named_by", "photos": [absolute paths], "size"}]``
-biggest first; ``name`` is the user's name (for places the automatic "City, Country"
-until the user renames it; ``named_by`` says "user", "auto" or null).
+``[{"id", "kind", "name", "auto_name", "named_by", "photos": [absolute paths], "size",
+"suggestion"}]`` biggest first; ``name`` is the user's name (for places the automatic
+"City, Country" until the user renames it; ``named_by`` says "user", "auto" or null);
+``suggestion`` is ``{"name", "confidence"}`` for an unnamed pet, scene or place group the
+model can name (:mod:`photoorg.core.suggest`), else null. Nothing is named until the user
+runs ``name``.
 ``tags PATH --json`` prints a list of tag names; ``album list --json`` prints
 ``[{"name", "tags", "match", "query", "filters"}]``; ``album show NAME --json`` prints a
 list of absolute paths.
@@ -45,7 +48,9 @@ def _paths(cat: Catalog, ids: Iterable[int]) -> list[str]:
     return [str(paths[i]) for i in id_list if i in paths]
 
 
-def _cluster_json(cat: Catalog, info: cl.ClusterInfo) -> dict[str, Any]:
+def _cluster_json(cat: Catalog, info: cl.ClusterInfo,
+                  suggestions: dict[int, Any] | None = None) -> dict[str, Any]:
+    found = (suggestions or {}).get(info.id)
     return {
         "id": info.id,
         "kind": info.kind,
@@ -54,7 +59,28 @@ def _cluster_json(cat: Catalog, info: cl.ClusterInfo) -> dict[str, Any]:
         "named_by": info.named_by,
         "photos": _paths(cat, info.photo_ids),
         "size": info.size,
+        "suggestion": None if found is None else found.as_json(),
     }
+
+
+def _suggestions(cat: Catalog, infos: list[cl.ClusterInfo], encoder: Any) -> dict[int, Any]:
+    """Suggested names of the unnamed groups (the prompt vectors are made once per model;
+    without the model, none)."""
+    from photoorg.core import suggest
+
+    if not any(i.kind in suggest.BUILTIN and i.name is None for i in infos):
+        return {}
+    if not suggest.is_prepared(cat):
+        try:
+            encoder = encoder or _text_encoder(cat)
+        except CliError as exc:
+            print(f"no name suggestions: {exc}", file=sys.stderr)
+            return {}
+        if encoder is None:
+            return {}
+        print("preparing name suggestions for this model (once)...", file=sys.stderr)
+        suggest.prepare(cat, encoder)
+    return suggest.suggest_names(cat, infos)
 
 
 def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[int]) -> None:
@@ -68,13 +94,15 @@ def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[i
 
 def cmd_clusters(args: argparse.Namespace) -> int:
     with open_catalog(args) as cat:
+        encoder = None
         if not args.no_refresh:
             encoder = _text_encoder(cat) if args.kind == "pets" else None
             if args.kind != "pets" or encoder is not None:
                 cl.refresh_clusters(cat, args.kind, encode_texts=encoder)
         infos = cl.list_clusters(cat, args.kind, include_hidden=args.hidden)
+        suggestions = _suggestions(cat, infos, encoder)
         if args.json:
-            emit_json([_cluster_json(cat, info) for info in infos])
+            emit_json([_cluster_json(cat, info, suggestions) for info in infos])
             return 0
         if not infos:
             print(f"no {args.kind} clusters", file=sys.stderr)
@@ -84,6 +112,9 @@ def cmd_clusters(args: argparse.Namespace) -> int:
                 label += " (automatic)"
             elif info.name is None and info.auto_name:
                 label += f" (looks like: {info.auto_name})"
+            if (found := suggestions.get(info.id)) is not None:
+                label += (f"  suggested name: {found.name!r} ({found.confidence:.0%}; "
+                          f"`photoorg name {info.id} {found.name!r}` to use it)")
             hidden = " [hidden]" if info.hidden else ""
             print(f"#{info.id:<5} {label}{hidden}  {info.size} photos")
             for path in _paths(cat, info.photo_ids[: args.show]):
@@ -179,12 +210,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _album_resolver() -> Callable[[Catalog, cl.Album], Any] | None:
-    """The search module's resolver of saved-search albums, if it has one."""
+    """Saved-search albums: "more like these" ones through the feedback module, the others
+    through the search module's resolver, if it has one."""
     try:
-        from photoorg.core import search
+        from photoorg.core import feedback, search
     except ImportError:
         return None
-    return getattr(search, "resolve_album", None)
+    return feedback.album_resolver(getattr(search, "resolve_album", None))
 
 
 def _album_json(album: cl.Album) -> dict[str, Any]:
@@ -219,6 +251,9 @@ def cmd_album(args: argparse.Namespace) -> int:
             for album in albums if not args.json else []:
                 what = f"search: {album.query}" if album.query else "tags: " + ", ".join(
                     album.tags)
+                if album.similar:
+                    what = (f"more like {len(album.similar.get('positive') or [])} photos, "
+                            f"less like {len(album.similar.get('negative') or [])}")
                 print(f"{album.name}\t{what}")
         elif args.album_command == "show":
             try:

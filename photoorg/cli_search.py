@@ -71,7 +71,8 @@ def _extra_parts(args: argparse.Namespace) -> Query:
 
 
 def _run_query(
-    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool
+    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool,
+    exclude: tuple[int, ...] = (),
 ) -> list[SearchResult]:
     if cat.active_model() is None:
         raise CliError("the library is empty: run `photoorg index FOLDER` first")
@@ -86,6 +87,7 @@ def _run_query(
                 k=args.k,
                 offset=args.offset,
                 min_score=args.min_score,
+                exclude=exclude,
             )
         except QueryError as exc:
             raise CliError(str(exc)) from exc
@@ -106,19 +108,43 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _similar_items(cat: Catalog, raw_paths: list[str], model_id: int | None
+                   ) -> tuple[list[Any], bool]:
+    """Library photos by id (their stored vectors answer, even from an offline drive), other
+    files as images to embed. Returns (items, whether an encoder is needed)."""
+    items: list[Any] = []
+    needs = False
+    for raw in raw_paths:
+        path = Path(raw).expanduser().absolute()
+        pid = cat.photo_id_for_path(path)
+        if model_id is not None and pid is not None and cat.vector(pid, model_id) is not None:
+            items.append(pid)
+            continue
+        if not path.is_file():
+            raise CliError(f"not a file: {path}")
+        items.append(path)
+        needs = True
+    return items, needs
+
+
 def cmd_similar(args: argparse.Namespace) -> int:
-    path = Path(args.path).expanduser().absolute()
-    query = Query((QueryPart("image", path),)) + _extra_parts(args)
+    from photoorg.core.feedback import Feedback
+
     with open_catalog(args) as cat:
         model = cat.active_model()
-        pid = cat.photo_id_for_path(path)
-        in_library = model is not None and pid is not None and (
-            cat.vector(pid, model.id) is not None
-        )  # its stored vector answers, even from an offline drive
-        if not in_library and not path.is_file():
-            raise CliError(f"not a file: {path}")
-        needs = not in_library or any(p.kind in ("text", "image") for p in query.parts[1:])
-        _show(_run_query(cat, args, query, needs), args.json)
+        model_id = model.id if model is not None else None
+        # --not: photos (files) are "less like these" (Rocchio); anything else is a phrase
+        not_files = [t for t in args.not_ or () if Path(t).expanduser().is_file()
+                     or cat.photo_id_for_path(Path(t).expanduser().absolute()) is not None]
+        args.not_ = [t for t in args.not_ or () if t not in not_files]
+        positive, needs_pos = _similar_items(cat, args.paths, model_id)
+        negative, needs_neg = _similar_items(cat, not_files, model_id)
+        extra = _extra_parts(args)
+        query = Feedback(tuple(positive), tuple(negative)).to_query() + extra
+        needs = needs_pos or needs_neg or any(p.kind in ("text", "image") for p in extra.parts)
+        # photos marked "less like these" are left out, as in the window
+        left_out = tuple(n for n in negative if isinstance(n, int))
+        _show(_run_query(cat, args, query, needs, exclude=left_out), args.json)
     return 0
 
 
@@ -176,8 +202,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_query_options(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("similar", help="find photos similar to a photo (library or any file)")
-    p.add_argument("path")
+    p = sub.add_parser(
+        "similar",
+        help="find photos similar to photos (library or any file)",
+        description="Photos like the given ones (library photos or any image files). Several "
+        "photos: more like all of them; --not PHOTO: less like that one (Rocchio: "
+        "mean of the photos - 1/3 of the mean of the --not photos); --not TEXT steers away "
+        "from a phrase.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
     _add_query_options(p)
     p.set_defaults(func=cmd_similar)
 
