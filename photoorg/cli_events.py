@@ -12,19 +12,18 @@ import argparse
 import sys
 from typing import Any
 
-from photoorg.cli import CliError, emit_json, open_catalog
+from photoorg.cli import emit_json, open_library
 from photoorg.core import events as ev
-from photoorg.core.catalog import Catalog
+from photoorg.core.library import Library
 
 
-def _event_json(cat: Catalog, event: ev.Event, with_state: bool) -> dict[str, Any]:
-    paths = cat.paths_for_ids(event.photo_ids)
+def _event_json(lib: Library, event: ev.Event, with_state: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": event.id,
         "title": event.title,
         "start": event.start_iso(),
         "end": event.end_iso(),
-        "photos": [str(paths[p]) for p in event.photo_ids if p in paths],
+        "photos": lib.paths(event.photo_ids),
     }
     if with_state:
         out["state"] = event.state
@@ -32,26 +31,21 @@ def _event_json(cat: Catalog, event: ev.Event, with_state: bool) -> dict[str, An
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        try:
-            if args.event_command == "keep":
-                ev.refresh_events(cat, min_photos=args.min_photos)
-                album = ev.keep_event(cat, args.id, name=args.name)
-                print(f"event {args.id} kept as album {album.name!r} "
-                      f"(its photos are tagged {album.tags[0]})")
-                return 0
-            if args.event_command == "dismiss":
-                ev.dismiss_event(cat, args.id)
-                print(f"event {args.id} dismissed (it will not be suggested again)")
-                return 0
-        except ev.EventError as exc:
-            raise CliError(str(exc)) from exc
-        events = ev.list_events(ev.refresh_events(cat, min_photos=args.min_photos),
-                                include_all=args.all)
-        undated = int(cat.scalar(
-            "SELECT COUNT(*) FROM photos WHERE taken_at IS NULL AND status = 'indexed'"))
+    with open_library(args) as lib:
+        if args.event_command == "keep":
+            lib.events(min_photos=args.min_photos)  # ids as the user last saw them
+            album = lib.keep_event(args.id, name=args.name)
+            print(f"event {args.id} kept as album {album.name!r} "
+                  f"(its photos are tagged {album.tags[0]})")
+            return 0
+        if args.event_command == "dismiss":
+            lib.dismiss_event(args.id)
+            print(f"event {args.id} dismissed (it will not be suggested again)")
+            return 0
+        events = lib.events(include_all=args.all, min_photos=args.min_photos)
+        undated = ev.undated_count(lib.reader())
         if args.json:
-            emit_json([_event_json(cat, e, args.all) for e in events])
+            emit_json([_event_json(lib, e, args.all) for e in events])
             return 0
         if not events:
             print("no events to suggest", file=sys.stderr)

@@ -10,34 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from photoorg.cli import CliError, emit_json, open_catalog, print_results
+from photoorg.cli import CliError, emit_json, open_library, print_results
 from photoorg.core.catalog import Catalog
+from photoorg.core.library import Library
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     Query,
     QueryError,
     QueryPart,
-    SearchIndex,
     SearchResult,
     parse_query,
     to_timestamp,
 )
-
-
-def _embedder_for(cat: Catalog) -> Any:
-    """The active model's embedder (imports torch and open_clip lazily)."""
-    from photoorg.core.embedder import ModelUnavailableError, load_embedder
-
-    model = cat.active_model()
-    if model is None:
-        raise CliError("the library is empty: run `photoorg index FOLDER` first")
-    try:
-        return load_embedder(model.spec)
-    except ModelUnavailableError as exc:
-        raise CliError(str(exc)) from exc
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -53,7 +39,15 @@ def _filters(args: argparse.Namespace) -> Filters:
         before=args.before,
         exts=tuple(args.type or ()),
         tags=tuple(args.tag or ()),
+        min_rating=_rating(args),
     )
+
+
+def _rating(args: argparse.Namespace) -> int | None:
+    rating = getattr(args, "rating", None)
+    if rating is not None and not -1 <= rating <= 5:
+        raise CliError("--rating takes -1..5 stars")
+    return rating
 
 
 def _extra_parts(args: argparse.Namespace) -> Query:
@@ -70,27 +64,21 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
-def _run_query(
-    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool,
-    exclude: tuple[int, ...] = (),
-) -> list[SearchResult]:
+def _run_query(lib: Library, args: argparse.Namespace, query: Query,
+               exclude: tuple[int, ...] = ()) -> list[SearchResult]:
+    cat = lib.reader()
     if cat.active_model() is None:
         raise CliError("the library is empty: run `photoorg index FOLDER` first")
     filters = _filters(args)  # bad options fail before the model loads
-    encoder = _embedder_for(cat) if needs_encoder else None
-    with SearchIndex(cat) as index:
-        try:
-            return index.search(
-                query,
-                encoder,
-                filters=filters,
-                k=args.k,
-                offset=args.offset,
-                min_score=args.min_score,
-                exclude=exclude,
-            )
-        except QueryError as exc:
-            raise CliError(str(exc)) from exc
+    try:
+        outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
+                             min_score=args.min_score, exclude=exclude)
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
+    if outcome.not_searchable:
+        print(f"note: {outcome.not_searchable} photos are not searchable yet (offline "
+              "without a vector of this model, or waiting to be embedded)", file=sys.stderr)
+    return outcome.hits
 
 
 def _show(hits: list[SearchResult], as_json: bool) -> None:
@@ -102,71 +90,75 @@ def cmd_search(args: argparse.Namespace) -> int:
         query = parse_query(args.text) + _extra_parts(args)
     except QueryError as exc:
         raise CliError(str(exc)) from exc
-    with open_catalog(args) as cat:
-        needs = any(p.kind in ("text", "image") for p in query.parts)
-        _show(_run_query(cat, args, query, needs), args.json)
+    with open_library(args) as lib:
+        _show(_run_query(lib, args, query), args.json)
     return 0
 
 
-def _similar_items(cat: Catalog, raw_paths: list[str], model_id: int | None
-                   ) -> tuple[list[Any], bool]:
+def _similar_items(cat: Catalog, raw_paths: list[str]) -> list[int | Path]:
     """Library photos by id (their stored vectors answer, even from an offline drive), other
-    files as images to embed. Returns (items, whether an encoder is needed)."""
-    items: list[Any] = []
-    needs = False
+    files as images to embed."""
+    model = cat.active_model()
+    items: list[int | Path] = []
     for raw in raw_paths:
         path = Path(raw).expanduser().absolute()
         pid = cat.photo_id_for_path(path)
-        if model_id is not None and pid is not None and cat.vector(pid, model_id) is not None:
+        if model is not None and pid is not None and cat.vector(pid, model.id) is not None:
             items.append(pid)
-            continue
-        if not path.is_file():
+        elif path.is_file():
+            items.append(path)
+        else:
             raise CliError(f"not a file: {path}")
-        items.append(path)
-        needs = True
-    return items, needs
+    return items
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     from photoorg.core.feedback import Feedback
 
-    with open_catalog(args) as cat:
-        model = cat.active_model()
-        model_id = model.id if model is not None else None
-        # --not: photos (files) are "less like these" (Rocchio); anything else is a phrase
-        not_files = [t for t in args.not_ or () if Path(t).expanduser().is_file()
-                     or cat.photo_id_for_path(Path(t).expanduser().absolute()) is not None]
-        args.not_ = [t for t in args.not_ or () if t not in not_files]
-        positive, needs_pos = _similar_items(cat, args.paths, model_id)
-        negative, needs_neg = _similar_items(cat, not_files, model_id)
-        extra = _extra_parts(args)
-        query = Feedback(tuple(positive), tuple(negative)).to_query() + extra
-        needs = needs_pos or needs_neg or any(p.kind in ("text", "image") for p in extra.parts)
+    with open_library(args) as lib:
+        cat = lib.reader()
+        # --not PHOTO: less like that photo (Rocchio); --not TEXT: steer away from a phrase
+        not_photos = [t for t in args.not_ or () if Path(t).expanduser().is_file()
+                      or cat.photo_id_for_path(Path(t).expanduser().absolute()) is not None]
+        args.not_ = [t for t in args.not_ or () if t not in not_photos]
+        positive = _similar_items(cat, args.paths)
+        negative = _similar_items(cat, not_photos)
+        query = Feedback(tuple(positive), tuple(negative)).to_query() + _extra_parts(args)
         # photos marked "less like these" are left out, as in the window
         left_out = tuple(n for n in negative if isinstance(n, int))
-        _show(_run_query(cat, args, query, needs, exclude=left_out), args.json)
+        _show(_run_query(lib, args, query, exclude=left_out), args.json)
     return 0
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
     if not 0.0 < args.threshold <= 1.0:
         raise CliError("--threshold must be in (0, 1]")
-    with open_catalog(args) as cat:
-        if cat.active_model() is None:
-            raise CliError("the library is empty: run `photoorg index FOLDER` first")
-        with SearchIndex(cat) as index:
-            groups = index.find_duplicates(args.threshold, filters=_filters(args))
-    if args.json:
-        emit_json([[{"path": str(h.path), "score": round(h.score, 6)} for h in g]
-                   for g in groups])
+    with open_library(args) as lib:
+        groups = lib.duplicates(args.threshold, filters=_filters(args))
+        keep = _keepers(lib.reader(), groups)
+    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+        emit_json([[{"path": str(h.path), "score": round(h.score, 6),
+                     "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}
+                                                    if h.photo_id in keep else {})}
+                    for h in g] for g in groups])
         return 0
     if not groups:
         print("no duplicates", file=sys.stderr)
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group)} photos)")
         for hit in group:
-            print(f"  {hit.score:.3f}  {hit.path}")
+            mark = f"  keep: {keep[hit.photo_id]}" if hit.photo_id in keep else ""
+            print(f"  {hit.score:.3f}  {hit.path}{mark}")
     return 0
+
+
+def _keepers(cat: Catalog, groups: list[list[SearchResult]]) -> dict[int, str]:
+    """The photo to keep in each group (photo id -> why), as the window suggests it."""
+    from photoorg.core.duplicates import groups_from
+
+    reviewed = groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in groups],
+                           skip_dismissed=False)
+    return {g.keep: g.why for g in reviewed}
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -177,6 +169,8 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="file type, e.g. jpg (repeatable: any of them)")
     p.add_argument("--tag", action="append", metavar="TAG",
                    help="only photos with this tag (repeatable: all of them)")
+    p.add_argument("--rating", type=int, metavar="N",
+                   help="only photos rated N stars or more (ratings other tools wrote too)")
 
 
 def _add_query_options(p: argparse.ArgumentParser) -> None:
@@ -207,8 +201,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="find photos similar to photos (library or any file)",
         description="Photos like the given ones (library photos or any image files). Several "
         "photos: more like all of them; --not PHOTO: less like that one (Rocchio: "
-        "mean of the photos - 1/3 of the mean of the --not photos); --not TEXT steers away "
-        "from a phrase.",
+        "mean of the photos - 1/3 of the mean of the --not photos; --not photos are left "
+        "out); --not TEXT steers away from a phrase.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_query_options(p)

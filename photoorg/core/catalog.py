@@ -30,6 +30,14 @@ import numpy as np
 import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
+from photoorg.core.platform_paths import (
+    match_key,
+    native_fold_case,
+    nfc,
+    spellings,
+    split_under_root,
+    true_case_path,
+)
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
@@ -167,9 +175,71 @@ CREATE TABLE albums(
 
 _V2_EXT_INDEX = "CREATE INDEX photos_ext ON photos(ext);"  # file-type filter without a scan
 
+# What other tools wrote (photoorg.core.metadata_import): rating / label / title / caption
+# per photo with who decided (imported from the file, or the user in photoorg: the user
+# wins); the tags and named face regions the last import found (to tell what is new).
+_V3_IMPORTED_METADATA = """
+CREATE TABLE photo_meta(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    field TEXT NOT NULL CHECK (field IN ('rating', 'label', 'title', 'caption')),
+    value TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('imported', 'user')),
+    PRIMARY KEY(photo_id, field)
+);
+CREATE INDEX photo_meta_field ON photo_meta(field, value);
+CREATE TABLE photo_imports(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    tags TEXT NOT NULL,
+    problems TEXT NOT NULL,
+    read_at REAL NOT NULL
+);
+CREATE TABLE photo_regions(
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX photo_regions_photo ON photo_regions(photo_id);
+CREATE INDEX photo_regions_pending ON photo_regions(applied) WHERE applied = 0;
+"""
+
+# Per-photo pipeline state (see photoorg/core/pipeline.py) for stages that have no column of
+# their own: one row per (photo, stage) that ran, with the version it ran at (a model, a
+# digest of what was written) and the error if it failed. A content change clears them.
+_V5_PHOTO_STAGES = """
+CREATE TABLE photo_stages(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    detail TEXT,
+    done_at REAL NOT NULL,
+    error TEXT,
+    PRIMARY KEY(photo_id, stage)
+) WITHOUT ROWID;
+CREATE INDEX photo_stages_stage ON photo_stages(stage, version);
+"""
+
+# The window's own decisions (issue 16): how to turn a photo on screen (never written to the
+# file), and pairs of photos the user said are not duplicates (by content, so moves keep it).
+_V4_VIEW_AND_DUPLICATES = """
+CREATE TABLE photo_view(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation IN (0, 90, 180, 270))
+);
+CREATE TABLE not_duplicates(
+    hash_a TEXT NOT NULL,
+    hash_b TEXT NOT NULL,
+    decided_at REAL NOT NULL,
+    PRIMARY KEY(hash_a, hash_b),
+    CHECK (hash_a < hash_b)
+);
+"""
+
 # Issue 17: the UTC offset EXIF recorded (local dates of events), CLIP prompt vectors kept
 # per model (suggested names without the model loaded), events shown as suggested albums.
-_V3_EVENTS_SUGGESTIONS = """
+_V6_EVENTS_SUGGESTIONS = """
 ALTER TABLE photos ADD COLUMN tz_offset INTEGER;
 CREATE TABLE prompt_vectors(
     model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
@@ -196,7 +266,10 @@ CREATE INDEX event_photos_photo ON event_photos(photo_id);
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX, _V3_EVENTS_SUGGESTIONS]
+MIGRATIONS: list[str] = [
+    _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
+    _V6_EVENTS_SUGGESTIONS,
+]
 
 
 class CatalogError(RuntimeError):
@@ -370,7 +443,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(Path(path).expanduser().resolve())
+        resolved = str(true_case_path(Path(path).expanduser().resolve()))
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -394,15 +467,10 @@ class Catalog:
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
         """The root holding ``path`` (deepest wins) and the path relative to it."""
         target = Path(path).expanduser().absolute()
-        best: tuple[Root, str] | None = None
-        for root in self.roots():
-            try:
-                rel = target.relative_to(root.path)
-            except ValueError:
-                continue
-            if best is None or len(str(root.path)) > len(str(best[0].path)):
-                best = (root, rel.as_posix())
-        return best
+        roots = self.roots()
+        # case-insensitive where the OS's file systems are; any Unicode normalisation
+        found = split_under_root(target, [r.path for r in roots], fold_case=native_fold_case())
+        return None if found is None else (roots[found[0]], found[1] or ".")
 
     def set_root_online(self, root_id: int, online: bool) -> None:
         self.execute("UPDATE roots SET online = ? WHERE id = ?", (int(online), root_id))
@@ -414,7 +482,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(Path(new_path).expanduser().resolve()), root_id),
+            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:
@@ -492,23 +560,89 @@ class Catalog:
         return model
 
     def maybe_switch_model(self) -> bool:
-        """Make the target model active once nothing waits for it; drop the old vectors."""
+        """Make the target model active once every photo that can be read has its vector.
+
+        Photos on offline folders do not hold the switch back (an unplugged drive may stay
+        away for months): they keep their old vectors and are re-embedded when they come
+        back. The old model's table goes only when no photo needs it any more
+        (:meth:`retire_old_models`)."""
         active, target = self.active_model(), self.target_model()
         if target is None or active is None or active.id == target.id:
+            self.retire_old_models()
             return False
-        waiting = self.scalar(
-            "SELECT COUNT(*) FROM photos WHERE status != 'skipped' "
-            "AND (model_id IS NOT ? OR status = 'pending')",
-            (target.id,),
-        )
-        if waiting:
+        if self.count_pending_embedding(target.id):
             return False
         with self.transaction():
             self.set_meta("active_model", str(target.id))
-            self.execute(f"DROP TABLE IF EXISTS {vec_table(active.id)}")
-            self.execute(f"DROP TRIGGER IF EXISTS {vec_table(active.id)}_photo_gone")
-            self.execute("DELETE FROM vec_log WHERE model_id = ?", (active.id,))
+            self.retire_old_models()
         return True
+
+    def retire_old_models(self) -> list[int]:
+        """Drop the vectors of models that neither answer searches nor are being embedded,
+        once no photo still waits for the active model (offline photos keep their old
+        vectors until they have the new one). Returns the model ids dropped."""
+        active = self.active_model()
+        if active is None:
+            return []
+        waiting = self.scalar(
+            "SELECT COUNT(*) FROM photos WHERE status != 'skipped' "
+            "AND (model_id IS NOT ? OR status = 'pending')",
+            (active.id,),
+        )
+        if waiting:
+            return []
+        target = self.target_model()
+        keep = {active.id, target.id if target else active.id}
+        dropped = []
+        with self.transaction():
+            for (model_id,) in self.query("SELECT id FROM models"):
+                if model_id in keep or not self._table_exists(vec_table(model_id)):
+                    continue
+                self.execute(f"DROP TABLE IF EXISTS {vec_table(model_id)}")
+                self.execute(f"DROP TRIGGER IF EXISTS {vec_table(model_id)}_photo_gone")
+                self.execute("DELETE FROM vec_log WHERE model_id = ?", (model_id,))
+                dropped.append(model_id)
+        return dropped
+
+    def has_vector_table(self, model_id: int) -> bool:
+        return self._table_exists(vec_table(model_id))
+
+    def count_searchable(self, model_id: int) -> tuple[int, int]:
+        """``(photos with a vector of model_id, photos that could have one)``: what a
+        search with that model covers, and what it would cover with every vector there."""
+        total = self.scalar("SELECT COUNT(*) FROM photos WHERE status != 'skipped'")
+        if not self._table_exists(vec_table(model_id)):
+            return 0, int(total)
+        return int(self.vector_count(model_id)), int(total)
+
+    def photos_with_vector(self, model_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` have a vector of ``model_id``."""
+        if not self._table_exists(vec_table(model_id)):
+            return set()
+        wanted = [int(i) for i in ids]
+        table = vec_table(model_id)
+        source = f"{table}_rowids" if self.vec0_chunk_index_usable(model_id) else table
+        found: set[int] = set()
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            found.update(r for (r,) in self.query(
+                f"SELECT rowid FROM {source} WHERE rowid IN ({','.join('?' * len(part))})",
+                part,
+            ))
+        return found
+
+    def store_extra_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
+        """Store a vector of a model that is not the photo's target (the active model during
+        a switch, so a new photo is searchable at once); the photo's state is untouched.
+        Call inside a transaction."""
+        table = vec_table(model_id)
+        self.execute(f"DELETE FROM {table} WHERE rowid = ?", (photo_id,))
+        self.execute(
+            f"INSERT INTO {table}(rowid, embedding) VALUES(?, ?)", (photo_id, vector_blob(vector))
+        )
+        self.execute(
+            "INSERT INTO vec_log(model_id, photo_id, op) VALUES(?, ?, 'add')", (model_id, photo_id)
+        )
 
     # -- photos ----------------------------------------------------------------------
 
@@ -546,9 +680,28 @@ class Catalog:
         if found is None:
             return None
         root, rel = found
-        return self.scalar(
-            "SELECT id FROM photos WHERE root_id = ? AND rel_path = ?", (root.id, rel)
+        # the name as typed, in NFC or in NFD (macOS lists NFD names; people type NFC)
+        forms = spellings(rel)
+        marks = ",".join("?" * len(forms))
+        photo_id = self.scalar(
+            f"SELECT id FROM photos WHERE root_id = ? AND rel_path IN ({marks})",
+            (root.id, *forms),
         )
+        if photo_id is None and native_fold_case():
+            key = match_key(rel, fold_case=True)
+            photo_id = next(
+                (
+                    pid
+                    for pid, stored in self.query(
+                        "SELECT id, rel_path FROM photos WHERE root_id = ? "
+                        "AND rel_path = ? COLLATE NOCASE",
+                        (root.id, nfc(rel)),
+                    )
+                    if match_key(stored, fold_case=True) == key
+                ),
+                None,
+            )
+        return photo_id
 
     def paths_for_ids(self, ids: Iterable[int]) -> dict[int, Path]:
         """Absolute paths for photo ids (missing ids are left out)."""
@@ -611,6 +764,7 @@ class Catalog:
                 "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
                 (size, mtime, content_hash, photo_id),
             )
+            self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
 
     def delete_photos(self, ids: Iterable[int]) -> None:
         with self.transaction():
@@ -1001,11 +1155,13 @@ class Catalog:
 
     def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
         """Photos that need a vector from ``model_id`` (new, changed, or older model),
-        on online roots, oldest first."""
+        on online roots: first those with no vector at all (new or changed: nothing finds
+        them yet, even during a model switch), then by id."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' "
-            "AND (p.status = 'pending' OR p.model_id IS NOT ?) ORDER BY p.id LIMIT ?",
+            "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
+            "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
         )
         return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
@@ -1023,10 +1179,11 @@ class Catalog:
     # descriptor bytes) with the box normalised to the EXIF-oriented image.
 
     def pending_faces(self, limit: int = 1000, after_id: int = 0) -> list[tuple[int, Path]]:
-        """Indexed photos on online roots whose face pass has not run, by id."""
+        """Readable photos on online roots whose face pass has not run, by id (the face pass
+        needs no CLIP vector: it runs offline, before the model is there)."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status = 'indexed' AND p.faces_done = 0 AND p.id > ? "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -1035,7 +1192,7 @@ class Catalog:
     def count_pending_faces(self) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status = 'indexed' AND p.faces_done = 0"
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:

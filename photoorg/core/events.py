@@ -155,6 +155,12 @@ def library_shots(cat: Catalog) -> list[Shot]:
     return make_shots(rows)
 
 
+def undated_count(cat: Catalog) -> int:
+    """Readable photos without a capture date (they are in no event)."""
+    return int(cat.scalar(
+        "SELECT COUNT(*) FROM photos WHERE taken_at IS NULL AND status = 'indexed'"))
+
+
 # -- splitting ------------------------------------------------------------------------------
 
 

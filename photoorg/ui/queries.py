@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from photoorg.core import browse
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
+from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.ui.thumbnails import face_key, photo_key
 
 
@@ -30,6 +32,7 @@ class PhotoList:
     keys: list[str] = field(default_factory=list)
     scores: list[float] | None = None
     title: str = ""
+    sections: list[browse.Section] = field(default_factory=list)  # timeline headers
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -45,7 +48,6 @@ class Source:
     label: str = ""
 
 
-_ORDER = " ORDER BY COALESCE(p.taken_at, p.mtime) DESC, p.rel_path"
 _SELECT = (
     "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime FROM photos p "
     "JOIN roots r ON r.id = p.root_id "
@@ -64,16 +66,20 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     return out
 
 
-def all_photos(cat: Catalog) -> PhotoList:
-    rows = cat.query(_SELECT + "WHERE p.status != 'skipped'" + _ORDER)
-    return _rows_to_list(cat, rows, "All photos")
+def _timeline_list(cat: Catalog, timeline: browse.Timeline, title: str) -> PhotoList:
+    out = _rows_to_list(cat, timeline.rows, title)
+    out.sections = timeline.sections
+    return out
 
 
-def folder_photos(cat: Catalog, root_id: int) -> PhotoList:
-    rows = cat.query(_SELECT + "WHERE p.root_id = ? AND p.status != 'skipped'" + _ORDER,
-                     (root_id,))
+def all_photos(cat: Catalog, sort: str = "taken") -> PhotoList:
+    return _timeline_list(cat, browse.timeline(cat, sort), "All photos")
+
+
+def folder_photos(cat: Catalog, root_id: int, sort: str = "taken", sub: str = "") -> PhotoList:
     root = cat.root(root_id)
-    return _rows_to_list(cat, rows, root.path.name if root else "Folder")
+    title = PurePosixPath(sub).name if sub else (root.path.name if root else "Folder")
+    return _timeline_list(cat, browse.timeline(cat, sort, root_id, sub), title)
 
 
 def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = None,
@@ -92,31 +98,29 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
     return out
 
 
-def _by_date(cat: Catalog, ids: Iterable[int], title: str) -> PhotoList:
-
-    newest_first = list(reversed(core_clusters.order_by_date(cat, ids)))
-    return photos_by_ids(cat, newest_first, title=title)
+def _by_date(cat: Catalog, ids: Iterable[int], title: str, sort: str = "taken") -> PhotoList:
+    return _timeline_list(cat, browse.timeline_of(cat, ids, sort), title)
 
 
-def tag_photos(cat: Catalog, tag: str) -> PhotoList:
+def tag_photos(cat: Catalog, tag: str, sort: str = "taken") -> PhotoList:
     """Photos carrying a tag: user tags and the tags of named clusters (``People|Alice``)."""
 
-    return _by_date(cat, core_clusters.photos_with_tag(cat, tag), tag.rsplit("|", 1)[-1])
+    return _by_date(cat, core_clusters.photos_with_tag(cat, tag), tag.rsplit("|", 1)[-1], sort)
 
 
-def album_photos(cat: Catalog, name: str) -> PhotoList:
+def album_photos(cat: Catalog, name: str, sort: str = "taken") -> PhotoList:
 
-    return _by_date(cat, core_clusters.album_photos(cat, name), name)
+    return _by_date(cat, core_clusters.album_photos(cat, name), name, sort)
 
 
-def cluster_photos(cat: Catalog, cluster_id: int) -> PhotoList:
+def cluster_photos(cat: Catalog, cluster_id: int, sort: str = "taken") -> PhotoList:
     """Photos of a cluster (its faces' photos and its photos; rejected ones left out)."""
 
     info = core_clusters.get_cluster(cat, cluster_id)
     if info is None:
         return PhotoList(title="Unnamed")
     title = info.display_name or info.auto_name or "Unnamed"
-    return _by_date(cat, info.photo_ids, title)
+    return _by_date(cat, info.photo_ids, title, sort)
 
 
 @dataclass
@@ -169,10 +173,18 @@ class PhotoDetails:
     tags: list[str] = field(default_factory=list)
     status: str = ""
     reason: str | None = None
+    title: str | None = None  # what other tools wrote, or the user in photoorg
+    caption: str | None = None
+    rating: int | None = None
+    label: str | None = None
+    view: browse.ViewFacts | None = None  # rotation, file time, folder reachable
 
     @property
     def date_text(self) -> str:
         if self.taken_at is None:
+            if self.view is not None and self.view.file_time:
+                when = _dt.datetime.fromtimestamp(self.view.file_time)
+                return when.strftime("%d %b %Y, %H:%M") + " (file date: none in the photo)"
             return ""
         return _dt.datetime.fromtimestamp(self.taken_at).strftime("%d %b %Y, %H:%M")
 
@@ -189,7 +201,7 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     details = PhotoDetails(
         id=row[0], path=Path(row[1]) / PurePosixPath(row[2]), width=row[3], height=row[4],
         size=row[5], taken_at=row[6], camera=row[7], latitude=row[8], longitude=row[9],
-        status=row[10], reason=row[11],
+        status=row[10], reason=row[11], view=browse.view_facts(cat, photo_id),
     )
     details.people = [
         name for (name,) in cat.query(
@@ -207,7 +219,19 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     )
 
     details.tags = core_clusters.tags_for_photo(cat, photo_id)
+    meta = photo_meta(cat, photo_id)
+    details.title, details.caption = meta.title, meta.caption
+    details.rating, details.label = meta.rating, meta.label
     return details
+
+
+def rated_photos(cat: Catalog, min_rating: int, sort: str = "taken") -> PhotoList:
+    """Photos rated at least ``min_rating`` stars (by other tools or in photoorg)."""
+    return _by_date(cat, photos_rated(cat, min_rating), stars_label(min_rating), sort)
+
+
+def stars_label(min_rating: int) -> str:
+    return "★" * min_rating + ("" if min_rating >= 5 else " and up")
 
 
 def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
@@ -273,6 +297,8 @@ def clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list[Clus
 
 
 def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
+    """Every card gets a cover: the best face for people and pets, else (places, scenes,
+    pets found without a face box) the first photo."""
     if info.kind in FACE_KINDS:
         row = cat.execute(
             "SELECT f.id, f.x, f.y, f.w, f.h, p.id, p.root_id, p.rel_path, p.content_hash, "
@@ -281,21 +307,21 @@ def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
             "COALESCE(f.sharpness, 0) * f.w DESC LIMIT 1",
             (info.id,),
         ).fetchone()
-        if row is None:
+        if row is not None:
+            face_id, x, y, w, h, pid, root_id, rel, chash, size, mtime = row
+            info.cover_key = face_key(face_id, photo_key(pid, chash, size, mtime))
+            info.cover_crop = (x, y, w, h)
+            info.cover_path = str(Path(roots[root_id]) / PurePosixPath(rel))
             return
-        face_id, x, y, w, h, pid, root_id, rel, chash, size, mtime = row
-        info.cover_key = face_key(face_id, photo_key(pid, chash, size, mtime))
-        info.cover_crop = (x, y, w, h)
-    else:
-        row = cat.execute(
-            "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime "
-            "FROM cluster_photos cp JOIN photos p ON p.id = cp.photo_id "
-            "WHERE cp.cluster_id = ? AND cp.source != 'rejected' "
-            "ORDER BY cp.source = 'confirmed' DESC, p.id LIMIT 1",
-            (info.id,),
-        ).fetchone()
-        if row is None:
-            return
-        pid, root_id, rel, chash, size, mtime = row
-        info.cover_key = photo_key(pid, chash, size, mtime)
+    row = cat.execute(
+        "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime "
+        "FROM cluster_photos cp JOIN photos p ON p.id = cp.photo_id "
+        "WHERE cp.cluster_id = ? AND cp.source != 'rejected' "
+        "ORDER BY cp.source = 'confirmed' DESC, p.id LIMIT 1",
+        (info.id,),
+    ).fetchone()
+    if row is None:
+        return
+    pid, root_id, rel, chash, size, mtime = row
+    info.cover_key = photo_key(pid, chash, size, mtime)
     info.cover_path = str(Path(roots[root_id]) / PurePosixPath(rel))

@@ -690,11 +690,11 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_cli_search_similar_duplicates(
     algebra, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import photoorg.cli_search as cli_search
+    from photoorg.core.library import Library as CoreLibrary
 
     lib, names, enc = algebra
     lib.add(unit(basis(0) + 0.01 * basis(3))[None], ["sub/a_copy.png"])
-    monkeypatch.setattr(cli_search, "_embedder_for", lambda cat: enc)
+    monkeypatch.setattr(CoreLibrary, "search_encoder", lambda self: enc)
     data = str(lib.data)
 
     def search(*argv: str) -> list[dict]:
@@ -718,7 +718,8 @@ def test_cli_search_similar_duplicates(
         "search", "cat", "--min-score", "0.9")[1:]
     assert search("search", "cat", "--after", "2000-01-01") == []  # no capture dates here
 
-    monkeypatch.setattr(cli_search, "_embedder_for", lambda cat: pytest.fail("no model needed"))
+    monkeypatch.setattr(CoreLibrary, "search_encoder",
+                        lambda self: pytest.fail("no model needed"))
     similar = search("similar", str(lib.photos / "a.jpg"), "-k", "2")
     assert Path(similar[0]["path"]) == lib.photos / "a.jpg"
     assert similar[0]["score"] == pytest.approx(1.0)
@@ -726,7 +727,12 @@ def test_cli_search_similar_duplicates(
 
     groups = search("duplicates")
     assert [[Path(h["path"]).name for h in g] for g in groups] == [["a.jpg", "a_copy.png"]]
-    assert groups[0][0] == {"path": str(lib.photos / "a.jpg"), "score": 1.0}
+    first = groups[0][0]
+    assert {k: first[k] for k in ("path", "score")} == {"path": str(lib.photos / "a.jpg"),
+                                                         "score": 1.0}
+    keepers = [h for h in groups[0] if h["keep"]]  # the suggestion: extra keys only
+    assert len(keepers) == 1 and keepers[0]["why"]
+    assert all(set(h) <= {"path", "score", "keep", "why"} for h in groups[0])
     assert search("duplicates", "--threshold", "0.6") != groups
     code, out, err = run_main(capsys, "--data-dir", data, "duplicates")
     assert code == 0 and "group 1 (2 photos)" in out
