@@ -74,7 +74,11 @@ class ClusterListModel(QAbstractListModel):
             return item.name or ""
         if role == Qt.ItemDataRole.ToolTipRole:
             unit = "photo" if item.count == 1 else "photos"
-            return f"{item.title} · {item.count:,} {unit}"
+            tip = f"{item.title} · {item.count:,} {unit}"
+            if item.name is None and item.suggestion:
+                tip += (f"\nSuggested name: {item.suggestion} "
+                        f"({item.suggestion_confidence:.0%} sure) — click it to use it")
+            return tip
         if role == Qt.ItemDataRole.DecorationRole:
             if self._store is None or not item.cover_key:
                 return None

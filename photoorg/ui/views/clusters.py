@@ -1,7 +1,7 @@
 """The clusters page: a card per person, pet, place or scene.
 
 Click a card to see its photos; click its name (or F2) to rename inline; an unnamed pet,
-scene or place may show a suggested name ("Use “beach” · 82%"): one click on it names the
+scene or place may show a suggested name ("“beach”? 82%"): one click on it names the
 cluster, nothing is named otherwise; drag a card onto another, or select several and
 "Merge", to merge; "Hide" keeps a cluster out of the way.
 """
@@ -67,7 +67,7 @@ class ClusterDelegate(QStyledItemDelegate):
         return QRect(left + 6, option_rect.y() + PAD + COVER + 8, CARD_W - 12, line + 2)
 
     def suggestion_rect(self, option_rect: QRect, line: int) -> QRect:
-        """Under the count: "Use “beach” · 82%" -- one click names the cluster."""
+        """Under the count: "“beach”? 82%" -- one click names the cluster."""
         return self.name_rect(option_rect, line).translated(0, 2 * (line + 2))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
@@ -141,9 +141,9 @@ class ClusterDelegate(QStyledItemDelegate):
         if suggestion:
             name, confidence = suggestion
             hint_rect = self.suggestion_rect(option.rect, line)
+            sure = f"{confidence:.0%}" if confidence < 0.995 else ">99%"
             hint = painter.fontMetrics().elidedText(
-                f"Use “{name}” · {confidence:.0%}", Qt.TextElideMode.ElideMiddle,
-                hint_rect.width())
+                f"“{name}”? {sure}", Qt.TextElideMode.ElideMiddle, hint_rect.width())
             painter.setPen(QColor(palette.color(QPalette.ColorRole.Link)))
             painter.drawText(hint_rect, Qt.AlignmentFlag.AlignHCenter, hint)
         painter.restore()
