@@ -10,10 +10,18 @@ included), then captures:
 * ``people.png``   – the people cards (one named, one not);
 * ``scenes.png``   – scene clusters;
 * ``viewer.png``   – one photo large, with its metadata;
+* ``timeline.png`` – All photos by month with the date scrubber, the folder tree, an album;
+* ``viewer-zoom.png`` – the viewer zoomed in;
+* ``duplicates.png`` – near-duplicate groups with the photo to keep suggested;
+* ``unreadable.png`` – the files that could not be read, with the reasons;
 * ``events.png``   – events found by date and place (a few dated photos with GPS are added);
 * ``similar.png``  – "More like these" on two photos, refined with "Less like these";
 * ``suggest.png``  – scene cards with a suggested name (the tiny model knows only colours
   and shapes, so it is given a shapes vocabulary: its gate rejects the built-in scene words).
+
+The copied sample photos get capture dates written into their EXIF (most of them; the
+rest show under their file dates), two look-alikes of one photo and one broken file, so
+every view has something to show.
 
 Runs offscreen by default; under Xvfb (``xvfb-run -s "-screen 0 1600x1000x24" python
 tools/screenshots.py``) it uses the X11 platform and looks the same::
@@ -31,6 +39,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from PySide6.QtCore import QPointF
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -55,6 +65,28 @@ def settle(app, seconds: float = 0.6) -> None:  # noqa: ANN001
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
+
+
+def stage_library(photos: Path) -> None:
+    """Capture dates in the copies' EXIF (a few left without), two look-alikes of one photo
+    (a larger one and an edited copy), one broken file."""
+    from PIL import Image
+
+    shapes = sorted((photos / "shapes").glob("*.jpg"))
+    for i, path in enumerate(shapes):
+        if i % 7 == 6:
+            continue  # no date in these: they show under their file dates, last
+        year, month = 2019 + (i * 5) % 6, 1 + (i * 7) % 12
+        with Image.open(path) as im:
+            exif = im.getexif()
+            exif.get_ifd(0x8769)[0x9003] = f"{year}:{month:02d}:{1 + i % 27:02d} 10:30:00"
+            im.save(path, quality=92, exif=exif)
+    first = shapes[0]
+    with Image.open(first) as im:
+        im.resize((im.width * 2, im.height * 2)).save(
+            first.with_name(first.stem + "_large.jpg"), quality=92, exif=im.getexif())
+        im.save(first.with_name(first.stem + " (1).jpg"), quality=75, exif=im.getexif())
+    (photos / "shapes" / "scan-042.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
 
 
 def main() -> int:
@@ -100,6 +132,7 @@ def main() -> int:
     photos = work / "Pictures"
     shutil.copytree(resource_path("samples"), photos,
                     ignore=shutil.ignore_patterns("*.md", "*.txt"))
+    stage_library(photos)
     from photoorg.core.catalog import Catalog
 
     add_dated_photos(photos / "Trips")
@@ -119,8 +152,13 @@ def main() -> int:
     wait_for(app, lambda: "paused" in window.progress_label.text(), timeout=60)
     c.reload()
     c.refresh_overview()
-    wait_for(app, lambda: window.photos.rowCount() > 0 and c.overview is not None
-             and sum(f.total for f in c.overview.folders) == window.photos.rowCount())
+    def consistent() -> bool:  # the sidebar, the page and the grid count the same photos
+        return (window.photos.rowCount() > 0 and c.overview is not None
+                and c.overview.library.get("photos") == window.photos.rowCount())
+
+    wait_for(app, consistent)
+    settle(app, 2.5)  # a file found unreadable meanwhile leaves the grid on the next refresh
+    wait_for(app, consistent)
     shoot(window, "grid.png")
     c.service.resume()
     wait_for(app, lambda: c.service.last_progress is not None
@@ -153,7 +191,26 @@ def main() -> int:
     wait_for(app, lambda: window.viewer.canvas.has_pixmap()
              and window.viewer.fields["dimensions"].text() != "—", timeout=30)
     shoot(window, "viewer.png")
+    window.viewer.canvas.set_zoom(2.2)
+    window.viewer.canvas.pan(QPointF(0, 120))
+    shoot(window, "viewer-zoom.png")
     window.close_viewer()
+
+    # timeline, folder tree and an album made by hand
+    ids = [window.photos.photo_id(r) for r in range(min(6, window.photos.rowCount()))]
+    c.add_to_album(ids, "Summer")
+    wait_for(app, lambda: window.sidebar.item_for("album", "Summer") is not None, timeout=30)
+    window.sidebar.activate("all")
+    wait_for(app, lambda: window.photos.sections() and window.photos.photos.scores is None)
+    window.grid.verticalScrollBar().setValue(0)
+    shoot(window, "timeline.png")
+
+    window.sidebar.activate("duplicates")
+    wait_for(app, lambda: window.duplicates_page.cards, timeout=60)
+    shoot(window, "duplicates.png")
+    window.sidebar.activate("unreadable")
+    wait_for(app, lambda: window.unreadable_page.row_count() > 0, timeout=30)
+    shoot(window, "unreadable.png")
 
     window.sidebar.activate("events", None)
     wait_for(app, lambda: window.events_page.row_count() > 0, timeout=60)

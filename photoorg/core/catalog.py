@@ -31,12 +31,12 @@ import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
 from photoorg.core.platform_paths import (
+    canonical_root,
     match_key,
     native_fold_case,
     nfc,
     spellings,
     split_under_root,
-    true_case_path,
 )
 
 SCHEMA_MAJOR = 1
@@ -443,7 +443,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(true_case_path(Path(path).expanduser().resolve()))
+        resolved = canonical_root(path)
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -461,7 +461,7 @@ class Catalog:
         return next((r for r in self.roots() if r.id == root_id), None)
 
     def root_by_path(self, path: str | Path) -> Root | None:
-        resolved = Path(path).expanduser().resolve()
+        resolved = Path(canonical_root(path))  # as add_root stored it
         return next((r for r in self.roots() if r.path == resolved), None)
 
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
@@ -482,7 +482,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
+            (canonical_root(new_path), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:
@@ -1228,6 +1228,23 @@ class Catalog:
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
         return ids
 
+    def count_faces(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM faces"))
+
+    def people_stamp(self) -> tuple[Any, ...]:
+        """A fingerprint of what people clustering reads (faces, their clusters and
+        sources, rejections, people clusters): a changed stamp means someone wrote."""
+        return tuple(self.query(
+            "SELECT (SELECT COUNT(*) FROM faces), (SELECT MAX(id) FROM faces), "
+            "(SELECT TOTAL(id * IFNULL(cluster_id, -1)) FROM faces), "
+            "(SELECT TOTAL(id * (source = 'auto')) FROM faces), "
+            "(SELECT COUNT(*) FROM face_rejections), "
+            "(SELECT TOTAL(face_id * cluster_id) FROM face_rejections), "
+            "(SELECT COUNT(*) FROM clusters WHERE kind = 'people'), "
+            "(SELECT TOTAL(id * (1 + hidden + 2 * (name IS NOT NULL))) FROM clusters "
+            "WHERE kind = 'people')"
+        )[0])
+
     def face_records(self) -> list[tuple[int, int, int | None, str, bytes]]:
         """Every face as (id, photo_id, cluster_id, source, descriptor), by id."""
         return self.query(
@@ -1245,12 +1262,13 @@ class Catalog:
 
     def set_face_clusters(self, assignments: Iterable[tuple[int, int | None]]) -> None:
         """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change."""
-        with self.transaction():
-            for face_id, cluster_id in assignments:
-                self.execute(
-                    "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'",
-                    (cluster_id, face_id),
-                )
+        rows = [(cluster_id, face_id) for face_id, cluster_id in assignments]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'", rows
+            )
 
     def add_people_cluster(self, centroid: np.ndarray | None = None) -> int:
         now = time.time()

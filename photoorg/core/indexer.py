@@ -206,6 +206,9 @@ class Indexer:
         if self.face_pass is not None and not summary.cancelled:
             summary.faces_photos = run_face_pass(
                 self.cat, self.face_pass, self.control, self.listener)
+            # a face pass stopped half-way is a cancelled run too: the caller (the watcher)
+            # must come back for the rest, not leave those photos without faces
+            summary.cancelled = self.control.cancelled
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)

@@ -99,7 +99,7 @@ class LibraryController(QObject):
         self.model_state_now = ("", "", "")
         self._generation = 0
         self._titles: dict[int, str] = {}
-        self._grid_count: tuple[int, int] | None = None
+        self._grid_count: tuple[int, int, int] | None = None
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_INTERVAL_MS)
@@ -620,7 +620,7 @@ class LibraryController(QObject):
                 self.reload()  # new vectors may change the answer
             return
 
-        def done(count: tuple[int, int] | None, error: TaskError | None) -> None:
+        def done(count: tuple[int, int, int] | None, error: TaskError | None) -> None:
             if error is not None or count is None or self._closed:
                 return
             if force or count != self._grid_count:  # photos came or went: show them

@@ -77,10 +77,13 @@ def load_source(state: State, source: queries.Source, sort: str = "taken") -> qu
     return queries.all_photos(cat, sort)
 
 
-def photo_count(state: State) -> tuple[int, int]:
+def photo_count(state: State) -> tuple[int, int, int]:
+    """(photos, newest id, unreadable): when any changes, the grid reloads (a file found
+    unreadable leaves the grid, so the page and the sidebar keep the same count)."""
     cat: Catalog = state["cat"]
-    row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM photos").fetchone()
-    return int(row[0]), int(row[1])
+    row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), "
+                      "COALESCE(SUM(status = 'skipped'), 0) FROM photos").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 @dataclass

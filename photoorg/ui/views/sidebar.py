@@ -242,8 +242,9 @@ class Sidebar(QTreeView):
             expanded = is_open if has_children else None
             if depth == 0:
                 f = status.get(node.root_id)
-                count = folder_status_text(f.total, f.indexed, f.pending, f.online) if f \
-                    else f"{node.total:,}"
+                # readable photos, as All photos counts them (skipped ones: "Couldn't read")
+                count = folder_status_text(f.total - f.skipped, f.indexed, f.pending,
+                                           f.online) if f else f"{node.total:,}"
                 tip = str(node.path)
                 if f is not None:
                     tip += f"\n{f.indexed:,} indexed · {f.pending:,} waiting"
