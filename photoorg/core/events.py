@@ -147,10 +147,10 @@ def _nearest_offset(locals_: list[float], known: list[tuple[float, int]], local:
 
 
 def library_shots(cat: Catalog) -> list[Shot]:
-    """Every dated, readable photo of the library."""
+    """Every dated, readable photo of the library (not those whose file went missing)."""
     rows = cat.query(
         "SELECT id, taken_at, tz_offset, latitude, longitude FROM photos "
-        "WHERE taken_at IS NOT NULL AND status != 'skipped'"
+        "WHERE taken_at IS NOT NULL AND status != 'skipped' AND missing_since IS NULL"
     )
     return make_shots(rows)
 
