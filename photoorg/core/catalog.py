@@ -237,9 +237,30 @@ CREATE TABLE not_duplicates(
 );
 """
 
+# a photo whose file is gone keeps its row, marked missing (photoorg.core.missing)
+_V6_MISSING = """
+ALTER TABLE photos ADD COLUMN missing_since REAL;
+CREATE INDEX photos_missing ON photos(missing_since) WHERE missing_since IS NOT NULL;
+"""
+
+# the user's decisions, undoable (photoorg.core.journal)
+_V7_JOURNAL = """
+CREATE TABLE journal(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch INTEGER NOT NULL,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL,
+    undone_at REAL
+);
+CREATE INDEX journal_batch ON journal(batch);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
+    _V6_MISSING, _V7_JOURNAL,
 ]
 
 
@@ -705,8 +726,8 @@ class Catalog:
     def move_photo(self, photo_id: int, root_id: int, rel_path: str, mtime: float) -> None:
         """A file moved or renamed: same row, so vector, faces, names and tags stay."""
         self.execute(
-            "UPDATE photos SET root_id = ?, rel_path = ?, folder = ?, ext = ?, mtime = ? "
-            "WHERE id = ?",
+            "UPDATE photos SET root_id = ?, rel_path = ?, folder = ?, ext = ?, mtime = ?, "
+            "missing_since = NULL WHERE id = ?",
             (
                 root_id,
                 rel_path,
@@ -732,7 +753,8 @@ class Catalog:
             self.execute(f"DELETE FROM faces WHERE photo_id = ? AND {_UNDECIDED_FACE}", (photo_id,))
             self.execute(
                 "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, status = 'pending', "
-                "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
+                "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0, "
+                "missing_since = NULL WHERE id = ?",
                 (size, mtime, content_hash, photo_id),
             )
             self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
@@ -1127,7 +1149,7 @@ class Catalog:
         them yet, even during a model switch), then by id."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
             "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
@@ -1137,7 +1159,7 @@ class Catalog:
     def count_pending_embedding(self, model_id: int | None) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?)",
             (model_id,),
         )
@@ -1152,6 +1174,7 @@ class Catalog:
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
+            "AND p.missing_since IS NULL "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -1160,7 +1183,8 @@ class Catalog:
     def count_pending_faces(self) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0"
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 "
+            "AND p.missing_since IS NULL"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -1263,16 +1287,19 @@ class Catalog:
 
     def status_counts(self) -> dict[str, Any]:
         """Counts for ``photoorg status``; photos on offline roots count only as offline."""
-        counts = {"indexed": 0, "pending": 0, "skipped": 0, "offline": 0}
+        counts = {"indexed": 0, "pending": 0, "skipped": 0, "offline": 0, "missing": 0}
         target = self.target_model()
         target_id = target.id if target else None
         rows = self.query(
-            "SELECT r.online, p.status, p.model_id IS ? AS current, COUNT(*) "
-            "FROM photos p JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3",
+            "SELECT r.online, p.status, p.model_id IS ? AS current, "
+            "p.missing_since IS NOT NULL, COUNT(*) "
+            "FROM photos p JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3, 4",
             (target_id,),
         )
-        for online, status, current, n in rows:
-            if not online:
+        for online, status, current, missing, n in rows:
+            if missing:
+                counts["missing"] += n  # file gone, row kept for its return
+            elif not online:
                 counts["offline"] += n
             elif status == STATUS_INDEXED and not current:
                 counts["pending"] += n  # indexed with an older model: waiting to re-embed
@@ -1281,7 +1308,8 @@ class Catalog:
         reasons = dict(
             self.query(
                 "SELECT p.reason, COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-                "WHERE r.online = 1 AND p.status = 'skipped' GROUP BY p.reason ORDER BY 2 DESC"
+                "WHERE r.online = 1 AND p.status = 'skipped' AND p.missing_since IS NULL "
+                "GROUP BY p.reason ORDER BY 2 DESC"
             )
         )
         return {**counts, "skipped_reasons": reasons}
@@ -1289,8 +1317,8 @@ class Catalog:
     def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:
         rows = self.query(
             "SELECT r.path, p.rel_path, p.reason, p.detail FROM photos p "
-            "JOIN roots r ON r.id = p.root_id WHERE p.status = 'skipped' ORDER BY p.rel_path "
-            "LIMIT ?",
+            "JOIN roots r ON r.id = p.root_id WHERE p.status = 'skipped' "
+            "AND p.missing_since IS NULL ORDER BY p.rel_path LIMIT ?",
             (limit,),
         )
         return [(Path(root) / PurePosixPath(rel), reason, detail or "") for root, rel, reason,

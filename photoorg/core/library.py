@@ -176,9 +176,22 @@ class Library:
         )
 
     def scan(self, should_stop: Callable[[], bool] | None = None) -> ScanReport:
+        """Reconcile the catalog with the folders (after the daily catalog backup); photos
+        missing longer than the grace period (settings) are forgotten."""
         from photoorg.core.scanner import scan_library
 
-        return scan_library(self.writer, should_stop=should_stop)
+        self.backup_daily()
+        return scan_library(self.writer, should_stop=should_stop,
+                            grace_days=self.settings.missing_grace_days)
+
+    def backup_daily(self) -> None:
+        """The catalog's daily backup (core.backup); never in the way of indexing."""
+        from photoorg.core.backup import BackupError, maybe_backup
+
+        try:
+            maybe_backup(self.catalog_path, self.data)
+        except (BackupError, OSError) as exc:
+            log.warning("could not back up the catalog: %s", exc)
 
     def run_pipeline(self, **kwargs: Any) -> pipeline.RunContext:
         """Every stage after the scan, as far as it can go (see :mod:`pipeline`)."""
@@ -233,6 +246,7 @@ class Library:
 
     def status(self) -> dict[str, Any]:
         """What ``photoorg status --json`` prints."""
+        from photoorg.core.missing import missing_folders
         from photoorg.core.scanner import unreadable_folders
 
         cat = self.reader()
@@ -244,6 +258,7 @@ class Library:
             "skipped": counts["skipped"],
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
+            "missing": counts["missing"],  # files gone, rows kept (core.missing)
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:
@@ -256,6 +271,9 @@ class Library:
         unreadable = unreadable_folders(cat)
         if unreadable:
             result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
+        gone = missing_folders(cat)
+        if gone:
+            result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
         return result
 
     def skipped(self, limit: int = 50) -> list[tuple[Path, str, str]]:

@@ -48,6 +48,7 @@ class LibraryController(QObject):
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
+    undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class LibraryController(QObject):
                               self.settings.thumbnail_cache_mb)
 
         self.writer.submit(engine.catalog_ready, callback=opened, what="opening the library")
+        self.refresh_undo()
 
     def close(self) -> None:
         if self._closed:
@@ -330,8 +332,39 @@ class LibraryController(QObject):
             if after is not None:
                 after(result)
             self.writes_done.emit(done or what)
+            self.refresh_undo()
 
         self.writer.submit(fn, *args, callback=finished, what=what)
+
+    def forget_missing(self) -> None:
+        self._write(engine.forget_missing, what="forgetting missing photos",
+                    done="Missing photos forgotten", after=lambda _: self._library_changed())
+
+    def refresh_undo(self) -> None:
+        """Ask what Undo would undo now (the journal lives in the catalog: after a restart
+        too)."""
+        def done(summary: str | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif not self._closed:
+                self.undo_ready.emit(summary or "")
+
+        self.writer.submit(engine.last_decision, callback=done, what="reading the history")
+
+    def undo(self) -> None:
+        """Undo the last decision (Edit › Undo, Ctrl+Z)."""
+        def finished(undone: list[str] | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+                return
+            if self._closed:
+                return
+            self._clusters_changed(reload=True)
+            self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
+                                  "Nothing to undo")
+            self.refresh_undo()
+
+        self.writer.submit(engine.undo, 1, callback=finished, what="undoing")
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:

@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import browse, clusters, duplicates, metadata_import, organize, pipeline
+from photoorg.core import (
+    backup,
+    browse,
+    clusters,
+    duplicates,
+    journal,
+    metadata_import,
+    missing,
+    organize,
+    pipeline,
+)
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -32,6 +42,10 @@ State = dict[str, Any]
 def open_writer(data: Path) -> Callable[[State], None]:
     def init(state: State) -> None:
         state["cat"] = Catalog(config.catalog_path(data))
+        try:
+            backup.maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        except (backup.BackupError, OSError):
+            log.exception("could not back up the catalog")
 
     return init
 
@@ -215,7 +229,7 @@ def merge_clusters(state: State, source_ids: list[int], target_id: int,
     cat: Catalog = state["cat"]
     touched = _members(cat, [target_id, *source_ids]) if sidecars else []
     merge = clusters.merge_clusters
-    with cat.transaction():
+    with journal.batch(cat):  # one undo step
         for other in source_ids:
             merge(cat, target_id, other)
     _sync_sidecars(cat, touched, sidecars)
@@ -335,15 +349,32 @@ def reject_photos(state: State, cluster_id: int, photo_ids: list[int],
     """"Not this person" (or not this place / scene): the photos leave it for good."""
     cat: Catalog = state["cat"]
     remove = clusters.remove_photo_from_cluster
-    with cat.transaction():
+    with journal.batch(cat):  # one undo step; the faces taken out become one new person
+        into = None
         for pid in photo_ids:
-            remove(cat, cluster_id, pid)
+            into = remove(cat, cluster_id, pid, into=into)
     _sync_sidecars(cat, photo_ids, sidecars)
 
 
 def confirm_photos(state: State, cluster_id: int, photo_ids: list[int]) -> None:
     """The user says these suggested photos do belong: re-clustering keeps them."""
     clusters.confirm_photos(state["cat"], cluster_id, photo_ids)
+
+
+def forget_missing(state: State) -> int:
+    """Forget the photos whose files are gone (the user confirmed)."""
+    return missing.forget_missing(state["cat"])
+
+
+def undo(state: State, steps: int = 1) -> list[str]:
+    """Undo the last decisions (the catalog's journal); returns what was undone."""
+    return [entry.summary for entry in journal.undo(state["cat"], steps)]
+
+
+def last_decision(state: State) -> str | None:
+    """What Undo would undo now, or None."""
+    entries = journal.history(state["cat"], limit=1)
+    return entries[0].summary if entries else None
 
 
 # -- thumbnails (query worker, at start) ---------------------------------------------------------

@@ -257,7 +257,8 @@ class Sidebar(QTreeView):
                                                       else f"{node.total:,}")
                 tip = str(node.path)
                 if node.missing:
-                    tip += "\nMissing: this folder is gone from the disk."
+                    tip += ("\nMissing: this folder is gone from the disk. Its photos' tags, "
+                            "names and faces are kept: put it back, under any name.")
                 nav = ("subfolder", (node.root_id, node.rel), node.name)
             gone = not online or node.missing
             out.append(Entry(nav, node.name, "folder-offline" if gone else "folder", count, tip,
