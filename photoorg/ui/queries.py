@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from photoorg.core import browse
+from photoorg.core import browse, suggest
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
@@ -243,6 +243,12 @@ def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
     return core_clusters.all_tags(cat)
 
 
+def search_albums(cat: Catalog) -> list[str]:
+    """Albums that are saved searches ("more like these" included): the service, which
+    holds the search index, resolves them."""
+    return [album.name for album in core_clusters.list_albums(cat) if album.is_search]
+
+
 def albums(cat: Catalog) -> list[str]:
 
     return [album.name for album in core_clusters.list_albums(cat)]
@@ -266,6 +272,8 @@ class ClusterInfo:
     cover_path: str = ""
     cover_crop: tuple[float, float, float, float] | None = None
     confirmed: int = 0
+    suggestion: str | None = None  # a name the model suggests (the user accepts, or not)
+    suggestion_confidence: float = 0.0
 
     @property
     def title(self) -> str:
@@ -289,11 +297,15 @@ def clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list[Clus
     """Cards of one kind: named first, then by size; each with a cover (the sharpest
     confirmed face for people and pets, else the first photo)."""
 
-    out = [
-        ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size)
-        for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
-        if c.size
-    ]
+    listed = [c for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
+              if c.size]
+    found = suggest.suggest_names(cat, listed)  # stored prompt vectors: no model needed
+    out = []
+    for c in listed:
+        hint = found.get(c.id)
+        out.append(ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size,
+                               suggestion=hint.name if hint else None,
+                               suggestion_confidence=hint.confidence if hint else 0.0))
     out.sort(key=lambda c: (c.name is None, -c.count, c.title.lower()))
     roots = {r.id: str(r.path) for r in cat.roots()}
     for info in out:
