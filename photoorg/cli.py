@@ -260,6 +260,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli_watch",
     "photoorg.cli_metadata",
     "photoorg.cli_safety",
+    "photoorg.cli_events",
 ]
 
 

@@ -13,7 +13,11 @@ included), then captures:
 * ``timeline.png`` – All photos by month with the date scrubber, the folder tree, an album;
 * ``viewer-zoom.png`` – the viewer zoomed in;
 * ``duplicates.png`` – near-duplicate groups with the photo to keep suggested;
-* ``unreadable.png`` – the files that could not be read, with the reasons.
+* ``unreadable.png`` – the files that could not be read, with the reasons;
+* ``events.png``   – events found by date and place (a few dated photos with GPS are added);
+* ``similar.png``  – "More like these" on two photos, refined with "Less like these";
+* ``suggest.png``  – scene cards with a suggested name (the tiny model knows only colours
+  and shapes, so it is given a shapes vocabulary: its gate rejects the built-in scene words).
 
 The copied sample photos get capture dates written into their EXIF (most of them; the
 rest show under their file dates), two look-alikes of one photo and one broken file, so
@@ -131,6 +135,7 @@ def main() -> int:
     stage_library(photos)
     from photoorg.core.catalog import Catalog
 
+    add_dated_photos(photos / "Trips")
     with Catalog(config.catalog_path(data)) as cat:
         cat.add_root(photos)
     window = MainWindow(data, config.Settings(), model_spec=model, index_mode="thread",
@@ -206,9 +211,81 @@ def main() -> int:
     window.sidebar.activate("unreadable")
     wait_for(app, lambda: window.unreadable_page.row_count() > 0, timeout=30)
     shoot(window, "unreadable.png")
+
+    window.sidebar.activate("events", None)
+    wait_for(app, lambda: window.events_page.row_count() > 0, timeout=60)
+    shoot(window, "events.png")
+
+    window.sidebar.activate("all")
+    wait_for(app, lambda: window.photos.rowCount() > 0 and window.photos.photos.scores is None)
+    paths = window.photos.photos.paths
+    seeds = [next(i for i, p in enumerate(paths) if p.endswith(n))
+             for n in ("red_circle_0.jpg", "red_square_0.jpg")]
+    window.find_similar([window.photos.photo_id(r) for r in seeds], [paths[r] for r in seeds])
+    wait_for(app, lambda: window.photos.photos.scores is not None)
+    hits = window.photos.photos.paths
+    square = next(i for i, p in enumerate(hits) if "square" in p and not p.endswith("_0.jpg"))
+    window._refine(less=[window.photos.photo_id(square)])
+    wait_for(app, lambda: window.photos.photos.scores is not None and bool(c.less_like)
+             and all("square" not in p or p.endswith("red_square_0.jpg")
+                     for p in window.photos.photos.paths[:2]), timeout=30)
+    shoot(window, "similar.png")
+
+    show_suggestions(window, model, app)
+    shoot(window, "suggest.png")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def add_dated_photos(folder: Path) -> None:
+    """A 3-day trip to Rome (phone: UTC offset + GPS) and a party across midnight (camera:
+    no offset, no GPS), as EXIF written here."""
+    from fractions import Fraction
+
+    from PIL import Image
+
+    from photoorg.core.synthetic import draw_shape_image
+
+    def dms(v: float) -> tuple:
+        d, m = int(v), int((v - int(v)) * 60)
+        return (Fraction(d), Fraction(m), Fraction(round(((v - d) * 60 - m) * 6000), 100))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = [(f"rome_{d}_{h}.jpg", f"2024:05:{d} {h}:10:00", "+02:00", (41.9009, 12.4833))
+             for d in (12, 13, 14) for h in (10, 16)]
+    shots += [(f"party_{i}.jpg", w, None, None) for i, w in enumerate(
+        ("2023:06:03 21:05:00", "2023:06:03 23:40:00", "2023:06:04 00:55:00"))]
+    for i, (name, when, offset, gps) in enumerate(shots):
+        exif = Image.Exif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003] = when
+        if offset:
+            sub[0x9011] = offset
+        if gps:
+            g = exif.get_ifd(0x8825)
+            g[1], g[2], g[3], g[4] = "N", dms(gps[0]), "E", dms(gps[1])
+        color, shape = ("blue", "star") if gps else ("yellow", "circle")
+        draw_shape_image(color, shape, size=320, seed=70 + i).save(folder / name, exif=exif)
+
+
+def show_suggestions(window, model: str, app) -> None:  # noqa: ANN001
+    """Scene cards with suggested names. The tiny model knows colours and shapes only, so
+    it gets a vocabulary of those (the built-in scene words do not pass its gate)."""
+    from photoorg import config
+    from photoorg.core import suggest
+    from photoorg.core.catalog import Catalog
+    from photoorg.core.embedder import load_embedder
+    from photoorg.core.synthetic import CLASSES, COLORS
+
+    shapes = suggest.Vocabulary.of([f"{c} {s}" for c, s in CLASSES]
+                                   + [f"{c} shape" for c in COLORS], name="shapes")
+    suggest.BUILTIN["scenes"] = shapes
+    with Catalog(config.catalog_path(window.data)) as cat:
+        suggest.prepare(cat, load_embedder(model), vocabularies=[shapes])
+    window.show_clusters("scenes")
+    wait_for(app, lambda: window.clusters.rowCount() > 0, timeout=30)
+    settle(app, 1.0)
 
 
 if __name__ == "__main__":

@@ -257,10 +257,38 @@ CREATE TABLE journal(
 CREATE INDEX journal_batch ON journal(batch);
 """
 
+# Issue 17: the UTC offset EXIF recorded (local dates of events), CLIP prompt vectors kept
+# per model (suggested names without the model loaded), events shown as suggested albums.
+_V8_EVENTS_SUGGESTIONS = """
+ALTER TABLE photos ADD COLUMN tz_offset INTEGER;
+CREATE TABLE prompt_vectors(
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    prompt TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY(model_id, prompt)
+);
+CREATE TABLE events(
+    id INTEGER PRIMARY KEY,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'suggested' CHECK (state IN ('suggested', 'kept', 'dismissed')),
+    album TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE event_photos(
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    PRIMARY KEY(event_id, photo_id)
+);
+CREATE INDEX event_photos_photo ON event_photos(photo_id);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS,
 ]
 
 
@@ -857,11 +885,14 @@ class Catalog:
         latitude: float | None,
         longitude: float | None,
         camera: str | None,
+        tz_offset: int | None = None,
     ) -> None:
+        """``tz_offset``: minutes east of UTC the capture time was recorded with (None: the
+        file gave none, and ``taken_at`` is the camera's wall clock read as UTC)."""
         self.execute(
             "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
-            "longitude = ?, camera = ? WHERE id = ?",
-            (width, height, taken_at, latitude, longitude, camera, photo_id),
+            "longitude = ?, camera = ?, tz_offset = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, tz_offset, photo_id),
         )
 
     def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:

@@ -706,20 +706,26 @@ class Album:
     query: str | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+    # "more like these": {"positive": [photo ids], "negative": [...], "k": n}, resolved by
+    # photoorg.core.feedback (re-ranked on every read, so new photos join)
+    similar: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_search(self) -> bool:
-        return bool(self.query) or bool(self.filters)
+        return bool(self.query) or bool(self.filters) or bool(self.similar)
 
     def spec(self) -> dict[str, Any]:
         """What ``albums.query`` stores (JSON)."""
-        return {
+        spec = {
             "version": 1,
             "tags": list(self.tags),
             "match": self.match,
             "query": self.query,
             "filters": self.filters,
         }
+        if self.similar:
+            spec["similar"] = self.similar
+        return spec
 
 
 AlbumResolver = Callable[[Catalog, Album], Sequence[int]]
@@ -742,6 +748,7 @@ def _album_from_row(row: tuple) -> Album:
         query=spec.get("query") or None,
         filters=dict(spec.get("filters") or {}),
         created_at=created,
+        similar=dict(spec.get("similar") or {}),
     )
 
 
@@ -752,6 +759,7 @@ def create_album(
     query: str | None = None,
     filters: dict[str, Any] | None = None,
     match: str = "all",
+    similar: dict[str, Any] | None = None,
 ) -> Album:
     """Save an album: a tag set (photos with all ``tags``, or any with ``match='any'``) or
     a search (``query`` text and/or ``filters``; tags then act as filters of the search)."""
@@ -762,11 +770,12 @@ def create_album(
         raise AlbumError("match must be 'all' or 'any'")
     tag_list = [t for t in (clean_name(t) for t in tags) if t]
     query = (query or "").strip() or None
-    if not tag_list and query is None and not filters:
+    if not tag_list and query is None and not filters and not similar:
         raise AlbumError("an album needs at least one tag or a search")
     if get_album(cat, clean) is not None:
         raise AlbumError(f"an album named {clean!r} already exists")
-    album = Album(0, clean, tuple(tag_list), match, query, dict(filters or {}))
+    album = Album(0, clean, tuple(tag_list), match, query, dict(filters or {}),
+                  similar=dict(similar or {}))
     scopes = [("albums", "name = ?", (clean,))]
     with journal.decision(cat, "album.create", f"Create the album “{clean}”", scopes):
         aid = cat.execute(

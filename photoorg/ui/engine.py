@@ -113,6 +113,7 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    search_albums: list[str] = field(default_factory=list)  # resolved by the service
 
 
 def overview(state: State) -> Overview:
@@ -128,6 +129,7 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
+        search_albums=queries.search_albums(cat),
     )
 
 
@@ -139,7 +141,7 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
     return queries.clusters(state["cat"], kind)
 
 
-def rows_for_ids(state: State, ids: list[int], scores: list[float],
+def rows_for_ids(state: State, ids: list[int], scores: list[float] | None,
                  title: str) -> queries.PhotoList:
     """Grid rows for search results, in their order."""
     return queries.photos_by_ids(state["cat"], ids, scores, title)
@@ -382,3 +384,39 @@ def last_decision(state: State) -> str | None:
 
 def prune_thumbnails(state: State, data: Path, max_mb: int) -> int:
     return thumbnails.prune(config.thumbnail_dir(data), max_mb * 1024 * 1024)
+
+
+# -- more like these, events (issue 17; the core does the work) ----------------------------------
+
+
+def save_similar_album(state: State, name: str, positive: list[int], negative: list[int]
+                       ) -> str:
+    """Writer worker: a "more like these" album that stays current."""
+    from photoorg.core import feedback
+
+    album = feedback.save_album(state["cat"], name,
+                                feedback.Feedback(tuple(positive), tuple(negative)))
+    return album.name
+
+
+def load_events(state: State) -> list[Any]:
+    """Writer worker (the split is stored, keeping ids and decisions): the suggestions,
+    newest first."""
+    from photoorg.core import events
+
+    return events.list_events(events.refresh_events(state["cat"]))
+
+
+def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:
+    from photoorg.core import events
+
+    cat: Catalog = state["cat"]
+    album = events.keep_event(cat, event_id)
+    _sync_sidecars(cat, events.event_photo_ids(cat, event_id), sidecars)
+    return album.name
+
+
+def dismiss_event(state: State, event_id: int) -> None:
+    from photoorg.core import events
+
+    events.dismiss_event(state["cat"], event_id)

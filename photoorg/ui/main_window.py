@@ -13,8 +13,10 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QPixmap,
     QShortcut,
     QShowEvent,
+    QTransform,
 )
 from PySide6.QtWidgets import (
     QComboBox,
@@ -53,8 +55,10 @@ from photoorg.ui.recovery import (
     offer_backup_if_damaged,
     schedule_restore,
 )
+from photoorg.ui.thumbnails import key_rotation
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
+from photoorg.ui.views.events import EventsPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
     MAX_THUMB,
@@ -227,10 +231,11 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
         self.duplicates_page = DuplicatesPage(self.controller.thumbs)
+        self.events_page = EventsPage()
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
-                     self.unreadable_page, self.duplicates_page):
+                     self.unreadable_page, self.duplicates_page, self.events_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -294,6 +299,10 @@ class MainWindow(QMainWindow):
         dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
         dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
         c.duplicates_ready.connect(dupes.set_groups)
+        self.events_page.keep_requested.connect(c.keep_event)
+        self.events_page.dismiss_requested.connect(c.dismiss_event)
+        self.events_page.show_requested.connect(self.show_photo_ids)
+        c.events_ready.connect(self.events_page.set_events)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
@@ -395,6 +404,11 @@ class MainWindow(QMainWindow):
             self._clear_search_quietly()
             self.stack.setCurrentWidget(self.unreadable_page)
             self.controller.load_unreadable()
+            return
+        if kind == "events":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.events_page)
+            self.controller.load_events()
             return
         self._browse_nav = nav
         self._clear_search_quietly()
@@ -534,10 +548,13 @@ class MainWindow(QMainWindow):
         n = len(rows)
         paths = [self.photos.path(r) for r in rows]
         ids = [self.photos.photo_id(r) for r in rows]
-        similar = menu.addAction(icon("similar"), "Find similar")
+        similar = menu.addAction(icon("similar"), "Find similar" if n == 1
+                                 else "More like these")
         similar.setEnabled(self.controller.model_ready or bool(self.controller.overview
                                                                 and self.controller.overview.model))
         similar.triggered.connect(lambda: self.find_similar(ids, paths))
+        if self.controller.similar_to and not self.controller.search_text:
+            self._feedback_actions(menu, ids)
         menu.addSeparator()
         open_action = menu.addAction(icon("open"), "Open" if n == 1 else f"Open {n} photos")
         open_action.setEnabled(n <= 20)
@@ -577,6 +594,38 @@ class MainWindow(QMainWindow):
         menu.exec(self.grid.viewport().mapToGlobal(pos))
         menu.deleteLater()
 
+    def _feedback_actions(self, menu: QMenu, ids: list[int]) -> None:
+        """Relevance feedback while showing similar photos: refine, or save the query."""
+        c = self.controller
+        more = menu.addAction(icon("similar"), "More like these")
+        more.triggered.connect(lambda: self._refine(more=ids))
+        less = menu.addAction(icon("close"), "Less like these")
+        less.setEnabled(bool(set(c.similar_to) - set(ids)))  # something must stay to be like
+        less.triggered.connect(lambda: self._refine(less=ids))
+        save = menu.addAction(icon("album"), "Save as album…")
+        save.triggered.connect(self.ask_save_similar)
+
+    def _refine(self, more: tuple[int, ...] | list[int] = (),
+                less: tuple[int, ...] | list[int] = ()) -> None:
+        self.controller.refine_similar(more=more, less=less)
+        self.grid_title.setText(self.controller.similar_title())
+
+    def ask_save_similar(self) -> None:
+        """"Save as album…": the current "more like these" as an album that stays current."""
+        name, ok = QInputDialog.getText(
+            self, "Save as album", "Album name (new photos like these will join it):")
+        if ok and name.strip():
+            self.controller.save_similar_album(name.strip())
+
+    def show_photo_ids(self, ids: list[int], title: str) -> None:
+        """Show given photos in the grid (an event's, from the Events page)."""
+        self._clear_search_quietly()
+        self.sidebar.clear_selection_quietly()
+        self.back_to_clusters.hide()
+        self.stack.setCurrentWidget(self.grid_page)
+        self.grid_title.setText(title)
+        self.controller.show_ids(ids, title)
+
     def ask_tag(self, photo_ids: list[int]) -> None:
         organize_actions.ask_tag(self, photo_ids)
 
@@ -610,6 +659,9 @@ class MainWindow(QMainWindow):
         self._viewer_id = photo_id
         path = self.photos.path(row)
         preview = index.data(Qt.ItemDataRole.DecorationRole)
+        turned = key_rotation(self.photos.photos.keys[row])
+        if turned and isinstance(preview, QPixmap):  # the viewer turns it itself
+            preview = preview.transformed(QTransform().rotate(-turned))
         self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
         self.controller.load_image(photo_id, path)
         self.controller.load_details(photo_id)

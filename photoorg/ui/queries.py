@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from photoorg.core import browse
+from photoorg.core import browse, suggest
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.core.missing import MISSING_IDS, VISIBLE
-from photoorg.ui.thumbnails import face_key, photo_key
+from photoorg.ui.thumbnails import face_key, photo_key, rotated_key
 
 
 @dataclass
@@ -60,10 +60,12 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     out = PhotoList(title=title)
     ids, paths, keys = out.ids, out.paths, out.keys
     native = os.sep != "/"
+    turned = browse.rotations(cat)  # photos turned in the viewer: their thumbnails too
     for pid, root_id, rel, chash, size, mtime in rows:
         ids.append(pid)
         paths.append(roots[root_id] + os.sep + (rel.replace("/", os.sep) if native else rel))
-        keys.append(photo_key(pid, chash, size, mtime))
+        key = photo_key(pid, chash, size, mtime)
+        keys.append(rotated_key(key, turned[pid]) if pid in turned else key)
     return out
 
 
@@ -241,6 +243,12 @@ def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
     return core_clusters.all_tags(cat)
 
 
+def search_albums(cat: Catalog) -> list[str]:
+    """Albums that are saved searches ("more like these" included): the service, which
+    holds the search index, resolves them."""
+    return [album.name for album in core_clusters.list_albums(cat) if album.is_search]
+
+
 def albums(cat: Catalog) -> list[str]:
 
     return [album.name for album in core_clusters.list_albums(cat)]
@@ -264,6 +272,8 @@ class ClusterInfo:
     cover_path: str = ""
     cover_crop: tuple[float, float, float, float] | None = None
     confirmed: int = 0
+    suggestion: str | None = None  # a name the model suggests (the user accepts, or not)
+    suggestion_confidence: float = 0.0
 
     @property
     def title(self) -> str:
@@ -287,11 +297,15 @@ def clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list[Clus
     """Cards of one kind: named first, then by size; each with a cover (the sharpest
     confirmed face for people and pets, else the first photo)."""
 
-    out = [
-        ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size)
-        for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
-        if c.size
-    ]
+    listed = [c for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
+              if c.size]
+    found = suggest.suggest_names(cat, listed)  # stored prompt vectors: no model needed
+    out = []
+    for c in listed:
+        hint = found.get(c.id)
+        out.append(ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size,
+                               suggestion=hint.name if hint else None,
+                               suggestion_confidence=hint.confidence if hint else 0.0))
     out.sort(key=lambda c: (c.name is None, -c.count, c.title.lower()))
     roots = {r.id: str(r.path) for r in cat.roots()}
     for info in out:

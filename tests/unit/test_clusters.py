@@ -416,7 +416,8 @@ def test_cli_scenes_name_merge_hide_tags_albums(
     assert code == 0
     listed = json.loads(out)
     assert len(listed) == 3
-    assert set(listed[0]) == {"id", "kind", "name", "auto_name", "named_by", "photos", "size"}
+    assert set(listed[0]) == {"id", "kind", "name", "auto_name", "named_by", "photos", "size",
+                                "suggestion"}
     assert all(c["kind"] == "scenes" and c["name"] is None and c["size"] == 6 for c in listed)
     folder = data_dir / "photos"
     assert all(Path(p).is_absolute() and Path(p).parent == folder

@@ -202,6 +202,8 @@ class Sidebar(QTreeView):
                                  "Files that are in your folders but could not be read"))
         library.append(Entry(("duplicates", None, "Duplicates"), "Duplicates", "duplicates",
                              "", "Near-identical photos, with the one to keep suggested"))
+        library.append(Entry(("events", None, "Events"), "Events", "album", "",
+                             "Outings and trips found by date and place, to keep as albums"))
         browse = []
         for kind, label in KIND_LABELS.items():
             n = overview.clusters.get(kind, 0)
