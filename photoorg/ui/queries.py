@@ -21,7 +21,7 @@ from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.core.missing import MISSING_IDS, VISIBLE
-from photoorg.ui.thumbnails import face_key, photo_key
+from photoorg.ui.thumbnails import face_key, photo_key, rotated_key
 
 
 @dataclass
@@ -63,10 +63,12 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     out = PhotoList(title=title)
     ids, paths, keys = out.ids, out.paths, out.keys
     native = os.sep != "/"
+    turned = browse.rotations(cat)  # photos turned in the viewer: their thumbnails too
     for pid, root_id, rel, chash, size, mtime in rows:
         ids.append(pid)
         paths.append(roots[root_id] + os.sep + (rel.replace("/", os.sep) if native else rel))
-        keys.append(photo_key(pid, chash, size, mtime))
+        key = photo_key(pid, chash, size, mtime)
+        keys.append(rotated_key(key, turned[pid]) if pid in turned else key)
     return out
 
 
