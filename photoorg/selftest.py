@@ -59,50 +59,42 @@ def _run(workdir: Path, steps: list[str]) -> str:
     before = {p: p.read_bytes() for p in library.rglob("*") if p.is_file()}
 
     step("catalog")
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.scanner import scan_library
+    from photoorg.config import Settings
+    from photoorg.core.embedder import TEST_MODEL
+    from photoorg.core.library import Library
 
-    cat = Catalog(workdir / "data" / "catalog.sqlite")
+    # the same library core the CLI and the window use (scan, pipeline, queries)
+    lib = Library(workdir / "data", model=TEST_MODEL, settings=Settings())
     try:
-        cat.add_root(library)
-        scan = scan_library(cat)
+        lib.add_folders([library])
+        scan = lib.scan()
         _check(scan.added > 0, "no sample photos found by the scanner")
 
         step("model")
-        from photoorg.core.embedder import TEST_MODEL, load_embedder
-
-        embedder = load_embedder(TEST_MODEL)
+        lib.require_target_model()
 
         step("index")
-        from photoorg.core.indexer import Indexer
-
-        summary = Indexer(cat, embedder).run()
+        summary = lib.run_pipeline(faces=True).summary
         _check(summary.embedded == scan.added, f"indexed {summary.embedded}/{scan.added}")
 
         step("text search")
-        from photoorg.core.search import SearchIndex
+        hits = lib.search("a photo of a red circle", k=3).hits
+        _check(bool(hits) and "red_circle" in hits[0].path.name,
+               f"top hit for 'red circle' was {hits[0].path.name if hits else None}")
 
-        with SearchIndex(cat) as index:
-            hits = index.search_text(embedder, "a photo of a red circle", k=3)
-            _check(bool(hits) and "red_circle" in hits[0].path.name,
-                   f"top hit for 'red circle' was {hits[0].path.name if hits else None}")
-
-            step("find similar")
-            similar = index.similar_to_photo(hits[0].photo_id, k=3)
-            names = [h.path.name for h in similar]
-            _check(bool(names) and names[0].startswith("red_")
-                   and any("red_circle" in n for n in names),
-                   f"similar to {hits[0].path.name}: {[h.path.name for h in similar]}")
+        step("find similar")
+        similar = lib.similar_ids([hits[0].photo_id], k=3)
+        names = [h.path.name for h in similar]
+        _check(bool(names) and names[0].startswith("red_")
+               and any("red_circle" in n for n in names),
+               f"similar to {hits[0].path.name}: {names}")
 
         step("faces")
-        from photoorg.core import faces
-
-        faces.face_pass(cat)
+        cat = lib.writer
         n_faces = cat.scalar("SELECT COUNT(*) FROM faces")
         _check(n_faces >= 2, f"found {n_faces} faces in the sample portraits")
 
         step("clustering")
-        faces.recluster_people(cat, full=True)
         n_people = cat.scalar(
             "SELECT COUNT(DISTINCT cluster_id) FROM faces WHERE cluster_id IS NOT NULL"
         )
@@ -111,7 +103,8 @@ def _run(workdir: Path, steps: list[str]) -> str:
         step("integrity")
         _check(cat.integrity_check() == "ok", "catalog integrity check failed")
     finally:
-        cat.close()
+        lib.close_search_index()
+        lib.close()
     step("originals")
     after = {p: p.read_bytes() for p in library.rglob("*") if p.is_file()}
     _check(before == after, "a sample photo was modified")
