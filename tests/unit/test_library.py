@@ -362,3 +362,22 @@ def test_grouping_never_holds_the_write_lock_while_it_computes(tmp_path: Path) -
     assert cat.scalar("SELECT COUNT(*) FROM faces WHERE cluster_id = ?", (named,)) >= 12
     other.close()
     cat.close()
+
+
+@needs_tiny
+def test_text_tasks_use_the_active_model_during_a_switch(lib_copy: Path) -> None:
+    """Pets were scored against the prompts of whichever model was loaded last."""
+    from photoorg.core.indexer import Indexer
+    from photoorg.core.models import spec_of
+
+    with Library(lib_copy / "data", model=OTHER_MODEL) as lib:
+        target = lib.require_target_model()
+        cat = lib.writer
+        assert cat.active_model().spec == TEST_MODEL
+        for task in ("search", "pets", "scenes", "names"):
+            assert spec_of(lib.models.encoder_for(cat, task)) == TEST_MODEL
+        assert spec_of(lib.models.encoder_for(cat, "embed")) == OTHER_MODEL
+        assert sorted(lib.encoders.specs()) == sorted([TEST_MODEL, OTHER_MODEL])  # both kept
+        assert Indexer(cat, target).text_encoder is None  # never the target's prompts
+        active = lib.encoders.loaded(TEST_MODEL)
+        assert Indexer(cat, target, active_embedder=active).text_encoder is active
