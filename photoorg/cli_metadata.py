@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from photoorg.cli import CliError, emit_json, open_catalog
-from photoorg.cli_clusters import _photo_ids, _sync_sidecars
+from photoorg.cli.clusters import _photo_ids, _sync_sidecars
 from photoorg.core import metadata_import as mi
 
 

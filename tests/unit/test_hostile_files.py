@@ -262,7 +262,7 @@ NOBODY_SCRIPT = textwrap.dedent(
     PIL.Image.init()
     import sqlite_vec
     from photoorg import cli
-    import photoorg.cli_search, photoorg.cli_watch
+    import photoorg.cli.search, photoorg.cli.watch
     from photoorg.core import catalog, embedder, imaging, indexer, scanner
     model = embedder.load_embedder(sys.argv[3])  # lazy imports and weights: still as root
     embedder.load_embedder = lambda *args, **kwargs: model

@@ -3,6 +3,12 @@
 Output contracts (other tools script these; keep them): ``status --json`` prints one
 object; ``search``/``similar`` ``--json`` print ``[{"path", "score"}]`` best first.
 Human-readable progress goes to stderr, results to stdout.
+
+A package of thin commands: this module holds what they share (errors, JSON output,
+progress, the parser and :func:`main`); each command module (``library``: index, status,
+folders; ``search``; ``clusters``; ``watch``; and ``photoorg.cli_<topic>`` modules) parses
+its options and calls :class:`photoorg.core.library.Library` -- none of them composes the
+pipeline or chooses a model.
 """
 
 from __future__ import annotations
@@ -108,60 +114,6 @@ def open_library(args: argparse.Namespace, **options: Any) -> Library:
     return Library(args.data_dir, encoders=encoders, **options)
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    from photoorg.core.embedder import ModelUnavailableError
-
-    with open_library(args, model=args.model) as lib:
-        try:
-            lib.add_folders(args.paths)
-        except LibraryError as exc:
-            raise CliError(str(exc)) from exc
-        lib.exclude(args.exclude or [])
-        if args.model:  # asked for by name: it must be there (and becomes the target)
-            try:
-                lib.require_target_model()
-            except ModelUnavailableError as exc:
-                raise CliError(str(exc)) from exc
-        report = lib.scan()
-        print(
-            f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
-            f"{report.removed} removed, {len(report.offline_roots)} offline folders",
-            file=sys.stderr,
-        )
-        for path, why in report.errors[:20]:
-            print(f"  cannot read {path}: {why}", file=sys.stderr)
-        ctx = lib.run_pipeline(listener=ConsoleProgress(quiet=args.quiet),
-                               faces=not args.no_faces, batch_size=args.batch_size)
-        summary = ctx.summary
-        if summary.embedded:
-            lib.save_search_cache()
-        counts = lib.writer.status_counts()
-        missing = lib.embedding_pending()
-        spec = lib.models.target_spec(lib.writer)
-        why = lib.encoders.failed.get(spec)
-    print(
-        f"indexed {summary.embedded} photos in {summary.seconds:.1f}s, "
-        f"skipped {summary.skipped}; library: {counts['indexed']} indexed, "
-        f"{counts['pending']} pending, {counts['skipped']} skipped, {counts['offline']} offline",
-    )
-    for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  skipped {n}: {reason}")
-    if missing and why is not None:
-        # faces, places and people were found anyway; search waits for the model
-        raise CliError(f"model {spec} is not available: {why}")
-    return EXIT_OK
-
-
-def _refresh_search_cache(cat: Catalog) -> None:
-    """Write the search index's start-up file now, so the next search starts fast."""
-    from photoorg.core.search import SearchIndex
-
-    try:
-        SearchIndex(cat).close(save=True)
-    except Exception:  # an optimisation only: search rebuilds it when missing
-        log.exception("could not write the search cache")
-
-
 def download_progress(spec: str) -> Callable[[int, int | None], None]:
     state = {"last": 0.0}
 
@@ -176,43 +128,6 @@ def download_progress(spec: str) -> Callable[[int, int | None], None]:
     return report
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        result = lib.status()
-        skipped = lib.skipped(limit=50) if args.verbose_skipped else []
-    if args.json:
-        if skipped:
-            result["skipped_files"] = [
-                {"path": str(p), "reason": r, "detail": d} for p, r, d in skipped
-            ]
-        emit_json(result)
-        return EXIT_OK
-    print(f"model:    {result['model'] or '(none yet)'}")
-    if "searching_with" in result:
-        print(f"searching with: {result['searching_with']} (switching models)")
-    print(f"indexed:  {result['indexed']}")
-    print(f"pending:  {result['pending']}")
-    print(f"skipped:  {result['skipped']}")
-    for reason, n in result["skipped_reasons"].items():
-        print(f"  {n:6d}  {reason}")
-    print(f"offline:  {result['offline']}")
-    if result["missing"]:
-        print(f"missing:  {result['missing']} (files gone, kept until they come back or "
-              "`photoorg forget-missing`)")
-    if result.get("not_searchable"):
-        print(f"not searchable yet: {result['not_searchable']}")
-    for folder in result["folders"]:
-        state = "online" if folder["online"] else "OFFLINE"
-        print(f"folder:   {folder['path']} ({state}, watch {folder['watch_mode']})")
-    for item in result.get("missing_folders", []):
-        print(f"missing folder: {item['path']} ({item['photos']} photos)")
-    for item in result.get("unreadable_folders", []):
-        print(f"unreadable folder: {item['path']}: {item['reason']}")
-    for path, reason, detail in skipped:
-        print(f"skipped:  {path}: {reason} {detail}")
-    return EXIT_OK
-
-
 def print_results(results: Sequence[tuple[Path, float]], as_json: bool) -> None:
     if as_json:
         emit_json([{"path": str(path), "score": round(float(score), 6)} for path, score in results])
@@ -223,41 +138,17 @@ def print_results(results: Sequence[tuple[Path, float]], as_json: bool) -> None:
         print(f"{score:.3f}  {path}")
 
 
-def cmd_folders(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        try:
-            if args.remove:
-                gone = lib.remove_folder(args.remove)
-                print(f"forgot {gone} (files on disk untouched)", file=sys.stderr)
-            if args.relocate:
-                lib.relocate_folder(*args.relocate)
-        except LibraryError as exc:
-            raise CliError(str(exc)) from exc
-        cat = lib.writer
-        for root in cat.roots():
-            print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
-            if not root.online:
-                from photoorg.core.relocation import find_relocated_root
-
-                moved_to = find_relocated_root(cat, root)  # a drive back under another letter
-                if moved_to is not None:
-                    print(f"{root.path} seems to be at {moved_to} now: photoorg folders "
-                          f'--relocate "{root.path}" "{moved_to}"', file=sys.stderr)
-        from photoorg.core.missing import missing_folders
-
-        for gone in missing_folders(cat):
-            print(f"{gone.path}\tmissing folder\t{gone.photos} photos")
-    return EXIT_OK
-
-
 # -- parser ----------------------------------------------------------------------------
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
+# Command modules, in --help order: each has ``add_commands(sub)``. The package holds the
+# library's own commands; other topics may live in ``photoorg.cli_<topic>`` modules.
 _EXTRA_COMMANDS: list[str] = [
-    "photoorg.cli_search",
-    "photoorg.cli_clusters",
-    "photoorg.cli_watch",
+    "photoorg.cli.library",
+    "photoorg.cli.search",
+    "photoorg.cli.clusters",
+    "photoorg.cli.watch",
     "photoorg.cli_metadata",
     "photoorg.cli_safety",
     "photoorg.cli_events",
@@ -285,28 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--no-watch", action="store_true",
                         help="index the folders once at start, without watching them")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("index", help="add folders to the library and index them")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--model", metavar="SPEC", help="ARCH/PRETRAINED, ARCH/path/to/weights, "
-                   "or ARCH/random (default: the library's model)")
-    p.add_argument("--exclude", action="append", metavar="PATTERN",
-                   help="glob of files/folders to leave out (repeatable; persisted)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--no-faces", action="store_true", help="skip face detection")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_index)
-
-    p = sub.add_parser("status", help="library counts")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--verbose-skipped", action="store_true", help="list skipped files")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("folders", help="list, forget or re-point library folders")
-    p.add_argument("--remove", metavar="PATH", help="forget a folder (never deletes files)")
-    p.add_argument("--relocate", nargs=2, metavar=("OLD", "NEW"),
-                   help="the folder moved (drive letter, mount point): re-point it")
-    p.set_defaults(func=cmd_folders)
 
     import importlib
 
