@@ -126,6 +126,7 @@ class PhotoInfo:
     camera: str | None
     orientation: int
     format: str
+    tz_offset: int | None = None  # minutes east of UTC, when EXIF recorded it (OffsetTime*)
 
 
 @dataclass
@@ -143,6 +144,7 @@ class _Meta:
     latitude: float | None = None
     longitude: float | None = None
     camera: str | None = None
+    tz_offset: int | None = None
 
     def merged(self, other: _Meta) -> _Meta:
         """Fill fields missing here from ``other`` (orientation is kept)."""
@@ -155,6 +157,7 @@ class _Meta:
             latitude=lat,
             longitude=lon,
             camera=self.camera or other.camera,
+            tz_offset=self.tz_offset if self.taken_at is not None else other.tz_offset,
         )
 
 
@@ -470,6 +473,7 @@ def _photo_info(
         camera=meta.camera,
         orientation=orientation,
         format=fmt,
+        tz_offset=meta.tz_offset,
     )
 
 
@@ -626,12 +630,14 @@ def _meta_from_ifds(
     ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any], gps_ifd: Mapping[int, Any]
 ) -> _Meta:
     lat, lon = _safe(lambda: _gps(gps_ifd), (None, None))
+    taken_at, tz_offset = _safe(lambda: _taken_at(ifd0, exif_ifd), (None, None))
     return _Meta(
         orientation=_safe(lambda: _orientation(ifd0.get(_TAG_ORIENTATION)), 1),
-        taken_at=_safe(lambda: _taken_at(ifd0, exif_ifd)),
+        taken_at=taken_at,
         latitude=lat,
         longitude=lon,
         camera=_safe(lambda: _camera(ifd0.get(_TAG_MAKE), ifd0.get(_TAG_MODEL))),
+        tz_offset=tz_offset,
     )
 
 
@@ -660,7 +666,10 @@ def _camera(make: Any, model: Any) -> str | None:
     return " ".join(s for s in (make_s, model_s) if s) or None
 
 
-def _taken_at(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]) -> float | None:
+def _taken_at(
+    ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]
+) -> tuple[float | None, int | None]:
+    """(POSIX time, UTC offset in minutes when the file recorded one)."""
     for date_tag, offset_tag, subsec_tag in _DATE_TAGS:
         raw = exif_ifd.get(date_tag)
         if raw is None:
@@ -674,20 +683,24 @@ def _taken_at(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]) -> float | N
         )
         if stamp is not None:
             return stamp
-    return None
+    return None, None
 
 
-def _parse_datetime(text: str, offset: str, subsec: str) -> float | None:
-    """EXIF "YYYY:MM:DD HH:MM:SS" -> POSIX time; naive times are taken as UTC."""
+def _parse_datetime(text: str, offset: str, subsec: str) -> tuple[float, int | None] | None:
+    """EXIF "YYYY:MM:DD HH:MM:SS" -> (POSIX time, offset minutes or None); naive times are
+    taken as UTC (so they read back as the camera's wall clock)."""
     match = _DATE_RE.match(text)
     if not match:
         return None
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = min(int(match.group(6) or 0), 59)
-    tz = _parse_offset(match.group(8) or offset) or UTC
+    known = _parse_offset(match.group(8) or offset)
+    tz = known or UTC
     when = datetime(year, month, day, hour, minute, second, tzinfo=tz)  # ValueError if bogus
     fraction = match.group(7) or (subsec if subsec.isdigit() else "")
-    return when.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    stamp = when.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    minutes = None if known is None else int(known.utcoffset(None).total_seconds() // 60)
+    return stamp, minutes
 
 
 def _parse_offset(text: str) -> timezone | None:
@@ -829,7 +842,7 @@ def _raw_preview(
                 software = _safe(lambda im=im: _as_text(im.getexif().get(0x0131)), "")
                 if software.startswith("dcraw") and (meta.taken_at or 0) < 2 * 86400:
                     # LibRaw writes EXIF for previews that lack it, dated 1970 when unknown.
-                    meta.taken_at = None
+                    meta.taken_at = meta.tz_offset = None
                 orientation = _preview_orientation(im.size, full_size, meta, flip_orientation)
                 if not want_image or not _preview_is_enough(
                     im.size, full_size, min_side, max_side, orientation

@@ -318,6 +318,7 @@ class Indexer:
                     latitude=info.latitude,
                     longitude=info.longitude,
                     camera=info.camera,
+                    tz_offset=info.tz_offset,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
             for decoded in batch:

@@ -30,7 +30,8 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "error", "message": ..., "details": ...}
 
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
-``{"cmd": "search", "gen", "text", "k"}``, ``{"cmd": "similar", "gen", "ids", "k"}``,
+``{"cmd": "search", "gen", "text", "k"}``, ``{"cmd": "similar", "gen", "ids", "k"}`` (and
+``"not": [ids]``: less like those),
 ``{"cmd": "album", "gen", "name"}`` (a saved-search album: answered as ``results``),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
@@ -273,7 +274,13 @@ class LibraryService:
         k = int(job.get("k", 200))
         lib = self.library
         try:
-            if job["cmd"] == "similar":
+            if job["cmd"] == "similar" and job.get("not"):  # less like those: Rocchio
+                from photoorg.core.feedback import Feedback
+
+                wanted = Feedback(tuple(int(i) for i in job["ids"]),
+                                  tuple(int(i) for i in job["not"]))
+                hits = lib.more_like_these(wanted, k=k).hits
+            elif job["cmd"] == "similar":
                 hits = lib.similar_ids([int(i) for i in job["ids"]], k=k, include_self=True)
             elif job["cmd"] == "album":
                 ids = lib.album_photos(str(job["name"]))

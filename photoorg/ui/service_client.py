@@ -157,8 +157,13 @@ class ServiceClient(QObject):
     def search(self, generation: int, text: str, k: int) -> None:
         self.send_json({"cmd": "search", "gen": generation, "text": text, "k": k})
 
-    def similar(self, generation: int, photo_ids: list[int], k: int) -> None:
-        self.send_json({"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k})
+    def similar(self, generation: int, photo_ids: list[int], k: int,
+                negative: list[int] | None = None) -> None:
+        """More like ``photo_ids`` (less like ``negative``: Rocchio in the core)."""
+        command = {"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k}
+        if negative:
+            command["not"] = list(negative)
+        self.send_json(command)
 
     def download(self, spec: str) -> None:
         self.send_json({"cmd": "download", "spec": spec})
