@@ -843,11 +843,14 @@ def _apply(cat: Catalog, f: _Faces, plan: _Plan) -> ReclusterReport:
     """Write a plan (inside the caller's transaction): new people, changed automatic
     assignments, centroids, dropped clusters, bookkeeping."""
     new_cluster = plan.new_cluster.copy()
-    for j in range(plan.new_people):
-        members = np.flatnonzero(plan.new_cluster == -2 - j)
-        cid = cat.add_people_cluster(f.x[members].mean(0))
+    fresh = new_cluster <= -2
+    person = np.where(fresh, -2 - new_cluster, -1)
+    _, centre, _ = _cluster_stats(f.x, person, plan.new_people)
+    cids = np.array([cat.add_people_cluster(centre[j]) for j in range(plan.new_people)],
+                    dtype=np.int64)
+    for cid in cids.tolist():
         f.clusters[cid] = (None, False)
-        new_cluster[members] = cid
+    new_cluster[fresh] = cids[person[fresh]] if len(cids) else -1
     cat.delete_clusters(plan.drop)
     for cid in plan.drop:
         f.clusters.pop(cid, None)
