@@ -312,3 +312,9 @@ def view_facts(cat: Catalog, photo_id: int) -> ViewFacts:
         "WHERE p.id = ?", (photo_id,)).fetchone()
     return ViewFacts(0, 0.0, True) if row is None else ViewFacts(int(row[0]), float(row[1]),
                                                                  bool(row[2]))
+
+
+def rotations(cat: Catalog) -> dict[int, int]:
+    """Every photo the user turned on screen: photo id -> degrees clockwise (a small table)."""
+    return {int(pid): int(deg) for pid, deg in cat.query(
+        "SELECT photo_id, rotation FROM photo_view WHERE rotation != 0")}

@@ -188,7 +188,10 @@ class LibraryController(QObject):
             if error is not None:
                 self._on_task_error(error)
                 return
-            if photos is not None:
+            if photos is not None and photos.saved_search:
+                self._titles[gen] = photos.title  # resolved by the library, in the service
+                self.service.album(gen, photos.saved_search)
+            elif photos is not None:
                 self.photos_ready.emit(photos)
 
         return done
@@ -351,7 +354,8 @@ class LibraryController(QObject):
     def set_rotation(self, photo_id: int, degrees: int) -> None:
         """How the viewer turns this photo: a photoorg setting, the file is never touched."""
         self._write(engine.set_rotation, photo_id, degrees, what="turning the photo",
-                    done="Turned (only in photoorg; the file is unchanged)")
+                    done="Turned (only in photoorg; the file is unchanged)",
+                    after=lambda _: self.reload())  # its thumbnail turns too
 
     def load_settings_info(self) -> None:
         self.query.submit(engine.settings_info, self.data,

@@ -13,8 +13,10 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QPixmap,
     QShortcut,
     QShowEvent,
+    QTransform,
 )
 from PySide6.QtWidgets import (
     QComboBox,
@@ -53,6 +55,7 @@ from photoorg.ui.recovery import (
     offer_backup_if_damaged,
     schedule_restore,
 )
+from photoorg.ui.thumbnails import key_rotation
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.events import EventsPage
@@ -656,6 +659,9 @@ class MainWindow(QMainWindow):
         self._viewer_id = photo_id
         path = self.photos.path(row)
         preview = index.data(Qt.ItemDataRole.DecorationRole)
+        turned = key_rotation(self.photos.photos.keys[row])
+        if turned and isinstance(preview, QPixmap):  # the viewer turns it itself
+            preview = preview.transformed(QTransform().rotate(-turned))
         self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
         self.controller.load_image(photo_id, path)
         self.controller.load_details(photo_id)

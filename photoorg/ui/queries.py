@@ -21,7 +21,7 @@ from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.core.missing import MISSING_IDS, VISIBLE
-from photoorg.ui.thumbnails import face_key, photo_key
+from photoorg.ui.thumbnails import face_key, photo_key, rotated_key
 
 
 @dataclass
@@ -34,6 +34,9 @@ class PhotoList:
     scores: list[float] | None = None
     title: str = ""
     sections: list[browse.Section] = field(default_factory=list)  # timeline headers
+    # a saved-search album: its photos come from the search (the indexing service, which
+    # holds the model), not from the catalog alone
+    saved_search: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -60,10 +63,12 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     out = PhotoList(title=title)
     ids, paths, keys = out.ids, out.paths, out.keys
     native = os.sep != "/"
+    turned = browse.rotations(cat)  # photos turned in the viewer: their thumbnails too
     for pid, root_id, rel, chash, size, mtime in rows:
         ids.append(pid)
         paths.append(roots[root_id] + os.sep + (rel.replace("/", os.sep) if native else rel))
-        keys.append(photo_key(pid, chash, size, mtime))
+        key = photo_key(pid, chash, size, mtime)
+        keys.append(rotated_key(key, turned[pid]) if pid in turned else key)
     return out
 
 
@@ -110,7 +115,9 @@ def tag_photos(cat: Catalog, tag: str, sort: str = "taken") -> PhotoList:
 
 
 def album_photos(cat: Catalog, name: str, sort: str = "taken") -> PhotoList:
-
+    album = core_clusters.get_album(cat, name)
+    if album is not None and album.is_search:
+        return PhotoList(title=album.name, saved_search=album.name)
     return _by_date(cat, core_clusters.album_photos(cat, name), name, sort)
 
 
