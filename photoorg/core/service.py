@@ -283,8 +283,9 @@ class LibraryService:
             elif job["cmd"] == "similar":
                 hits = lib.similar_ids([int(i) for i in job["ids"]], k=k, include_self=True)
             elif job["cmd"] == "album":
-                ids = lib.album_photos(str(job["name"]))
-                self.event("results", gen=gen, ids=ids, scores=[], error=None)
+                ids, scores = lib.album_results(str(job["name"]))
+                self.event("results", gen=gen, ids=ids,
+                           scores=[round(s, 6) for s in scores or []], error=None)
                 return
             else:
                 hits = lib.search(str(job["text"]), k=k).hits

@@ -188,7 +188,10 @@ class LibraryController(QObject):
             if error is not None:
                 self._on_task_error(error)
                 return
-            if photos is not None:
+            if photos is not None and photos.saved_search:
+                self._titles[gen] = photos.title  # resolved by the library, in the service
+                self.service.album(gen, photos.saved_search)
+            elif photos is not None:
                 self.photos_ready.emit(photos)
 
         return done

@@ -34,6 +34,9 @@ class PhotoList:
     scores: list[float] | None = None
     title: str = ""
     sections: list[browse.Section] = field(default_factory=list)  # timeline headers
+    # a saved-search album: its photos come from the search (the indexing service, which
+    # holds the model), not from the catalog alone
+    saved_search: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -112,7 +115,9 @@ def tag_photos(cat: Catalog, tag: str, sort: str = "taken") -> PhotoList:
 
 
 def album_photos(cat: Catalog, name: str, sort: str = "taken") -> PhotoList:
-
+    album = core_clusters.get_album(cat, name)
+    if album is not None and album.is_search:
+        return PhotoList(title=album.name, saved_search=album.name)
     return _by_date(cat, core_clusters.album_photos(cat, name), name, sort)
 
 
