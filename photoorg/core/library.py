@@ -388,7 +388,8 @@ class Library:
         if album.similar:  # "more like these": re-ranked now, so new photos join
             from photoorg.core import feedback
 
-            return feedback.resolve_album(cat, album, index=self.search_index())
+            return feedback.resolve_album(cat, album, index=self.search_index(),
+                                          scores=scores)
 
         known = {"folder", "after", "before", "exts", "person", "place"}
         options = {k: v for k, v in album.filters.items() if k in known}

@@ -93,7 +93,6 @@ class LibraryController(QObject):
         self.search_text = ""
         self.similar_to: list[int] = []
         self.less_like: list[int] = []  # "less like these" while showing similar photos
-        self._album_gens: set[int] = set()  # answers that are albums (ids, no scores)
         self.cluster_kind: str | None = None
         self.overview: engine.Overview | None = None
         self.model_ready = False
@@ -172,11 +171,6 @@ class LibraryController(QObject):
             self._submit_search(gen, self.search_text)
         elif self.similar_to:
             self._submit_similar(gen, self.similar_to)
-        elif (self.source.kind == "album" and self.overview is not None
-              and self.source.arg in self.overview.search_albums):
-            self._titles[gen] = str(self.source.arg)  # a saved search: the service ranks it
-            self._album_gens.add(gen)
-            self.service.send_json({"cmd": "album", "gen": gen, "name": str(self.source.arg)})
         else:
             self.query.submit(engine.load_source, self.source, self.sort,
                               callback=self._grid_cb(gen), what="loading photos")
@@ -289,16 +283,13 @@ class LibraryController(QObject):
     @Slot(int, list, list, str)
     def _on_results(self, gen: int, ids: list, scores: list, error: str) -> None:
         title = self._titles.pop(gen, "")
-        album = gen in self._album_gens
-        self._album_gens.discard(gen)
         if gen != self._generation or self._closed:
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
-            if album:
-                self.error.emit(f"The album could not be shown: {error}", "")
-        self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
-                          None if album else [float(x) for x in scores], title,
+        # an album of tags answers ids only (no scores)
+        ranked = [float(x) for x in scores] if len(scores) == len(ids) else None
+        self.query.submit(engine.rows_for_ids, [int(i) for i in ids], ranked, title,
                           callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------

@@ -248,12 +248,6 @@ def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
     return core_clusters.all_tags(cat)
 
 
-def search_albums(cat: Catalog) -> list[str]:
-    """Albums that are saved searches ("more like these" included): the service, which
-    holds the search index, resolves them."""
-    return [album.name for album in core_clusters.list_albums(cat) if album.is_search]
-
-
 def albums(cat: Catalog) -> list[str]:
 
     return [album.name for album in core_clusters.list_albums(cat)]
