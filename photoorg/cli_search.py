@@ -1,8 +1,13 @@
 """``search``, ``similar`` and ``duplicates``: queries over the library's vectors.
 
-All three go through :class:`photoorg.core.search.SearchIndex` (the same API the GUI uses).
-``--json`` output: ``search`` / ``similar`` print ``[{"path", "score"}]`` best first;
-``duplicates`` prints a list of groups, each a list of ``{"path", "score"}``.
+``search`` and ``similar`` go through :mod:`photoorg.core.library_search` (word matches on
+names, places, tags, file names and text read in photos first, then CLIP similarity down to
+a relevance cut-off; ``--all`` lifts it), ``duplicates`` through
+:class:`photoorg.core.search.SearchIndex` -- the same APIs the GUI uses.
+``--json`` output: ``search`` / ``similar`` print ``[{"path", "score", "matched"}]`` best
+first (``matched``: the kinds of what the words matched, e.g. ``["person", "place"]``; empty
+for similarity-only results); ``duplicates`` prints a list of groups, each a list of
+``{"path", "score"}``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from photoorg.cli import CliError, emit_json, open_catalog, print_results
+from photoorg.cli import CliError, emit_json, open_catalog
 from photoorg.core.catalog import Catalog
+from photoorg.core.library_search import SearchPage, search_library, similar_photos
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
@@ -21,7 +27,6 @@ from photoorg.core.search import (
     QueryError,
     QueryPart,
     SearchIndex,
-    SearchResult,
     parse_query,
     to_timestamp,
 )
@@ -53,6 +58,7 @@ def _filters(args: argparse.Namespace) -> Filters:
         before=args.before,
         exts=tuple(args.type or ()),
         tags=tuple(args.tag or ()),
+        has_text=bool(getattr(args, "has_text", False)),
     )
 
 
@@ -70,29 +76,37 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
-def _run_query(
-    cat: Catalog, args: argparse.Namespace, query: Query, needs_encoder: bool
-) -> list[SearchResult]:
-    if cat.active_model() is None:
-        raise CliError("the library is empty: run `photoorg index FOLDER` first")
-    filters = _filters(args)  # bad options fail before the model loads
-    encoder = _embedder_for(cat) if needs_encoder else None
-    with SearchIndex(cat) as index:
-        try:
-            return index.search(
-                query,
-                encoder,
-                filters=filters,
-                k=args.k,
-                offset=args.offset,
-                min_score=args.min_score,
-            )
-        except QueryError as exc:
-            raise CliError(str(exc)) from exc
+def _optional_embedder(cat: Catalog) -> Any:
+    """The model for a text query, or None (said on stderr) when it is not available:
+    names, places, tags, file names and read text still answer."""
+    from photoorg.core.embedder import ModelUnavailableError, load_embedder
+
+    model = cat.active_model()
+    if model is None:
+        return None
+    try:
+        return load_embedder(model.spec)
+    except ModelUnavailableError as exc:
+        print(f"searching words only: {exc}", file=sys.stderr)
+        return None
 
 
-def _show(hits: list[SearchResult], as_json: bool) -> None:
-    print_results([(h.path, h.score) for h in hits], as_json)
+def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
+    if as_json:
+        emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
+                    "matched": list(h.matched)} for h in page.hits])
+        return
+    if not page.hits:
+        print("no results", file=sys.stderr)
+    for hit in page.hits:
+        why = f"  [{', '.join(hit.matched)}]" if hit.matched else ""
+        print(f"{hit.score:.3f}  {hit.path}{why}")
+    more = "" if show_all or not page.weaker_hidden else " (--all shows weaker matches)"
+    print(f"{page.total} results{more}", file=sys.stderr)
+
+
+def _no_photos(cat: Catalog) -> bool:
+    return not cat.scalar("SELECT 1 FROM photos LIMIT 1")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -101,24 +115,51 @@ def cmd_search(args: argparse.Namespace) -> int:
     except QueryError as exc:
         raise CliError(str(exc)) from exc
     with open_catalog(args) as cat:
+        if _no_photos(cat):
+            raise CliError("the library is empty: run `photoorg index FOLDER` first")
+        filters = _filters(args)  # bad options fail before the model loads
         needs = any(p.kind in ("text", "image") for p in query.parts)
-        _show(_run_query(cat, args, query, needs), args.json)
+        encoder = _optional_embedder(cat) if needs else None
+        with SearchIndex(cat) as index:
+            try:
+                page = search_library(index, query, encoder, filters=filters, k=args.k,
+                                      offset=args.offset, show_all=args.all,
+                                      min_score=args.min_score)
+            except QueryError as exc:
+                raise CliError(str(exc)) from exc
+        _show(page, args.json, args.all)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     path = Path(args.path).expanduser().absolute()
-    query = Query((QueryPart("image", path),)) + _extra_parts(args)
+    extra = _extra_parts(args)
     with open_catalog(args) as cat:
         model = cat.active_model()
+        if model is None:
+            raise CliError("the library is empty: run `photoorg index FOLDER` first")
         pid = cat.photo_id_for_path(path)
-        in_library = model is not None and pid is not None and (
-            cat.vector(pid, model.id) is not None
-        )  # its stored vector answers, even from an offline drive
+        in_library = pid is not None and cat.vector(pid, model.id) is not None
+        # its stored vector answers, even from an offline drive
         if not in_library and not path.is_file():
             raise CliError(f"not a file: {path}")
-        needs = not in_library or any(p.kind in ("text", "image") for p in query.parts[1:])
-        _show(_run_query(cat, args, query, needs), args.json)
+        filters = _filters(args)
+        needs = not in_library or any(p.kind in ("text", "image") for p in extra.parts)
+        encoder = _embedder_for(cat) if needs else None
+        query = Query((QueryPart("image", path),)) + extra
+        with SearchIndex(cat) as index:
+            try:
+                if in_library:
+                    page = similar_photos(index, [pid], filters=filters, k=args.k,
+                                          offset=args.offset, show_all=args.all,
+                                          include_self=True, extra=extra, encoder=encoder)
+                else:
+                    page = search_library(index, query, encoder, filters=filters, k=args.k,
+                                          offset=args.offset, show_all=args.all,
+                                          min_score=args.min_score)
+            except QueryError as exc:
+                raise CliError(str(exc)) from exc
+        _show(page, args.json, args.all)
     return 0
 
 
@@ -151,12 +192,16 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="file type, e.g. jpg (repeatable: any of them)")
     p.add_argument("--tag", action="append", metavar="TAG",
                    help="only photos with this tag (repeatable: all of them)")
+    p.add_argument("--has-text", action="store_true",
+                   help="only photos with text read in them (signs, documents, ...)")
 
 
 def _add_query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=20, help="number of results")
     p.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
     p.add_argument("--min-score", type=float, metavar="S", help="drop results scoring below S")
+    p.add_argument("--all", action="store_true",
+                   help="show weaker matches too (no relevance cut-off)")
     p.add_argument("--and", dest="and_", action="append", metavar="TEXT",
                    help="also match this (repeatable)")
     p.add_argument("--not", dest="not_", action="append", metavar="TEXT",

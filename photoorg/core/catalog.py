@@ -167,8 +167,93 @@ CREATE TABLE albums(
 
 _V2_EXT_INDEX = "CREATE INDEX photos_ext ON photos(ext);"  # file-type filter without a scan
 
+# Full-text search (photoorg.core.textindex): one FTS5 row per photo (its path's words, the
+# words read in it, its caption) and one per label (tags, named clusters, albums), kept in
+# step with their tables by triggers, so every writer (any process) keeps them true.
+_V3_TEXT_SEARCH = """
+CREATE TABLE photo_text(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    content_hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    text TEXT NOT NULL DEFAULT '',
+    terms TEXT NOT NULL DEFAULT '',
+    detail TEXT,
+    read_at REAL NOT NULL
+);
+CREATE INDEX photo_text_has ON photo_text(photo_id) WHERE text != '';
+
+CREATE VIRTUAL TABLE photo_fts USING fts5(
+    name, words, caption, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER photo_fts_add AFTER INSERT ON photos BEGIN
+    INSERT INTO photo_fts(rowid, name) VALUES (new.id, new.rel_path);
+END;
+CREATE TRIGGER photo_fts_move AFTER UPDATE OF rel_path ON photos BEGIN
+    UPDATE photo_fts SET name = new.rel_path WHERE rowid = new.id;
+END;
+CREATE TRIGGER photo_fts_del AFTER DELETE ON photos BEGIN
+    DELETE FROM photo_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER photo_text_add AFTER INSERT ON photo_text BEGIN
+    UPDATE photo_fts SET words = new.terms WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_text_change AFTER UPDATE OF terms ON photo_text BEGIN
+    UPDATE photo_fts SET words = new.terms WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_text_del AFTER DELETE ON photo_text BEGIN
+    UPDATE photo_fts SET words = NULL WHERE rowid = old.photo_id;
+END;
+INSERT INTO photo_fts(rowid, name) SELECT id, rel_path FROM photos;
+
+CREATE VIRTUAL TABLE label_fts USING fts5(
+    label, kind UNINDEXED, ref UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER label_tag_add AFTER INSERT ON tags BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'tag', new.id);
+END;
+CREATE TRIGGER label_tag_change AFTER UPDATE OF name ON tags BEGIN
+    DELETE FROM label_fts WHERE kind = 'tag' AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'tag', new.id);
+END;
+CREATE TRIGGER label_tag_del AFTER DELETE ON tags BEGIN
+    DELETE FROM label_fts WHERE kind = 'tag' AND ref = old.id;
+END;
+CREATE TRIGGER label_album_add AFTER INSERT ON albums BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'album', new.id);
+END;
+CREATE TRIGGER label_album_change AFTER UPDATE OF name ON albums BEGIN
+    DELETE FROM label_fts WHERE kind = 'album' AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'album', new.id);
+END;
+CREATE TRIGGER label_album_del AFTER DELETE ON albums BEGIN
+    DELETE FROM label_fts WHERE kind = 'album' AND ref = old.id;
+END;
+CREATE TRIGGER label_cluster_add AFTER INSERT ON clusters
+WHEN new.name IS NOT NULL OR (new.kind = 'places' AND new.auto_name IS NOT NULL) BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (
+        trim(COALESCE(new.name, '') || ' ' ||
+             CASE WHEN new.kind = 'places' THEN COALESCE(new.auto_name, '') ELSE '' END),
+        new.kind, new.id);
+END;
+CREATE TRIGGER label_cluster_change AFTER UPDATE OF name, auto_name, kind ON clusters BEGIN
+    DELETE FROM label_fts WHERE kind = old.kind AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref)
+    SELECT trim(COALESCE(new.name, '') || ' ' ||
+                CASE WHEN new.kind = 'places' THEN COALESCE(new.auto_name, '') ELSE '' END),
+           new.kind, new.id
+    WHERE new.name IS NOT NULL OR (new.kind = 'places' AND new.auto_name IS NOT NULL);
+END;
+CREATE TRIGGER label_cluster_del AFTER DELETE ON clusters BEGIN
+    DELETE FROM label_fts WHERE kind = old.kind AND ref = old.id;
+END;
+INSERT INTO label_fts(label, kind, ref) SELECT name, 'tag', id FROM tags;
+INSERT INTO label_fts(label, kind, ref) SELECT name, 'album', id FROM albums;
+INSERT INTO label_fts(label, kind, ref)
+SELECT trim(COALESCE(name, '') || ' ' ||
+            CASE WHEN kind = 'places' THEN COALESCE(auto_name, '') ELSE '' END), kind, id
+FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NULL);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX]
+MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX, _V3_TEXT_SEARCH]
 
 
 class CatalogError(RuntimeError):
