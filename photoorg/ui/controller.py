@@ -436,7 +436,7 @@ def progress_text(p: Progress) -> str:
         return "Grouping people, places and scenes…"
     if p.phase == "done":
         return ""
-    what = "Finding faces" if p.phase == "faces" else "Indexing"
+    what = {"faces": "Finding faces", "text": "Reading text in photos"}.get(p.phase, "Indexing")
     parts = [f"{what} {p.done:,} of {p.total:,}"]
     if p.rate:
         parts.append(f"{p.rate:.1f} photos/s")

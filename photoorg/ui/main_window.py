@@ -626,9 +626,9 @@ class MainWindow(QMainWindow):
         text = progress_text(p)
         active = p.phase != "done"
         self.progress_label.setText(text)
-        determinate = p.phase in ("embedding", "faces") and p.total > 0
+        determinate = p.phase in ("embedding", "faces", "text") and p.total > 0
         self.progress_bar.setVisible(active)
-        self.pause_button.setVisible(active and p.phase in ("embedding", "faces"))
+        self.pause_button.setVisible(active and p.phase in ("embedding", "faces", "text"))
         if determinate:
             self.progress_bar.setRange(0, p.total)
             self.progress_bar.setValue(p.done)

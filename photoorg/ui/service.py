@@ -15,7 +15,7 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "model", "state": "loading"|"ready"|"unavailable"|"downloading"|"cancelled",
      "spec": ..., "message": ...}
     {"event": "download", "done": bytes, "total": bytes | 0}
-    {"event": "progress", "phase": "scanning"|"embedding"|"faces"|"clusters"|"done", ...}
+    {"event": "progress", "phase": "scanning"|"embedding"|"faces"|"text"|"clusters"|"done", ...}
     {"event": "changed"}                       catalog rows or vectors changed (throttled)
     {"event": "idle"}                          caught up
     {"event": "watch", "state": "watching"|"off"|"unavailable", "mode": ..., "folders": n}
@@ -47,7 +47,13 @@ from typing import Any
 
 from photoorg import config
 from photoorg.core.catalog import Catalog
-from photoorg.core.indexer import IndexControl, IndexListener, Progress, run_face_pass
+from photoorg.core.indexer import (
+    IndexControl,
+    IndexListener,
+    Progress,
+    run_face_pass,
+    run_text_stage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,7 @@ class _Listener(IndexListener):
             return
         self._last, self._phase = now, progress.phase
         self.service.event("progress", **asdict(progress))
-        if progress.phase in ("embedding", "faces"):
+        if progress.phase in ("embedding", "faces", "text"):
             self.service.emit_changed()
 
 
@@ -413,6 +419,7 @@ class LibraryService:
         face_pass = self._face_pass()
         if face_pass is not None:
             run_face_pass(cat, face_pass, self.control, listener)
+        run_text_stage(cat, self.control, listener)  # and words in photos are read
 
     def _recluster(self, cat: Catalog) -> None:
         """People, pets, places and scenes follow the new photos (the core keeps names and
