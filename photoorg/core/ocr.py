@@ -55,8 +55,14 @@ class OcrUnavailableError(RuntimeError):
     """The OCR engine cannot be loaded here."""
 
 
+ENV_READ_TEXT = "PHOTOORG_READ_TEXT"
+
+
 def enabled(cat: Catalog) -> bool:
-    """The library setting: read text in photos (on unless turned off)."""
+    """The library setting: read text in photos (on unless turned off). The environment
+    variable ``PHOTOORG_READ_TEXT=0`` turns it off for one run (scripts, the test suite)."""
+    if os.environ.get(ENV_READ_TEXT) == "0":
+        return False
     return cat.get_meta(META_READ_TEXT, "1") != "0"
 
 

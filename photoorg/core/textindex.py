@@ -17,7 +17,8 @@ Library folders (roots) are few and match by their folder name, in Python.
 
 A query matches a photo when **every** word of it (minus a few stop words such as "a",
 "of", "photo") matches something about the photo: "Alice Paris" finds photos of Alice
-taken in Paris. :func:`match_text` returns those photos and, per photo, *why* (the kinds
+taken in Paris. Words that nothing in the library carries are left to CLIP: "dog in
+Paris" matches the Paris photos (and CLIP puts those with a dog first). :func:`match_text` returns those photos and, per photo, *why* (the kinds
 the window shows as chips).
 """
 
@@ -125,9 +126,10 @@ def match_text(cat: Catalog, text: str) -> TextMatches:
     per_word: list[dict[str, np.ndarray]] = []
     for word in query_words:
         sources = _word_sources(cat, word)
-        if not sources:
-            return TextMatches(query_words)  # one word matches nothing: no photo has all
-        per_word.append(sources)
+        if sources:  # a word nothing in the library carries describes looks: CLIP's part
+            per_word.append(sources)
+    if not per_word:
+        return TextMatches(query_words)
     matched: np.ndarray | None = None
     for sources in per_word:
         either = np.unique(np.concatenate(list(sources.values())))
