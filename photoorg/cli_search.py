@@ -79,14 +79,11 @@ def _extra_parts(args: argparse.Namespace) -> Query:
 def _optional_embedder(cat: Catalog) -> Any:
     """The model for a text query, or None (said on stderr) when it is not available:
     names, places, tags, file names and read text still answer."""
-    from photoorg.core.embedder import ModelUnavailableError, load_embedder
-
-    model = cat.active_model()
-    if model is None:
+    if cat.active_model() is None:
         return None
     try:
-        return load_embedder(model.spec)
-    except ModelUnavailableError as exc:
+        return _embedder_for(cat)
+    except CliError as exc:
         print(f"searching words only: {exc}", file=sys.stderr)
         return None
 

@@ -18,8 +18,9 @@ Library folders (roots) are few and match by their folder name, in Python.
 A query matches a photo when **every** word of it (minus a few stop words such as "a",
 "of", "photo") matches something about the photo: "Alice Paris" finds photos of Alice
 taken in Paris. Words that nothing in the library carries are left to CLIP: "dog in
-Paris" matches the Paris photos (and CLIP puts those with a dog first). :func:`match_text` returns those photos and, per photo, *why* (the kinds
-the window shows as chips).
+Paris" matches the Paris photos (and CLIP puts those with a dog first).
+:func:`match_text` returns those photos and, per photo, *why* (the kinds the window shows
+as chips).
 """
 
 from __future__ import annotations
