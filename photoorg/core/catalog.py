@@ -395,6 +395,21 @@ class Catalog:
                 raise
             self.conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[apsw.Connection]:
+        """One consistent read view (a deferred transaction; nests). Unlike
+        :meth:`transaction` it takes no write lock: WAL readers never hold up the writer."""
+        with self._lock:
+            if not self.conn.getautocommit():
+                yield self.conn
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                if not self.conn.getautocommit():
+                    self.conn.execute("ROLLBACK")
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
         with self._lock:
             return self.conn.execute(sql, params)

@@ -667,7 +667,7 @@ class SearchIndex:
 
     def sync(self) -> bool:
         """Catch up with the catalog; True if anything changed. Cheap when nothing did."""
-        with self._lock, self._cat.transaction():
+        with self._lock, self._cat.snapshot():
             model = self._cat.active_model()
             seq = self._cat.vec_log_seq()
             if model is None:
@@ -768,7 +768,7 @@ class SearchIndex:
         """Everything from SQLite (one snapshot), written to a fresh cache file on the way."""
         self._reset(model)
         cat = self._cat
-        with cat.transaction():
+        with cat.snapshot():
             chunks = cat.vec0_chunk_index(model.id)
             if chunks is None:
                 ids, mat = cat.load_vectors(model.id)
@@ -1137,7 +1137,7 @@ class SearchIndex:
             if self._model is None or k == 0:
                 return [], 0, min_score
             qvec = self.query_vector(query, encoder)
-            with self._cat.transaction():  # filters, scores and paths from one snapshot
+            with self._cat.snapshot():  # filters, scores and paths from one snapshot
                 self.sync()
                 if self._model is None or self._model.dim != len(qvec):
                     return [], 0, min_score
