@@ -80,6 +80,7 @@ class LibraryController(QObject):
         self.source = queries.Source("all")
         self.search_text = ""
         self.similar_to: list[int] = []
+        self.show_all = False  # "show weaker matches": no relevance cut-off
         self.cluster_kind: str | None = None
         self.overview: engine.Overview | None = None
         self.model_ready = False
@@ -173,36 +174,51 @@ class LibraryController(QObject):
             return
         self.search_text = text
         self.similar_to = []
+        self.show_all = False
         if not text:
             self.reload()
             return
         self._submit_search(self._next_generation(), text)
 
+    def show_weaker(self) -> None:
+        """The same search or Find similar without the relevance cut-off."""
+        if not (self.search_text or self.similar_to) or self.show_all:
+            return
+        self.show_all = True
+        self.reload()
+
     def _submit_search(self, gen: int, text: str) -> None:
         self._titles[gen] = f"“{text}”"
-        self.service.search(gen, text, SEARCH_RESULTS)
+        self.service.search(gen, text, SEARCH_RESULTS, self.show_all)
 
     def find_similar(self, photo_ids: list[int]) -> None:
         if not photo_ids:
             return
         self.search_text = ""
         self.similar_to = list(photo_ids)
+        self.show_all = False
         self._submit_similar(self._next_generation(), self.similar_to)
 
     def _submit_similar(self, gen: int, ids: list[int]) -> None:
         self._titles[gen] = "Similar photos"
-        self.service.similar(gen, ids, SEARCH_RESULTS)
+        self.service.similar(gen, ids, SEARCH_RESULTS, self.show_all)
 
-    @Slot(int, list, list, str)
-    def _on_results(self, gen: int, ids: list, scores: list, error: str) -> None:
+    @Slot(int, list, list, str, object)
+    def _on_results(self, gen: int, ids: list, scores: list, error: str,
+                    info: dict | None = None) -> None:
         title = self._titles.pop(gen, "")
         if gen != self._generation or self._closed:
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
+        info = info or {}
+        matched = [tuple(m) for m in info.get("matched") or []]
+        total = info.get("total")
+        weaker = bool(info.get("weaker")) and not self.show_all
         self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
-                          [float(x) for x in scores], title, callback=self._grid_cb(gen),
-                          what="showing results")
+                          [float(x) for x in scores], title, matched or None,
+                          None if total is None else int(total), weaker,
+                          callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------
 

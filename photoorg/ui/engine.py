@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import clusters, sidecar
+from photoorg.core import clusters, sidecar, textindex
+from photoorg.core import ocr as ocr_setting
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -69,6 +70,8 @@ def load_source(state: State, source: queries.Source) -> queries.PhotoList:
         return queries.album_photos(cat, str(source.arg))
     if source.kind == "cluster":
         return queries.cluster_photos(cat, int(source.arg))
+    if source.kind == "text":
+        return queries.photos_with_text(cat)
     return queries.all_photos(cat)
 
 
@@ -88,6 +91,8 @@ class Overview:
     tags: list[tuple[str, int]]
     albums: list[str]
     model: str | None
+    text_photos: int = 0  # photos with words read in them
+    suggestions: list[tuple[str, str]] = field(default_factory=list)  # search completions
 
 
 def overview(state: State) -> Overview:
@@ -100,6 +105,8 @@ def overview(state: State) -> Overview:
         tags=queries.tags_with_counts(cat),
         albums=queries.albums(cat),
         model=target.spec if target else None,
+        text_photos=queries.text_photo_count(cat),
+        suggestions=search_suggestions(state),
     )
 
 
@@ -111,10 +118,29 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
     return queries.clusters(state["cat"], kind)
 
 
-def rows_for_ids(state: State, ids: list[int], scores: list[float],
-                 title: str) -> queries.PhotoList:
-    """Grid rows for search results, in their order."""
-    return queries.photos_by_ids(state["cat"], ids, scores, title)
+def rows_for_ids(state: State, ids: list[int], scores: list[float], title: str,
+                 matched: list[tuple[str, ...]] | None = None, total: int | None = None,
+                 weaker_hidden: bool = False) -> queries.PhotoList:
+    """Grid rows for search results, in their order (with why each matched, how many
+    results the query has in all, and whether a cut-off left weaker ones out)."""
+    out = queries.photos_by_ids(state["cat"], ids, scores, title, matched)
+    out.total = total
+    out.weaker_hidden = weaker_hidden
+    return out
+
+
+def search_suggestions(state: State) -> list[tuple[str, str]]:
+    """Completions for the search bar: (text, kind) of people, places, tags, albums."""
+    return [(s.text, s.kind) for s in textindex.suggestions(state["cat"])]
+
+
+def set_read_text(state: State, on: bool) -> None:
+    """The library setting that turns the OCR stage on or off."""
+    ocr_setting.set_enabled(state["cat"], on)
+
+
+def read_text_enabled(state: State) -> bool:
+    return ocr_setting.enabled(state["cat"])
 
 
 # -- writes (writer worker) ----------------------------------------------------------------------

@@ -7,7 +7,16 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import (
+    QByteArray,
+    QModelIndex,
+    QPoint,
+    QSettings,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Slot,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -17,6 +26,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QCompleter,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -151,6 +161,13 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         toolbar.addAction(self.settings_action)
+        # completions as you type: people, places, tags, albums (from the overview)
+        self.suggestions = QStringListModel(self)
+        self.completer = QCompleter(self.suggestions, self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.search_field.setCompleter(self.completer)
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -168,6 +185,11 @@ class MainWindow(QMainWindow):
         self.back_to_clusters.setAutoRaise(True)
         self.back_to_clusters.setToolTip("Back (Alt+Left)")
         self.back_to_clusters.hide()
+        self.weaker_button = QToolButton()  # results end at a relevance cut-off
+        self.weaker_button.setText("Show weaker matches")
+        self.weaker_button.setAutoRaise(True)
+        self.weaker_button.setObjectName("weakerMatches")
+        self.weaker_button.hide()
         self.model_banner = ModelPanel(compact=True)
         self.model_banner.hide()
         header = QHBoxLayout()
@@ -176,6 +198,7 @@ class MainWindow(QMainWindow):
         header.addWidget(self.grid_title)
         header.addSpacing(6)
         header.addWidget(self.grid_count, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addWidget(self.weaker_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addStretch(1)
         self.grid_page = QWidget()
         grid_layout = QVBoxLayout(self.grid_page)
@@ -230,6 +253,8 @@ class MainWindow(QMainWindow):
         self.add_folder_action.triggered.connect(self.choose_folders)
         self.settings_action.triggered.connect(self.open_settings)
         self.search_field.textChanged.connect(lambda _: self.search_timer.start())
+        self.completer.activated.connect(lambda _text: self._search_now())
+        self.weaker_button.clicked.connect(self.controller.show_weaker)
         self.search_field.returnPressed.connect(self._search_now)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
@@ -413,9 +438,15 @@ class MainWindow(QMainWindow):
         scroll = self.grid.verticalScrollBar().value()
         same_view = photos.title == self.photos.title and photos.scores is None
         self.photos.set_photos(photos)
+        self.weaker_button.setVisible(photos.weaker_hidden)
         if photos.scores is not None:
-            self.grid_count.setText(f"{len(photos):,} photos, best matches first" if photos.ids
-                                    else "no matches")
+            total = photos.total if photos.total is not None else len(photos)
+            if not photos.ids:
+                self.grid_count.setText("no matches")
+            elif total > len(photos):
+                self.grid_count.setText(f"best {len(photos):,} of {total:,} results")
+            else:
+                self.grid_count.setText(f"{total:,} result" + ("" if total == 1 else "s"))
         else:
             n = len(photos)
             self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s"))
@@ -437,7 +468,10 @@ class MainWindow(QMainWindow):
     def _empty_text(self) -> str:
         if self.controller.search_text:
             if not self.controller.model_ready:
-                return "Search turns on when the search model is here (see above)."
+                return ("No names, places, tags, file names or text match. Searching by what "
+                        "photos look like turns on when the search model is here (see above).")
+            if self.photos.photos.weaker_hidden:
+                return "Nothing matches closely. “Show weaker matches” lists the nearest ones."
             return "No photos match. Try other words."
         if self._has_folders is False:
             return "No photo folders yet. Add one with “Add folder”."
@@ -611,6 +645,9 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        words = [text for text, _kind in overview.suggestions]
+        if words != self.suggestions.stringList():
+            self.suggestions.setStringList(words)
         has_folders = bool(overview.folders)
         if has_folders != self._has_folders:
             self._has_folders = has_folders

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from photoorg.core import clusters as core_clusters
+from photoorg.core import textindex
 from photoorg.core.catalog import Catalog
 from photoorg.ui.thumbnails import face_key, photo_key
 
@@ -30,6 +31,9 @@ class PhotoList:
     keys: list[str] = field(default_factory=list)
     scores: list[float] | None = None
     title: str = ""
+    matched: list[tuple[str, ...]] | None = None  # search: why each photo matched (chips)
+    total: int | None = None  # search: every result of the query, not only these rows
+    weaker_hidden: bool = False  # search: a relevance cut-off left weaker matches out
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -77,7 +81,7 @@ def folder_photos(cat: Catalog, root_id: int) -> PhotoList:
 
 
 def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = None,
-                  title: str = "") -> PhotoList:
+                  title: str = "", matched: list[tuple[str, ...]] | None = None) -> PhotoList:
     """Rows for ``ids`` in the given order (ids no longer in the catalog are left out)."""
     found: dict[int, tuple] = {}
     for start in range(0, len(ids), 900):
@@ -89,7 +93,20 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
     out = _rows_to_list(cat, [found[ids[i]] for i in keep], title)
     if scores is not None:
         out.scores = [scores[i] for i in keep]
+    if matched is not None:
+        out.matched = [matched[i] for i in keep]
     return out
+
+
+def text_photo_count(cat: Catalog) -> int:
+    return int(cat.scalar("SELECT COUNT(*) FROM photo_text WHERE text != ''") or 0)
+
+
+def photos_with_text(cat: Catalog) -> PhotoList:
+    """The "has text" view: photos with words read in them (signs, documents, ...)."""
+    rows = cat.query(_SELECT + "WHERE p.status != 'skipped' AND "
+                     + textindex.has_text_sql("p.id") + _ORDER)
+    return _rows_to_list(cat, rows, "Photos with text")
 
 
 def _by_date(cat: Catalog, ids: Iterable[int], title: str) -> PhotoList:
@@ -169,6 +186,7 @@ class PhotoDetails:
     tags: list[str] = field(default_factory=list)
     status: str = ""
     reason: str | None = None
+    text: str = ""  # words read in the photo (the OCR stage)
 
     @property
     def date_text(self) -> str:
@@ -207,6 +225,7 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     )
 
     details.tags = core_clusters.tags_for_photo(cat, photo_id)
+    details.text = textindex.photo_text(cat, photo_id)
     return details
 
 

@@ -20,11 +20,13 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "idle"}                          caught up
     {"event": "watch", "state": "watching"|"off"|"unavailable", "mode": ..., "folders": n}
     {"event": "paused", "paused": bool}
-    {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null}
+    {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null,
+     "matched": [[kind, ...], ...], "total": n, "weaker": bool}
     {"event": "error", "message": ..., "details": ...}
 
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
-``{"cmd": "search", "gen", "text", "k"}``, ``{"cmd": "similar", "gen", "ids", "k"}``,
+``{"cmd": "search", "gen", "text", "k", "all"}``, ``{"cmd": "similar", "gen", "ids", "k",
+"all"}`` (``all``: no relevance cut-off, "show weaker matches"),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
 
@@ -291,31 +293,33 @@ class LibraryService:
             self._search_index = None
 
     def _answer(self, job: dict[str, Any]) -> None:
+        from photoorg.core.library_search import search_library, similar_photos
         from photoorg.core.search import QueryError, SearchIndex
 
         gen = int(job.get("gen", 0))
         k = int(job.get("k", 200))
+        show_all = bool(job.get("all", False))
         if self._search_index is None:
             self._search_index = SearchIndex(config.catalog_path(self.data))
         index = self._search_index
         try:
             if job["cmd"] == "similar":
-                hits = index.similar_to_photos([int(i) for i in job["ids"]], k=k,
-                                               include_self=True)
+                page = similar_photos(index, [int(i) for i in job["ids"]], k=k,
+                                      include_self=True, show_all=show_all)
             else:
                 model = index.model
                 spec = model.spec if model is not None else self._spec()
-                embedder = self._load_model(spec)
-                if embedder is None:
-                    self.event("results", gen=gen, ids=[], scores=[],
-                               error="The search model is not available.")
-                    return
-                hits = index.search_text(embedder, str(job["text"]), k=k)
+                embedder = self._load_model(spec)  # None: names, places, tags, text answer
+                page = search_library(index, str(job["text"]), embedder, k=k,
+                                      show_all=show_all)
         except QueryError as exc:
             self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
             return
+        hits = page.hits
         self.event("results", gen=gen, ids=[h.photo_id for h in hits],
-                   scores=[round(float(h.score), 6) for h in hits], error=None)
+                   scores=[round(float(h.score), 6) for h in hits], error=None,
+                   matched=[list(h.matched) for h in hits], total=page.total,
+                   weaker=page.weaker_hidden)
 
     # -- the main loop -------------------------------------------------------------------
 
