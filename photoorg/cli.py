@@ -111,6 +111,10 @@ def cmd_index(args: argparse.Namespace) -> int:
             roots.append(cat.add_root(path))
         for pattern in args.exclude or []:
             cat.add_exclusion(pattern)
+        if args.read_text is not None:
+            from photoorg.core import ocr
+
+            ocr.set_enabled(cat, args.read_text == "on")
         report = scan_library(cat)
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
@@ -300,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="glob of files/folders to leave out (repeatable; persisted)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--no-faces", action="store_true", help="skip face detection")
+    p.add_argument("--read-text", choices=("on", "off"),
+                   help="read the words in photos so search finds them (persisted; default on)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
 

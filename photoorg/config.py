@@ -61,6 +61,7 @@ class Settings:
     watch_mode: str = "auto"  # auto | native | polling
     write_sidecars: bool = False
     thumbnail_cache_mb: int = 512
+    read_text: bool = True  # the OCR stage: words in photos become searchable
 
     @classmethod
     def load(cls, data: Path) -> Settings:

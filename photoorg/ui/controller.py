@@ -114,6 +114,9 @@ class LibraryController(QObject):
                               self.settings.thumbnail_cache_mb)
 
         self.writer.submit(engine.catalog_ready, callback=opened, what="opening the library")
+        # the OCR stage (in the service) reads the setting from the catalog
+        self.writer.submit(engine.set_read_text, self.settings.read_text,
+                           what="saving the settings")
 
     def close(self) -> None:
         if self._closed:
@@ -267,6 +270,9 @@ class LibraryController(QObject):
         """What the settings dialog changed: saved, written, and the service restarted
         where it must be (watching mode, model)."""
         watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        if result.settings.read_text != self.settings.read_text:
+            self._write(engine.set_read_text, result.settings.read_text,
+                        what="saving the settings")
         self.settings = result.settings
         self.settings.save(self.data)
         for root_id in result.removed_folders:

@@ -9,7 +9,7 @@ from pathlib import Path
 from guitools import make_window, names, needs_tiny
 
 from photoorg import config
-from photoorg.core import clusters, textindex
+from photoorg.core import clusters, ocr, textindex
 from photoorg.core.catalog import Catalog
 from photoorg.ui.models.photos import PhotoRole
 
@@ -61,6 +61,16 @@ def test_completions_text_view_and_viewer(qtbot, library: Path) -> None:  # noqa
         qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=5_000)
         assert names(window, 1) == ["blue_square_1"]
         assert window.photos.index(0).data(PhotoRole.Matched) == ("text",)
+
+        from photoorg.ui.views.settings import SettingsResult  # the OCR stage's switch
+
+        with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+            window.controller.apply_settings(
+                SettingsResult(config.Settings(read_text=False),
+                               window.controller.effective_model()), [])
+        assert not config.Settings.load(library).read_text
+        with Catalog(config.catalog_path(library)) as cat:
+            assert cat.get_meta(ocr.META_READ_TEXT) == "0"
     finally:
         window.shutdown()
     assert window.errors.shown == []
