@@ -16,6 +16,15 @@ watching) starts as usual meanwhile.
 
     python benchmarks/gui_startup.py --json
     python benchmarks/gui_startup.py --photos 20000 --json
+
+``--timeline`` measures only the timeline grid, in this process: N photos (default 100k)
+spread over 20 years of capture dates (plus 5 % without a date), arranged by
+``photoorg.core.browse`` into month sections, shown by the window's own grid and date
+scrubber with real thumbnails; it pages through the whole timeline and makes 100 scrubber
+jumps, and reports the worst and p95 repaint, beside the same grid over the same photos
+with no sections (``ratio`` = timeline / flat, same run)::
+
+    python benchmarks/gui_startup.py --timeline --json
 """
 
 from __future__ import annotations
@@ -148,13 +157,112 @@ def child(data: Path, spawned: float) -> None:
     print("RESULT " + json.dumps(marks), flush=True)
 
 
+def timeline_scroll(photos: int) -> dict:
+    """Worst repaint while scrolling and scrubbing a timeline of ``photos`` (see above)."""
+    import datetime as dt
+    import random
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from photoorg.core import browse
+    from photoorg.core.synthetic import write_sample_library
+    from photoorg.ui.app import create_application
+    from photoorg.ui.models.photos import PhotoListModel
+    from photoorg.ui.queries import PhotoList
+    from photoorg.ui.thumbnails import photo_key
+    from photoorg.ui.thumbstore import ThumbnailStore
+    from photoorg.ui.views.grid import DateScrubber, PhotoGrid
+
+    app = create_application()
+    work = Path(tempfile.mkdtemp(prefix="photoorg-timeline-"))
+    samples = [str(p) for p, _c, _s in write_sample_library(work / "s", per_class=2, seed=3)]
+    rng = random.Random(0)
+    start, span = dt.datetime(2006, 1, 1).timestamp(), 20 * 365 * 86400
+    raw = []
+    for i in range(photos):
+        taken = None if rng.random() < 0.05 else start + rng.random() * span
+        raw.append((i + 1, 1, f"roll-{i // 1000:03d}/IMG_{i:06d}.jpg", None, 1000 + i % 97,
+                    start + rng.random() * span, taken, start))
+    t = time.perf_counter()
+    arranged = browse.arrange(raw, "taken")
+    arrange_ms = (time.perf_counter() - t) * 1000
+
+    def as_list(sections: bool) -> PhotoList:
+        out = PhotoList(title="All photos")
+        for pid, _root, _rel, chash, _size, _mtime in arranged.rows:
+            out.ids.append(pid)
+            out.paths.append(samples[pid % len(samples)])
+            out.keys.append(photo_key(pid % len(samples), chash, 1, 1.0))
+        out.sections = arranged.sections if sections else []
+        return out
+
+    store = ThumbnailStore(work / "thumbs")
+    result: dict = {"photos": photos, "sections": len(arranged.sections),
+                    "arrange_ms": round(arrange_ms, 1)}
+    for label, sections in (("flat", False), ("timeline", True)):
+        model = PhotoListModel(store)
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        grid = PhotoGrid()
+        scrubber = DateScrubber(grid)
+        row.addWidget(grid, 1)
+        row.addWidget(scrubber)
+        grid.setModel(model)
+        holder.resize(1280, 800)
+        holder.show()
+        t = time.perf_counter()
+        model.set_photos(as_list(sections))
+        app.processEvents()
+        result[f"{label}_set_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        for _ in range(50):  # thumbnails of the first screen arrive (cached afterwards)
+            app.processEvents()
+            time.sleep(0.01)
+        bar = grid.verticalScrollBar()
+        frames = []
+        for i in range(301):
+            if i <= 200:
+                bar.setValue(bar.maximum() * i // 200)
+            else:
+                scrubber.jump_to(((i * 7919) % 997) / 997)
+            t = time.perf_counter()
+            grid.viewport().repaint()
+            scrubber.repaint()
+            frames.append((time.perf_counter() - t) * 1000)
+            app.processEvents()
+        frames.sort()
+        result[f"{label}_max_frame_ms"] = round(frames[-1], 1)
+        result[f"{label}_p95_frame_ms"] = round(frames[int(len(frames) * 0.95)], 1)
+        holder.close()
+        holder.deleteLater()
+        app.processEvents()
+    store.shutdown()
+    result["ratio_max"] = round(result["timeline_max_frame_ms"]
+                                / max(0.1, result["flat_max_frame_ms"]), 2)
+    result["ratio_p95"] = round(result["timeline_p95_frame_ms"]
+                                / max(0.1, result["flat_p95_frame_ms"]), 2)
+    result["within_50ms"] = result["timeline_max_frame_ms"] <= 50
+    result["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2, help="first run: cold thumbnail cache")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", metavar="DATA", help=argparse.SUPPRESS)
+    parser.add_argument("--timeline", action="store_true",
+                        help="only the timeline grid's scrolling (in this process)")
     args = parser.parse_args()
+    if args.timeline:
+        result = timeline_scroll(args.photos)
+        print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+        return 0
     if args.child:
         child(Path(args.child), float(os.environ["PHOTOORG_BENCH_SPAWNED"]))
         return 0

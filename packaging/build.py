@@ -2,7 +2,8 @@
 
     python packaging/build.py               # dist/photoorg/ (+ .app / installer / AppDir)
     python packaging/build.py --self-test   # ... then run the frozen app's self-test
-    python packaging/build.py --release     # refuse a CUDA torch (release builds are CPU-only)
+    python packaging/build.py --release     # CPU-only torch required; release artifacts
+    python packaging/build.py --release --self-test   # what CI runs on each OS
 
 Steps: PyInstaller with ``packaging/photoorg.spec`` (work files in ``build/pyinstaller``,
 output in ``dist/``), then per OS:
@@ -16,17 +17,25 @@ output in ``dist/``), then per OS:
   ``photoorg.png`` (+ ``.DirIcon``) at its top, so ``appimagetool dist/photoorg`` turns
   it into an AppImage (not run here: appimagetool is not required).
 
-Prints the build time and bundle size at the end. See ``packaging/README.md``.
+``--release`` refuses a CUDA torch and writes the files to publish to ``dist/release/``:
+Linux ``photoorg-<version>-linux-<arch>.tar.gz`` (the AppDir; plus an AppImage when
+``appimagetool`` is on PATH), Windows ``photoorg-<version>-setup.exe`` (``iscc`` required),
+macOS ``photoorg-<version>-macos-<arch>.dmg``. ``--self-test`` runs ``packaging/smoke.py``
+on the frozen app: its ``--self-test``, the indexing service process, the window offscreen.
+
+Prints the build time, bundle size and artifacts at the end. See ``packaging/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import stat
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -38,6 +47,7 @@ import spec_helpers as H  # noqa: E402
 DIST = H.REPO / "dist"
 WORK = H.REPO / "build" / "pyinstaller"
 SPEC = HERE / "photoorg.spec"
+RELEASE = DIST / "release"
 
 APPRUN = """#!/bin/sh
 # AppImage entry point: run the bundled executable beside this script.
@@ -106,9 +116,35 @@ def finish_linux() -> None:
     print(f"AppDir ready: {root} (appimagetool {root} photoorg-x86_64.AppImage)")
 
 
-def finish_windows(version: str) -> None:
-    iscc = shutil.which("iscc") or shutil.which("ISCC")
+def machine() -> str:
+    """x86_64 / arm64, as release file names spell it."""
+    arch = platform.machine().lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}.get(arch, arch)
+
+
+def artifact_names(version: str, platform_name: str, arch: str) -> list[str]:
+    """The release files ``--release`` writes for an OS (tested in test_packaging)."""
+    if platform_name.startswith("win"):
+        return [f"{H.APP_NAME}-{version}-setup.exe"]
+    if platform_name == "darwin":
+        return [f"{H.APP_NAME}-{version}-macos-{arch}.dmg"]
+    return [f"{H.APP_NAME}-{version}-linux-{arch}.tar.gz"]
+
+
+def iscc_path() -> str | None:
+    found = shutil.which("iscc") or shutil.which("ISCC")
+    if found:
+        return found
+    default = Path(os.environ.get("PROGRAMFILES(X86)", r"C:\Program Files (x86)"))
+    candidate = default / "Inno Setup 6" / "ISCC.exe"
+    return str(candidate) if candidate.is_file() else None
+
+
+def finish_windows(version: str, release: bool = False) -> None:
+    iscc = iscc_path()
     if not iscc:
+        if release:
+            raise SystemExit("error: --release on Windows needs Inno Setup's iscc on PATH")
         print("iscc (Inno Setup) not on PATH: installer not compiled; "
               "the folder dist/photoorg is complete")
         return
@@ -117,25 +153,39 @@ def finish_windows(version: str) -> None:
         f"/DAppVersion={version}",
         f"/DSourceDir={app_dir()}",
         f"/DIconFile={H.icon_path('win32')}",
-        f"/O{DIST}",
+        f"/O{RELEASE if release else DIST}",
         str(HERE / "windows" / f"{H.APP_NAME}.iss"),
     ]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
 
-def finish_macos(version: str, dmg: bool) -> None:
+def finish_macos(version: str, dmg: bool, release: bool = False) -> None:
     app = DIST / f"{H.APP_NAME}.app"
     if not app.is_dir():
         raise SystemExit(f"{app} missing: the spec's BUNDLE step did not run")
-    if dmg:
-        out = DIST / f"{H.APP_NAME}-{version}.dmg"
+    if dmg or release:
+        out = (RELEASE / artifact_names(version, "darwin", machine())[0] if release
+               else DIST / f"{H.APP_NAME}-{version}.dmg")
         out.unlink(missing_ok=True)
         subprocess.run(
             ["hdiutil", "create", "-volname", H.APP_NAME, "-srcfolder", str(app),
              "-ov", "-format", "UDZO", str(out)],
             check=True,
         )
+
+
+def release_linux(version: str) -> None:
+    """The AppDir as a tarball (and an AppImage where appimagetool is on PATH)."""
+    out = RELEASE / artifact_names(version, "linux", machine())[0]
+    print(f"+ tar czf {out}", flush=True)
+    with tarfile.open(out, "w:gz", compresslevel=6) as tar:
+        tar.add(app_dir(), arcname=f"{H.APP_NAME}-{version}")
+    appimagetool = shutil.which("appimagetool")
+    if appimagetool:
+        image = RELEASE / f"{H.APP_NAME}-{version}-{machine()}.AppImage"
+        env = dict(os.environ, ARCH=machine().replace("arm64", "aarch64"))
+        subprocess.run([appimagetool, str(app_dir()), str(image)], check=True, env=env)
 
 
 def tree_size(path: Path) -> int:
@@ -147,12 +197,16 @@ def tree_size(path: Path) -> int:
 
 
 def self_test() -> int:
+    """The frozen app's ``--self-test``, its indexing service and its window
+    (``packaging/smoke.py``)."""
     exe = frozen_executable()
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
-    print(f"+ {exe} --self-test", flush=True)
+    cmd = [sys.executable, str(HERE / "smoke.py"), str(exe)]
+    if sys.platform.startswith("win"):  # the window starts its service from the windowed exe
+        cmd += ["--service-exe", str(app_dir() / f"{H.APP_NAME}.exe")]
+    print("+", " ".join(cmd), flush=True)
     started = time.monotonic()
-    rc = subprocess.run([str(exe), "--self-test"], env=env).returncode
-    print(f"frozen self-test exit {rc} in {time.monotonic() - started:.1f}s")
+    rc = subprocess.run(cmd).returncode
+    print(f"frozen smoke checks exit {rc} in {time.monotonic() - started:.1f}s")
     return rc
 
 
@@ -179,18 +233,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {message}", file=sys.stderr)
 
     started = time.monotonic()
+    if args.release:
+        shutil.rmtree(RELEASE, ignore_errors=True)
+        RELEASE.mkdir(parents=True)
     run_pyinstaller(args.clean)
     if sys.platform == "darwin":
-        finish_macos(version, args.dmg)
+        finish_macos(version, args.dmg, args.release)
     elif sys.platform.startswith("win"):
-        finish_windows(version)
+        finish_windows(version, args.release)
     else:
         finish_linux()
     elapsed = time.monotonic() - started
     size = tree_size(app_dir())
     print(f"built {app_dir()} in {elapsed:.0f}s: {size / 2**20:.0f} MiB")
-    if args.self_test:
-        return 1 if self_test() else 0
+    if args.self_test and self_test() != 0:
+        return 1
+    if args.release:
+        if sys.platform.startswith("linux"):
+            release_linux(version)
+        for path in sorted(RELEASE.iterdir()):
+            print(f"release artifact: {path} ({path.stat().st_size / 2**20:.0f} MiB)")
     return 0
 
 

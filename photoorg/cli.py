@@ -260,6 +260,13 @@ def cmd_folders(args: argparse.Namespace) -> int:
             cat.relocate_root(root.id, new)
         for root in cat.roots():
             print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
+            if not root.online:
+                from photoorg.core.relocation import find_relocated_root
+
+                moved_to = find_relocated_root(cat, root)  # a drive back under another letter
+                if moved_to is not None:
+                    print(f"{root.path} seems to be at {moved_to} now: photoorg folders "
+                          f'--relocate "{root.path}" "{moved_to}"', file=sys.stderr)
     return EXIT_OK
 
 
@@ -271,6 +278,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli_search",
     "photoorg.cli_clusters",
     "photoorg.cli_watch",
+    "photoorg.cli_metadata",
 ]
 
 

@@ -27,6 +27,7 @@ from photoorg.core.search import (
     QueryError,
     QueryPart,
     SearchIndex,
+    SearchResult,
     parse_query,
     to_timestamp,
 )
@@ -59,7 +60,15 @@ def _filters(args: argparse.Namespace) -> Filters:
         exts=tuple(args.type or ()),
         tags=tuple(args.tag or ()),
         has_text=bool(getattr(args, "has_text", False)),
+        min_rating=_rating(args),
     )
+
+
+def _rating(args: argparse.Namespace) -> int | None:
+    rating = getattr(args, "rating", None)
+    if rating is not None and not -1 <= rating <= 5:
+        raise CliError("--rating takes -1..5 stars")
+    return rating
 
 
 def _extra_parts(args: argparse.Namespace) -> Query:
@@ -168,17 +177,30 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
             raise CliError("the library is empty: run `photoorg index FOLDER` first")
         with SearchIndex(cat) as index:
             groups = index.find_duplicates(args.threshold, filters=_filters(args))
-    if args.json:
-        emit_json([[{"path": str(h.path), "score": round(h.score, 6)} for h in g]
-                   for g in groups])
+        keep = _keepers(cat, groups)
+    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+        emit_json([[{"path": str(h.path), "score": round(h.score, 6),
+                     "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}
+                                                    if h.photo_id in keep else {})}
+                    for h in g] for g in groups])
         return 0
     if not groups:
         print("no duplicates", file=sys.stderr)
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group)} photos)")
         for hit in group:
-            print(f"  {hit.score:.3f}  {hit.path}")
+            mark = f"  keep: {keep[hit.photo_id]}" if hit.photo_id in keep else ""
+            print(f"  {hit.score:.3f}  {hit.path}{mark}")
     return 0
+
+
+def _keepers(cat: Catalog, groups: list[list[SearchResult]]) -> dict[int, str]:
+    """The photo to keep in each group (photo id -> why), as the window suggests it."""
+    from photoorg.core.duplicates import groups_from
+
+    reviewed = groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in groups],
+                           skip_dismissed=False)
+    return {g.keep: g.why for g in reviewed}
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -191,6 +213,8 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="only photos with this tag (repeatable: all of them)")
     p.add_argument("--has-text", action="store_true",
                    help="only photos with text read in them (signs, documents, ...)")
+    p.add_argument("--rating", type=int, metavar="N",
+                   help="only photos rated N stars or more (ratings other tools wrote too)")
 
 
 def _add_query_options(p: argparse.ArgumentParser) -> None:

@@ -30,6 +30,14 @@ import numpy as np
 import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
+from photoorg.core.platform_paths import (
+    match_key,
+    native_fold_case,
+    nfc,
+    spellings,
+    split_under_root,
+    true_case_path,
+)
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
@@ -167,10 +175,56 @@ CREATE TABLE albums(
 
 _V2_EXT_INDEX = "CREATE INDEX photos_ext ON photos(ext);"  # file-type filter without a scan
 
+# What other tools wrote (photoorg.core.metadata_import): rating / label / title / caption
+# per photo with who decided (imported from the file, or the user in photoorg: the user
+# wins); the tags and named face regions the last import found (to tell what is new).
+_V3_IMPORTED_METADATA = """
+CREATE TABLE photo_meta(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    field TEXT NOT NULL CHECK (field IN ('rating', 'label', 'title', 'caption')),
+    value TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('imported', 'user')),
+    PRIMARY KEY(photo_id, field)
+);
+CREATE INDEX photo_meta_field ON photo_meta(field, value);
+CREATE TABLE photo_imports(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    tags TEXT NOT NULL,
+    problems TEXT NOT NULL,
+    read_at REAL NOT NULL
+);
+CREATE TABLE photo_regions(
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX photo_regions_photo ON photo_regions(photo_id);
+CREATE INDEX photo_regions_pending ON photo_regions(applied) WHERE applied = 0;
+"""
+
+# The window's own decisions (issue 16): how to turn a photo on screen (never written to the
+# file), and pairs of photos the user said are not duplicates (by content, so moves keep it).
+_V4_VIEW_AND_DUPLICATES = """
+CREATE TABLE photo_view(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation IN (0, 90, 180, 270))
+);
+CREATE TABLE not_duplicates(
+    hash_a TEXT NOT NULL,
+    hash_b TEXT NOT NULL,
+    decided_at REAL NOT NULL,
+    PRIMARY KEY(hash_a, hash_b),
+    CHECK (hash_a < hash_b)
+);
+"""
+
 # Full-text search (photoorg.core.textindex): one FTS5 row per photo (its path's words, the
-# words read in it, its caption) and one per label (tags, named clusters, albums), kept in
-# step with their tables by triggers, so every writer (any process) keeps them true.
-_V3_TEXT_SEARCH = """
+# words read in it, its title and caption) and one per label (tags, named clusters, albums),
+# kept in step with their tables by triggers, so every writer (any process) keeps them true.
+_V5_TEXT_SEARCH = """
 CREATE TABLE photo_text(
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
     content_hash TEXT,
@@ -244,6 +298,24 @@ END;
 CREATE TRIGGER label_cluster_del AFTER DELETE ON clusters BEGIN
     DELETE FROM label_fts WHERE kind = old.kind AND ref = old.id;
 END;
+CREATE TRIGGER photo_meta_words_add AFTER INSERT ON photo_meta
+WHEN new.field IN ('title', 'caption') BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = new.photo_id AND field IN ('title', 'caption')) WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_meta_words_change AFTER UPDATE OF value, field ON photo_meta BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = new.photo_id AND field IN ('title', 'caption')) WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_meta_words_del AFTER DELETE ON photo_meta
+WHEN old.field IN ('title', 'caption') BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = old.photo_id AND field IN ('title', 'caption')) WHERE rowid = old.photo_id;
+END;
+UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+    WHERE photo_id = photo_fts.rowid AND field IN ('title', 'caption'))
+WHERE rowid IN (SELECT photo_id FROM photo_meta WHERE field IN ('title', 'caption'));
+
 INSERT INTO label_fts(label, kind, ref) SELECT name, 'tag', id FROM tags;
 INSERT INTO label_fts(label, kind, ref) SELECT name, 'album', id FROM albums;
 INSERT INTO label_fts(label, kind, ref)
@@ -253,7 +325,9 @@ FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NU
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
-MIGRATIONS: list[str] = [_V1, _V2_EXT_INDEX, _V3_TEXT_SEARCH]
+MIGRATIONS: list[str] = [
+    _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_TEXT_SEARCH,
+]
 
 
 class CatalogError(RuntimeError):
@@ -442,7 +516,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(Path(path).expanduser().resolve())
+        resolved = str(true_case_path(Path(path).expanduser().resolve()))
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -466,15 +540,10 @@ class Catalog:
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
         """The root holding ``path`` (deepest wins) and the path relative to it."""
         target = Path(path).expanduser().absolute()
-        best: tuple[Root, str] | None = None
-        for root in self.roots():
-            try:
-                rel = target.relative_to(root.path)
-            except ValueError:
-                continue
-            if best is None or len(str(root.path)) > len(str(best[0].path)):
-                best = (root, rel.as_posix())
-        return best
+        roots = self.roots()
+        # case-insensitive where the OS's file systems are; any Unicode normalisation
+        found = split_under_root(target, [r.path for r in roots], fold_case=native_fold_case())
+        return None if found is None else (roots[found[0]], found[1] or ".")
 
     def set_root_online(self, root_id: int, online: bool) -> None:
         self.execute("UPDATE roots SET online = ? WHERE id = ?", (int(online), root_id))
@@ -486,7 +555,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(Path(new_path).expanduser().resolve()), root_id),
+            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:
@@ -618,9 +687,28 @@ class Catalog:
         if found is None:
             return None
         root, rel = found
-        return self.scalar(
-            "SELECT id FROM photos WHERE root_id = ? AND rel_path = ?", (root.id, rel)
+        # the name as typed, in NFC or in NFD (macOS lists NFD names; people type NFC)
+        forms = spellings(rel)
+        marks = ",".join("?" * len(forms))
+        photo_id = self.scalar(
+            f"SELECT id FROM photos WHERE root_id = ? AND rel_path IN ({marks})",
+            (root.id, *forms),
         )
+        if photo_id is None and native_fold_case():
+            key = match_key(rel, fold_case=True)
+            photo_id = next(
+                (
+                    pid
+                    for pid, stored in self.query(
+                        "SELECT id, rel_path FROM photos WHERE root_id = ? "
+                        "AND rel_path = ? COLLATE NOCASE",
+                        (root.id, nfc(rel)),
+                    )
+                    if match_key(stored, fold_case=True) == key
+                ),
+                None,
+            )
+        return photo_id
 
     def paths_for_ids(self, ids: Iterable[int]) -> dict[int, Path]:
         """Absolute paths for photo ids (missing ids are left out)."""

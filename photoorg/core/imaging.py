@@ -26,6 +26,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
+from photoorg.core.platform_paths import os_path
+
 MAX_PIXELS: int = 200_000_000
 
 REASON_EMPTY = "empty file"
@@ -217,7 +219,7 @@ def _decode(
     want_image: bool,
 ) -> tuple[Image.Image | None, PhotoInfo]:
     with _guard():
-        name = os.fsdecode(path)
+        name = os_path(os.fsdecode(path))  # \\?\ prefix for long paths on Windows
         ext = os.path.splitext(name)[1].lower()
         _check_regular_file(name)
         if ext not in RAW_EXTENSIONS:

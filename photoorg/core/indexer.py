@@ -199,17 +199,18 @@ class Indexer:
         return summary
 
     def _after_embedding(self, photo_ids: list[int]) -> None:
-        """Slower passes that follow search indexing: sidecar keywords of new photos, and
-        new photos joining existing place / scene / pet clusters. Never fatal."""
+        """Slower passes that follow search indexing: what other tools wrote (embedded
+        metadata and sidecars) of new and changed photos (and of photos never read, as after
+        an upgrade), and new photos joining existing place / scene / pet clusters. Never
+        fatal."""
+        from photoorg.core import clusters, metadata_import
+
+        try:
+            metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
+        except Exception:
+            log.exception("importing the metadata of new photos failed")
         if not photo_ids:
             return
-        from photoorg.core import clusters, sidecar
-
-        for photo_id in photo_ids:
-            try:
-                sidecar.import_sidecar(self.cat, photo_id)
-            except Exception:
-                log.exception("reading the sidecar of photo %s failed", photo_id)
         try:
             clusters.after_index(self.cat, photo_ids, self.embedder)
         except Exception:
@@ -314,12 +315,21 @@ def run_face_pass(
         listener.on_progress(progress)
 
     try:
-        return face_pass(
+        done = face_pass(
             cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
         )
     except Exception:
         log.exception("%s pass failed", phase)
         return 0
+    if phase != "faces":
+        return done
+    try:  # named face regions other tools wrote meet the faces just detected
+        from photoorg.core.metadata_import import apply_named_regions
+
+        apply_named_regions(cat)
+    except Exception:
+        log.exception("matching named face regions failed")
+    return done
 
 
 def run_text_stage(cat: Catalog, control: IndexControl, listener: IndexListener) -> int:

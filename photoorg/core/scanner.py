@@ -22,24 +22,53 @@ from pathlib import Path, PurePosixPath
 
 from photoorg.core.catalog import Catalog, PhotoRow, Root
 from photoorg.core.imaging import is_supported
+from photoorg.core.platform_paths import (
+    IS_MAC,
+    IS_WINDOWS,
+    hidden_by_attributes,
+    match_key,
+    name_rules,
+    on_disk_spelling,
+    os_path,
+)
 
 log = logging.getLogger(__name__)
+
+# Windows' hidden/system attributes come free with a directory listing there; macOS's
+# hidden flag costs an lstat per entry, still cheap next to hashing.
+CHECK_ATTRIBUTES = IS_WINDOWS or IS_MAC
 
 HEAD_BYTES = 1 << 20
 TAIL_BYTES = 1 << 10
 
-# Never photos: OS metadata and recycle bins (matched against each path component).
+# Never photos: OS metadata, thumbnail stores and recycle bins (matched against each path
+# component, ignoring case: Windows spells it $Recycle.Bin, FAT upper-cases THUMBS.DB).
 SYSTEM_NAMES = frozenset(
-    {
+    name.casefold()
+    for name in (
         "$RECYCLE.BIN",
+        "RECYCLER",
         "System Volume Information",
-        "@eaDir",
+        "@eaDir",  # Synology thumbnails
         "#recycle",
+        "#snapshot",
         "lost+found",
         "Thumbs.db",
+        "ehthumbs.db",
         "desktop.ini",
-        "__MACOSX",
-    }
+        "__MACOSX",  # AppleDouble files of a zip made on a Mac
+        "Icon\r",  # a folder's custom icon on macOS
+    )
+)
+# Library packages of other photo apps: their originals and previews are that app's, and
+# indexing them would double every photo (a .photoslibrary is a folder in Finder's eyes).
+PACKAGE_SUFFIXES = (
+    ".photoslibrary",  # Apple Photos
+    ".photolibrary",  # iPhoto
+    ".migratedphotolibrary",
+    ".aplibrary",  # Aperture
+    ".lrdata",  # Lightroom previews
+    ".cocatalogdb",  # Capture One
 )
 
 
@@ -47,7 +76,8 @@ def content_hash(path: str | os.PathLike[str], size: int | None = None) -> str:
     """size + SHA-256 of the first 1 MB and last 1 KB (rclip's identity): cheap on
     huge files, and a re-encode or edit changes it while a move or rename does not."""
     # O_NONBLOCK: a file swapped for a FIFO after the walk must not block the scan
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(os_path(path), flags)
     with open(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
         if not stat.S_ISREG(st.st_mode):
@@ -63,7 +93,11 @@ def content_hash(path: str | os.PathLike[str], size: int | None = None) -> str:
 
 
 def is_excluded_name(name: str) -> bool:
-    return name.startswith(".") or name in SYSTEM_NAMES
+    """Hidden (dot, including AppleDouble ``._x.jpg``), system, or another app's package."""
+    if name.startswith("."):
+        return True
+    folded = name.casefold()
+    return folded in SYSTEM_NAMES or folded.endswith(PACKAGE_SUFFIXES)
 
 
 def is_excluded(rel_path: str, patterns: list[str]) -> bool:
@@ -171,7 +205,7 @@ def walk_photos(
             continue
         seen.add(key)
         try:
-            with os.scandir(folder) as entries:
+            with os.scandir(os_path(folder)) as entries:
                 listing = list(entries)
         except OSError as exc:
             if errors is not None:
@@ -183,18 +217,20 @@ def walk_photos(
                 continue
             if not storable(entry.name):  # the catalog keeps UTF-8 text
                 if errors is not None:
-                    errors.append((Path(entry.path), NAME_NOT_UTF8))
+                    errors.append((folder / entry.name, NAME_NOT_UTF8))
                 continue
             try:
+                if CHECK_ATTRIBUTES and hidden_by_attributes(entry.stat(follow_symlinks=False)):
+                    continue  # hidden by Windows' attributes or macOS's flag
                 if entry.is_dir(follow_symlinks=True):
-                    stack.append((Path(entry.path), rel))
+                    stack.append((folder / entry.name, rel))
                     continue
                 if not is_supported(entry.name):
                     continue
                 est = entry.stat(follow_symlinks=True)
             except OSError as exc:  # broken symlink, vanished, permission
                 if errors is not None:
-                    errors.append((Path(entry.path), _describe(exc)))
+                    errors.append((folder / entry.name, _describe(exc)))
                 continue
             if stat.S_ISREG(est.st_mode):
                 yield rel, FileStat(est.st_size, est.st_mtime)
@@ -240,9 +276,15 @@ def scan_library(
         if not root.online:
             cat.set_root_online(root.id, True)
         known = cat.photos_in_root(root.id)
+        rules = name_rules(root.path)
+        aliases: dict[str, str] | None = None
         first_error = len(report.errors)
         for rel, fst in walk_photos(root.path, patterns, report.errors, should_stop):
             row = known.pop(rel, None)
+            if row is None and known:
+                if aliases is None:
+                    aliases = {match_key(r, fold_case=rules.fold_case): r for r in known}
+                row = _respelled(cat, known, aliases, rel, fst, rules.fold_case)
             if row is None:
                 new_files.append(_NewFile(root.id, rel, fst, None))
             elif row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
@@ -266,6 +308,26 @@ def scan_library(
         cat.mark_scanned(root.id)
     _apply_new_and_gone(cat, new_files, gone, report)
     return report
+
+
+def _respelled(
+    cat: Catalog,
+    known: dict[str, PhotoRow],
+    aliases: dict[str, str],
+    rel: str,
+    fst: FileStat,
+    fold_case: bool,
+) -> PhotoRow | None:
+    """The row stored under another spelling of ``rel`` (NFC vs NFD, or letter case on a
+    file system that ignores it), now stored as listed. Only when size and mtime agree:
+    otherwise the content-hash matching decides, as for any other move."""
+    stored = aliases.get(match_key(rel, fold_case=fold_case))
+    row = known.get(stored) if stored is not None else None
+    if row is None or row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
+        return None
+    del known[row.rel_path]
+    cat.move_photo(row.id, row.root_id, rel, row.mtime)
+    return row
 
 
 UNREADABLE_META = "unreadable_folders"
@@ -485,6 +547,7 @@ def scan_paths(
     roots = {r.id: r for r in cat.roots()}
     gone: dict[int, PhotoRow] = {}
     new_files: list[_NewFile] = []
+    queued: set[tuple[int, str]] = set()
     for root_id, rels in targets.items():
         root = roots.get(root_id)
         if root is None:
@@ -495,7 +558,15 @@ def scan_paths(
                 cat.set_root_online(root.id, False)
             report.offline_roots.append(root.path)
             continue
-        for rel in _outermost(rels):
+        # Where the file system ignores case (or Unicode normalisation), ``IMG.JPG`` may
+        # name the file listed as ``img.jpg``: look at what the disk lists, and at the
+        # rows stored under the spelling the event gave.
+        rules = name_rules(root.path)
+        typed: dict[str, set[str]] = {}
+        for rel in rels:
+            listed = on_disk_spelling(root.path, rel, rules) if rules.folds else rel
+            typed.setdefault(listed, set()).add(rel)
+        for rel in _outermost(typed):
             if should_stop and should_stop():
                 return report
             if not storable(rel):
@@ -503,9 +574,15 @@ def scan_paths(
                 continue
             first_error = len(report.errors)
             known = cat.photos_under(root.id, rel)
+            for other in typed.get(rel, ()):
+                if other != rel and storable(other):
+                    known.update(cat.photos_under(root.id, other))
             for path_rel, fst in _photos_at(root.path, rel, patterns, report.errors):
                 row = known.pop(path_rel, None)
                 if row is None:
+                    if (root.id, path_rel) in queued:
+                        continue
+                    queued.add((root.id, path_rel))
                     new_files.append(_NewFile(root.id, path_rel, fst, None))
                 elif row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
                     digest = _safe_hash(root.path / path_rel, fst.size, report)
@@ -530,9 +607,13 @@ def _still_there(root: Path, rel: str, patterns: list[str]) -> bool:
     if is_excluded(rel, patterns) or not is_supported(PurePosixPath(rel).name):
         return False
     try:
-        return stat.S_ISREG((root / PurePosixPath(rel)).stat().st_mode)
+        if not stat.S_ISREG((root / PurePosixPath(rel)).stat().st_mode):
+            return False
     except OSError:
         return False
+    # on a file system that ignores case, IMG.JPG "exists" after a rename to img.jpg
+    rules = name_rules(root)
+    return not rules.folds or on_disk_spelling(root, rel, rules) == rel
 
 
 def forget_gone(

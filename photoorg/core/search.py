@@ -95,6 +95,7 @@ import numpy as np
 
 from photoorg.core.catalog import Catalog, Model
 from photoorg.core.clusters import tag_filter_sql
+from photoorg.core.metadata_import import rating_filter_sql
 from photoorg.core.textindex import has_text_sql
 
 log = logging.getLogger(__name__)
@@ -326,6 +327,7 @@ class Filters:
     ``faces.cluster_id``); ``place``: a cluster id via ``cluster_photos`` (places, pets,
     scenes). ``include_offline``: also photos on offline roots (results are marked).
     ``has_text``: only photos with text read in them (the OCR stage).
+    ``min_rating``: rated at least this many stars (imported or set in photoorg).
     """
 
     folder: str | os.PathLike[str] | None = None
@@ -337,6 +339,7 @@ class Filters:
     place: int | None = None
     include_offline: bool = False
     has_text: bool = False
+    min_rating: int | None = None
 
     @property
     def restricts(self) -> bool:
@@ -349,6 +352,7 @@ class Filters:
             or self.person is not None
             or self.place is not None
             or self.has_text
+            or self.min_rating is not None
         )
 
 
@@ -1332,6 +1336,10 @@ class SearchIndex:
             params.append(int(filters.place))
         if filters.has_text:
             conds.append(has_text_sql("p.id"))
+        if filters.min_rating is not None:
+            cond, args = rating_filter_sql(filters.min_rating)
+            conds.append(cond)
+            params += args
         rows = self._cat.query(f"SELECT p.id FROM photos p WHERE {' AND '.join(conds)}", params)
         return np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
 

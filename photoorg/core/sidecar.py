@@ -9,10 +9,12 @@ Naming
 
 Content (what digiKam and Lightroom read)
     ``dc:subject`` (bag of leaf keywords: ``Alice``, ``holiday``),
-    ``lr:hierarchicalSubject`` (bag of full paths: ``People|Alice``), and MWG face regions
-    ``mwg-rs:Regions`` (``AppliedToDimensions`` + ``RegionList`` of ``Name``, ``Type``
-    Face, ``Area`` x/y/w/h normalised with x/y the *centre*). Other content of an existing
-    sidecar is preserved.
+    ``lr:hierarchicalSubject`` (bag of full paths: ``People|Alice``), the same paths as
+    ``digiKam:TagsList`` (seq, ``People/Alice``), MWG face regions ``mwg-rs:Regions``
+    (``AppliedToDimensions`` + ``RegionList`` of ``Name``, ``Type`` Face, ``Area`` x/y/w/h
+    normalised with x/y the *centre*), and the rating / label / title / caption photoorg
+    knows (``xmp:Rating``, ``xmp:Label``, ``dc:title``, ``dc:description``). Other content
+    of an existing sidecar is preserved.
 
 Orientation
     MWG Guidelines 2.0, section 5.9 (Image Region Metadata): region metadata applies to the
@@ -37,7 +39,7 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -80,8 +82,20 @@ _PACKET_START = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _PACKET_END = '\n<?xpacket end="w"?>\n'
 
 
+_ALL_NS = {**NS, **_EXTRA_PREFIXES}
+
+
 def _q(prefix: str, local: str) -> str:
-    return f"{{{NS[prefix]}}}{local}"
+    return f"{{{_ALL_NS[prefix]}}}{local}"
+
+
+# photoorg's name of a field -> its XMP property; title / caption are language alternatives
+META_PROPERTIES = {
+    "rating": "xmp:Rating",
+    "label": "xmp:Label",
+    "title": "dc:title",
+    "caption": "dc:description",
+}
 
 
 class SidecarError(RuntimeError):
@@ -229,6 +243,13 @@ def _bag(parent: ET.Element, tag: str, items: Sequence[str]) -> None:
         ET.SubElement(bag, _q("rdf", "li")).text = item
 
 
+def _seq(parent: ET.Element, tag: str, items: Sequence[str]) -> None:
+    prop = ET.SubElement(parent, tag)
+    seq = ET.SubElement(prop, _q("rdf", "Seq"))
+    for item in items:
+        ET.SubElement(seq, _q("rdf", "li")).text = item
+
+
 def _resource(parent: ET.Element, tag: str) -> ET.Element:
     elem = ET.SubElement(parent, tag)
     elem.set(_q("rdf", "parseType"), "Resource")
@@ -260,8 +281,14 @@ def write_sidecar(
     faces: Sequence[FaceRegion | tuple[str, Sequence[float]]] = (),
     image_size: tuple[int, int] | None = None,
     orientation: int = 1,
+    meta: Mapping[str, str | int | None] | None = None,
 ) -> Path:
     """Write (or update) ``<photo>.xmp`` with keywords, hierarchical keywords and faces.
+
+    Hierarchical keywords are written twice: ``lr:hierarchicalSubject`` (``|``, Lightroom)
+    and ``digiKam:TagsList`` (``/``, so digiKam shows the hierarchy). ``meta``: rating,
+    label, title, caption to write (see :data:`META_PROPERTIES`); a None value removes
+    the property, a field not given is left as the sidecar has it.
 
     ``keywords``: ``dc:subject`` (None: the leaves of ``hierarchical``);
     ``faces``: ``FaceRegion``s or ``(name, (x, y, w, h))`` with a top-left box normalised
@@ -290,8 +317,11 @@ def write_sidecar(
     rdf = root.find(_q("rdf", "RDF"))
     assert rdf is not None
     descriptions = rdf.findall(_q("rdf", "Description"))
+    meta = dict(meta or {})
+    replaced = ["dc:subject", "lr:hierarchicalSubject", "digiKam:TagsList", "mwg-rs:Regions"]
+    replaced += [META_PROPERTIES[name] for name in meta]
     for desc in descriptions:
-        for prop in ("dc:subject", "lr:hierarchicalSubject", "mwg-rs:Regions"):
+        for prop in replaced:
             prefix, local = prop.split(":")
             for child in desc.findall(_q(prefix, local)):
                 desc.remove(child)
@@ -305,6 +335,18 @@ def write_sidecar(
         _bag(desc, _q("dc", "subject"), words)
     if hier:
         _bag(desc, _q("lr", "hierarchicalSubject"), hier)
+        _seq(desc, _q("digiKam", "TagsList"), [t.replace("|", "/") for t in hier])
+    for name, value in meta.items():
+        if value is None or str(value).strip() == "":
+            continue
+        prefix, local = META_PROPERTIES[name].split(":")
+        if prefix == "dc":
+            alt = ET.SubElement(ET.SubElement(desc, _q(prefix, local)), _q("rdf", "Alt"))
+            li = ET.SubElement(alt, _q("rdf", "li"))
+            li.set("{http://www.w3.org/XML/1998/namespace}lang", "x-default")
+            li.text = str(value)
+        else:
+            ET.SubElement(desc, _q(prefix, local)).text = str(value)
     all_regions = [(r.name, r.type, box) for r, box in stored] + keep
     if all_regions:
         regs = _resource(desc, _q("mwg-rs", "Regions"))
@@ -531,10 +573,12 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     face regions already there that no detected face contradicts. Photos with nothing to
     say and no sidecar yet get none. Returns how many sidecars were written."""
     from photoorg.core.clusters import tags_for_photos
+    from photoorg.core.metadata_import import note_written, photo_metas
 
     ids = sorted({int(p) for p in photo_ids})
     paths = cat.paths_for_ids(ids)
     tags = tags_for_photos(cat, ids)
+    metas = photo_metas(cat, ids)
     written = 0
     for pid in ids:
         path = paths.get(pid)
@@ -549,12 +593,20 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
         known = {f.name.casefold() for f in faces}
         # regions already in the sidecar stay unless a face we know is there now (named:
         # we write ours; unnamed: the user took the name away) or the name moved
-        faces += [
-            hint for hint in read_sidecar(path).faces
-            if hint.name.casefold() not in known
-            and not any(iou(hint.box, r[:4]) > 0.3 for r in rows)
-        ]
-        if not tags[pid] and not faces and not find_sidecars(path):
+        # so do named regions imported from the photo that no detected face took
+        imported = [FaceRegion(*r) for r in cat.query(
+            "SELECT name, x, y, w, h FROM photo_regions WHERE photo_id = ? AND face_id IS NULL "
+            "ORDER BY id", (pid,))]
+        for hint in [*read_sidecar(path).faces, *imported]:
+            if hint.name.casefold() not in known and not any(
+                iou(hint.box, r[:4]) > 0.3 for r in rows
+            ):
+                faces.append(hint)
+                known.add(hint.name.casefold())
+        m = metas[pid]
+        # what photoorg knows (the user's or imported); a field nobody set stays as it is
+        meta = {name: getattr(m, name) for name in META_PROPERTIES if name in m.sources}
+        if not tags[pid] and not faces and not any(meta.values()) and not find_sidecars(path):
             continue
         size = cat.execute("SELECT width, height FROM photos WHERE id = ?", (pid,)).fetchone()
         orientation, stored = read_orientation(path)
@@ -562,7 +614,8 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
         if image_size is None and stored is not None:
             image_size = stored[::-1] if orientation in (5, 6, 7, 8) else stored
         try:
-            write_sidecar(path, None, tags[pid], faces, image_size, orientation)
+            write_sidecar(path, None, tags[pid], faces, image_size, orientation, meta)
+            note_written(cat, pid, [*tags[pid], *(f"People|{f.name}" for f in faces)])
             written += 1
         except (SidecarError, OSError) as exc:
             log.warning("cannot write sidecar of %s: %s", path, exc)

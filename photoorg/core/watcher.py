@@ -42,6 +42,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from photoorg.core.catalog import Catalog, PhotoRow, Root
 from photoorg.core.imaging import is_supported
 from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.metadata_import import is_sidecar, sidecars_changed
 from photoorg.core.scanner import (
     ScanReport,
     forget_gone,
@@ -253,6 +254,7 @@ class LibraryWatcher:
         self._rescan_all = False
         self._overflowed = False
         self._check_roots_now = False
+        self._sidecars: dict[tuple[int, str], float] = {}  # changed XMP sidecars -> when
 
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -386,6 +388,9 @@ class LibraryWatcher:
             if kind == "moved":
                 dst = (_under(prefix, _relative(root_path, event.dest_path))
                        if event.dest_path else None)
+                for rel in (src, dst) if not event.is_directory else ():
+                    if rel is not None and is_sidecar(rel) and storable(rel):
+                        self._sidecars[(root_id, rel)] = now  # saved atomically (rename)
                 if not event.is_directory and not (_maybe_photo(src) or _maybe_photo(dst)):
                     return
                 src = src if src is not None and storable(src) else None
@@ -397,6 +402,9 @@ class LibraryWatcher:
                         self._touch(root_id, rel, now)
                 return
             if src is None or not storable(src):
+                return
+            if not event.is_directory and is_sidecar(src):
+                self._sidecars[(root_id, src)] = now  # another tool's edit: read it again
                 return
             if not event.is_directory and not _maybe_photo(src):
                 return
@@ -512,6 +520,7 @@ class LibraryWatcher:
         if targets:
             self._reconcile(targets)
         self._confirm_deletes(time.monotonic())
+        self._reread_sidecars(time.monotonic())
         if self.embedder is None:
             self._index_needed = False  # reconcile-only watcher
         elif (
@@ -846,6 +855,18 @@ class LibraryWatcher:
             return self.settle_s + 2 * self.poll_interval_s
         return self.settle_s
 
+    def _reread_sidecars(self, now: float) -> None:
+        """Sidecars quiet for a settle window: their photos' metadata is read again."""
+        with self._lock:
+            settled = [key for key, at in self._sidecars.items() if now - at >= self.settle_s]
+            for key in settled:
+                del self._sidecars[key]
+        if settled and self._cat is not None:
+            try:
+                sidecars_changed(self._cat, settled)
+            except Exception:
+                log.exception("reading changed sidecars failed")
+
     # -- indexing ----------------------------------------------------------------------
 
     def _index(self) -> None:
@@ -903,7 +924,7 @@ class LibraryWatcher:
         with self._lock:
             busy = bool(
                 self._dirty or self._moves or self._rescan_roots or self._rescan_all
-                or self._overflowed
+                or self._overflowed or self._sidecars
             )
         idle = not busy and not self._pending and not self._index_needed
         self._emit_status(STATE_WATCHING if idle else None)

@@ -9,6 +9,7 @@ service keeps only the newest of the queries still waiting (typing fast costs on
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_RESULTS = 300
 REFRESH_INTERVAL_MS = 2000
+POLL_INTERVAL_MS = 1500  # changes made elsewhere (the CLI) show within about two seconds
 
 
 class LibraryController(QObject):
@@ -38,7 +40,10 @@ class LibraryController(QObject):
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
     image_ready = Signal(int, object)  # photo id, QImage | None
+    image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
     settings_info_ready = Signal(object)  # engine.SettingsInfo
+    unreadable_ready = Signal(list)  # [browse.Unreadable]
+    duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
@@ -63,7 +68,11 @@ class LibraryController(QObject):
                             cleanup=engine.close_catalog, parent=self)
         self.writer = Worker("writer", init=engine.open_writer(data),
                              cleanup=engine.close_catalog, parent=self)
-        for worker in (self.query, self.writer):
+        # the viewer's decoding has its own thread: a big original never delays the grid
+        self.viewer = Worker("viewer", parent=self)
+        self.duplicates = Worker("duplicates", init=engine.open_reader(data),
+                                 cleanup=engine.close_duplicates, parent=self)
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.failed.connect(self._on_task_error)
         self.thumbs = ThumbnailStore(config.thumbnail_dir(data), parent=self)
         self.service = ServiceClient(
@@ -78,6 +87,7 @@ class LibraryController(QObject):
         self.service.download_progress.connect(self.download_progress)
 
         self.source = queries.Source("all")
+        self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
         self.show_all = False  # "show weaker matches": no relevance cut-off
@@ -92,6 +102,11 @@ class LibraryController(QObject):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_INTERVAL_MS)
         self._refresh.timeout.connect(self._refresh_now)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_INTERVAL_MS)
+        self._poll.timeout.connect(self._poll_changes)
+        self._marker: int | None = None
+        self._external_change = False
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -110,6 +125,7 @@ class LibraryController(QObject):
             self.reload()
             self.refresh_overview()
             self.service.start()
+            self._poll.start()
             self.query.submit(engine.prune_thumbnails, self.data,
                               self.settings.thumbnail_cache_mb)
 
@@ -123,9 +139,10 @@ class LibraryController(QObject):
             return
         self._closed = True
         self._refresh.stop()
+        self._poll.stop()
         self.service.stop()
         self.thumbs.shutdown()
-        for worker in (self.query, self.writer):
+        for worker in (self.query, self.writer, self.viewer, self.duplicates):
             worker.shutdown(wait=True)
 
     # -- what the grid shows -----------------------------------------------------------
@@ -141,6 +158,11 @@ class LibraryController(QObject):
         self.similar_to = []
         self.reload()
 
+    def set_sort(self, sort: str) -> None:
+        if sort != self.sort:
+            self.sort = sort
+            self.reload()
+
     def reload(self) -> None:
         gen = self._next_generation()
         self.thumbs.forget_queue()
@@ -149,8 +171,8 @@ class LibraryController(QObject):
         elif self.similar_to:
             self._submit_similar(gen, self.similar_to)
         else:
-            self.query.submit(engine.load_source, self.source, callback=self._grid_cb(gen),
-                              what="loading photos")
+            self.query.submit(engine.load_source, self.source, self.sort,
+                              callback=self._grid_cb(gen), what="loading photos")
 
     def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
         def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:
@@ -251,15 +273,32 @@ class LibraryController(QObject):
                           callback=lambda d, e: self._deliver(self.details_ready, d, e),
                           what="reading photo details")
 
-    def load_image(self, photo_id: int, path: str, max_side: int = 2048) -> None:
+    def load_image(self, photo_id: int, path: str, max_side: int | None = 2048) -> None:
+        """The viewer's picture (``max_side`` None: full size, for zooming in); when the
+        original cannot be reached, ``image_unavailable`` says why in words."""
+
         def run(_state: dict) -> Any:
+            if not os.path.exists(path):
+                folder = os.path.dirname(path)
+                raise FileNotFoundError(
+                    "The original is offline: its folder can't be reached." if not
+                    os.path.isdir(folder) else "The original is no longer on the disk.")
             return load_viewer_image(path, max_side)
 
         def done(image: Any, error: TaskError | None) -> None:
-            if not self._closed:
-                self.image_ready.emit(photo_id, None if error else image)
+            if self._closed:
+                return
+            if error is not None:
+                said = str(error.exc) if isinstance(error.exc, FileNotFoundError) else ""
+                self.image_unavailable.emit(photo_id, said or "This photo cannot be opened.")
+            self.image_ready.emit(photo_id, None if error else image)
 
-        self.query.submit(run, callback=done, what="opening the photo")
+        self.viewer.submit(run, callback=done, what="opening the photo")
+
+    def set_rotation(self, photo_id: int, degrees: int) -> None:
+        """How the viewer turns this photo: a photoorg setting, the file is never touched."""
+        self._write(engine.set_rotation, photo_id, degrees, what="turning the photo",
+                    done="Turned (only in photoorg; the file is unchanged)")
 
     def load_settings_info(self) -> None:
         self.query.submit(engine.settings_info, self.data,
@@ -359,6 +398,86 @@ class LibraryController(QObject):
                         what="tagging",
                         done="Tagged", after=lambda _: self.refresh_overview())
 
+    def add_to_album(self, photo_ids: list[int], name: str) -> None:
+        if photo_ids and name.strip():
+            self._write(engine.add_to_album, name.strip(), photo_ids,
+                        self.settings.write_sidecars, what="adding to the album",
+                        done=f"Added to “{name.strip()}”", after=lambda _: self._tags_changed())
+
+    def drop_on(self, nav: tuple, paths: list[str]) -> None:
+        self._write(engine.drop_on, nav, paths, self.settings.write_sidecars,
+                    what="adding photos", done=f"Added to “{nav[2]}”",
+                    after=lambda _: self._tags_changed())
+
+    def rename_tag(self, old: str, new: str) -> None:
+        self._write(engine.rename_tag, old, new, self.settings.write_sidecars,
+                    what="renaming the tag", done="Renamed",
+                    after=lambda _: self._tags_changed(renamed=("tag", old)))
+
+    def delete_tag(self, name: str) -> None:
+        self._write(engine.delete_tag, name, self.settings.write_sidecars,
+                    what="deleting the tag", done="Tag deleted",
+                    after=lambda _: self._tags_changed(renamed=("tag", name)))
+
+    def rename_album(self, old: str, new: str) -> None:
+        self._write(engine.rename_album, old, new, self.settings.write_sidecars,
+                    what="renaming the album", done="Renamed",
+                    after=lambda _: self._tags_changed(renamed=("album", old)))
+
+    def delete_album(self, name: str) -> None:
+        self._write(engine.delete_album, name, self.settings.write_sidecars,
+                    what="deleting the album", done="Album deleted",
+                    after=lambda _: self._tags_changed(renamed=("album", name)))
+
+    def _tags_changed(self, renamed: tuple | None = None) -> None:
+        self.refresh_overview()
+        if self.cluster_kind:
+            self.load_clusters(self.cluster_kind)
+        if renamed is not None and (self.source.kind, self.source.arg) == renamed:
+            self.source = queries.Source("all", None, "All photos")  # what it showed is gone
+            self.reload()
+        elif self.source.kind in ("tag", "album", "cluster"):
+            self.reload()
+
+    def load_duplicates(self, threshold: float) -> None:
+        def done(groups: list | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif groups is not None and not self._closed:
+                self.duplicates_ready.emit(threshold, groups)
+
+        self.duplicates.submit(engine.duplicate_groups, threshold, callback=done,
+                               what="looking for duplicates")
+
+    def not_duplicates(self, photo_ids: list[int], threshold: float) -> None:
+        self._write(engine.dismiss_duplicates, photo_ids, what="remembering",
+                    done="Remembered: not duplicates",
+                    after=lambda _: self.load_duplicates(threshold))
+
+    def trash_photos(self, photo_ids: list[int], threshold: float) -> None:
+        """Move files to the system trash (the user confirmed, named); the catalog follows."""
+
+        def after(moved: Any) -> None:
+            self.load_duplicates(threshold)
+            self._library_changed()
+
+        self._write(engine.trash_photos, photo_ids, what="moving to the trash",
+                    done=f"Moved {len(photo_ids)} to the trash", after=after)
+
+    def load_unreadable(self) -> None:
+        self.query.submit(engine.unreadable,
+                          callback=lambda r, e: self._deliver(self.unreadable_ready, r, e),
+                          what="reading the files that could not be read")
+
+    def retry_unreadable(self, photo_ids: list[int]) -> None:
+        def after(_n: Any) -> None:
+            self.load_unreadable()
+            self.refresh_overview()
+            self.service.rescan()
+
+        self._write(engine.retry_unreadable, photo_ids or None, what="retrying",
+                    done="Trying those files again", after=after)
+
     def reject_faces(self, cluster_id: int, photo_ids: list[int]) -> None:
         self._write(engine.reject_photos, cluster_id, photo_ids, self.settings.write_sidecars,
                     what="not this person",
@@ -418,6 +537,21 @@ class LibraryController(QObject):
         if not self._refresh.isActive():
             self._refresh.start()
 
+    def _poll_changes(self) -> None:
+        """Another process wrote the catalog (the CLI named a person, tagged, added an
+        album): refresh as if the indexer had said so."""
+
+        def done(marker: int | None, error: TaskError | None) -> None:
+            if error is not None or marker is None or self._closed:
+                return
+            if self._marker is not None and marker != self._marker:
+                self._external_change = True
+                self._on_catalog_changed()
+            self._marker = marker
+
+        if not self.query.busy:  # a busy worker answers later; no pile-up of polls
+            self.query.submit(engine.change_marker, callback=done, what="checking for changes")
+
     @Slot()
     def _on_index_idle(self) -> None:
         self._refresh.stop()
@@ -426,7 +560,11 @@ class LibraryController(QObject):
     def _refresh_now(self, force: bool = False) -> None:
         if self._closed:
             return
+        external, self._external_change = self._external_change, False
         self.refresh_overview()
+        if external and self.source.kind in ("tag", "album", "cluster") \
+                and not (self.search_text or self.similar_to):
+            self.reload()  # a name or tag given elsewhere changes what this page holds
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if self.search_text or self.similar_to:

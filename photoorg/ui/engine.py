@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core import clusters, sidecar, textindex
+from photoorg.core import (
+    browse,
+    clusters,
+    duplicates,
+    metadata_import,
+    organize,
+    sidecar,
+    textindex,
+)
 from photoorg.core import ocr as ocr_setting
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
@@ -60,19 +68,24 @@ def close_catalog(state: State) -> None:
 # -- reads (query worker) --------------------------------------------------------------------
 
 
-def load_source(state: State, source: queries.Source) -> queries.PhotoList:
+def load_source(state: State, source: queries.Source, sort: str = "taken") -> queries.PhotoList:
     cat: Catalog = state["cat"]
     if source.kind == "folder":
-        return queries.folder_photos(cat, int(source.arg))
+        return queries.folder_photos(cat, int(source.arg), sort)
+    if source.kind == "subfolder":
+        root_id, sub = source.arg
+        return queries.folder_photos(cat, int(root_id), sort, str(sub))
     if source.kind == "tag":
-        return queries.tag_photos(cat, str(source.arg))
+        return queries.tag_photos(cat, str(source.arg), sort)
     if source.kind == "album":
-        return queries.album_photos(cat, str(source.arg))
+        return queries.album_photos(cat, str(source.arg), sort)
     if source.kind == "cluster":
-        return queries.cluster_photos(cat, int(source.arg))
+        return queries.cluster_photos(cat, int(source.arg), sort)
     if source.kind == "text":
-        return queries.photos_with_text(cat)
-    return queries.all_photos(cat)
+        return queries.photos_with_text(cat, sort)
+    if source.kind == "rating":
+        return queries.rated_photos(cat, int(source.arg), sort)
+    return queries.all_photos(cat, sort)
 
 
 def photo_count(state: State) -> tuple[int, int]:
@@ -93,6 +106,9 @@ class Overview:
     model: str | None
     text_photos: int = 0  # photos with words read in them
     suggestions: list[tuple[str, str]] = field(default_factory=list)  # search completions
+    tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
+    library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
+    ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
 
 
 def overview(state: State) -> Overview:
@@ -102,11 +118,14 @@ def overview(state: State) -> Overview:
         folders=queries.folder_statuses(cat),
         counts=cat.status_counts(),
         clusters=queries.cluster_counts(cat),
-        tags=queries.tags_with_counts(cat),
+        tags=[t for t in queries.tags_with_counts(cat) if not organize.is_album_tag(t[0])],
         albums=queries.albums(cat),
         model=target.spec if target else None,
         text_photos=queries.text_photo_count(cat),
         suggestions=search_suggestions(state),
+        tree=browse.folder_tree(cat),
+        library=browse.library_counts(cat),
+        ratings=metadata_import.rating_counts(cat),
     )
 
 
@@ -242,6 +261,104 @@ def add_tag(state: State, photo_ids: list[int], name: str, sidecars: bool = Fals
     added = clusters.add_tag(cat, photo_ids, name)
     _sync_sidecars(cat, photo_ids, sidecars)
     return added
+
+
+def add_to_album(state: State, name: str, photo_ids: list[int], sidecars: bool = False) -> int:
+    cat: Catalog = state["cat"]
+    added = organize.add_to_album(cat, name, photo_ids)
+    _sync_sidecars(cat, photo_ids, sidecars)
+    return added
+
+
+def ids_for_paths(cat: Catalog, paths: list[str]) -> list[int]:
+    return [pid for p in paths if (pid := cat.photo_id_for_path(p)) is not None]
+
+
+def drop_on(state: State, nav: tuple, paths: list[str], sidecars: bool = False) -> int:
+    """Photos dragged onto an album or a tag in the sidebar."""
+    cat: Catalog = state["cat"]
+    ids = ids_for_paths(cat, paths)
+    if nav[0] == "album":
+        added = organize.add_to_album(cat, str(nav[1]), ids)
+    else:
+        added = clusters.add_tag(cat, ids, str(nav[1]))
+    _sync_sidecars(cat, ids, sidecars)
+    return added
+
+
+def _tagged(cat: Catalog, tag: str, sidecars: bool) -> list[int]:
+    return sorted(clusters.photos_with_tag(cat, tag)) if sidecars else []
+
+
+def rename_tag(state: State, old: str, new: str, sidecars: bool = False) -> None:
+    cat: Catalog = state["cat"]
+    touched = _tagged(cat, old, sidecars)
+    organize.rename_tag(cat, old, new)
+    _sync_sidecars(cat, touched, sidecars)
+
+
+def delete_tag(state: State, name: str, sidecars: bool = False) -> int:
+    cat: Catalog = state["cat"]
+    touched = _tagged(cat, name, sidecars)
+    n = organize.delete_tag(cat, name)
+    _sync_sidecars(cat, touched, sidecars)
+    return n
+
+
+def rename_album(state: State, old: str, new: str, sidecars: bool = False) -> None:
+    cat: Catalog = state["cat"]
+    touched = _tagged(cat, organize.album_tag(old), sidecars)
+    organize.rename_album(cat, old, new)
+    _sync_sidecars(cat, touched, sidecars)
+
+
+def delete_album(state: State, name: str, sidecars: bool = False) -> None:
+    cat: Catalog = state["cat"]
+    touched = _tagged(cat, organize.album_tag(name), sidecars)
+    organize.delete_album(cat, name)
+    _sync_sidecars(cat, touched, sidecars)
+
+
+def set_rotation(state: State, photo_id: int, degrees: int) -> int:
+    return browse.set_display_rotation(state["cat"], photo_id, degrees)
+
+
+def duplicate_groups(state: State, threshold: float) -> list[duplicates.Group]:
+    """Near-duplicate groups (the duplicates worker keeps its search index between calls;
+    numpy only, so torch stays out of the window's process)."""
+    from photoorg.core.search import SearchIndex
+
+    index = state.get("index")
+    if index is None:
+        index = state["index"] = SearchIndex(state["cat"], cache=False, backend="numpy")
+    return duplicates.review(state["cat"], threshold, index)
+
+
+def close_duplicates(state: State) -> None:
+    index = state.pop("index", None)
+    if index is not None:
+        index.close()
+    close_catalog(state)
+
+
+def dismiss_duplicates(state: State, photo_ids: list[int]) -> int:
+    return duplicates.dismiss(state["cat"], photo_ids)
+
+
+def trash_photos(state: State, photo_ids: list[int]) -> list[str]:
+    return [str(p) for p in duplicates.move_to_trash(state["cat"], photo_ids)]
+
+
+def change_marker(state: State) -> int:
+    return browse.change_marker(state["cat"])
+
+
+def unreadable(state: State) -> list[browse.Unreadable]:
+    return browse.unreadable(state["cat"])
+
+
+def retry_unreadable(state: State, ids: list[int] | None = None) -> int:
+    return browse.retry_unreadable(state["cat"], ids)
 
 
 def reject_photos(state: State, cluster_id: int, photo_ids: list[int],

@@ -26,10 +26,10 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QComboBox,
     QCompleter,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -46,8 +46,9 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
+from photoorg.core.browse import SORT_LABELS, SORTS
 from photoorg.core.indexer import Progress
-from photoorg.ui import desktop
+from photoorg.ui import desktop, organize_actions
 from photoorg.ui.controller import LibraryController, progress_text
 from photoorg.ui.engine import Overview, SettingsInfo
 from photoorg.ui.errors import ErrorReporter
@@ -56,9 +57,17 @@ from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
 from photoorg.ui.views.clusters import ClusterPage
-from photoorg.ui.views.grid import DEFAULT_THUMB, MAX_THUMB, MIN_THUMB, PhotoGrid
+from photoorg.ui.views.duplicates import DuplicatesPage
+from photoorg.ui.views.grid import (
+    DEFAULT_THUMB,
+    MAX_THUMB,
+    MIN_THUMB,
+    DateScrubber,
+    PhotoGrid,
+)
 from photoorg.ui.views.settings import SettingsDialog
 from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
+from photoorg.ui.views.unreadable import UnreadablePage
 from photoorg.ui.views.viewer import Viewer
 from photoorg.ui.views.welcome import ModelPanel, WelcomePage
 
@@ -118,6 +127,7 @@ class MainWindow(QMainWindow):
         self._browse_nav: tuple = ("all", None, "All photos")
         self._has_folders: bool | None = None
         self._settings_pending = False
+        self._was_maximized = False
         self._build()
         self._connect()
         self.restore_window_state()
@@ -190,6 +200,11 @@ class MainWindow(QMainWindow):
         self.weaker_button.setAutoRaise(True)
         self.weaker_button.setObjectName("weakerMatches")
         self.weaker_button.hide()
+        self.sort_box = QComboBox()
+        for key in SORTS:
+            self.sort_box.addItem(SORT_LABELS[key], key)
+        self.sort_box.setToolTip("Sort photos by")
+        self.scrubber = DateScrubber(self.grid)
         self.model_banner = ModelPanel(compact=True)
         self.model_banner.hide()
         header = QHBoxLayout()
@@ -200,18 +215,28 @@ class MainWindow(QMainWindow):
         header.addWidget(self.grid_count, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.weaker_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addStretch(1)
+        header.addWidget(self.sort_box)
+        header.addSpacing(8)
         self.grid_page = QWidget()
         grid_layout = QVBoxLayout(self.grid_page)
         grid_layout.setContentsMargins(16, 12, 8, 0)
         grid_layout.setSpacing(8)
         grid_layout.addLayout(header)
         grid_layout.addWidget(self.model_banner)
-        grid_layout.addWidget(self.grid, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.grid, 1)
+        body.addWidget(self.scrubber)
+        grid_layout.addLayout(body, 1)
         self.cluster_page = ClusterPage(self.clusters)
         self.viewer = Viewer()
+        self.unreadable_page = UnreadablePage()
+        self.duplicates_page = DuplicatesPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
-        for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer):
+        for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
+                     self.unreadable_page, self.duplicates_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -245,6 +270,9 @@ class MainWindow(QMainWindow):
 
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
         QShortcut(QKeySequence("Alt+Left"), self, self._go_back)
+        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)  # Ctrl+Q
+        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # also where Quit is another key
+        QShortcut(QKeySequence.StandardKey.Close, self, self.close)  # Ctrl+W
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search_field, self._escape_search)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
 
@@ -258,16 +286,34 @@ class MainWindow(QMainWindow):
         self.search_field.returnPressed.connect(self._search_now)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.sort_box.currentIndexChanged.connect(
+            lambda _i: c.set_sort(self.sort_box.currentData()))
         self.grid.zoom_changed.connect(self.zoom.setValue)
         self.grid.open_requested.connect(self.open_viewer)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.sidebar.navigate.connect(self.navigate)
+        self.sidebar.menu_requested.connect(self._sidebar_menu)
+        self.sidebar.photos_dropped.connect(c.drop_on)
+        self.unreadable_page.retry_requested.connect(c.retry_unreadable)
+        self.unreadable_page.show_requested.connect(desktop.show_in_folder)
+        c.unreadable_ready.connect(self.unreadable_page.set_files)
+        dupes = self.duplicates_page
+        dupes.threshold_changed.connect(c.load_duplicates)
+        dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
+        dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
+        c.duplicates_ready.connect(dupes.set_groups)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
         self.viewer.back_requested.connect(self.close_viewer)
         self.viewer.move_requested.connect(self.move_viewer)
         self.viewer.find_similar_requested.connect(self._viewer_similar)
+        self.viewer.fullscreen_requested.connect(self._viewer_fullscreen)
+        self.viewer.rotation_changed.connect(c.set_rotation)
+        self.viewer.sharper_requested.connect(
+            lambda pid: pid == self._viewer_id and c.load_image(pid, self.viewer.path, None))
+        self.viewer.menu_requested.connect(self._viewer_menu)
+        c.image_unavailable.connect(self.viewer.set_unavailable)
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
         self.clusters.rename_requested.connect(c.rename_cluster)
@@ -343,6 +389,16 @@ class MainWindow(QMainWindow):
         kind, arg, label = nav
         if kind == "clusters":
             self.show_clusters(arg)
+            return
+        if kind == "duplicates":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.duplicates_page)
+            self.controller.load_duplicates(self.duplicates_page.value())
+            return
+        if kind == "unreadable":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.unreadable_page)
+            self.controller.load_unreadable()
             return
         self._browse_nav = nav
         self._clear_search_quietly()
@@ -507,15 +563,19 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         tag = menu.addAction(icon("tag"), "Add tag…")
         tag.triggered.connect(lambda: self.ask_tag(ids))
+        album = menu.addAction(icon("album"), "Add to album…")
+        album.triggered.connect(lambda: organize_actions.ask_album(self, ids))
         nav_kind, nav_arg, nav_label = self._browse_nav
         if (nav_kind == "cluster" and not self.controller.search_text
                 and not self.controller.similar_to):
             menu.addSeparator()
             person = self.controller.cluster_kind == "people"
-            confirm = menu.addAction(icon("check"), f"Yes, this is {nav_label}")
+            named = nav_label not in ("", "Unnamed", "Unnamed person")
+            confirm = menu.addAction(icon("check"), f"Yes, this is {nav_label}" if named
+                                     else "Yes, this belongs here")
             confirm.triggered.connect(lambda: self.controller.confirm_faces(nav_arg, ids))
-            reject = menu.addAction(icon("close"),
-                                    "Not this person" if person else f"Not {nav_label}")
+            reject = menu.addAction(icon("close"), "Not this person" if person
+                                    else (f"Not {nav_label}" if named else "Not in this group"))
             reject.triggered.connect(lambda: self.controller.reject_faces(nav_arg, ids))
         return menu
 
@@ -531,13 +591,18 @@ class MainWindow(QMainWindow):
         menu.deleteLater()
 
     def ask_tag(self, photo_ids: list[int]) -> None:
-        existing = [name for name, _ in (self.controller.overview.tags
-                                         if self.controller.overview else [])]
-        n = len(photo_ids)
-        name, ok = QInputDialog.getItem(
-            self, "Add tag", f"Tag for {n} photo{'s' if n != 1 else ''}:", existing, 0, True)
-        if ok and name.strip():
-            self.controller.add_tag(photo_ids, name)
+        organize_actions.ask_tag(self, photo_ids)
+
+    def sidebar_menu(self, nav: tuple) -> QMenu | None:
+        """The sidebar's context menu for an entry (built, not shown: tests use it too)."""
+        return organize_actions.sidebar_menu(self, nav)
+
+    @Slot(tuple, QPoint)
+    def _sidebar_menu(self, nav: tuple, pos: QPoint) -> None:
+        menu = self.sidebar_menu(nav)
+        if menu is not None:
+            menu.exec(pos)
+            menu.deleteLater()
 
     # -- viewer ------------------------------------------------------------------------------
 
@@ -574,8 +639,35 @@ class MainWindow(QMainWindow):
         if 0 <= row < self.photos.rowCount():
             self._show_in_viewer(row)
 
+    def viewer_menu(self) -> QMenu:
+        """The viewer's right-click menu: the grid's, for the photo shown."""
+        return self.grid_menu([self._viewer_row_now()])
+
+    def _viewer_menu(self, pos: QPoint) -> None:
+        if self._viewer_id is None or self.photos.rowCount() == 0:
+            return
+        menu = self.viewer_menu()
+        menu.exec(pos)
+        menu.deleteLater()
+
+    @Slot(bool)
+    def _viewer_fullscreen(self, on: bool) -> None:
+        """F11: the photo alone on the screen; again (or Esc) brings the window back."""
+        for widget in (self.sidebar, self.statusBar(), *self.findChildren(QToolBar)):
+            widget.setVisible(not on)
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.showFullScreen()
+        elif self._was_maximized:
+            self.showMaximized()
+        else:
+            self.showNormal()
+
     @Slot()
     def close_viewer(self) -> None:
+        if self.viewer.fullscreen:
+            self.viewer.set_fullscreen(False)
+        self.viewer.stop_slideshow()
         self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
         row = self._viewer_row_now()
         if row < self.photos.rowCount():
@@ -648,6 +740,8 @@ class MainWindow(QMainWindow):
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
             self.suggestions.setStringList(words)
+        if self.stack.currentWidget() is self.unreadable_page:
+            self.controller.load_unreadable()  # files retried, fixed or newly broken
         has_folders = bool(overview.folders)
         if has_folders != self._has_folders:
             self._has_folders = has_folders

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from photoorg.core import browse, textindex
 from photoorg.core import clusters as core_clusters
-from photoorg.core import textindex
 from photoorg.core.catalog import Catalog
+from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.ui.thumbnails import face_key, photo_key
 
 
@@ -34,6 +35,7 @@ class PhotoList:
     matched: list[tuple[str, ...]] | None = None  # search: why each photo matched (chips)
     total: int | None = None  # search: every result of the query, not only these rows
     weaker_hidden: bool = False  # search: a relevance cut-off left weaker matches out
+    sections: list[browse.Section] = field(default_factory=list)  # timeline headers
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -49,7 +51,6 @@ class Source:
     label: str = ""
 
 
-_ORDER = " ORDER BY COALESCE(p.taken_at, p.mtime) DESC, p.rel_path"
 _SELECT = (
     "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime FROM photos p "
     "JOIN roots r ON r.id = p.root_id "
@@ -68,16 +69,20 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     return out
 
 
-def all_photos(cat: Catalog) -> PhotoList:
-    rows = cat.query(_SELECT + "WHERE p.status != 'skipped'" + _ORDER)
-    return _rows_to_list(cat, rows, "All photos")
+def _timeline_list(cat: Catalog, timeline: browse.Timeline, title: str) -> PhotoList:
+    out = _rows_to_list(cat, timeline.rows, title)
+    out.sections = timeline.sections
+    return out
 
 
-def folder_photos(cat: Catalog, root_id: int) -> PhotoList:
-    rows = cat.query(_SELECT + "WHERE p.root_id = ? AND p.status != 'skipped'" + _ORDER,
-                     (root_id,))
+def all_photos(cat: Catalog, sort: str = "taken") -> PhotoList:
+    return _timeline_list(cat, browse.timeline(cat, sort), "All photos")
+
+
+def folder_photos(cat: Catalog, root_id: int, sort: str = "taken", sub: str = "") -> PhotoList:
     root = cat.root(root_id)
-    return _rows_to_list(cat, rows, root.path.name if root else "Folder")
+    title = PurePosixPath(sub).name if sub else (root.path.name if root else "Folder")
+    return _timeline_list(cat, browse.timeline(cat, sort, root_id, sub), title)
 
 
 def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = None,
@@ -102,38 +107,37 @@ def text_photo_count(cat: Catalog) -> int:
     return int(cat.scalar("SELECT COUNT(*) FROM photo_text WHERE text != ''") or 0)
 
 
-def photos_with_text(cat: Catalog) -> PhotoList:
+def photos_with_text(cat: Catalog, sort: str = "taken") -> PhotoList:
     """The "has text" view: photos with words read in them (signs, documents, ...)."""
-    rows = cat.query(_SELECT + "WHERE p.status != 'skipped' AND "
-                     + textindex.has_text_sql("p.id") + _ORDER)
-    return _rows_to_list(cat, rows, "Photos with text")
+    ids = [pid for (pid,) in cat.query(
+        "SELECT p.id FROM photos p WHERE p.status != 'skipped' AND "
+        + textindex.has_text_sql("p.id"))]
+    return _by_date(cat, ids, "Photos with text", sort)
 
 
-def _by_date(cat: Catalog, ids: Iterable[int], title: str) -> PhotoList:
-
-    newest_first = list(reversed(core_clusters.order_by_date(cat, ids)))
-    return photos_by_ids(cat, newest_first, title=title)
+def _by_date(cat: Catalog, ids: Iterable[int], title: str, sort: str = "taken") -> PhotoList:
+    return _timeline_list(cat, browse.timeline_of(cat, ids, sort), title)
 
 
-def tag_photos(cat: Catalog, tag: str) -> PhotoList:
+def tag_photos(cat: Catalog, tag: str, sort: str = "taken") -> PhotoList:
     """Photos carrying a tag: user tags and the tags of named clusters (``People|Alice``)."""
 
-    return _by_date(cat, core_clusters.photos_with_tag(cat, tag), tag.rsplit("|", 1)[-1])
+    return _by_date(cat, core_clusters.photos_with_tag(cat, tag), tag.rsplit("|", 1)[-1], sort)
 
 
-def album_photos(cat: Catalog, name: str) -> PhotoList:
+def album_photos(cat: Catalog, name: str, sort: str = "taken") -> PhotoList:
 
-    return _by_date(cat, core_clusters.album_photos(cat, name), name)
+    return _by_date(cat, core_clusters.album_photos(cat, name), name, sort)
 
 
-def cluster_photos(cat: Catalog, cluster_id: int) -> PhotoList:
+def cluster_photos(cat: Catalog, cluster_id: int, sort: str = "taken") -> PhotoList:
     """Photos of a cluster (its faces' photos and its photos; rejected ones left out)."""
 
     info = core_clusters.get_cluster(cat, cluster_id)
     if info is None:
         return PhotoList(title="Unnamed")
     title = info.display_name or info.auto_name or "Unnamed"
-    return _by_date(cat, info.photo_ids, title)
+    return _by_date(cat, info.photo_ids, title, sort)
 
 
 @dataclass
@@ -187,10 +191,18 @@ class PhotoDetails:
     status: str = ""
     reason: str | None = None
     text: str = ""  # words read in the photo (the OCR stage)
+    title: str | None = None  # what other tools wrote, or the user in photoorg
+    caption: str | None = None
+    rating: int | None = None
+    label: str | None = None
+    view: browse.ViewFacts | None = None  # rotation, file time, folder reachable
 
     @property
     def date_text(self) -> str:
         if self.taken_at is None:
+            if self.view is not None and self.view.file_time:
+                when = _dt.datetime.fromtimestamp(self.view.file_time)
+                return when.strftime("%d %b %Y, %H:%M") + " (file date: none in the photo)"
             return ""
         return _dt.datetime.fromtimestamp(self.taken_at).strftime("%d %b %Y, %H:%M")
 
@@ -207,7 +219,7 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     details = PhotoDetails(
         id=row[0], path=Path(row[1]) / PurePosixPath(row[2]), width=row[3], height=row[4],
         size=row[5], taken_at=row[6], camera=row[7], latitude=row[8], longitude=row[9],
-        status=row[10], reason=row[11],
+        status=row[10], reason=row[11], view=browse.view_facts(cat, photo_id),
     )
     details.people = [
         name for (name,) in cat.query(
@@ -226,7 +238,19 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
 
     details.tags = core_clusters.tags_for_photo(cat, photo_id)
     details.text = textindex.photo_text(cat, photo_id)
+    meta = photo_meta(cat, photo_id)
+    details.title, details.caption = meta.title, meta.caption
+    details.rating, details.label = meta.rating, meta.label
     return details
+
+
+def rated_photos(cat: Catalog, min_rating: int, sort: str = "taken") -> PhotoList:
+    """Photos rated at least ``min_rating`` stars (by other tools or in photoorg)."""
+    return _by_date(cat, photos_rated(cat, min_rating), stars_label(min_rating), sort)
+
+
+def stars_label(min_rating: int) -> str:
+    return "★" * min_rating + ("" if min_rating >= 5 else " and up")
 
 
 def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:

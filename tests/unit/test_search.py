@@ -728,7 +728,12 @@ def test_cli_search_similar_duplicates(
 
     groups = search("duplicates")
     assert [[Path(h["path"]).name for h in g] for g in groups] == [["a.jpg", "a_copy.png"]]
-    assert groups[0][0] == {"path": str(lib.photos / "a.jpg"), "score": 1.0}
+    first = groups[0][0]
+    assert {k: first[k] for k in ("path", "score")} == {"path": str(lib.photos / "a.jpg"),
+                                                         "score": 1.0}
+    keepers = [h for h in groups[0] if h["keep"]]  # the suggestion: extra keys only
+    assert len(keepers) == 1 and keepers[0]["why"]
+    assert all(set(h) <= {"path", "score", "keep", "why"} for h in groups[0])
     assert search("duplicates", "--threshold", "0.6") != groups
     code, out, err = run_main(capsys, "--data-dir", data, "duplicates")
     assert code == 0 and "group 1 (2 photos)" in out

@@ -62,6 +62,10 @@ class PhotoListModel(QAbstractListModel):
         self._row_of_key = None
         self.endResetModel()
 
+    def sections(self) -> list[tuple[int, str]]:
+        """(first row, header) of each timeline section, in order (empty: no headers)."""
+        return [(s.start, s.title) for s in self._list.sections]
+
     def photo_id(self, row: int) -> int:
         return self._list.ids[row]
 

@@ -17,6 +17,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 NAV_ROLE = Qt.ItemDataRole.UserRole + 1
 COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
+DEPTH_ROLE = Qt.ItemDataRole.UserRole + 3  # folder tree: how deep (0 = a library folder)
+EXPANDED_ROLE = Qt.ItemDataRole.UserRole + 4  # None: no subfolders; else open or closed
 
 _SECTION = 0  # internal id of section rows; entries use their section's row + 1
 
@@ -28,6 +30,9 @@ class Entry:
     icon: str = ""
     count: str = ""
     tooltip: str = ""
+    depth: int = 0
+    expanded: bool | None = None
+    path: str = ""  # a folder's place on disk
 
 
 @dataclass
@@ -135,4 +140,8 @@ class SidebarModel(QAbstractItemModel):
             return entry.nav
         if role == COUNT_ROLE:
             return entry.count
+        if role == DEPTH_ROLE:
+            return entry.depth
+        if role == EXPANDED_ROLE:
+            return entry.expanded
         return None

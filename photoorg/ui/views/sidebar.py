@@ -9,11 +9,20 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
+    QRect,
     QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QStyle,
@@ -24,11 +33,27 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg.ui.engine import Overview
-from photoorg.ui.models.sidebar import COUNT_ROLE, NAV_ROLE, Entry, Section, SidebarModel
+from photoorg.ui.models.sidebar import (
+    COUNT_ROLE,
+    DEPTH_ROLE,
+    EXPANDED_ROLE,
+    NAV_ROLE,
+    Entry,
+    Section,
+    SidebarModel,
+)
+from photoorg.ui.queries import stars_label
 
 Index = QModelIndex | QPersistentModelIndex
 
 KIND_LABELS = {"people": "People", "pets": "Pets", "places": "Places", "scenes": "Scenes"}
+INDENT = 14  # per folder level
+ARROW = 14  # the open/close triangle's width
+
+
+def tag_label(name: str) -> str:
+    """A tag as people read it: ``People|Angelina`` → ``People › Angelina``."""
+    return " › ".join(part.strip() for part in name.split("|"))
 
 
 def folder_status_text(total: int, indexed: int, pending: int, online: bool) -> str:
@@ -47,7 +72,21 @@ class _CountDelegate(QStyledItemDelegate):
         return QSize(size.width(), max(size.height(), option.fontMetrics.height() + 10))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        super().paint(painter, option, index)
+        depth = index.model().data(index, DEPTH_ROLE) or 0
+        expanded = index.model().data(index, EXPANDED_ROLE)
+        if depth or expanded is not None:
+            shifted = QStyleOptionViewItem(option)
+            left = depth * INDENT
+            arrow = QRect(option.rect.x() + left, option.rect.y(), ARROW, option.rect.height())
+            shifted.rect = option.rect.adjusted(left + ARROW, 0, 0, 0)
+            super().paint(painter, shifted, index)
+            if expanded is not None:
+                painter.save()
+                painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+                painter.drawText(arrow, Qt.AlignmentFlag.AlignCenter, "▾" if expanded else "▸")
+                painter.restore()
+        else:
+            super().paint(painter, option, index)
         count = index.model().data(index, COUNT_ROLE)
         if not count:
             return
@@ -63,6 +102,8 @@ class _CountDelegate(QStyledItemDelegate):
 
 class Sidebar(QTreeView):
     navigate = Signal(tuple)
+    menu_requested = Signal(tuple, QPoint)  # nav of the entry, global position
+    photos_dropped = Signal(tuple, list)  # nav of an album or tag, photo paths
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +127,13 @@ class Sidebar(QTreeView):
         self.setMinimumWidth(200)
         self.setObjectName("sidebar")
         self._quiet = False
+        self._overview: Overview | None = None
+        self._folders_open: set[tuple[int, str]] = set()  # subfolders the user opened
+        self._folders_closed: set[int] = set()  # library folders the user closed
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_menu)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
         self.expandAll()
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self.select_nav("all")
@@ -140,19 +188,20 @@ class Sidebar(QTreeView):
 
     def set_overview(self, overview: Overview) -> None:
         """Counts, folders and tags; the selection stays on the same entry."""
+        self._overview = overview
         nav = self.current_nav() if self.selectionModel().hasSelection() else None
-        total = sum(f.total - f.skipped for f in overview.folders if f.online)
+        counts = overview.library or {}
+        total = counts.get("photos", sum(f.total - f.skipped for f in overview.folders))
         library = [Entry(("all", None, "All photos"), "All photos", "photos",
                          f"{total:,}" if total else "")]
-        for f in overview.folders:
-            tip = f"{f.path}\n{f.indexed:,} indexed · {f.pending:,} waiting"
-            if f.skipped:
-                tip += f" · {f.skipped:,} skipped"
-            if not f.online:
-                tip += "\nOffline: the folder cannot be reached. Its photos come back when it does."
-            library.append(Entry(("folder", f.root_id, f.path.name), f.path.name or str(f.path),
-                                 "folder" if f.online else "folder-offline",
-                                 folder_status_text(f.total, f.indexed, f.pending, f.online), tip))
+        library += self._folder_entries(overview)
+        unreadable = counts.get("unreadable", 0)
+        if unreadable:
+            library.append(Entry(("unreadable", None, "Couldn't read"), "Couldn't read",
+                                 "warning", f"{unreadable:,}",
+                                 "Files that are in your folders but could not be read"))
+        library.append(Entry(("duplicates", None, "Duplicates"), "Duplicates", "duplicates",
+                             "", "Near-identical photos, with the one to keep suggested"))
         browse = []
         for kind, label in KIND_LABELS.items():
             n = overview.clusters.get(kind, 0)
@@ -160,9 +209,12 @@ class Sidebar(QTreeView):
         if overview.text_photos:  # the "has text" filter
             browse.append(Entry(("text", None, "Photos with text"), "Photos with text", "text",
                                 f"{overview.text_photos:,}"))
-        tags = [Entry(("tag", name, name.rsplit("|", 1)[-1]), name.replace("|", " › "), "tag",
-                      f"{count:,}", name) for name, count in overview.tags]
+        tags = [Entry(("tag", name, tag_label(name)), tag_label(name), "tag",
+                      f"{count:,}", tag_label(name)) for name, count in overview.tags]
         tags += [Entry(("album", name, name), name, "album") for name in overview.albums]
+        tags += [Entry(("rating", n, stars_label(n)), stars_label(n), "tag", f"{count:,}",
+                       f"Photos rated {n} stars or more")
+                 for n, count in sorted(overview.ratings.items(), reverse=True)]
         if not tags:
             tags = [Entry((), "Name a person or tag photos")]
         self._quiet = True
@@ -176,6 +228,121 @@ class Sidebar(QTreeView):
                         index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         finally:
             self._quiet = False
+
+    def _folder_entries(self, overview: Overview) -> list[Entry]:
+        status = {f.root_id: f for f in overview.folders}
+        out: list[Entry] = []
+
+        def add(node: Any, depth: int, online: bool) -> None:
+            key = (node.root_id, node.rel)
+            has_children = bool(node.children)
+            if depth == 0:
+                is_open = node.root_id not in self._folders_closed
+            else:
+                is_open = key in self._folders_open
+            expanded = is_open if has_children else None
+            if depth == 0:
+                f = status.get(node.root_id)
+                count = folder_status_text(f.total, f.indexed, f.pending, f.online) if f \
+                    else f"{node.total:,}"
+                tip = str(node.path)
+                if f is not None:
+                    tip += f"\n{f.indexed:,} indexed · {f.pending:,} waiting"
+                    if f.skipped:
+                        tip += f" · {f.skipped:,} couldn't be read"
+                if not online:
+                    tip += ("\nOffline: the folder cannot be reached. Its photos come back "
+                            "when it does.")
+                nav: tuple = ("folder", node.root_id, node.name)
+            else:
+                count = "offline" if not online else ("missing" if node.missing
+                                                      else f"{node.total:,}")
+                tip = str(node.path)
+                if node.missing:
+                    tip += "\nMissing: this folder is gone from the disk."
+                nav = ("subfolder", (node.root_id, node.rel), node.name)
+            gone = not online or node.missing
+            out.append(Entry(nav, node.name, "folder-offline" if gone else "folder", count, tip,
+                             depth, expanded, str(node.path)))
+            if has_children and is_open:
+                for child in node.children:
+                    add(child, depth + 1, online)
+
+        for top in overview.tree:
+            add(top, 0, top.online)
+        if not overview.tree:  # an overview without the tree (older engine): flat folders
+            for f in overview.folders:
+                out.append(Entry(("folder", f.root_id, f.path.name), f.path.name or str(f.path),
+                                 "folder" if f.online else "folder-offline",
+                                 folder_status_text(f.total, f.indexed, f.pending, f.online),
+                                 str(f.path), path=str(f.path)))
+        return out
+
+    def toggle_folder(self, nav: tuple) -> None:
+        """Open or close a folder's subfolders."""
+        kind, arg = nav[0], nav[1]
+        if kind == "folder":
+            self._folders_closed ^= {int(arg)}
+        elif kind == "subfolder":
+            self._folders_open ^= {(int(arg[0]), str(arg[1]))}
+        if self._overview is not None:
+            self.set_overview(self._overview)
+
+    def entry_at(self, pos: QPoint) -> Entry | None:
+        return self.sidebar_model.entry(self.indexAt(pos))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        entry = self.sidebar_model.entry(index)
+        if entry is not None and entry.expanded is not None:
+            left = self.visualRect(index).x() + entry.depth * INDENT
+            if left <= pos.x() < left + ARROW:
+                self.toggle_folder(entry.nav)
+                return
+        super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        entry = self.entry_at(event.position().toPoint())
+        if entry is not None and entry.expanded is not None:
+            self.toggle_folder(entry.nav)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def _on_menu(self, pos: QPoint) -> None:
+        entry = self.entry_at(pos)
+        if entry is not None and entry.nav:
+            self.menu_requested.emit(tuple(entry.nav), self.viewport().mapToGlobal(pos))
+
+    # -- dropping photos on an album or tag ----------------------------------------------
+
+    def _drop_target(self, event: Any) -> tuple | None:
+        entry = self.entry_at(event.position().toPoint())
+        if entry is None or not entry.nav or entry.nav[0] not in ("album", "tag"):
+            return None
+        return tuple(entry.nav) if event.mimeData().hasUrls() else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if self._drop_target(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        target = self._drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        event.acceptProposedAction()
+        if paths:
+            self.photos_dropped.emit(target, paths)
 
     def nav_of(self, index: QModelIndex) -> tuple:
         return tuple(self.sidebar_model.data(index, NAV_ROLE) or ())

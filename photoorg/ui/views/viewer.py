@@ -1,18 +1,19 @@
-"""The large view of one photo with its metadata. ←/→ move, Esc goes back to the grid."""
+"""The large view of one photo with its metadata. ←/→ move, Esc goes back to the grid;
+wheel, +/−, Ctrl+plus, 1 (1:1) and 0 (fit) zoom; drag pans; R turns; F11 fills the screen;
+S runs a slideshow; right-click gives the grid's menu."""
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPaintEvent, QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -20,52 +21,9 @@ from PySide6.QtWidgets import (
 
 from photoorg.ui.icons import icon
 from photoorg.ui.queries import PhotoDetails
+from photoorg.ui.views.canvas import ZoomCanvas
 
-
-class ImageCanvas(QWidget):
-    """Paints a picture fitted to the widget on a dark backdrop."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._pixmap: QPixmap | None = None
-        self._scaled: QPixmap | None = None
-        self.message = ""
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(QSize(200, 200))
-
-    def set_pixmap(self, pixmap: QPixmap | None, message: str = "") -> None:
-        self._pixmap = pixmap
-        self._scaled = None
-        self.message = message
-        self.update()
-
-    def has_pixmap(self) -> bool:
-        return self._pixmap is not None and not self._pixmap.isNull()
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(24, 24, 27))
-        if self._pixmap is None or self._pixmap.isNull():
-            if self.message:
-                painter.setPen(QColor(180, 180, 186))
-                painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
-            return
-        area = self.rect().adjusted(16, 16, -16, -16)
-        ratio = self.devicePixelRatioF()
-        if self._scaled is None or self._scaled.size() != self._fit(area.size() * ratio):
-            self._scaled = self._pixmap.scaled(
-                area.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            self._scaled.setDevicePixelRatio(ratio)
-        size = self._scaled.deviceIndependentSize().toSize()
-        target = QRect(0, 0, size.width(), size.height())
-        target.moveCenter(area.center())
-        painter.drawPixmap(target, self._scaled)
-
-    def _fit(self, box: QSize) -> QSize:
-        assert self._pixmap is not None
-        return self._pixmap.size().scaled(box, Qt.AspectRatioMode.KeepAspectRatio)
+SLIDESHOW_MS = 4000
 
 
 def _size_text(n: int) -> str:
@@ -82,12 +40,21 @@ class Viewer(QWidget):
     back_requested = Signal()
     move_requested = Signal(int)  # -1 / +1
     find_similar_requested = Signal()
+    fullscreen_requested = Signal(bool)
+    rotation_changed = Signal(int, int)  # photo id, degrees (a setting, never the file)
+    sharper_requested = Signal(int)  # photo id: load the original at full size
+    menu_requested = Signal(object)  # global QPoint
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.photo_id: int | None = None
         self.path = ""
+        self.fullscreen = False
+        self.slideshow = QTimer(self)
+        self.slideshow.setInterval(SLIDESHOW_MS)
+        self.slideshow.timeout.connect(self._slide)
+        self._at_end = False
 
         self.back = QToolButton()
         self.back.setIcon(icon("back"))
@@ -112,6 +79,19 @@ class Viewer(QWidget):
         self.similar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.similar.setAutoRaise(True)
         self.similar.clicked.connect(self.find_similar_requested)
+        self.zoom_out_button = self._tool("zoom-out", "Zoom out (−)",
+                                          lambda: self.canvas.zoom_out())
+        self.zoom_label = QToolButton()
+        self.zoom_label.setAutoRaise(True)
+        self.zoom_label.setToolTip("Fit to the window (0) · actual size (1)")
+        self.zoom_label.setMinimumWidth(58)
+        self.zoom_label.clicked.connect(self._toggle_fit)
+        self.zoom_in_button = self._tool("zoom-in", "Zoom in (+)", lambda: self.canvas.zoom_in())
+        self.rotate_button = self._tool("rotate", "Turn right (R) — only how photoorg shows it",
+                                        lambda: self.rotate(90))
+        self.slideshow_button = self._tool("play", "Slideshow (S)", self.toggle_slideshow)
+        self.fullscreen_button = self._tool("fullscreen", "Full screen (F11)",
+                                            self.toggle_fullscreen)
         self.title = QLabel()
         self.title.setObjectName("viewerTitle")
         self.position = QLabel()
@@ -124,11 +104,19 @@ class Viewer(QWidget):
         bar.addWidget(self.title, 1)
         bar.addWidget(self.position)
         bar.addSpacing(8)
+        for button in (self.zoom_out_button, self.zoom_label, self.zoom_in_button,
+                       self.rotate_button, self.slideshow_button, self.fullscreen_button):
+            bar.addWidget(button)
+        bar.addSpacing(8)
         bar.addWidget(self.similar)
         bar.addWidget(self.prev)
         bar.addWidget(self.next)
 
-        self.canvas = ImageCanvas()
+        self.canvas = ZoomCanvas()
+        self.canvas.zoom_changed.connect(self._zoom_shown)
+        self.canvas.sharper_wanted.connect(
+            lambda: self.photo_id is not None and self.sharper_requested.emit(self.photo_id))
+        self.canvas.context_menu.connect(self.menu_requested)
         self.info = QWidget()
         self.info.setObjectName("infoPanel")
         form = QFormLayout(self.info)
@@ -137,7 +125,8 @@ class Viewer(QWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.fields: dict[str, QLabel] = {}
-        for key, label in (("date", "Date taken"), ("camera", "Camera"),
+        for key, label in (("title", "Title"), ("caption", "Caption"), ("rating", "Rating"),
+                           ("date", "Date taken"), ("camera", "Camera"),
                            ("dimensions", "Dimensions"), ("place", "Place"),
                            ("people", "People"), ("tags", "Tags"),
                            ("text", "Text in the photo"), ("file", "File")):
@@ -148,7 +137,7 @@ class Viewer(QWidget):
             caption.setObjectName("fieldCaption")
             form.addRow(caption, value)
             self.fields[key] = value
-        scroll = QScrollArea()
+        self.info_scroll = scroll = QScrollArea()
         scroll.setWidget(self.info)
         scroll.setWidgetResizable(True)
         scroll.setFixedWidth(280)
@@ -162,8 +151,66 @@ class Viewer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        self.bar = QWidget()
+        self.bar.setLayout(bar)
+        layout.addWidget(self.bar)
         layout.addLayout(body, 1)
+
+    def _tool(self, name: str, tip: str, slot) -> QToolButton:  # noqa: ANN001
+        button = QToolButton()
+        button.setIcon(icon(name))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # -- zoom, turn, full screen, slideshow ---------------------------------------------------
+
+    def _zoom_shown(self, scale: float) -> None:
+        self.zoom_label.setText(f"{scale * 100:.0f}%")
+
+    def _toggle_fit(self) -> None:
+        if self.canvas.is_fit():
+            self.canvas.actual_size()
+        else:
+            self.canvas.fit()
+
+    def rotate(self, degrees: int) -> None:
+        if self.photo_id is None:
+            return
+        turned = (self.canvas.rotation + degrees) % 360
+        self.canvas.set_rotation(turned)
+        self.rotation_changed.emit(self.photo_id, turned)
+
+    def toggle_fullscreen(self) -> None:
+        self.set_fullscreen(not self.fullscreen)
+
+    def set_fullscreen(self, on: bool) -> None:
+        if on == self.fullscreen:
+            return
+        self.fullscreen = on
+        self.info_scroll.setVisible(not on)
+        self.bar.setVisible(not on)
+        self.fullscreen_requested.emit(on)
+
+    def toggle_slideshow(self) -> None:
+        if self.slideshow.isActive():
+            self.stop_slideshow()
+        else:
+            self.slideshow.start()
+            self.slideshow_button.setIcon(icon("pause"))
+            self.slideshow_button.setToolTip("Stop the slideshow (S)")
+
+    def stop_slideshow(self) -> None:
+        self.slideshow.stop()
+        self.slideshow_button.setIcon(icon("play"))
+        self.slideshow_button.setToolTip("Slideshow (S)")
+
+    def _slide(self) -> None:
+        if self._at_end:
+            self.stop_slideshow()
+        else:
+            self.move_requested.emit(1)
 
     def show_photo(self, photo_id: int, path: str, preview: QPixmap | None,
                    position: int, total: int) -> None:
@@ -172,6 +219,7 @@ class Viewer(QWidget):
         self.title.setText(os.path.basename(path))
         self.set_position(position, total)
         self.canvas.set_pixmap(preview, "Loading…")
+        self.canvas.set_rotation(0)
         for value in self.fields.values():
             value.setText("—")
         self.fields["file"].setText(path)
@@ -181,6 +229,7 @@ class Viewer(QWidget):
         self.position.setText(f"{position + 1:,} of {total:,}")
         self.prev.setEnabled(position > 0)
         self.next.setEnabled(position + 1 < total)
+        self._at_end = position + 1 >= total
 
     def set_image(self, photo_id: int, image: QImage | None) -> None:
         if photo_id != self.photo_id:
@@ -189,12 +238,39 @@ class Viewer(QWidget):
             if not self.canvas.has_pixmap():
                 self.canvas.set_pixmap(None, "This photo cannot be shown.")
             return
-        self.canvas.set_pixmap(QPixmap.fromImage(image))
+        sharper = self.canvas.has_pixmap() and (
+            image.width() > self.canvas.pixmap_size().width()
+            or image.height() > self.canvas.pixmap_size().height())
+        if self.canvas.has_pixmap() and not sharper:
+            return  # what is shown is already as sharp
+        self.canvas.set_pixmap(QPixmap.fromImage(image), keep_view=True)
+
+    def set_unavailable(self, photo_id: int, message: str) -> None:
+        """The original cannot be opened (its folder is offline, it moved): say so plainly,
+        over the thumbnail when there is one."""
+        if photo_id != self.photo_id:
+            return
+        if self.canvas.has_pixmap():
+            self.canvas.notice = message + " Showing the thumbnail."
+            self.canvas.update()
+        else:
+            self.canvas.set_pixmap(None, message)
 
     def set_details(self, details: PhotoDetails | None) -> None:
         if details is None or details.id != self.photo_id:
             return
         f = self.fields
+        if details.width and details.height:
+            self.canvas.set_original_size(QSize(details.width, details.height))
+        if details.view is not None and details.view.rotation != self.canvas.rotation:
+            self.canvas.set_rotation(details.view.rotation)
+        f["title"].setText(details.title or "—")
+        f["caption"].setText(details.caption or "—")
+        stars = "—"
+        if details.rating is not None:
+            stars = "Rejected" if details.rating < 0 else "★" * details.rating + "☆" * (
+                5 - details.rating)
+        f["rating"].setText(stars + (f" · {details.label}" if details.label else ""))
         f["date"].setText(details.date_text or "Unknown")
         f["camera"].setText(details.camera or "—")
         dims = f"{details.width:,} × {details.height:,}" if details.width else "—"
@@ -212,8 +288,28 @@ class Viewer(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if key == Qt.Key.Key_Escape:
-            self.back_requested.emit()
+            if self.fullscreen:
+                self.set_fullscreen(False)
+            else:
+                self.stop_slideshow()
+                self.back_requested.emit()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.canvas.zoom_in()
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.canvas.zoom_out()
+        elif key == Qt.Key.Key_1 and not ctrl:
+            self.canvas.actual_size()
+        elif key in (Qt.Key.Key_0, Qt.Key.Key_F) and not ctrl:
+            self.canvas.fit()
+        elif key == Qt.Key.Key_F11:
+            self.toggle_fullscreen()
+        elif key == Qt.Key.Key_S and not ctrl:
+            self.toggle_slideshow()
+        elif key == Qt.Key.Key_R and not ctrl:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.rotate(-90 if shift else 90)
         elif key in (Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_Space):
             self.move_requested.emit(1)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Backspace):

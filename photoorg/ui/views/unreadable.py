@@ -1,0 +1,112 @@
+"""The "Couldn't read" page: every file in the folders that could not be read, with the reason,
+so nothing is silently left out; Retry puts them back in the indexing queue."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class UnreadablePage(QWidget):
+    retry_requested = Signal(list)  # photo ids; [] = all
+    show_requested = Signal(str)  # a path to show in the file manager
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Couldn't read")
+        self.title.setObjectName("pageTitle")
+        self.summary = QLabel("")
+        self.summary.setObjectName("pageHint")
+        self.summary.setWordWrap(True)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["File", "Why", "Details"])
+        self.table.setRootIsDecorated(False)
+        self.table.setUniformRowHeights(True)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        self.table.itemDoubleClicked.connect(
+            lambda item, _c: self.show_requested.emit(item.toolTip(0)))
+        self.retry_all = QPushButton("Retry all")
+        self.retry_all.setToolTip("Try to read every file again (after fixing or replacing "
+                                  "them, or installing HEIF/RAW support)")
+        self.retry_all.clicked.connect(lambda: self.retry_requested.emit([]))
+        self.retry_selected = QPushButton("Retry selected")
+        self.retry_selected.clicked.connect(
+            lambda: self.retry_requested.emit(self.selected_ids()))
+        self.show_file = QPushButton("Show in folder")
+        self.show_file.clicked.connect(self._show_current)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.retry_all)
+        buttons.addWidget(self.retry_selected)
+        buttons.addWidget(self.show_file)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self._selection_changed()
+
+    def set_files(self, files: list[Any]) -> None:
+        """``files``: :class:`photoorg.core.browse.Unreadable` rows."""
+        self.table.clear()
+        items = []
+        for f in files:
+            item = QTreeWidgetItem([f.path.name, f.reason, f.detail])
+            item.setData(0, ID_ROLE, f.id)
+            item.setToolTip(0, str(f.path))
+            item.setToolTip(2, f.detail)
+            if not f.online:
+                item.setText(1, f"{f.reason} (folder offline)")
+            items.append(item)
+        self.table.addTopLevelItems(items)
+        n = len(files)
+        if not n:
+            self.summary.setText("Every file in your folders could be read.")
+        else:
+            reasons = Counter(f.reason for f in files)
+            parts = ", ".join(f"{count:,} {reason}" for reason, count in reasons.most_common())
+            self.summary.setText(
+                f"{n:,} file{'s' if n != 1 else ''} in your folders could not be read and "
+                f"are not in All photos: {parts}. Your files are untouched.")
+        self.retry_all.setEnabled(bool(n))
+        self._selection_changed()
+
+    def row_count(self) -> int:
+        return self.table.topLevelItemCount()
+
+    def selected_ids(self) -> list[int]:
+        return [int(i.data(0, ID_ROLE)) for i in self.table.selectedItems()]
+
+    def _selection_changed(self) -> None:
+        n = len(self.table.selectedItems())
+        self.retry_selected.setEnabled(n > 0)
+        self.show_file.setEnabled(n == 1)
+
+    def _show_current(self) -> None:
+        items = self.table.selectedItems()
+        if items:
+            self.show_requested.emit(items[0].toolTip(0))

@@ -1,0 +1,122 @@
+"""The Duplicates page on real look-alikes the window indexed itself: the suggested keeper and
+why, "Keep suggested, move the others to the trash" through the real send2trash (into a
+temporary trash), the catalog following, and "Not duplicates" surviving a restart."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from guitools import make_window, needs_tiny
+from PIL import Image
+from PySide6.QtWidgets import QMessageBox
+
+from photoorg import config
+from photoorg.core.catalog import Catalog
+
+pytestmark = needs_tiny
+
+
+def _copies(data: Path) -> Path:
+    """Two look-alikes of green_star_0: a bigger one and an edited copy of the same size."""
+    with Catalog(config.catalog_path(data), readonly=True) as cat:
+        (root,) = cat.roots()
+    original = root.path / "green_star_0.jpg"
+    with Image.open(original) as im:
+        im.resize((im.width * 2, im.height * 2)).save(root.path / "green_star_0_big.jpg",
+                                                      quality=95)
+        im.save(root.path / "green_star_0 (1).jpg", quality=80)
+    os.utime(root.path / "green_star_0 (1).jpg", (2e9, 2e9))  # newer than the original
+    return root.path
+
+
+@pytest.fixture
+def temp_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """send2trash's home trash, moved into the test's folder (same disk: a real move)."""
+    import send2trash.plat_other as other
+
+    home = tmp_path / "xdg"
+    monkeypatch.setattr(other, "XDG_DATA_HOME", os.fsencode(home))
+    monkeypatch.setattr(other, "HOMETRASH_B", os.fsencode(home / "Trash"))
+    return home / "Trash"
+
+
+def _open_duplicates(qtbot, window):  # noqa: ANN001, ANN202
+    page = window.duplicates_page
+    window.sidebar.activate("duplicates")
+    assert window.stack.currentWidget() is page
+
+    def card():  # noqa: ANN202
+        return next((c for c in page.cards if any(m.path.name == "green_star_0_big.jpg"
+                                                  for m in c.group.members)), None)
+
+    qtbot.waitUntil(lambda: card() is not None, timeout=20_000)
+    return page, card()
+
+
+def test_keep_suggested_trash_the_others_then_not_duplicates_survives_restart(
+        qtbot, library, temp_trash, monkeypatch) -> None:  # noqa: ANN001
+    photos = _copies(library)
+    window = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 50
+                        and not window.controller.service.busy, timeout=60_000)
+        page, card = _open_duplicates(qtbot, window)
+        group = card.group
+        names = {m.path.name for m in group.members}
+        assert {"green_star_0.jpg", "green_star_0_big.jpg", "green_star_0 (1).jpg"} <= names
+        assert group.member(group.keep).path.name == "green_star_0_big.jpg"
+        assert group.why.startswith("the largest")
+        assert "keep" in card.header.text() and "% alike" in card.header.text()
+
+        asked = []
+
+        def confirm(_parent, _title, text, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+            asked.append(text)
+            return QMessageBox.StandardButton.Yes
+
+        monkeypatch.setattr(QMessageBox, "question", confirm)
+        goners = [group.member(pid).path for pid in group.others]
+        with qtbot.waitSignal(window.controller.writes_done, timeout=20_000):
+            card.trash_button.click()
+        assert all(str(p) in asked[0] for p in goners)  # the confirmation names every file
+        assert all(not p.exists() for p in goners)
+        trashed = sorted(p.name for p in (temp_trash / "files").iterdir())
+        assert trashed == sorted(p.name for p in goners)
+        assert (temp_trash / "info").is_dir()  # restorable from the trash
+        assert (photos / "green_star_0_big.jpg").exists()
+        with Catalog(config.catalog_path(library), readonly=True) as cat:
+            left = {Path(r).name for (r,) in cat.query("SELECT rel_path FROM photos")}
+        assert not {p.name for p in goners} & left and "green_star_0_big.jpg" in left
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 50 - len(goners), timeout=10_000)
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []
+
+
+def test_not_duplicates_is_remembered_across_a_restart(qtbot, library) -> None:  # noqa: ANN001
+    _copies(library)
+    window = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 50
+                        and not window.controller.service.busy, timeout=60_000)
+        page, card = _open_duplicates(qtbot, window)
+        members = {m.id for m in card.group.members}
+        with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+            card.dismiss_button.click()
+        qtbot.waitUntil(lambda: not any({m.id for m in c.group.members} == members
+                                        for c in page.cards), timeout=20_000)
+    finally:
+        window.shutdown()
+    again = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: again.photos.rowCount() == 50, timeout=20_000)
+        again.sidebar.activate("duplicates")
+        page = again.duplicates_page
+        qtbot.waitUntil(lambda: "group" in page.summary.text()
+                        or "No near-identical" in page.summary.text(), timeout=20_000)
+        assert not any({m.id for m in c.group.members} == members for c in page.cards)
+    finally:
+        again.shutdown()
+    assert again.errors.shown == []
