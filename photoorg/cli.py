@@ -19,6 +19,7 @@ from typing import Any
 from photoorg import __version__, config
 from photoorg.core.catalog import Catalog, CatalogError
 from photoorg.core.indexer import IndexListener, Progress
+from photoorg.core.library import Library, LibraryError
 
 log = logging.getLogger("photoorg")
 
@@ -97,25 +98,33 @@ def format_seconds(seconds: float) -> str:
 # -- commands --------------------------------------------------------------------------
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    from photoorg.core.embedder import DEFAULT_MODEL, ModelUnavailableError, load_embedder
-    from photoorg.core.indexer import Indexer
-    from photoorg.core.scanner import scan_library
+def open_library(args: argparse.Namespace, **options: Any) -> Library:
+    """The library of ``--data-dir`` (the core layer every command goes through)."""
+    from photoorg.core.models import Encoders
 
-    with open_catalog(args) as cat:
-        roots = []
-        for raw in args.paths:
-            path = Path(raw).expanduser()
-            if not path.is_dir():
-                raise CliError(f"not a folder: {path}")
-            roots.append(cat.add_root(path))
-        for pattern in args.exclude or []:
-            cat.add_exclusion(pattern)
+    encoders = Encoders(download=True, progress_for=download_progress)
+    return Library(args.data_dir, encoders=encoders, **options)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from photoorg.core.embedder import ModelUnavailableError
+
+    with open_library(args, model=args.model) as lib:
+        try:
+            lib.add_folders(args.paths)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from exc
+        lib.exclude(args.exclude or [])
         if args.read_text is not None:
             from photoorg.core import ocr
 
-            ocr.set_enabled(cat, args.read_text == "on")
-        report = scan_library(cat)
+            ocr.set_enabled(lib.writer, args.read_text == "on")
+        if args.model:  # asked for by name: it must be there (and becomes the target)
+            try:
+                lib.require_target_model()
+            except ModelUnavailableError as exc:
+                raise CliError(str(exc)) from exc
+        report = lib.scan()
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
             f"{report.removed} removed, {len(report.offline_roots)} offline folders",
@@ -123,24 +132,15 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
         for path, why in report.errors[:20]:
             print(f"  cannot read {path}: {why}", file=sys.stderr)
-        target = cat.target_model()
-        spec = args.model or (target.spec if target else DEFAULT_MODEL)
-        try:
-            embedder = load_embedder(spec, progress=download_progress(spec))
-        except ModelUnavailableError as exc:
-            raise CliError(str(exc)) from exc
-        face_pass = None if args.no_faces else _face_pass()
-        indexer = Indexer(
-            cat,
-            embedder,
-            batch_size=args.batch_size,
-            listener=ConsoleProgress(quiet=args.quiet),
-            face_pass=face_pass,
-        )
-        summary = indexer.run()
-        counts = cat.status_counts()
+        ctx = lib.run_pipeline(listener=ConsoleProgress(quiet=args.quiet),
+                               faces=not args.no_faces, batch_size=args.batch_size)
+        summary = ctx.summary
         if summary.embedded:
-            _refresh_search_cache(cat)
+            lib.save_search_cache()
+        counts = lib.writer.status_counts()
+        missing = lib.embedding_pending()
+        spec = lib.models.target_spec(lib.writer)
+        why = lib.encoders.failed.get(spec)
     print(
         f"indexed {summary.embedded} photos in {summary.seconds:.1f}s, "
         f"skipped {summary.skipped}; library: {counts['indexed']} indexed, "
@@ -148,6 +148,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     )
     for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
         print(f"  skipped {n}: {reason}")
+    if missing and why is not None:
+        # faces, places and people were found anyway; search waits for the model
+        raise CliError(f"model {spec} is not available: {why}")
     return EXIT_OK
 
 
@@ -159,16 +162,6 @@ def _refresh_search_cache(cat: Catalog) -> None:
         SearchIndex(cat).close(save=True)
     except Exception:  # an optimisation only: search rebuilds it when missing
         log.exception("could not write the search cache")
-
-
-def _face_pass() -> Callable[..., int] | None:
-    """The people pass, if the face module is available (it is optional at run time)."""
-    try:
-        from photoorg.core import faces
-    except ImportError as exc:  # dlib missing: search still works
-        log.warning("face detection unavailable: %s", exc)
-        return None
-    return faces.face_pass
 
 
 def download_progress(spec: str) -> Callable[[int, int | None], None]:
@@ -186,30 +179,9 @@ def download_progress(spec: str) -> Callable[[int, int | None], None]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        counts = cat.status_counts()
-        target = cat.target_model()
-        active = cat.active_model()
-        result = {
-            "indexed": counts["indexed"],
-            "pending": counts["pending"],
-            "skipped": counts["skipped"],
-            "skipped_reasons": counts["skipped_reasons"],
-            "offline": counts["offline"],
-            "model": target.spec if target else None,
-        }
-        if active and target and active.id != target.id:
-            result["searching_with"] = active.spec
-        result["folders"] = [
-            {"path": str(r.path), "online": r.online, "watch_mode": r.watch_mode}
-            for r in cat.roots()
-        ]
-        from photoorg.core.scanner import unreadable_folders
-
-        unreadable = unreadable_folders(cat)
-        if unreadable:
-            result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
-        skipped = cat.skipped(limit=50) if args.verbose_skipped else []
+    with open_library(args) as lib:
+        result = lib.status()
+        skipped = lib.skipped(limit=50) if args.verbose_skipped else []
     if args.json:
         if skipped:
             result["skipped_files"] = [
@@ -218,12 +190,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         emit_json(result)
         return EXIT_OK
     print(f"model:    {result['model'] or '(none yet)'}")
+    if "searching_with" in result:
+        print(f"searching with: {result['searching_with']} (switching models)")
     print(f"indexed:  {result['indexed']}")
     print(f"pending:  {result['pending']}")
     print(f"skipped:  {result['skipped']}")
     for reason, n in result["skipped_reasons"].items():
         print(f"  {n:6d}  {reason}")
     print(f"offline:  {result['offline']}")
+    if result.get("not_searchable"):
+        print(f"not searchable yet: {result['not_searchable']}")
     for folder in result["folders"]:
         state = "online" if folder["online"] else "OFFLINE"
         print(f"folder:   {folder['path']} ({state}, watch {folder['watch_mode']})")
@@ -245,19 +221,16 @@ def print_results(results: Sequence[tuple[Path, float]], as_json: bool) -> None:
 
 
 def cmd_folders(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        if args.remove:
-            root = cat.root_by_path(args.remove)
-            if root is None:
-                raise CliError(f"not a library folder: {args.remove}")
-            cat.remove_root(root.id)
-            print(f"forgot {root.path} (files on disk untouched)", file=sys.stderr)
-        if args.relocate:
-            old, new = args.relocate
-            root = cat.root_by_path(old)
-            if root is None:
-                raise CliError(f"not a library folder: {old}")
-            cat.relocate_root(root.id, new)
+    with open_library(args) as lib:
+        try:
+            if args.remove:
+                gone = lib.remove_folder(args.remove)
+                print(f"forgot {gone} (files on disk untouched)", file=sys.stderr)
+            if args.relocate:
+                lib.relocate_folder(*args.relocate)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from exc
+        cat = lib.writer
         for root in cat.roots():
             print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
             if not root.online:
@@ -361,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch_gui(args)
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except (CliError, LibraryError) as exc:
         print(f"photoorg: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except CatalogError as exc:

@@ -14,127 +14,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.cli import CliError, emit_json, open_catalog
+from photoorg.cli import CliError, emit_json, open_library
 from photoorg.core import clusters as cl
+from photoorg.core import pipeline
 from photoorg.core.catalog import Catalog
-
-
-def _text_encoder(cat: Catalog) -> Any:
-    """The library's CLIP model (its text side finds pets); None for an empty library."""
-    model = cat.active_model()
-    if model is None:
-        return None
-    try:
-        from photoorg.core.embedder import ModelUnavailableError, load_embedder
-    except ImportError as exc:
-        raise CliError(f"the CLIP model cannot be loaded here: {exc}") from exc
-    try:
-        return load_embedder(model.spec)
-    except ModelUnavailableError as exc:
-        raise CliError(str(exc)) from exc
-
-
-def _paths(cat: Catalog, ids: Iterable[int]) -> list[str]:
-    id_list = list(ids)
-    paths = cat.paths_for_ids(id_list)
-    return [str(paths[i]) for i in id_list if i in paths]
-
-
-def _cluster_json(cat: Catalog, info: cl.ClusterInfo) -> dict[str, Any]:
-    return {
-        "id": info.id,
-        "kind": info.kind,
-        "name": info.display_name,
-        "auto_name": info.auto_name,
-        "named_by": info.named_by,
-        "photos": _paths(cat, info.photo_ids),
-        "size": info.size,
-    }
-
-
-def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[int]) -> None:
-    """Portable tags (opt-in): rewrite the sidecars of photos whose tags changed."""
-    if not config.Settings.load(config.data_dir(args.data_dir)).write_sidecars:
-        return
-    from photoorg.core.sidecar import sync_sidecars
-
-    sync_sidecars(cat, photo_ids)
-
-
-def cmd_clusters(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        if not args.no_refresh:
-            encoder = _text_encoder(cat) if args.kind == "pets" else None
-            if args.kind != "pets" or encoder is not None:
-                cl.refresh_clusters(cat, args.kind, encode_texts=encoder)
-        infos = cl.list_clusters(cat, args.kind, include_hidden=args.hidden)
-        if args.json:
-            emit_json([_cluster_json(cat, info) for info in infos])
-            return 0
-        if not infos:
-            print(f"no {args.kind} clusters", file=sys.stderr)
-        for info in infos:
-            label = info.display_name or "(unnamed)"
-            if info.named_by == "auto":
-                label += " (automatic)"
-            elif info.name is None and info.auto_name:
-                label += f" (looks like: {info.auto_name})"
-            hidden = " [hidden]" if info.hidden else ""
-            print(f"#{info.id:<5} {label}{hidden}  {info.size} photos")
-            for path in _paths(cat, info.photo_ids[: args.show]):
-                print(f"         {path}")
-    return 0
-
-
-def cmd_name(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        try:
-            info = cl.name_cluster(cat, args.id, args.name)
-        except cl.ClusterError as exc:
-            raise CliError(str(exc)) from exc
-        _sync_sidecars(args, cat, info.photo_ids)
-        if info.name is None:
-            print(f"cluster {info.id} is unnamed now")
-            return 0
-        print(f"cluster {info.id} named {info.name!r}: {info.size} photos tagged {info.tag}")
-        twins = [c for c in cl.clusters_named(cat, info.kind, info.name) if c != info.id]
-        if twins:
-            print(
-                f"another {info.kind} cluster has this name ({', '.join(map(str, twins))}): "
-                f"`photoorg merge {twins[0]} {info.id}` to make them one",
-                file=sys.stderr,
-            )
-    return 0
-
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        try:
-            info = cl.merge_clusters(cat, args.keep, args.other)
-        except cl.ClusterError as exc:
-            raise CliError(str(exc)) from exc
-        _sync_sidecars(args, cat, info.photo_ids)
-        name = info.display_name or "(unnamed)"
-        print(f"merged {args.other} into {info.id} {name}: {info.size} photos")
-    return 0
-
-
-def cmd_hide(args: argparse.Namespace, hidden: bool = True) -> int:
-    with open_catalog(args) as cat:
-        try:
-            cl.hide_cluster(cat, args.id, hidden=hidden)
-        except cl.ClusterError as exc:
-            raise CliError(str(exc)) from exc
-        print(f"cluster {args.id} {'hidden' if hidden else 'shown again'}")
-    return 0
+from photoorg.core.library import Library
 
 
 def _photo_ids(cat: Catalog, raw_paths: Iterable[str]) -> list[int]:
+    """Photo ids of paths given on the command line (for commands on an open catalog)."""
     ids = []
     for raw in raw_paths:
         pid = cat.photo_id_for_path(Path(raw).expanduser().absolute())
@@ -146,10 +39,83 @@ def _photo_ids(cat: Catalog, raw_paths: Iterable[str]) -> list[int]:
     return ids
 
 
+def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[int]) -> None:
+    """Portable tags (opt-in): rewrite the sidecars of photos whose tags changed, recording
+    what was written (the library's sidecar stage then leaves them alone)."""
+    if config.Settings.load(config.data_dir(args.data_dir)).write_sidecars:
+        pipeline.sync_sidecars(cat, photo_ids)
+
+
+def _cluster_json(lib: Library, info: cl.ClusterInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "kind": info.kind,
+        "name": info.display_name,
+        "auto_name": info.auto_name,
+        "named_by": info.named_by,
+        "photos": lib.paths(info.photo_ids),
+        "size": info.size,
+    }
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        # grouped again only if photos, faces or places changed since the last time
+        infos = lib.clusters(args.kind, include_hidden=args.hidden, refresh=not args.no_refresh)
+        if args.json:
+            emit_json([_cluster_json(lib, info) for info in infos])
+            return 0
+        if not infos:
+            print(f"no {args.kind} clusters", file=sys.stderr)
+        for info in infos:
+            label = info.display_name or "(unnamed)"
+            if info.named_by == "auto":
+                label += " (automatic)"
+            elif info.name is None and info.auto_name:
+                label += f" (looks like: {info.auto_name})"
+            hidden = " [hidden]" if info.hidden else ""
+            print(f"#{info.id:<5} {label}{hidden}  {info.size} photos")
+            for path in lib.paths(info.photo_ids[: args.show]):
+                print(f"         {path}")
+    return 0
+
+
+def cmd_name(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        info = lib.name_cluster(args.id, args.name)
+        if info.name is None:
+            print(f"cluster {info.id} is unnamed now")
+            return 0
+        print(f"cluster {info.id} named {info.name!r}: {info.size} photos tagged {info.tag}")
+        twins = [c for c in lib.clusters_named(info.kind, info.name) if c != info.id]
+        if twins:
+            print(
+                f"another {info.kind} cluster has this name ({', '.join(map(str, twins))}): "
+                f"`photoorg merge {twins[0]} {info.id}` to make them one",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        info = lib.merge_clusters(args.keep, [args.other])
+        name = info.display_name or "(unnamed)"
+        print(f"merged {args.other} into {info.id} {name}: {info.size} photos")
+    return 0
+
+
+def cmd_hide(args: argparse.Namespace, hidden: bool = True) -> int:
+    with open_library(args) as lib:
+        lib.hide_cluster(args.id, hidden=hidden)
+        print(f"cluster {args.id} {'hidden' if hidden else 'shown again'}")
+    return 0
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
-        (pid,) = _photo_ids(cat, [args.path])
-        tags = cl.tags_for_photo(cat, pid)
+    with open_library(args) as lib:
+        (pid,) = lib.photo_ids([args.path])
+        tags = lib.tags(pid)
     if args.json:
         emit_json(tags)
     elif not tags:
@@ -163,28 +129,15 @@ def cmd_tags(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     if not args.add and not args.remove:
         raise CliError("say what to do: --add NAME and/or --remove NAME")
-    with open_catalog(args) as cat:
-        ids = _photo_ids(cat, args.paths)
+    with open_library(args) as lib:
+        ids = lib.photo_ids(args.paths)
         for name in args.add or []:
-            try:
-                n = cl.add_tag(cat, ids, name)
-            except ValueError as exc:
-                raise CliError(str(exc)) from exc
+            n = lib.add_tag(ids, name)
             print(f"tagged {n} photo(s) {cl.clean_name(name)!r}")
         for name in args.remove or []:
-            n = cl.remove_tag(cat, ids, name)
+            n = lib.remove_tag(ids, name)
             print(f"removed {name!r} from {n} photo(s)")
-        _sync_sidecars(args, cat, ids)
     return 0
-
-
-def _album_resolver() -> Callable[[Catalog, cl.Album], Any] | None:
-    """The search module's resolver of saved-search albums, if it has one."""
-    try:
-        from photoorg.core import search
-    except ImportError:
-        return None
-    return getattr(search, "resolve_album", None)
 
 
 def _album_json(album: cl.Album) -> dict[str, Any]:
@@ -198,20 +151,15 @@ def _album_json(album: cl.Album) -> dict[str, Any]:
 
 
 def cmd_album(args: argparse.Namespace) -> int:
-    with open_catalog(args) as cat:
+    with open_library(args) as lib:
         if args.album_command == "create":
-            try:
-                album = cl.create_album(
-                    cat, args.name, tags=args.tag or [], query=args.query,
-                    match="any" if args.any else "all",
-                )
-            except cl.AlbumError as exc:
-                raise CliError(str(exc)) from exc
+            album = lib.create_album(args.name, tags=args.tag or [], query=args.query,
+                                     match="any" if args.any else "all")
             what = f"search {album.query!r}" if album.query else "tags " + (
                 f" {album.match.upper()} ".join(album.tags))
             print(f"album {album.name!r} created ({what})")
         elif args.album_command == "list":
-            albums = cl.list_albums(cat)
+            albums = lib.albums()
             if args.json:
                 emit_json([_album_json(a) for a in albums])
             elif not albums:
@@ -221,11 +169,7 @@ def cmd_album(args: argparse.Namespace) -> int:
                     album.tags)
                 print(f"{album.name}\t{what}")
         elif args.album_command == "show":
-            try:
-                ids = cl.album_photos(cat, args.name, resolver=_album_resolver())
-            except cl.AlbumError as exc:
-                raise CliError(str(exc)) from exc
-            paths = _paths(cat, ids)
+            paths = lib.paths(lib.album_photos(args.name))
             if args.json:
                 emit_json(paths)
             else:
@@ -234,7 +178,7 @@ def cmd_album(args: argparse.Namespace) -> int:
                 for path in paths:
                     print(path)
         elif args.album_command == "delete":
-            if not cl.delete_album(cat, args.name):
+            if not lib.delete_album(args.name):
                 raise CliError(f"no album named {args.name!r}")
             print(f"album {args.name!r} deleted (photos untouched)")
     return 0

@@ -15,35 +15,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from photoorg.cli import CliError, emit_json, open_catalog
+from photoorg.cli import CliError, emit_json, open_library
 from photoorg.core.catalog import Catalog
-from photoorg.core.library_search import SearchPage, search_library, similar_photos
+from photoorg.core.library_search import SearchPage
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     Query,
     QueryError,
     QueryPart,
-    SearchIndex,
     SearchResult,
     parse_query,
     to_timestamp,
 )
-
-
-def _embedder_for(cat: Catalog) -> Any:
-    """The active model's embedder (imports torch and open_clip lazily)."""
-    from photoorg.core.embedder import ModelUnavailableError, load_embedder
-
-    model = cat.active_model()
-    if model is None:
-        raise CliError("the library is empty: run `photoorg index FOLDER` first")
-    try:
-        return load_embedder(model.spec)
-    except ModelUnavailableError as exc:
-        raise CliError(str(exc)) from exc
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -85,18 +70,6 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
-def _optional_embedder(cat: Catalog) -> Any:
-    """The model for a text query, or None (said on stderr) when it is not available:
-    names, places, tags, file names and read text still answer."""
-    if cat.active_model() is None:
-        return None
-    try:
-        return _embedder_for(cat)
-    except CliError as exc:
-        print(f"searching words only: {exc}", file=sys.stderr)
-        return None
-
-
 def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
     if as_json:
         emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
@@ -111,60 +84,52 @@ def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
     print(f"{page.total} results{more}", file=sys.stderr)
 
 
-def _no_photos(cat: Catalog) -> bool:
-    return not cat.scalar("SELECT 1 FROM photos LIMIT 1")
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     try:
         query = parse_query(args.text) + _extra_parts(args)
     except QueryError as exc:
         raise CliError(str(exc)) from exc
-    with open_catalog(args) as cat:
-        if _no_photos(cat):
-            raise CliError("the library is empty: run `photoorg index FOLDER` first")
+    with open_library(args) as lib:
         filters = _filters(args)  # bad options fail before the model loads
-        needs = any(p.kind in ("text", "image") for p in query.parts)
-        encoder = _optional_embedder(cat) if needs else None
-        with SearchIndex(cat) as index:
-            try:
-                page = search_library(index, query, encoder, filters=filters, k=args.k,
-                                      offset=args.offset, show_all=args.all,
-                                      min_score=args.min_score)
-            except QueryError as exc:
-                raise CliError(str(exc)) from exc
-        _show(page, args.json, args.all)
+        try:
+            outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
+                                 min_score=args.min_score, show_all=args.all)
+        except QueryError as exc:
+            raise CliError(str(exc)) from exc
+        if outcome.note:
+            print(outcome.note, file=sys.stderr)
+        if outcome.not_searchable:
+            print(f"note: {outcome.not_searchable} photos are not searchable by looks yet "
+                  "(offline without a vector of this model, or waiting to be embedded)",
+                  file=sys.stderr)
+        _show(outcome.page, args.json, args.all)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     path = Path(args.path).expanduser().absolute()
     extra = _extra_parts(args)
-    with open_catalog(args) as cat:
+    with open_library(args) as lib:
+        cat = lib.reader()
         model = cat.active_model()
         if model is None:
             raise CliError("the library is empty: run `photoorg index FOLDER` first")
         pid = cat.photo_id_for_path(path)
-        in_library = pid is not None and cat.vector(pid, model.id) is not None
         # its stored vector answers, even from an offline drive
+        in_library = pid is not None and cat.vector(pid, model.id) is not None
         if not in_library and not path.is_file():
             raise CliError(f"not a file: {path}")
         filters = _filters(args)
-        needs = not in_library or any(p.kind in ("text", "image") for p in extra.parts)
-        encoder = _embedder_for(cat) if needs else None
-        query = Query((QueryPart("image", path),)) + extra
-        with SearchIndex(cat) as index:
-            try:
-                if in_library:
-                    page = similar_photos(index, [pid], filters=filters, k=args.k,
-                                          offset=args.offset, show_all=args.all,
-                                          include_self=True, extra=extra, encoder=encoder)
-                else:
-                    page = search_library(index, query, encoder, filters=filters, k=args.k,
-                                          offset=args.offset, show_all=args.all,
-                                          min_score=args.min_score)
-            except QueryError as exc:
-                raise CliError(str(exc)) from exc
+        try:
+            if in_library:
+                page = lib.similar([pid], k=args.k, offset=args.offset, include_self=True,
+                                   show_all=args.all, filters=filters, extra=extra)
+            else:
+                query = Query((QueryPart("image", path),)) + extra
+                page = lib.search(query, filters=filters, k=args.k, offset=args.offset,
+                                  min_score=args.min_score, show_all=args.all).page
+        except QueryError as exc:
+            raise CliError(str(exc)) from exc
         _show(page, args.json, args.all)
     return 0
 
@@ -172,12 +137,9 @@ def cmd_similar(args: argparse.Namespace) -> int:
 def cmd_duplicates(args: argparse.Namespace) -> int:
     if not 0.0 < args.threshold <= 1.0:
         raise CliError("--threshold must be in (0, 1]")
-    with open_catalog(args) as cat:
-        if cat.active_model() is None:
-            raise CliError("the library is empty: run `photoorg index FOLDER` first")
-        with SearchIndex(cat) as index:
-            groups = index.find_duplicates(args.threshold, filters=_filters(args))
-        keep = _keepers(cat, groups)
+    with open_library(args) as lib:
+        groups = lib.duplicates(args.threshold, filters=_filters(args))
+        keep = _keepers(lib.reader(), groups)
     if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
         emit_json([[{"path": str(h.path), "score": round(h.score, 6),
                      "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}

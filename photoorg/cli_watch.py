@@ -11,20 +11,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from photoorg import config
 from photoorg.cli import (
     EXIT_FAILURE,
     EXIT_OK,
     CliError,
     ConsoleProgress,
-    _face_pass,
-    _refresh_search_cache,
-    download_progress,
-    open_catalog,
+    open_library,
 )
+from photoorg.core.embedder import ModelUnavailableError
 from photoorg.core.indexer import Progress
+from photoorg.core.library import Library
 from photoorg.core.scanner import ScanReport
-from photoorg.core.watcher import LibraryWatcher, WatchListener, WatchStatus
+from photoorg.core.watcher import WatchListener, WatchStatus
 
 
 class ConsoleWatchListener(WatchListener):
@@ -72,24 +70,22 @@ def _mode_label(mode: str | None, online: bool) -> str:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    embedder = None
-    face_pass = None
-    with open_catalog(args) as cat:
-        if not cat.roots():
-            raise CliError("no library folders yet: run `photoorg index FOLDER` first")
-        if not args.no_embed:
-            from photoorg.core.embedder import DEFAULT_MODEL, ModelUnavailableError, load_embedder
+    lib = open_library(args)
+    try:
+        return _watch(args, lib)
+    finally:
+        lib.close()
 
-            target = cat.target_model()
-            spec = target.spec if target else DEFAULT_MODEL
-            try:
-                embedder = load_embedder(spec, progress=download_progress(spec))
-            except ModelUnavailableError as exc:
-                raise CliError(str(exc)) from exc
-            face_pass = None if args.no_faces else _face_pass()
-    data = config.data_dir(args.data_dir)
-    catalog_file = config.catalog_path(data)
-    force_polling = args.poll or config.Settings.load(data).watch_mode == "polling"
+
+def _watch(args: argparse.Namespace, lib: Library) -> int:
+    if not lib.writer.roots():
+        raise CliError("no library folders yet: run `photoorg index FOLDER` first")
+    if not args.no_embed and lib.embedding_pending():
+        try:  # say now, not in the middle of watching, that the model is missing
+            lib.require_target_model()
+        except ModelUnavailableError as exc:
+            raise CliError(str(exc)) from exc
+    force_polling = args.poll or lib.settings.watch_mode == "polling"
 
     stop = threading.Event()
 
@@ -97,16 +93,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    watcher = LibraryWatcher(
-        catalog_file,
-        embedder,
-        listener=ConsoleWatchListener(quiet=args.quiet),
+    watcher = lib.watcher(
+        ConsoleWatchListener(quiet=args.quiet),
+        embed=not args.no_embed,
+        faces=not args.no_faces,
+        batch_size=args.batch_size,
         settle_s=args.settle,
         poll_interval_s=args.poll_interval,
         offline_check_s=args.offline_check,
         force_polling=force_polling,
-        face_pass=face_pass,
-        batch_size=args.batch_size,
     )
     started = time.monotonic()
     try:
@@ -124,8 +119,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     totals = watcher.totals
     if totals.embedded and not watcher.running:
-        with open_catalog(args) as cat:
-            _refresh_search_cache(cat)  # the next search starts fast
+        lib.save_search_cache()  # the next search starts fast
     summary = {
         "seconds": round(time.monotonic() - started, 2),
         "events": totals.events,

@@ -8,11 +8,15 @@ the ``PHOTOORG_DATA_DIR`` environment variable, the platform's user-data folder.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import platformdirs
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "photoorg"
 ENV_DATA_DIR = "PHOTOORG_DATA_DIR"
@@ -65,16 +69,49 @@ class Settings:
 
     @classmethod
     def load(cls, data: Path) -> Settings:
+        """The saved settings; defaults when there are none. A file that cannot be read or
+        parsed is not silently replaced: a warning says so and which defaults are used, and
+        :meth:`save` keeps the broken file beside the new one."""
         path = data / "settings.json"
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        except OSError as exc:
+            return cls._broken(path, f"cannot be read ({exc})")
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            return cls._broken(path, f"is not valid JSON ({exc})")
+        if not isinstance(raw, dict):
+            return cls._broken(path, "does not hold a JSON object")
+        kinds = {f.name: type(getattr(cls(), f.name)) for f in fields(cls)}
+        good: dict[str, object] = {}
+        for key, value in raw.items():
+            want = kinds.get(key)
+            if want is None:
+                continue  # a newer version's setting: kept unknown, not an error
+            if isinstance(value, want) and not (want is int and isinstance(value, bool)):
+                good[key] = value
+            else:
+                log.warning("settings: %s in %s should be a %s, not %r; using %r",
+                            key, path, want.__name__, value, getattr(cls(), key))
+        return cls(**good)  # type: ignore[arg-type]
+
+    @classmethod
+    def _broken(cls, path: Path, why: str) -> Settings:
+        log.warning("settings: %s %s; using the defaults until settings are saved again "
+                    "(the file is then kept beside it)", path, why)
+        settings = cls()
+        settings.problem = why  # type: ignore[attr-defined]
+        return settings
 
     def save(self, data: Path) -> None:
         path = data / "settings.json"
+        if getattr(self, "problem", None) and path.exists():
+            broken = path.with_name(f"settings.json.broken-{int(time.time())}")
+            os.replace(path, broken)  # the user's file is never lost
+            log.warning("settings: the unreadable settings file was kept as %s", broken)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
         os.replace(tmp, path)

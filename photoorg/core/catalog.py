@@ -205,6 +205,22 @@ CREATE INDEX photo_regions_photo ON photo_regions(photo_id);
 CREATE INDEX photo_regions_pending ON photo_regions(applied) WHERE applied = 0;
 """
 
+# Per-photo pipeline state (see photoorg/core/pipeline.py) for stages that have no column of
+# their own: one row per (photo, stage) that ran, with the version it ran at (a model, a
+# digest of what was written) and the error if it failed. A content change clears them.
+_V5_PHOTO_STAGES = """
+CREATE TABLE photo_stages(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    detail TEXT,
+    done_at REAL NOT NULL,
+    error TEXT,
+    PRIMARY KEY(photo_id, stage)
+) WITHOUT ROWID;
+CREATE INDEX photo_stages_stage ON photo_stages(stage, version);
+"""
+
 # The window's own decisions (issue 16): how to turn a photo on screen (never written to the
 # file), and pairs of photos the user said are not duplicates (by content, so moves keep it).
 _V4_VIEW_AND_DUPLICATES = """
@@ -224,7 +240,7 @@ CREATE TABLE not_duplicates(
 # Full-text search (photoorg.core.textindex): one FTS5 row per photo (its path's words, the
 # words read in it, its title and caption) and one per label (tags, named clusters, albums),
 # kept in step with their tables by triggers, so every writer (any process) keeps them true.
-_V5_TEXT_SEARCH = """
+_V6_TEXT_SEARCH = """
 CREATE TABLE photo_text(
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
     content_hash TEXT,
@@ -325,8 +341,10 @@ FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NU
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
+# Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
-    _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_TEXT_SEARCH,
+    _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
+    _V6_TEXT_SEARCH,
 ]
 
 
@@ -633,23 +651,89 @@ class Catalog:
         return model
 
     def maybe_switch_model(self) -> bool:
-        """Make the target model active once nothing waits for it; drop the old vectors."""
+        """Make the target model active once every photo that can be read has its vector.
+
+        Photos on offline folders do not hold the switch back (an unplugged drive may stay
+        away for months): they keep their old vectors and are re-embedded when they come
+        back. The old model's table goes only when no photo needs it any more
+        (:meth:`retire_old_models`)."""
         active, target = self.active_model(), self.target_model()
         if target is None or active is None or active.id == target.id:
+            self.retire_old_models()
             return False
-        waiting = self.scalar(
-            "SELECT COUNT(*) FROM photos WHERE status != 'skipped' "
-            "AND (model_id IS NOT ? OR status = 'pending')",
-            (target.id,),
-        )
-        if waiting:
+        if self.count_pending_embedding(target.id):
             return False
         with self.transaction():
             self.set_meta("active_model", str(target.id))
-            self.execute(f"DROP TABLE IF EXISTS {vec_table(active.id)}")
-            self.execute(f"DROP TRIGGER IF EXISTS {vec_table(active.id)}_photo_gone")
-            self.execute("DELETE FROM vec_log WHERE model_id = ?", (active.id,))
+            self.retire_old_models()
         return True
+
+    def retire_old_models(self) -> list[int]:
+        """Drop the vectors of models that neither answer searches nor are being embedded,
+        once no photo still waits for the active model (offline photos keep their old
+        vectors until they have the new one). Returns the model ids dropped."""
+        active = self.active_model()
+        if active is None:
+            return []
+        waiting = self.scalar(
+            "SELECT COUNT(*) FROM photos WHERE status != 'skipped' "
+            "AND (model_id IS NOT ? OR status = 'pending')",
+            (active.id,),
+        )
+        if waiting:
+            return []
+        target = self.target_model()
+        keep = {active.id, target.id if target else active.id}
+        dropped = []
+        with self.transaction():
+            for (model_id,) in self.query("SELECT id FROM models"):
+                if model_id in keep or not self._table_exists(vec_table(model_id)):
+                    continue
+                self.execute(f"DROP TABLE IF EXISTS {vec_table(model_id)}")
+                self.execute(f"DROP TRIGGER IF EXISTS {vec_table(model_id)}_photo_gone")
+                self.execute("DELETE FROM vec_log WHERE model_id = ?", (model_id,))
+                dropped.append(model_id)
+        return dropped
+
+    def has_vector_table(self, model_id: int) -> bool:
+        return self._table_exists(vec_table(model_id))
+
+    def count_searchable(self, model_id: int) -> tuple[int, int]:
+        """``(photos with a vector of model_id, photos that could have one)``: what a
+        search with that model covers, and what it would cover with every vector there."""
+        total = self.scalar("SELECT COUNT(*) FROM photos WHERE status != 'skipped'")
+        if not self._table_exists(vec_table(model_id)):
+            return 0, int(total)
+        return int(self.vector_count(model_id)), int(total)
+
+    def photos_with_vector(self, model_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` have a vector of ``model_id``."""
+        if not self._table_exists(vec_table(model_id)):
+            return set()
+        wanted = [int(i) for i in ids]
+        table = vec_table(model_id)
+        source = f"{table}_rowids" if self.vec0_chunk_index_usable(model_id) else table
+        found: set[int] = set()
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            found.update(r for (r,) in self.query(
+                f"SELECT rowid FROM {source} WHERE rowid IN ({','.join('?' * len(part))})",
+                part,
+            ))
+        return found
+
+    def store_extra_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
+        """Store a vector of a model that is not the photo's target (the active model during
+        a switch, so a new photo is searchable at once); the photo's state is untouched.
+        Call inside a transaction."""
+        table = vec_table(model_id)
+        self.execute(f"DELETE FROM {table} WHERE rowid = ?", (photo_id,))
+        self.execute(
+            f"INSERT INTO {table}(rowid, embedding) VALUES(?, ?)", (photo_id, vector_blob(vector))
+        )
+        self.execute(
+            "INSERT INTO vec_log(model_id, photo_id, op) VALUES(?, ?, 'add')", (model_id, photo_id)
+        )
 
     # -- photos ----------------------------------------------------------------------
 
@@ -771,6 +855,7 @@ class Catalog:
                 "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
                 (size, mtime, content_hash, photo_id),
             )
+            self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
 
     def delete_photos(self, ids: Iterable[int]) -> None:
         with self.transaction():
@@ -1158,11 +1243,13 @@ class Catalog:
 
     def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
         """Photos that need a vector from ``model_id`` (new, changed, or older model),
-        on online roots, oldest first."""
+        on online roots: first those with no vector at all (new or changed: nothing finds
+        them yet, even during a model switch), then by id."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' "
-            "AND (p.status = 'pending' OR p.model_id IS NOT ?) ORDER BY p.id LIMIT ?",
+            "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
+            "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
         )
         return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
@@ -1180,10 +1267,11 @@ class Catalog:
     # descriptor bytes) with the box normalised to the EXIF-oriented image.
 
     def pending_faces(self, limit: int = 1000, after_id: int = 0) -> list[tuple[int, Path]]:
-        """Indexed photos on online roots whose face pass has not run, by id."""
+        """Readable photos on online roots whose face pass has not run, by id (the face pass
+        needs no CLIP vector: it runs offline, before the model is there)."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status = 'indexed' AND p.faces_done = 0 AND p.id > ? "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -1192,7 +1280,7 @@ class Catalog:
     def count_pending_faces(self) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status = 'indexed' AND p.faces_done = 0"
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:

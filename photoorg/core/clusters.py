@@ -22,7 +22,8 @@ Tags: one place for each fact
     Anything that filters by tag must therefore use :func:`photos_with_tag` or
     :func:`tag_filter_sql`, not ``photo_tags`` alone.
 
-Re-clustering (pets, scenes here; places in :mod:`photoorg.core.places`) goes through
+Re-clustering (pets, scenes here; places in :mod:`photoorg.core.places`; one entry point for
+all four kinds in :mod:`photoorg.core.grouping`, which the pipeline calls) goes through
 :func:`reconcile`: new groups are matched to existing clusters by member overlap, then by
 centroid, so ids, names, hidden flags and user corrections survive; a user-known cluster
 (named, hidden, or with confirmed/rejected photos) is never dropped.
@@ -1252,6 +1253,17 @@ def _encode(encode_texts: TextEncoder | Any, prompts: list[str]) -> np.ndarray:
     return per_encoder[key]
 
 
+def _knows_animals(encode_texts: TextEncoder | Any) -> bool:
+    """A weak model gives no pet groups (see :mod:`photoorg.core.competence`)."""
+    from photoorg.core.competence import PARAPHRASES, knows_animals
+
+    prompts = dict(PET_PROMPTS)
+    texts = list(prompts.values()) + [PARAPHRASES[a] for a in PARAPHRASES if a in prompts]
+    vectors = _encode(encode_texts, texts)
+    lookup = dict(zip(texts, vectors, strict=True))
+    return knows_animals(lambda batch: np.stack([lookup[t] for t in batch]), prompts)
+
+
 def recluster_pets(
     cat: Catalog,
     encode_texts: TextEncoder | Any,
@@ -1265,7 +1277,7 @@ def recluster_pets(
     k by silhouette), keeping names and corrections. ``encode_texts``: a callable or an
     embedder with ``encode_texts``, of the same model as the library's vectors."""
     ids, x = _active_vectors(cat, model_id)
-    if not len(ids):
+    if not len(ids) or not _knows_animals(encode_texts):
         return reconcile(cat, "pets", [], eligible=set())
     species = classify_pets(x, _encode(encode_texts, pet_prompts()), threshold)
     groups: list[Group] = []
@@ -1405,47 +1417,4 @@ def assign_to_nearest(
                     )
                     out[int(pid)] = s.id
                 break
-    return out
-
-
-# -- one entry point -----------------------------------------------------------------------
-
-
-def refresh_clusters(
-    cat: Catalog, kind: str, encode_texts: TextEncoder | Any | None = None
-) -> Any:
-    """Recompute the clusters of a kind (names and corrections kept). People go through
-    :func:`photoorg.core.faces.recluster_people`; pets need ``encode_texts``."""
-    _check_kind(kind)
-    if kind == "people":
-        try:
-            from photoorg.core import faces
-        except ImportError as exc:  # dlib missing: list what exists
-            log.info("people clustering unavailable: %s", exc)
-            return None
-        recluster = getattr(faces, "recluster_people", None)
-        return recluster(cat) if recluster is not None else None
-    if kind == "pets":
-        if encode_texts is None:
-            raise ClusterError("finding pets needs the library's CLIP text encoder")
-        return recluster_pets(cat, encode_texts)
-    if kind == "places":
-        from photoorg.core.places import recluster_places
-
-        return recluster_places(cat)
-    return recluster_scenes(cat)
-
-
-def after_index(
-    cat: Catalog, photo_ids: Iterable[int], encode_texts: TextEncoder | Any | None = None
-) -> dict[str, dict[int, int]]:
-    """Incremental step for the indexer: new photos join the nearest existing place,
-    scene and (with ``encode_texts``) pet cluster within its radius. The rest wait for the
-    next full refresh. Returns {kind: {photo id: cluster id}}."""
-    from photoorg.core.places import assign_new_places
-
-    ids = [int(p) for p in photo_ids]
-    out = {"places": assign_new_places(cat, ids), "scenes": assign_to_nearest(cat, "scenes", ids)}
-    if encode_texts is not None:
-        out["pets"] = assign_to_nearest(cat, "pets", ids, encode_texts=encode_texts)
     return out

@@ -127,6 +127,7 @@ class _Decoded:
     photo_id: int
     path: Path
     tensor: Any = None
+    active_tensor: Any = None  # for the active model during a switch, when it differs
     info: PhotoInfo | None = None
     error: DecodeError | None = None
 
@@ -148,7 +149,11 @@ class Indexer:
         listener: IndexListener | None = None,
         control: IndexControl | None = None,
         face_pass: Callable[..., int] | None = None,
+        active_embedder: Embedder | None = None,
     ) -> None:
+        """``active_embedder``: during a model switch, the encoder of the model that answers
+        searches; photos that have no vector of it yet (new ones) get one too, so they are
+        searchable at once instead of after the switch."""
         self.cat = cat
         self.embedder = embedder
         self.batch_size = batch_size
@@ -157,6 +162,17 @@ class Indexer:
         self.control = control or IndexControl()
         self.face_pass = face_pass
         self.model = cat.set_target_model(embedder.spec.name, embedder.dim)
+        active = cat.active_model()
+        self.active_embedder = None
+        self.active_model = None
+        if (active is not None and active.id != self.model.id and active_embedder is not None
+                and active_embedder.spec.name == active.spec):
+            self.active_embedder, self.active_model = active_embedder, active
+        # prompts for pets must come from the model whose vectors they are scored against
+        self.text_encoder = (
+            embedder if active is not None and active.id == self.model.id
+            else self.active_embedder
+        )
 
     def run(self) -> IndexSummary:
         """Index until nothing waits (or cancelled). Safe to call again at any time."""
@@ -191,8 +207,6 @@ class Indexer:
         if self.face_pass is not None and not summary.cancelled:
             summary.faces_photos = run_face_pass(
                 self.cat, self.face_pass, self.control, self.listener)
-        if not summary.cancelled:  # lowest priority: the words written in photos
-            summary.text_photos = run_text_stage(self.cat, self.control, self.listener)
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)
@@ -203,7 +217,7 @@ class Indexer:
         metadata and sidecars) of new and changed photos (and of photos never read, as after
         an upgrade), and new photos joining existing place / scene / pet clusters. Never
         fatal."""
-        from photoorg.core import clusters, metadata_import
+        from photoorg.core import grouping, metadata_import
 
         try:
             metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
@@ -212,7 +226,7 @@ class Indexer:
         if not photo_ids:
             return
         try:
-            clusters.after_index(self.cat, photo_ids, self.embedder)
+            grouping.after_index(self.cat, photo_ids, self.text_encoder)
         except Exception:
             log.exception("assigning new photos to clusters failed")
 
@@ -254,9 +268,16 @@ class Indexer:
 
     def _decode(self, photo_id: int, path: Path) -> _Decoded:
         try:
-            photo: DecodedPhoto = decode_photo(path, min_side=self.embedder.image_size)
+            side = self.embedder.image_size
+            if self.active_embedder is not None:
+                side = max(side, self.active_embedder.image_size)
+            photo: DecodedPhoto = decode_photo(path, min_side=side)
             tensor = self.embedder.preprocess(photo.image)
-            return _Decoded(photo_id, path, tensor=tensor, info=photo.info)
+            active = (
+                self.active_embedder.preprocess(photo.image)
+                if self.active_embedder is not None else None
+            )
+            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info)
         except DecodeError as exc:
             return _Decoded(photo_id, path, error=exc)
         except Exception as exc:  # a decoder bug must cost one photo, not the run
@@ -272,7 +293,18 @@ class Indexer:
             if good
             else []
         )
+        extra: list[tuple[int, Any]] = []
+        if self.active_embedder is not None and self.active_model is not None and good:
+            have = self.cat.photos_with_vector(self.active_model.id, [d.photo_id for d in good])
+            lacking = [d for d in good if d.photo_id not in have]
+            if lacking:
+                vecs = self.active_embedder.encode_image_tensors(
+                    torch.stack([d.active_tensor for d in lacking]))
+                extra = list(zip([d.photo_id for d in lacking], vecs, strict=True))
         with self.cat.transaction():
+            for photo_id, vector in extra:
+                assert self.active_model is not None
+                self.cat.store_extra_vector(photo_id, self.active_model.id, vector)
             for decoded, vector in zip(good, vectors, strict=True):
                 info = decoded.info
                 assert info is not None

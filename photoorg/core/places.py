@@ -159,7 +159,7 @@ def place_name(latitude: float, longitude: float) -> str | None:
 
 def _gps_photos(cat: Catalog, ids: Iterable[int] | None = None) -> dict[int, tuple[float, float]]:
     sql = (
-        "SELECT id, latitude, longitude FROM photos WHERE status = 'indexed' AND "
+        "SELECT id, latitude, longitude FROM photos WHERE status != 'skipped' AND "
         "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude = 0 AND longitude = 0)"
     )
     if ids is None:

@@ -93,9 +93,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from photoorg.core.catalog import Catalog, Model
+from photoorg.core.catalog import Catalog, CatalogError, Model
 from photoorg.core.clusters import tag_filter_sql
 from photoorg.core.metadata_import import rating_filter_sql
+from photoorg.core.models import search_model
 from photoorg.core.textindex import has_text_sql
 
 log = logging.getLogger(__name__)
@@ -585,11 +586,17 @@ class SearchIndex:
         cache: bool = True,
         cache_dir: str | os.PathLike[str] | None = None,
         backend: str = "auto",
+        prefer: str | None = None,
     ) -> None:
-        if isinstance(catalog, Catalog):
-            self._cat = Catalog(catalog.path, readonly=catalog.readonly)
-        else:
-            self._cat = Catalog(catalog)
+        # A read-only connection of its own: searching never takes the write lock, and in
+        # WAL mode it never waits for a writer either.
+        path = catalog.path if isinstance(catalog, Catalog) else Path(catalog)
+        try:
+            self._cat = Catalog(path, readonly=True)
+        except CatalogError:  # a new or old file: the first writer creates/upgrades it
+            Catalog(path).close()
+            self._cat = Catalog(path, readonly=True)
+        self._prefer = prefer
         self._lock = threading.RLock()
         self._scan = _make_scan(backend)
         self._cache = cache
@@ -673,7 +680,7 @@ class SearchIndex:
     def sync(self) -> bool:
         """Catch up with the catalog; True if anything changed. Cheap when nothing did."""
         with self._lock, self._cat.snapshot():
-            model = self._cat.active_model()
+            model = search_model(self._cat, self._prefer)
             seq = self._cat.vec_log_seq()
             if model is None:
                 changed = self._model is not None
@@ -1300,6 +1307,16 @@ class SearchIndex:
             return None, None
         rows, present = self._positions(np.unique(banned))
         return None, rows[present]
+
+    def filter_ids(self, filters: Filters) -> list[int]:
+        """Every searchable photo passing ``filters`` (a saved-search album without text)."""
+        with self._lock, self._cat.snapshot():
+            ids = self._filter_ids(filters)
+            banned = self._excluded_ids(filters)
+            if ids is None:
+                ids = np.array([r[0] for r in self._cat.query("SELECT id FROM photos")],
+                               np.int64)
+            return [int(i) for i in np.setdiff1d(ids, banned)]
 
     def _filter_ids(self, filters: Filters) -> np.ndarray | None:
         if not filters.restricts:

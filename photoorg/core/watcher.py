@@ -41,7 +41,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from photoorg.core.catalog import Catalog, PhotoRow, Root
 from photoorg.core.imaging import is_supported
-from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.indexer import IndexControl, Indexer, IndexListener, IndexSummary, Progress
 from photoorg.core.metadata_import import is_sidecar, sidecars_changed
 from photoorg.core.scanner import (
     ScanReport,
@@ -226,8 +226,13 @@ class LibraryWatcher:
         face_pass: Callable[..., int] | None = None,
         batch_size: int = 16,
         native_observer_factory: Callable[[], BaseObserver] | None = None,
+        run_index: Callable[[IndexControl, IndexListener], IndexSummary] | None = None,
     ) -> None:
+        """``run_index``: how to index what changed (the library's pipeline, see
+        :meth:`photoorg.core.library.Library.watcher`); without it, ``embedder`` (and
+        ``face_pass``) drive a plain :class:`Indexer`; with neither, reconcile only."""
         self._catalog_arg = catalog
+        self.run_index = run_index
         self.embedder = embedder
         self.listener = listener or WatchListener()
         self.settle_s = settle_s
@@ -521,7 +526,7 @@ class LibraryWatcher:
             self._reconcile(targets)
         self._confirm_deletes(time.monotonic())
         self._reread_sidecars(time.monotonic())
-        if self.embedder is None:
+        if self.embedder is None and self.run_index is None:
             self._index_needed = False  # reconcile-only watcher
         elif (
             self._index_needed
@@ -871,7 +876,7 @@ class LibraryWatcher:
 
     def _index(self) -> None:
         cat = self._cat
-        assert cat is not None and self.embedder is not None
+        assert cat is not None and (self.embedder is not None or self.run_index is not None)
         self._busy()
         self._index_needed = False
         control = IndexControl()
@@ -881,16 +886,15 @@ class LibraryWatcher:
         if self._stop.is_set():
             return
         self._emit_status(STATE_INDEXING, force=True)
-        indexer = Indexer(
-            cat,
-            self.embedder,
-            batch_size=self.batch_size,
-            listener=_IndexBridge(self, control),
-            control=control,
-            face_pass=self.face_pass,
-        )
+        bridge = _IndexBridge(self, control)
         try:
-            summary = indexer.run()
+            if self.run_index is not None:
+                summary = self.run_index(control, bridge)
+            else:
+                assert self.embedder is not None
+                summary = Indexer(cat, self.embedder, batch_size=self.batch_size,
+                                  listener=bridge, control=control,
+                                  face_pass=self.face_pass).run()
         except Exception as exc:  # e.g. the model failed: keep watching, retry later
             log.exception("indexing failed; retrying in a minute")
             self.totals.errors += 1

@@ -600,8 +600,11 @@ def progress_text(p: Progress) -> str:
     parts = [f"{what} {p.done:,} of {p.total:,}"]
     if p.rate:
         parts.append(f"{p.rate:.1f} photos/s")
-    if p.eta_s is not None and p.done < p.total:
-        parts.append(f"about {format_eta(p.eta_s)} left")
+    eta = p.eta_s
+    if eta is None and p.rate and p.done < p.total:  # every phase gets one (faces too)
+        eta = (p.total - p.done) / p.rate
+    if eta is not None and p.done < p.total:
+        parts.append(f"about {format_eta(eta)} left")
     if p.paused:
         parts.append("paused")
     return " · ".join(parts)

@@ -21,7 +21,7 @@ from photoorg.core import (
     duplicates,
     metadata_import,
     organize,
-    sidecar,
+    pipeline,
     textindex,
 )
 from photoorg.core import ocr as ocr_setting
@@ -221,7 +221,7 @@ def _sync_sidecars(cat: Catalog, photo_ids: list[int] | tuple[int, ...], on: boo
     """Portable tags (opt-in, Settings.write_sidecars): rewrite the XMP sidecars of photos
     whose tags changed, as the CLI does."""
     if on and photo_ids:
-        sidecar.sync_sidecars(cat, list(photo_ids))
+        pipeline.sync_sidecars(cat, list(photo_ids))
 
 
 def _members(cat: Catalog, cluster_ids: list[int]) -> list[int]:

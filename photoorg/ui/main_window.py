@@ -757,6 +757,7 @@ class MainWindow(QMainWindow):
         text = progress_text(p)
         active = p.phase != "done"
         self.progress_label.setText(text)
+        self.progress_bar.setToolTip(text)  # the bar says it too, ETA included
         determinate = p.phase in ("embedding", "faces", "text") and p.total > 0
         self.progress_bar.setVisible(active)
         self.pause_button.setVisible(active and p.phase in ("embedding", "faces", "text"))
@@ -771,9 +772,15 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        counts = self.controller.overview.counts if self.controller.overview else None
-        if counts and counts["indexed"]:
-            self.statusBar().showMessage(f"{counts['indexed']:,} photos indexed", 5000)
+        overview = self.controller.overview
+        counts = overview.library if overview else {}
+        if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
+            text = f"{counts['photos']:,} photos"
+            if counts.get("unreadable"):
+                text += f" · {counts['unreadable']:,} couldn't be read"
+            if counts.get("offline"):
+                text += f" · {counts['offline']:,} offline"
+            self.statusBar().showMessage(text, 5000)
 
     @Slot(object)
     def _scanned(self, report: dict) -> None:

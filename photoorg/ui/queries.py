@@ -316,6 +316,8 @@ def clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list[Clus
 
 
 def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
+    """Every card gets a cover: the best face for people and pets, else (places, scenes,
+    pets found without a face box) the first photo."""
     if info.kind in FACE_KINDS:
         row = cat.execute(
             "SELECT f.id, f.x, f.y, f.w, f.h, p.id, p.root_id, p.rel_path, p.content_hash, "
@@ -324,21 +326,21 @@ def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
             "COALESCE(f.sharpness, 0) * f.w DESC LIMIT 1",
             (info.id,),
         ).fetchone()
-        if row is None:
+        if row is not None:
+            face_id, x, y, w, h, pid, root_id, rel, chash, size, mtime = row
+            info.cover_key = face_key(face_id, photo_key(pid, chash, size, mtime))
+            info.cover_crop = (x, y, w, h)
+            info.cover_path = str(Path(roots[root_id]) / PurePosixPath(rel))
             return
-        face_id, x, y, w, h, pid, root_id, rel, chash, size, mtime = row
-        info.cover_key = face_key(face_id, photo_key(pid, chash, size, mtime))
-        info.cover_crop = (x, y, w, h)
-    else:
-        row = cat.execute(
-            "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime "
-            "FROM cluster_photos cp JOIN photos p ON p.id = cp.photo_id "
-            "WHERE cp.cluster_id = ? AND cp.source != 'rejected' "
-            "ORDER BY cp.source = 'confirmed' DESC, p.id LIMIT 1",
-            (info.id,),
-        ).fetchone()
-        if row is None:
-            return
-        pid, root_id, rel, chash, size, mtime = row
-        info.cover_key = photo_key(pid, chash, size, mtime)
+    row = cat.execute(
+        "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime "
+        "FROM cluster_photos cp JOIN photos p ON p.id = cp.photo_id "
+        "WHERE cp.cluster_id = ? AND cp.source != 'rejected' "
+        "ORDER BY cp.source = 'confirmed' DESC, p.id LIMIT 1",
+        (info.id,),
+    ).fetchone()
+    if row is None:
+        return
+    pid, root_id, rel, chash, size, mtime = row
+    info.cover_key = photo_key(pid, chash, size, mtime)
     info.cover_path = str(Path(roots[root_id]) / PurePosixPath(rel))

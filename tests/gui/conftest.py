@@ -27,7 +27,7 @@ def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     once per session and copied for each test that changes it."""
     if not tiny_available():
         pytest.skip("bundled tiny model missing")
-    from photoorg.core import clusters
+    from photoorg.core import grouping
     from photoorg.core.embedder import load_embedder
     from photoorg.core.indexer import Indexer
     from photoorg.core.scanner import scan_library
@@ -41,7 +41,7 @@ def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cat.add_root(photos)
         scan_library(cat)
         Indexer(cat, embedder).run()
-        clusters.refresh_clusters(cat, "scenes", embedder.encode_texts)
+        grouping.refresh_clusters(cat, "scenes", embedder.encode_texts)
     return root
 
 

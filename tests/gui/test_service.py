@@ -13,7 +13,7 @@ import pytest
 from photoorg import config
 from photoorg.core import embedder as embedder_mod
 from photoorg.core.catalog import Catalog
-from photoorg.ui.service import LibraryService
+from photoorg.core.service import LibraryService
 
 
 class FakeEmbedder:

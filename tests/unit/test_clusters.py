@@ -53,11 +53,21 @@ def lib(tmp_path: Path) -> Lib:
 class World:
     """Synthetic CLIP: a random unit vector per prompt and per individual animal/scene."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, knows_animals: bool = True) -> None:
+        from photoorg.core.competence import PARAPHRASES
+
         self.rng = np.random.default_rng(seed)
         prompts = cl.pet_prompts()
         self.text = np.stack([unit(self.rng.normal(size=DIM)) for _ in prompts])
         self.index = {p: i for i, p in enumerate(prompts)}
+        # a model that knows animals puts "a kitten" beside "a cat"; a weak one anywhere
+        rows = []
+        for animal, text in PARAPHRASES.items():
+            near = self.text[self.index[cl.PET_PROMPTS[animal]]] if knows_animals else 0
+            rows.append(unit(near + 0.3 * self.rng.normal(size=DIM) / np.sqrt(DIM)
+                             + (0 if knows_animals else self.rng.normal(size=DIM))))
+            self.index[text] = len(self.text) + len(rows) - 1
+        self.text = np.concatenate([self.text, np.stack(rows)])
         self.individual: dict[str, np.ndarray] = {}
 
     def encode_texts(self, prompts: list[str]) -> np.ndarray:
@@ -122,6 +132,17 @@ def test_pets_cluster_per_animal_and_names_survive_reclustering(lib: Lib) -> Non
     assert set(again.photo_ids) == set(photos["rex"]) | set(new)
     assert cl.tags_for_photo(lib.cat, new[0]) == ["Pets|Rex"]
     assert cl.photos_with_tag(lib.cat, "pets|rex") == set(again.photo_ids)
+
+
+def test_a_model_that_does_not_know_animals_makes_no_pet_groups(lib: Lib) -> None:
+    from photoorg.core.competence import REQUIRED, animal_score
+
+    knowing, weak = World(seed=3), World(seed=3, knows_animals=False)
+    assert animal_score(knowing.encode_texts, cl.PET_PROMPTS) == 8
+    assert animal_score(weak.encode_texts, cl.PET_PROMPTS) < REQUIRED
+    pets_library(lib, weak)  # the photos look like pets to it, confidently
+    cl.recluster_pets(lib.cat, weak.encode_texts)
+    assert cl.list_clusters(lib.cat, "pets") == []
 
 
 def test_new_pet_photo_joins_nearest_cluster_incrementally(lib: Lib) -> None:

@@ -333,7 +333,7 @@ def test_entry_routes_the_library_service(monkeypatch: pytest.MonkeyPatch) -> No
     command = service_client.service_command()
     assert command[1:] == [entry.LIBRARY_SERVICE_FLAG]
 
-    from photoorg.ui import service
+    from photoorg.core import service
 
     seen: list[list[str]] = []
     monkeypatch.setattr(service, "main", lambda argv: seen.append(argv) or 0)

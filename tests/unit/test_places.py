@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from photoorg.core import clusters as cl
-from photoorg.core import places
+from photoorg.core import grouping, places
 from photoorg.core.catalog import Catalog
 
 PARIS = [(48.8584, 2.2945), (48.8606, 2.3376), (48.8530, 2.3499), (48.8867, 2.3431)]
@@ -128,7 +128,7 @@ def test_merged_places_stay_merged(lib: Lib, geo: places.Geocoder) -> None:
     assert only.id == keep.id and set(only.photo_ids) == set(paris + versailles)
     assert cl.photos_with_tag(lib.cat, "Places|Paris") == set(paris + versailles)
     new = lib.add(48.8050, 2.1206)
-    assert cl.after_index(lib.cat, [new])["places"] == {new: keep.id}
+    assert grouping.after_index(lib.cat, [new])["places"] == {new: keep.id}
 
 
 def _jpeg_with_gps(path: Path, lat: float, lon: float, orientation: int = 1) -> Path:

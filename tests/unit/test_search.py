@@ -690,11 +690,11 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_cli_search_similar_duplicates(
     algebra, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import photoorg.cli_search as cli_search
+    from photoorg.core.library import Library as CoreLibrary
 
     lib, names, enc = algebra
     lib.add(unit(basis(0) + 0.01 * basis(3))[None], ["sub/a_copy.png"])
-    monkeypatch.setattr(cli_search, "_embedder_for", lambda cat: enc)
+    monkeypatch.setattr(CoreLibrary, "search_encoder", lambda self: enc)
     data = str(lib.data)
 
     def search(*argv: str) -> list[dict]:
@@ -720,7 +720,8 @@ def test_cli_search_similar_duplicates(
         "search", "cat", "--min-score", "0.9")[1:]
     assert search("search", "cat", "--after", "2000-01-01") == []  # no capture dates here
 
-    monkeypatch.setattr(cli_search, "_embedder_for", lambda cat: pytest.fail("no model needed"))
+    monkeypatch.setattr(CoreLibrary, "search_encoder",
+                        lambda self: pytest.fail("no model needed"))
     similar = search("similar", str(lib.photos / "a.jpg"), "-k", "2")
     assert Path(similar[0]["path"]) == lib.photos / "a.jpg"
     assert similar[0]["score"] == pytest.approx(1.0)

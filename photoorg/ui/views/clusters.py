@@ -116,8 +116,8 @@ class ClusterDelegate(QStyledItemDelegate):
         painter.setFont(font)
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         color = QColor(palette.color(QPalette.ColorRole.Text))
-        if not named:
-            text = "Add a name"
+        if not named and text in ("", "Unnamed"):  # a suggested name ("cat") shows as is,
+            text = "Add a name"  # as the page's title will when the card is opened
             color = QColor(palette.color(QPalette.ColorRole.Link))
         painter.setPen(color)
         elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,

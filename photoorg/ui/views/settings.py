@@ -168,7 +168,7 @@ class SettingsDialog(QDialog):
         self.cache.setValue(settings.thumbnail_cache_mb)
         clear = QPushButton("Clear thumbnails")
         clear.clicked.connect(self._clear_cache)
-        self.cache_usage = QLabel(f"{cache_mb:.0f} MB in use")
+        self.cache_usage = QLabel(f"{usage_text(cache_mb)} in use")
         self.cache_usage.setObjectName("pageHint")
         cache_row = QHBoxLayout()
         cache_row.addWidget(self.cache)
@@ -230,3 +230,12 @@ class SettingsDialog(QDialog):
         patterns = [p.strip() for p in self.exclusions.toPlainText().splitlines() if p.strip()]
         return SettingsResult(settings, str(model), added, list(self._removed), patterns,
                               self._clear)
+
+
+def usage_text(mb: float) -> str:
+    """Disk use in words that never say 0 for something there ("0.3 MB", "12 MB")."""
+    if mb <= 0:
+        return "Nothing"
+    if mb < 0.1:
+        return "under 0.1 MB"
+    return f"{mb:.1f} MB" if mb < 10 else f"{mb:,.0f} MB"

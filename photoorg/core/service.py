@@ -1,14 +1,20 @@
 """The library service: everything heavy, away from the window. Qt-free.
 
-The GUI starts it as a child process (``python -m photoorg.ui.service``): it owns the model
-(torch, open_clip), indexes (scan → embed → faces → groups), watches the folders, and answers
-searches from its in-memory index. The window process then never imports torch and never
+The GUI starts it as a child process (``python -m photoorg.core.service``): it owns the models
+(torch, open_clip), runs the library's pipeline (:mod:`photoorg.core.pipeline`, the same one
+``photoorg index`` and ``watch`` run), watches the folders, and answers searches from its
+in-memory index. Everything it decides goes through :class:`~photoorg.core.library.Library`.
+The window process then never imports torch and never
 waits for Python's GIL behind decoding or inference — measured, a torch import on a thread of
 the GUI process alone stalls the window for ~0.5 s (see ``benchmarks/gui_stall.py``).
 
-The same loop can run on threads in-process (``mode="thread"``: tests). Either way it has its
-own write connection to the catalog (the single writer of its process); the window follows the
-catalog through its own read connection.
+The same loop can run on threads in-process (``mode="thread"``: tests). Either way the
+library's one write connection is used by the pipeline thread only; queries use read-only
+connections (WAL), so a search never waits for a write and never blocks one.
+
+``--model SPEC`` is the *search* model (among those the library has vectors for); it becomes
+the library's target only when the library has none yet. The ``download`` command is the
+user choosing a model in the window: it becomes the library's target (a switch).
 
 Protocol: one JSON object per line. Events (stdout)::
 
@@ -27,6 +33,7 @@ Protocol: one JSON object per line. Events (stdout)::
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
 ``{"cmd": "search", "gen", "text", "k", "all"}``, ``{"cmd": "similar", "gen", "ids", "k",
 "all"}`` (``all``: no relevance cut-off, "show weaker matches"),
+``{"cmd": "album", "gen", "name"}`` (a saved-search album: answered as ``results``),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
 
@@ -49,17 +56,15 @@ from typing import Any
 
 from photoorg import config
 from photoorg.core.catalog import Catalog
-from photoorg.core.indexer import (
-    IndexControl,
-    IndexListener,
-    Progress,
-    run_face_pass,
-    run_text_stage,
-)
+from photoorg.core.indexer import IndexControl, IndexListener, Progress
+from photoorg.core.library import Library, LibraryError
+from photoorg.core.models import Encoders, spec_of
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+
+_QUERIES = ("search", "similar", "album")
 
 PROGRESS_INTERVAL_S = 0.1
 CHANGED_INTERVAL_S = 1.0
@@ -124,16 +129,14 @@ class LibraryService:
         self._last_changed = 0.0
         self._watcher: Any = None
         self._restart_watcher = False
-        # the model: loaded once, shared by indexing (main thread) and queries
-        self._model_lock = threading.RLock()
-        self._embedder: Any = None
-        self._embedder_spec = ""
-        self._model_failed = ""  # the spec that could not be loaded
+        # models: loaded once, shared by the pipeline (main thread) and queries; both the
+        # active and the target model stay loaded during a switch (no thrashing)
+        self.encoders = Encoders(download=False, on_state=self._model_event)
+        self._library: Library | None = None
         # queries and downloads run on their own thread, newest search first
         self._jobs: collections.deque[dict[str, Any]] = collections.deque()
         self._jobs_cond = threading.Condition()
         self._download_cancel = threading.Event()
-        self._search_index: Any = None
 
     # -- commands (any thread) ---------------------------------------------------------
 
@@ -151,9 +154,9 @@ class LibraryService:
                 self._download_cancel.set()
                 return
             with self._jobs_cond:
-                if job.get("cmd") in ("search", "similar"):
+                if job.get("cmd") in _QUERIES:
                     # only the newest query matters: drop the ones typed over
-                    kept = [j for j in self._jobs if j.get("cmd") not in ("search", "similar")]
+                    kept = [j for j in self._jobs if j.get("cmd") not in _QUERIES]
                     self._jobs.clear()
                     self._jobs.extend(kept)
                 self._jobs.append(job)
@@ -202,53 +205,22 @@ class LibraryService:
 
     # -- the model -----------------------------------------------------------------------
 
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = Library(self.data, search_model=self.model_spec,
+                                    encoders=self.encoders)
+        return self._library
+
+    def _model_event(self, state: str, spec: str, message: str) -> None:
+        self.event("model", state=state, spec=spec, message=message)
+
     def _spec(self, cat: Catalog | None = None) -> str:
-        if self.model_spec:
-            return self.model_spec
-        if cat is not None:
-            target = cat.target_model()
-            if target is not None:
-                return target.spec
-        from photoorg.core.embedder import DEFAULT_MODEL
-
-        return DEFAULT_MODEL
-
-    def _load_model(self, spec: str, progress: Callable[[int, int | None], None] | None = None,
-                    ) -> Any:
-        """The embedder for ``spec`` (loaded once; None when unavailable: an event says why)."""
-        from photoorg.core.embedder import ModelUnavailableError, load_embedder, weights_available
-
-        with self._model_lock:
-            if self._embedder is not None and self._embedder_spec == spec:
-                return self._embedder
-            if self._model_failed == spec and progress is None:
-                return None
-            if progress is None:  # downloads happen only when the user asks (with progress)
-                try:
-                    here = weights_available(spec)
-                except ValueError as exc:
-                    self._model_failed = spec
-                    self.event("model", state="unavailable", spec=spec, message=str(exc))
-                    return None
-                if not here:
-                    self._model_failed = spec
-                    self.event("model", state="missing", spec=spec, message="")
-                    return None
-            self.event("model", state="downloading" if progress else "loading", spec=spec,
-                       message="")
-            try:
-                embedder = load_embedder(spec, progress=progress)
-            except (ModelUnavailableError, ValueError, DownloadCancelledError) as exc:
-                self._model_failed = spec
-                cancelled = self._download_cancel.is_set() and progress is not None
-                self.event("model", state="cancelled" if cancelled else "unavailable",
-                           spec=spec, message="" if cancelled else str(exc))
-                return None
-            self._embedder, self._embedder_spec, self._model_failed = embedder, spec, ""
-            self.event("model", state="ready", spec=spec, message="")
-            return embedder
+        return self.library.models.target_spec(cat or self.library.writer)
 
     def _download(self, spec: str) -> None:
+        """The user chose ``spec`` in the window: fetch it if needed, make it the library's
+        target (a switch, when it differs) and index with it."""
         self._download_cancel.clear()
         last = [0.0]
 
@@ -260,8 +232,13 @@ class LibraryService:
                 last[0] = now
                 self.event("download", done=int(done), total=int(total or 0))
 
-        if self._load_model(spec, progress=progress) is not None:
-            self.model_spec = spec
+        encoder = self.encoders.get(spec, progress=progress,
+                                    cancelled=self._download_cancel.is_set)
+        if encoder is not None:
+            self.library.models.requested = spec
+            dim = getattr(encoder, "dim", None)
+            if dim:  # remembered by the library even if the window closes before indexing
+                self.library.writer.set_target_model(spec_of(encoder), int(dim))
             self._restart_watcher = True
             self.commands.put("rescan")  # index with it
 
@@ -277,41 +254,40 @@ class LibraryService:
                 job = self._jobs.popleft()
             cmd = job.get("cmd")
             try:
-                if cmd in ("search", "similar"):
+                if cmd in _QUERIES:
                     self._answer(job)
                 elif cmd == "download":
                     self._download(str(job.get("spec") or self._spec()))
             except Exception as exc:
                 log.exception("%s failed", cmd)
-                if cmd in ("search", "similar"):
+                if cmd in _QUERIES:
                     self.event("results", gen=job.get("gen", 0), ids=[], scores=[],
                                error=str(exc))
                 else:
                     self._error(f"{cmd} failed: {exc}")
-        if self._search_index is not None:
-            self._search_index.close()
-            self._search_index = None
+        if self._library is not None:
+            self._library.close_search_index()
 
     def _answer(self, job: dict[str, Any]) -> None:
-        from photoorg.core.library_search import search_library, similar_photos
-        from photoorg.core.search import QueryError, SearchIndex
+        from photoorg.core.search import QueryError
 
         gen = int(job.get("gen", 0))
         k = int(job.get("k", 200))
         show_all = bool(job.get("all", False))
-        if self._search_index is None:
-            self._search_index = SearchIndex(config.catalog_path(self.data))
-        index = self._search_index
+        lib = self.library
         try:
             if job["cmd"] == "similar":
-                page = similar_photos(index, [int(i) for i in job["ids"]], k=k,
-                                      include_self=True, show_all=show_all)
-            else:
-                model = index.model
-                spec = model.spec if model is not None else self._spec()
-                embedder = self._load_model(spec)  # None: names, places, tags, text answer
-                page = search_library(index, str(job["text"]), embedder, k=k,
-                                      show_all=show_all)
+                page = lib.similar([int(i) for i in job["ids"]], k=k, include_self=True,
+                                   show_all=show_all)
+            elif job["cmd"] == "album":
+                ids = lib.album_photos(str(job["name"]))
+                self.event("results", gen=gen, ids=ids, scores=[], error=None)
+                return
+            else:  # without the model, names, places, tags and text still answer
+                page = lib.search(str(job["text"]), k=k, show_all=show_all).page
+        except LibraryError as exc:
+            self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
+            return
         except QueryError as exc:
             self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
             return
@@ -327,7 +303,7 @@ class LibraryService:
         queries = threading.Thread(target=self._query_loop, name="photoorg-queries",
                                    daemon=True)
         queries.start()
-        cat = Catalog(config.catalog_path(self.data))
+        cat = self.library.writer
         try:
             while not self._quit.is_set():
                 self._restart_watcher = False
@@ -338,11 +314,11 @@ class LibraryService:
                 if not self._restart_watcher:
                     break
         finally:
-            cat.close()
             self._quit.set()
             with self._jobs_cond:
                 self._jobs_cond.notify_all()
             queries.join(timeout=10)
+            self.library.close()
         return 0
 
     def _run_passes(self, cat: Catalog) -> None:
@@ -380,90 +356,46 @@ class LibraryService:
         return False
 
     def _pass(self, cat: Catalog) -> None:
-        from photoorg.core.scanner import scan_library
-
+        """Scan, then the library's pipeline (the same as ``photoorg index``)."""
+        lib = self.library
         if not cat.roots():  # nothing to do but have the model ready for the first folder
-            self._load_model(self._spec(cat))
+            self._prepare_model(cat)
             return
         self.event("progress", **_phase("scanning"))
-        report = scan_library(cat, should_stop=lambda: self.control.cancelled)
+        report = lib.scan(should_stop=lambda: self.control.cancelled)
         self.event("scan", added=report.added, changed=report.changed, moved=report.moved,
                    removed=report.removed, offline=[str(p) for p in report.offline_roots],
                    errors=len(report.errors))
         self.emit_changed(force=True)
         if self.control.cancelled:
             return
-        embedder = self._load_model(self._spec(cat))
-        listener = _Listener(self)
-        if embedder is not None:
-            from photoorg.core.indexer import Indexer
-
-            Indexer(
-                cat, embedder, batch_size=self.batch_size, decode_workers=self.decode_workers,
-                listener=listener, control=self.control,
-                face_pass=self._face_pass() if self.faces else None,
-            ).run()
-        elif self.faces:
-            self._faces_without_model(cat, listener)
-        self.emit_changed(force=True)
-        if not self.control.cancelled:
-            self._recluster(cat)
+        self._prepare_model(cat)
+        self._pipeline(_Listener(self), self.control)
         self.event("progress", **_phase("done"))
 
-    def _face_pass(self) -> Callable[..., int] | None:
-        try:
-            from photoorg.core import faces
-        except ImportError as exc:  # dlib missing: search still works
-            log.warning("face detection unavailable: %s", exc)
-            return None
-        return faces.face_pass
+    def _prepare_model(self, cat: Catalog) -> None:
+        """Load the target model now, so the window can show its state (the pipeline runs
+        the stages that need no model either way)."""
+        self.encoders.get(self._spec(cat))
 
-    def _faces_without_model(self, cat: Catalog, listener: _Listener) -> None:
-        """Offline (no CLIP weights): people are still found."""
-        face_pass = self._face_pass()
-        if face_pass is not None:
-            run_face_pass(cat, face_pass, self.control, listener)
-        run_text_stage(cat, self.control, listener)  # and words in photos are read
-
-    def _recluster(self, cat: Catalog) -> None:
-        """People, pets, places and scenes follow the new photos (the core keeps names and
-        the user's corrections)."""
-        if not cat.roots():
-            return
-        self.event("progress", **_phase("clusters"))
-        try:
-            from photoorg.core import clusters
-        except ImportError:
-            return
-        encode = self._embedder.encode_texts if self._embedder is not None else None
-        for kind in clusters.KINDS:
-            if self._quit.is_set() or self.control.cancelled:
-                return
-            if kind == "pets" and encode is None:
-                continue
-            try:
-                clusters.refresh_clusters(cat, kind, encode)
-            except ImportError as exc:
-                log.info("no %s clusters here: %s", kind, exc)
-            except Exception as exc:
-                log.exception("grouping %s failed", kind)
-                self._error(f"Grouping {kind} failed: {exc}")
+    def _pipeline(self, listener: IndexListener, control: IndexControl) -> Any:
+        ctx = self.library.run_pipeline(control=control, listener=listener, faces=self.faces,
+                                        batch_size=self.batch_size,
+                                        decode_workers=self.decode_workers)
         self.emit_changed(force=True)
+        return ctx.summary
 
     # -- watching ----------------------------------------------------------------------
 
     def _run_watching(self, cat: Catalog) -> None:
-        """The core's LibraryWatcher does the catch-up scan, follows the folders and indexes
-        what changes; this loop groups photos when it goes idle, and takes commands."""
-        from photoorg.core.watcher import LibraryWatcher
-
-        embedder = self._load_model(self._spec(cat))
+        """The core's LibraryWatcher does the catch-up scan, follows the folders and runs the
+        library's pipeline on what changes; this loop takes commands."""
+        self._prepare_model(cat)
         bridge = _WatchBridge(self)
         try:
-            watcher = LibraryWatcher(
-                cat, embedder, listener=bridge, force_polling=self.watch_mode == "polling",
-                face_pass=self._face_pass() if self.faces else None,
-                batch_size=self.batch_size,
+            watcher = self.library.watcher(
+                bridge, faces=self.faces, batch_size=self.batch_size,
+                force_polling=self.watch_mode == "polling",
             )
             if self._paused:
                 watcher.pause()
@@ -489,11 +421,8 @@ class LibraryService:
                     bridge.changed = True
                 if bridge.idle_since_change():
                     bridge.changed = False
-                    if cat.roots():
-                        if embedder is None and self.faces:
-                            self._faces_without_model(cat, _Listener(self))
-                        self._recluster(cat)
-                        self.event("progress", **_phase("done"))
+                    self.emit_changed(force=True)
+                    self.event("progress", **_phase("done"))
                     self.event("idle")
         finally:
             watcher.stop()
