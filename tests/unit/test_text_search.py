@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from photoorg.core import clusters, ocr, pipeline, textindex
+from photoorg.core import clusters, grouping, ocr, pipeline, textindex
 from photoorg.core.catalog import Catalog
 from photoorg.core.embedder import TEST_MODEL, load_embedder
 from photoorg.core.indexer import Indexer
@@ -96,7 +96,7 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> Lib:
         assert stage.pending(ctx) == 32
         stage.run(ctx)
     assert ctx.summary.text_photos == 32 and stage.pending(ctx) == 0
-    clusters.refresh_clusters(cat, "places")
+    grouping.refresh_clusters(cat, "places")
     clusters.add_tag(cat, [out.id("img_003.jpg"), out.id("img_017.jpg")], "Keepers")
     person = clusters.create_cluster(cat, "people", "Barack Obama")
     for name in ("img_005.jpg", "img_020.jpg"):
