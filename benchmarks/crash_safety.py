@@ -19,6 +19,12 @@ live changes. After every kill the catalog is opened and checked:
   vector without its photo, and no photo embedded twice (two ``add``s in ``vec_log``
   without a ``del`` between: a photo whose embedding was committed is never redone).
 
+Beside each killed run, a *decider* process makes user decisions through the undo journal
+(tags added and removed, a group renamed, undos) and is SIGKILLed at the same moment. After
+the kill, undoing every decision it journaled must bring back exactly the state before it
+ever ran (``journal_inconsistent`` counts kills where it did not; ``decisions`` counts the
+journal steps that survived the kills): the journal entry and the change commit together.
+
 A final uninterrupted ``index`` must leave nothing pending and every non-skipped photo with
 exactly one vector, and the original files must be byte-identical to what the test wrote
 (``originals_modified``). Prints ONE JSON line with ``--json``.
@@ -27,6 +33,7 @@ exactly one vector, and the original files must be byte-identical to what the te
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -44,7 +51,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core import clusters  # noqa: E402
+from photoorg.core import clusters, journal  # noqa: E402
 from photoorg.core.catalog import Catalog, vec_table  # noqa: E402
 from photoorg.core.synthetic import CLASSES, draw_shape_image  # noqa: E402
 
@@ -237,6 +244,55 @@ def check(
     }
 
 
+DECIDER_GROUP = "Zed"
+
+
+def decide_forever(data: Path, seed: int) -> None:
+    """The decider: journaled user decisions as fast as it can, until killed."""
+    rng = random.Random(seed)
+    with Catalog(data / "catalog.sqlite") as cat:
+        photos = [pid for (pid,) in cat.query("SELECT id FROM photos WHERE status = 'indexed'")]
+        group = clusters.clusters_named(cat, "scenes", DECIDER_GROUP) or [
+            cid for (cid,) in cat.query("SELECT id FROM clusters WHERE kind = 'scenes' AND "
+                                        "name LIKE 'Zed-%'")]
+        floor = cat.scalar("SELECT COALESCE(MAX(batch), 0) FROM journal")
+        n = 0
+        while True:
+            n += 1
+            op = rng.random()
+            if op < 0.5:
+                clusters.add_tag(cat, rng.sample(photos, 3), f"j{seed}-{n}")
+            elif op < 0.7:
+                tags = [t for t, _ in clusters.all_tags(cat) if t.startswith("j")]
+                if tags:
+                    clusters.remove_tag(cat, photos, rng.choice(tags))
+            elif op < 0.85 and group:
+                clusters.name_cluster(cat, group[0], f"Zed-{seed}-{n}")
+            elif journal.history(cat, limit=1)[0].batch > floor:  # only its own decisions
+                journal.undo(cat)
+            print(f"decided {n}", file=sys.stderr, flush=True)
+
+
+class _RollbackError(Exception):
+    pass
+
+
+def check_journal(cat: Catalog, setup_batch: int, zed: int) -> tuple[int, int]:
+    """(inconsistent 0/1, decision steps journaled since the setup). Undoes, inside a
+    transaction that is rolled back, every step the deciders journaled: the decider's
+    tags must all be gone and its group named as before."""
+    steps = cat.scalar("SELECT COUNT(DISTINCT batch) FROM journal WHERE undone_at IS NULL "
+                       "AND batch > ?", (setup_batch,))
+    bad = 0
+    with contextlib.suppress(_RollbackError), cat.transaction():
+        journal.undo(cat, steps)
+        leftover = [t for t, _ in clusters.all_tags(cat) if t.startswith("j")]
+        bad = int(bool(leftover) or clusters.get_cluster(cat, zed).name != DECIDER_GROUP
+                  or journal.history(cat, limit=1)[0].batch > setup_batch)
+        raise _RollbackError
+    return bad, steps
+
+
 def perturb(lib: Library, rng: random.Random, tagged: list[str], step: int, new: int) -> None:
     """Changes for the next run to reconcile: adds, renames/moves (tagged photos
     included), a folder rename, a re-encode and a delete of untagged photos."""
@@ -293,8 +349,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             clusters.add_photo_to_cluster(cat, beach, ids[rel])
         tags = user_data(cat)
         names = {n for (n,) in cat.query("SELECT name FROM clusters WHERE name IS NOT NULL")}
+        zed = clusters.create_cluster(cat, "scenes", DECIDER_GROUP)  # the decider renames it
+        setup_batch = cat.scalar("SELECT COALESCE(MAX(batch), 0) FROM journal")
 
-    totals = {"integrity_ok": 0, "names_lost": 0, "tags_lost": 0, "duplicates": 0}
+    totals = {"integrity_ok": 0, "names_lost": 0, "tags_lost": 0, "duplicates": 0,
+              "journal_inconsistent": 0, "decisions": 0}
     where: dict[str, int] = {}
     late = 0
     plan = args.plan.split(",") if args.plan else []
@@ -311,6 +370,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             argv = cli(lib.data, "index", str(lib.lib), "--no-faces", "--batch-size", "8")
         else:
             argv = cli(lib.data, "watch", "--no-faces", "--settle", "0.3", "--batch-size", "8")
+        decider = Run([sys.executable, str(Path(__file__).resolve()), "--decider",
+                       str(lib.data), str(step + 1)], env)
         proc = Run(argv, env)
         runs.append(proc)
         marker = PHASES[command][phase]
@@ -325,10 +386,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(rng.uniform(0.0, 0.6))
         if not proc.kill():
             late += 1
+        decider.kill()
         where[point] = where.get(point, 0) + 1
         with Catalog(lib.data / "catalog.sqlite") as cat:
             for key, value in check(cat, tags, names).items():
                 totals[key] += value
+            bad, steps = check_journal(cat, setup_batch, zed)
+            totals["journal_inconsistent"] += bad
+            totals["decisions"] = steps
 
     final = Run(cli(lib.data, "index", str(lib.lib), "--no-faces", "-q"), env)
     final_rc = final.finish(600)
@@ -338,7 +403,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pending = cat.count_pending_embedding(model.id if model else None)
         vectors = cat.scalar(f"SELECT COUNT(*) FROM {vec_table(model.id)}") if model else 0
         indexed = cat.scalar("SELECT COUNT(*) FROM photos WHERE status = 'indexed'")
-        rows = cat.scalar("SELECT COUNT(*) FROM photos")
+        # rows of deleted files are kept, missing, until forgotten (core.missing)
+        rows = cat.scalar("SELECT COUNT(*) FROM photos WHERE missing_since IS NULL")
+        final_journal, _ = check_journal(cat, setup_batch, zed)
     result = {
         "kills": args.kills,
         **totals,
@@ -348,7 +415,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "final_ok": bool(
             final_rc == 0 and after["integrity_ok"] and not after["names_lost"]
             and not after["tags_lost"] and not after["duplicates"] and pending == 0
-            and vectors == indexed and rows == len(lib.written)
+            and vectors == indexed and rows == len(lib.written) and not final_journal
         ),
         "final_pending": pending,
         "final_rows": rows,
@@ -383,7 +450,11 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--verbose", action="store_true", help="show each run's last lines")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--decider", nargs=2, metavar=("DATA", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.decider:
+        decide_forever(Path(args.decider[0]), int(args.decider[1]))
+        return 0
     result = run(args)
     if args.json:
         print(json.dumps(result))
@@ -392,6 +463,7 @@ def main() -> int:
             print(f"{key:20} {value}")
     good = (
         result["integrity_ok"] == result["kills"] and not result["names_lost"]
+        and not result["journal_inconsistent"]
         and not result["tags_lost"] and not result["duplicates"] and result["final_ok"]
         and not result["originals_modified"]
     )

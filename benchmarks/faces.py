@@ -3,6 +3,12 @@
     python benchmarks/faces.py ../shared/data/faces-dev --json
     python benchmarks/faces.py DIR --json --sweep --tradeoff   # + threshold sweep, detector grid
     python benchmarks/faces.py DIR --json --degraded   # + 3 degraded copies of every photo
+    python benchmarks/faces.py DIR --json --no-synthetic --scale 100000   # 100k faces
+
+``--scale N``: N synthetic faces (N/50 people) through the catalog: a full clustering of all
+of them, and incremental arrival (90% first, then the rest in 1% chunks through
+:func:`update_people`, as the face pass runs it), with time, F1, the longest write
+transaction and this process's peak RSS.
 
 DIR holds one folder per person. The real pipeline runs: scan into a catalog in a temporary
 data dir → face pass (:func:`process_pending_faces`: decode, HOG detection on a downscaled
@@ -210,6 +216,69 @@ def run_synthetic(params: ClusterParams, sweep: bool) -> dict[str, Any]:
     return out
 
 
+def _fill(cat: Catalog, root_id: int, x: np.ndarray, photos: np.ndarray,
+          members: np.ndarray) -> dict[int, int]:
+    """Store the faces ``members`` (indices into x) photo by photo in one transaction;
+    returns {face id: index}."""
+    index_of: dict[int, int] = {}
+    order = members[np.argsort(photos[members], kind="stable")]
+    bounds = np.flatnonzero(np.diff(photos[order])) + 1
+    with cat.transaction():
+        for group in np.split(order, bounds):
+            pid = cat.add_photo(root_id, f"{int(photos[group[0]])}.jpg", 1, 0.0, None)
+            ids = cat.store_faces(pid, [(0.1, 0.1, 0.2, 0.2, 1.0, 100.0, x[i].tobytes())
+                                        for i in group])
+            index_of.update(zip(ids, group.tolist(), strict=True))
+    return index_of
+
+
+def _catalog_f1(cat: Catalog, index_of: dict[int, int], truth: np.ndarray) -> float:
+    rows = cat.query("SELECT id, cluster_id FROM faces")
+    return round(people_pairwise_scores(
+        [int(truth[index_of[f]]) for f, _ in rows], [-1 if c is None else c for _, c in rows]
+    )[2], 4)
+
+
+def run_scale(n: int, params: ClusterParams) -> dict[str, Any]:
+    """Full and incremental clustering of ``n`` synthetic faces through a catalog."""
+    import resource
+
+    from photoorg.core.faces import update_people
+
+    x, truth, photos = synthetic_descriptors(max(2, n // 50), 50, seed=3)
+    out: dict[str, Any] = {"scale_faces": len(x), "scale_people": int(truth.max()) + 1}
+    with tempfile.TemporaryDirectory() as tmp:
+        with Catalog(Path(tmp) / "full.sqlite") as cat:
+            root = cat.add_root(tmp)
+            index_of = _fill(cat, root.id, x, photos, np.arange(len(x)))
+            report = recluster_people(cat, full=True, params=params)
+            out.update(scale_full_seconds=round(report.seconds, 2),
+                       scale_full_write_seconds=round(report.write_seconds, 3),
+                       scale_full_f1=_catalog_f1(cat, index_of, truth))
+        rng = np.random.default_rng(0)
+        photo_ids = np.unique(photos)[rng.permutation(len(np.unique(photos)))]
+        first = np.isin(photos, photo_ids[: int(0.9 * len(photo_ids))])
+        with Catalog(Path(tmp) / "incremental.sqlite") as cat:
+            root = cat.add_root(tmp)
+            index_of = _fill(cat, root.id, x, photos, np.flatnonzero(first))
+            update_people(cat, params)  # a fresh library: a full clustering
+            rest = photo_ids[int(0.9 * len(photo_ids)):]
+            steps = []
+            for chunk in np.array_split(rest, 10):
+                index_of.update(_fill(cat, root.id, x, photos,
+                                      np.flatnonzero(np.isin(photos, chunk))))
+                report = update_people(cat, params)
+                steps.append((report.seconds, report.write_seconds))
+            out.update(
+                scale_incremental_steps=len(steps),
+                scale_incremental_step_seconds=[round(s, 2) for s, _ in steps],
+                scale_incremental_max_write_seconds=round(max(w for _, w in steps), 3),
+                scale_incremental_f1=_catalog_f1(cat, index_of, truth),
+            )
+    out["scale_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
 def detector_tradeoff(folder: Path) -> dict[str, Any]:
     """Recall and cost of detector settings on a 6000x4000 'group photo': the folder's
     photos tiled 5x3 (faces ~150-350 px, like a group shot from a 24 MP camera)."""
@@ -250,6 +319,7 @@ def main() -> int:
     parser.add_argument("--no-synthetic", action="store_true", help="skip the 10k-face run")
     parser.add_argument("--degraded", action="store_true", help="add degraded copies")
     parser.add_argument("--detector", choices=("hog", "cnn"), default="hog")
+    parser.add_argument("--scale", type=int, default=0, help="N synthetic faces at scale")
     args = parser.parse_args()
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
@@ -265,6 +335,8 @@ def main() -> int:
         result.update(run_synthetic(params, args.sweep))
     if args.tradeoff:
         result["detect_tradeoff"] = detector_tradeoff(args.folder)
+    if args.scale:
+        result.update(run_scale(args.scale, params))
     result["seconds"] = round(time.perf_counter() - start, 2)
     if args.json:
         print(json.dumps(result))

@@ -14,8 +14,20 @@ sizes: 12 MP (4000×3000) and ≤ 2 MP (1600×1200).
 
     python benchmarks/indexing.py --json                   # ViT-B-32/random, both sizes
     python benchmarks/indexing.py --model ViT-B-32-256/random --count 32 --json
+    python benchmarks/indexing.py --people --count 48 --json   # CLIP + faces, one JSON line
 
 Prints one JSON line per size and a final summary line.
+
+``--people``: a mixed library of ``--count`` 12 MP photos built from the same real photos
+(benchmarks/people_photos.py: 60% scenes, 30% with one or two real faces from
+``../shared/data/faces-dev`` pasted in at 150-400 px, 10% drawings/posters/sketches/test
+charts). In a fresh child process (so its peak RSS is the indexer's own), as a user would
+run it: ``photoorg index --no-faces`` (Indexer without a face pass), then ``photoorg
+index`` again (only the face pass runs). In this process: the naive CLIP-only loop, the
+previous face pass on a sample (full-size decode resized to 2048, HOG on RGB, one
+thread: the 483 ms/photo of issue 13) for a same-run ratio, People scored against the
+truth, and order independence (the same faces clustered at once, in two halves, photo by
+photo). Prints ONE JSON line.
 """
 
 from __future__ import annotations
@@ -112,6 +124,122 @@ def run_indexer(embedder, folder: Path, batch: int) -> float:
     return elapsed
 
 
+def _index_child(model: str, folder: Path, catalog: Path, batch: int) -> dict:
+    """``photoorg index --no-faces`` then ``photoorg index`` on a fresh catalog, in this
+    (child) process; times, face-pass CPU, and the process's peak RSS."""
+    import os
+
+    from photoorg.core import faces
+    from photoorg.core.catalog import Catalog
+    from photoorg.core.embedder import load_embedder
+    from photoorg.core.indexer import Indexer
+    from photoorg.core.scanner import scan_library
+
+    embedder = load_embedder(model)
+    embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])  # warm up
+    with Catalog(catalog) as cat:
+        cat.add_root(folder)
+        cpu_clip, start = time.process_time(), time.perf_counter()
+        scan_library(cat)
+        clip = Indexer(cat, embedder, batch_size=batch).run()
+        t_clip = time.perf_counter() - start
+        cpu_clip = time.process_time() - cpu_clip
+        cpu0, start = time.process_time(), time.perf_counter()
+        again = Indexer(cat, embedder, batch_size=batch, face_pass=faces.face_pass).run()
+        t_faces = time.perf_counter() - start
+        cpu_faces = time.process_time() - cpu0
+        assert again.embedded == 0 and again.faces_photos == clip.embedded, (clip, again)
+    return {"photos": clip.embedded, "t_no_faces": t_clip, "t_faces": t_faces,
+            "cpu_no_faces": cpu_clip,
+            "cpu_faces": cpu_faces, "peak_rss_mb": peak_rss_mb(), "face_workers":
+            faces.default_face_workers(), "cpus": os.cpu_count()}
+
+
+def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
+    """(wall, CPU) seconds per photo of the face pass before issue 13: a full-size decode
+    resized into 2048 px, HOG on the RGB image, landmarks and descriptors, one thread."""
+    import dlib
+    import numpy as np
+
+    from photoorg.core.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
+    from photoorg.core.imaging import load_rgb
+
+    analyzer = FaceAnalyzer(reject_drawings=False)
+    detector, shape_predictor, encoder = analyzer._models()
+    cpu0, start = time.process_time(), time.perf_counter()
+    for path in paths:
+        pixels = np.ascontiguousarray(np.asarray(load_rgb(path, max_side=2048)))
+        rects, _, _ = detector.run(pixels, 0, 0.0)
+        chips = [dlib.get_face_chip(pixels, shape_predictor(pixels, r), CHIP_SIZE, CHIP_PADDING)
+                 for r in rects]
+        if chips:
+            encoder.compute_face_descriptor(chips, 0)
+    n = max(1, len(paths))
+    return (time.perf_counter() - start) / n, (time.process_time() - cpu0) / n
+
+
+def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dict:
+    import multiprocessing
+    import os
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import people_photos as pp
+
+    from photoorg.core.catalog import Catalog
+    from photoorg.core.embedder import load_embedder
+
+    load = [round(v, 1) for v in os.getloadavg()]
+    n = args.count
+    n_people, n_drawings = max(4, round(0.3 * n)), max(6, round(0.1 * n))
+    folder = work / "people"
+    with ProcessPoolExecutor(1) as maker:
+        lib = maker.submit(pp.make_library, folder, sources, args.faces_dev,
+                           scenes=max(1, n - n_people - n_drawings), people=n_people,
+                           drawings=n_drawings).result()
+    paths = sorted(folder.glob("*.jpg"))
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as child:
+        idx = child.submit(_index_child, args.model, folder, work / "catalog.sqlite",
+                           args.batch).result()
+    embedder = load_embedder(args.model)
+    embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])
+    cpu_naive = time.process_time()
+    t_naive = run_naive(embedder, paths)
+    cpu_naive = time.process_time() - cpu_naive
+    sample = paths[:: max(1, len(paths) // 12)]
+    prev_wall, prev_cpu = _previous_face_pass(sample)
+    with Catalog(work / "catalog.sqlite") as cat:
+        faces = pp.catalog_faces(cat)
+    quality = pp.score_people(lib, faces)
+    order = pp.order_independence(folder, faces, work)
+    order.pop("order_runs")
+    photos = idx["photos"]
+    face_ms = 1000 * idx["t_faces"] / photos
+    full = idx["t_no_faces"] + idx["t_faces"]
+    return {
+        "mode": "people", "model": args.model, "photos": photos, "size": "12mp",
+        "load_avg_before": load, "load_avg_after": [round(v, 1) for v in os.getloadavg()],
+        "cpus": idx["cpus"], "face_workers": idx["face_workers"],
+        "naive_clip_s": round(t_naive, 2),
+        "index_no_faces_s": round(idx["t_no_faces"], 2),
+        "face_pass_s": round(idx["t_faces"], 2),
+        "face_pass_ms_per_photo": round(face_ms, 1),
+        "face_pass_cpu_ms_per_photo": round(1000 * idx["cpu_faces"] / photos, 1),
+        "previous_face_pass_ms_per_photo": round(1000 * prev_wall, 1),
+        "previous_face_pass_cpu_ms_per_photo": round(1000 * prev_cpu, 1),
+        "face_pass_vs_previous": round(1000 * prev_wall / face_ms, 2),
+        "face_pass_cpu_vs_previous": round(prev_cpu * photos / idx["cpu_faces"], 2),
+        "no_faces_vs_naive": round(t_naive / idx["t_no_faces"], 2),
+        "full_index_vs_naive": round(t_naive / full, 2),
+        "naive_clip_cpu_s": round(cpu_naive, 2),
+        "index_no_faces_cpu_s": round(idx["cpu_no_faces"], 2),
+        "face_pass_cpu_s": round(idx["cpu_faces"], 2),
+        "full_index_vs_naive_cpu": round(cpu_naive / (idx["cpu_no_faces"] + idx["cpu_faces"]), 2),
+        "index_peak_rss_mb": round(idx["peak_rss_mb"], 1),
+        **quality, **order,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32/random")
@@ -120,7 +248,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--sizes", default="12mp,2mp")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--people", action="store_true",
+                        help="a mixed 12 MP library with faces: CLIP + face pass, one JSON line")
+    parser.add_argument("--faces-dev", type=Path,
+                        default=REPO.parent / "shared" / "data" / "faces-dev")
     args = parser.parse_args()
+    if args.people and not args.faces_dev.is_dir():
+        parser.error(f"faces-dev not found at {args.faces_dev} (give --faces-dev DIR)")
 
     from photoorg.core.embedder import load_embedder
 
@@ -128,6 +262,14 @@ def main() -> int:
         sorted(args.photos.glob("*.jpg")) if args.photos
         else fetch_mate_backgrounds(REPO / "bench-data" / "mate")
     )
+    if args.people:
+        work = Path(tempfile.mkdtemp(prefix="photoorg-bench-"))
+        try:
+            row = run_people(args, sources, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(row) if args.json else row)
+        return 0
     embedder = load_embedder(args.model)
     embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])  # warm up
     results = []

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import apsw
+
 from photoorg import __version__, config
 from photoorg.core.catalog import Catalog, CatalogError
 from photoorg.core.indexer import IndexListener, Progress
@@ -198,11 +200,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     for reason, n in result["skipped_reasons"].items():
         print(f"  {n:6d}  {reason}")
     print(f"offline:  {result['offline']}")
+    if result["missing"]:
+        print(f"missing:  {result['missing']} (files gone, kept until they come back or "
+              "`photoorg forget-missing`)")
     if result.get("not_searchable"):
         print(f"not searchable yet: {result['not_searchable']}")
     for folder in result["folders"]:
         state = "online" if folder["online"] else "OFFLINE"
         print(f"folder:   {folder['path']} ({state}, watch {folder['watch_mode']})")
+    for item in result.get("missing_folders", []):
+        print(f"missing folder: {item['path']} ({item['photos']} photos)")
     for item in result.get("unreadable_folders", []):
         print(f"unreadable folder: {item['path']}: {item['reason']}")
     for path, reason, detail in skipped:
@@ -240,6 +247,10 @@ def cmd_folders(args: argparse.Namespace) -> int:
                 if moved_to is not None:
                     print(f"{root.path} seems to be at {moved_to} now: photoorg folders "
                           f'--relocate "{root.path}" "{moved_to}"', file=sys.stderr)
+        from photoorg.core.missing import missing_folders
+
+        for gone in missing_folders(cat):
+            print(f"{gone.path}\tmissing folder\t{gone.photos} photos")
     return EXIT_OK
 
 
@@ -252,6 +263,8 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli_clusters",
     "photoorg.cli_watch",
     "photoorg.cli_metadata",
+    "photoorg.cli_safety",
+    "photoorg.cli_events",
 ]
 
 
@@ -337,8 +350,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, LibraryError) as exc:
         print(f"photoorg: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except CatalogError as exc:
-        print(f"photoorg: catalog error: {exc}", file=sys.stderr)
+    except (CatalogError, apsw.Error) as exc:
+        from photoorg.core.backup import check_catalog
+
+        problem = check_catalog(config.catalog_path(config.data_dir(args.data_dir)))
+        if problem is not None:  # a damaged file: say how to get the work back
+            print(f"photoorg: the catalog is damaged ({problem}); `photoorg backup restore` "
+                  "puts the newest backup back", file=sys.stderr)
+        else:
+            print(f"photoorg: catalog error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted; work so far is saved", file=sys.stderr)

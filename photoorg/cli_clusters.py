@@ -2,9 +2,12 @@
 
 Contracts (scripted by other tools; keep them):
 ``clusters people|pets|places|scenes --json`` prints
-``[{"id", "kind", "name", "auto_name", "named_by", "photos": [absolute paths], "size"}]``
-biggest first; ``name`` is the user's name (for places the automatic "City, Country"
-until the user renames it; ``named_by`` says "user", "auto" or null).
+``[{"id", "kind", "name", "auto_name", "named_by", "photos": [absolute paths], "size",
+"suggestion"}]`` biggest first; ``name`` is the user's name (for places the automatic
+"City, Country" until the user renames it; ``named_by`` says "user", "auto" or null);
+``suggestion`` is ``{"name", "confidence"}`` for an unnamed pet, scene or place group the
+model can name (:mod:`photoorg.core.suggest`), else null. Nothing is named until the user
+runs ``name``.
 ``tags PATH --json`` prints a list of tag names; ``album list --json`` prints
 ``[{"name", "tags", "match", "query", "filters"}]``; ``album show NAME --json`` prints a
 list of absolute paths.
@@ -46,7 +49,9 @@ def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[i
         pipeline.sync_sidecars(cat, photo_ids)
 
 
-def _cluster_json(lib: Library, info: cl.ClusterInfo) -> dict[str, Any]:
+def _cluster_json(lib: Library, info: cl.ClusterInfo,
+                  suggestions: dict[int, Any] | None = None) -> dict[str, Any]:
+    found = (suggestions or {}).get(info.id)
     return {
         "id": info.id,
         "kind": info.kind,
@@ -55,6 +60,7 @@ def _cluster_json(lib: Library, info: cl.ClusterInfo) -> dict[str, Any]:
         "named_by": info.named_by,
         "photos": lib.paths(info.photo_ids),
         "size": info.size,
+        "suggestion": None if found is None else found.as_json(),
     }
 
 
@@ -62,8 +68,9 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         # grouped again only if photos, faces or places changed since the last time
         infos = lib.clusters(args.kind, include_hidden=args.hidden, refresh=not args.no_refresh)
+        suggestions = lib.name_suggestions(infos)
         if args.json:
-            emit_json([_cluster_json(lib, info) for info in infos])
+            emit_json([_cluster_json(lib, info, suggestions) for info in infos])
             return 0
         if not infos:
             print(f"no {args.kind} clusters", file=sys.stderr)
@@ -73,6 +80,9 @@ def cmd_clusters(args: argparse.Namespace) -> int:
                 label += " (automatic)"
             elif info.name is None and info.auto_name:
                 label += f" (looks like: {info.auto_name})"
+            if (found := suggestions.get(info.id)) is not None:
+                label += (f"  suggested name: {found.name!r} ({found.confidence:.0%}; "
+                          f"`photoorg name {info.id} {found.name!r}` to use it)")
             hidden = " [hidden]" if info.hidden else ""
             print(f"#{info.id:<5} {label}{hidden}  {info.size} photos")
             for path in lib.paths(info.photo_ids[: args.show]):
@@ -167,6 +177,9 @@ def cmd_album(args: argparse.Namespace) -> int:
             for album in albums if not args.json else []:
                 what = f"search: {album.query}" if album.query else "tags: " + ", ".join(
                     album.tags)
+                if album.similar:
+                    what = (f"more like {len(album.similar.get('positive') or [])} photos, "
+                            f"less like {len(album.similar.get('negative') or [])}")
                 print(f"{album.name}\t{what}")
         elif args.album_command == "show":
             paths = lib.paths(lib.album_photos(args.name))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from photoorg.cli import CliError, emit_json, open_library
 from photoorg.core.catalog import Catalog
+from photoorg.core.library import Library
 from photoorg.core.library_search import SearchPage
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
@@ -70,6 +71,23 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
+def _search_page(lib: Library, args: argparse.Namespace, query: Query,
+                 exclude: tuple[int, ...] = ()) -> SearchPage:
+    filters = _filters(args)  # bad options fail before the model loads
+    try:
+        outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
+                             min_score=args.min_score, exclude=exclude, show_all=args.all)
+    except QueryError as exc:
+        raise CliError(str(exc)) from exc
+    if outcome.note:
+        print(outcome.note, file=sys.stderr)
+    if outcome.not_searchable:
+        print(f"note: {outcome.not_searchable} photos are not searchable by looks yet "
+              "(offline without a vector of this model, or waiting to be embedded)",
+              file=sys.stderr)
+    return outcome.page
+
+
 def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
     if as_json:
         emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
@@ -90,47 +108,42 @@ def cmd_search(args: argparse.Namespace) -> int:
     except QueryError as exc:
         raise CliError(str(exc)) from exc
     with open_library(args) as lib:
-        filters = _filters(args)  # bad options fail before the model loads
-        try:
-            outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
-                                 min_score=args.min_score, show_all=args.all)
-        except QueryError as exc:
-            raise CliError(str(exc)) from exc
-        if outcome.note:
-            print(outcome.note, file=sys.stderr)
-        if outcome.not_searchable:
-            print(f"note: {outcome.not_searchable} photos are not searchable by looks yet "
-                  "(offline without a vector of this model, or waiting to be embedded)",
-                  file=sys.stderr)
-        _show(outcome.page, args.json, args.all)
+        _show(_search_page(lib, args, query), args.json, args.all)
     return 0
 
 
+def _similar_items(cat: Catalog, raw_paths: list[str]) -> list[int | Path]:
+    """Library photos by id (their stored vectors answer, even from an offline drive), other
+    files as images to embed."""
+    model = cat.active_model()
+    items: list[int | Path] = []
+    for raw in raw_paths:
+        path = Path(raw).expanduser().absolute()
+        pid = cat.photo_id_for_path(path)
+        if model is not None and pid is not None and cat.vector(pid, model.id) is not None:
+            items.append(pid)
+        elif path.is_file():
+            items.append(path)
+        else:
+            raise CliError(f"not a file: {path}")
+    return items
+
+
 def cmd_similar(args: argparse.Namespace) -> int:
-    path = Path(args.path).expanduser().absolute()
-    extra = _extra_parts(args)
+    from photoorg.core.feedback import Feedback
+
     with open_library(args) as lib:
         cat = lib.reader()
-        model = cat.active_model()
-        if model is None:
-            raise CliError("the library is empty: run `photoorg index FOLDER` first")
-        pid = cat.photo_id_for_path(path)
-        # its stored vector answers, even from an offline drive
-        in_library = pid is not None and cat.vector(pid, model.id) is not None
-        if not in_library and not path.is_file():
-            raise CliError(f"not a file: {path}")
-        filters = _filters(args)
-        try:
-            if in_library:
-                page = lib.similar([pid], k=args.k, offset=args.offset, include_self=True,
-                                   show_all=args.all, filters=filters, extra=extra)
-            else:
-                query = Query((QueryPart("image", path),)) + extra
-                page = lib.search(query, filters=filters, k=args.k, offset=args.offset,
-                                  min_score=args.min_score, show_all=args.all).page
-        except QueryError as exc:
-            raise CliError(str(exc)) from exc
-        _show(page, args.json, args.all)
+        # --not PHOTO: less like that photo (Rocchio); --not TEXT: steer away from a phrase
+        not_photos = [t for t in args.not_ or () if Path(t).expanduser().is_file()
+                      or cat.photo_id_for_path(Path(t).expanduser().absolute()) is not None]
+        args.not_ = [t for t in args.not_ or () if t not in not_photos]
+        positive = _similar_items(cat, args.paths)
+        negative = _similar_items(cat, not_photos)
+        query = Feedback(tuple(positive), tuple(negative)).to_query() + _extra_parts(args)
+        # photos marked "less like these" are left out, as in the window
+        left_out = tuple(n for n in negative if isinstance(n, int))
+        _show(_search_page(lib, args, query, exclude=left_out), args.json, args.all)
     return 0
 
 
@@ -204,8 +217,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_query_options(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("similar", help="find photos similar to a photo (library or any file)")
-    p.add_argument("path")
+    p = sub.add_parser(
+        "similar",
+        help="find photos similar to photos (library or any file)",
+        description="Photos like the given ones (library photos or any image files). Several "
+        "photos: more like all of them; --not PHOTO: less like that one (Rocchio: "
+        "mean of the photos - 1/3 of the mean of the --not photos; --not photos are left "
+        "out); --not TEXT steers away from a phrase.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
     _add_query_options(p)
     p.set_defaults(func=cmd_similar)
 

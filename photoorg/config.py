@@ -65,6 +65,8 @@ class Settings:
     watch_mode: str = "auto"  # auto | native | polling
     write_sidecars: bool = False
     thumbnail_cache_mb: int = 512
+    # a photo whose file is gone is remembered this long (its tags, names, faces, vector)
+    missing_grace_days: int = 90
     read_text: bool = True  # the OCR stage: words in photos become searchable
 
     @classmethod

@@ -9,7 +9,19 @@ included), then captures:
 * ``grid.png``     – all photos, with the indexing status bar;
 * ``people.png``   – the people cards (one named, one not);
 * ``scenes.png``   – scene clusters;
-* ``viewer.png``   – one photo large, with its metadata.
+* ``viewer.png``   – one photo large, with its metadata;
+* ``timeline.png`` – All photos by month with the date scrubber, the folder tree, an album;
+* ``viewer-zoom.png`` – the viewer zoomed in;
+* ``duplicates.png`` – near-duplicate groups with the photo to keep suggested;
+* ``unreadable.png`` – the files that could not be read, with the reasons;
+* ``events.png``   – events found by date and place (a few dated photos with GPS are added);
+* ``similar.png``  – "More like these" on two photos, refined with "Less like these";
+* ``suggest.png``  – scene cards with a suggested name (the tiny model knows only colours
+  and shapes, so it is given a shapes vocabulary: its gate rejects the built-in scene words).
+
+The copied sample photos get capture dates written into their EXIF (most of them; the
+rest show under their file dates), two look-alikes of one photo and one broken file, so
+every view has something to show.
 
 Runs offscreen by default; under Xvfb (``xvfb-run -s "-screen 0 1600x1000x24" python
 tools/screenshots.py``) it uses the X11 platform and looks the same::
@@ -27,6 +39,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from PySide6.QtCore import QPointF
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -51,6 +65,28 @@ def settle(app, seconds: float = 0.6) -> None:  # noqa: ANN001
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
+
+
+def stage_library(photos: Path) -> None:
+    """Capture dates in the copies' EXIF (a few left without), two look-alikes of one photo
+    (a larger one and an edited copy), one broken file."""
+    from PIL import Image
+
+    shapes = sorted((photos / "shapes").glob("*.jpg"))
+    for i, path in enumerate(shapes):
+        if i % 7 == 6:
+            continue  # no date in these: they show under their file dates, last
+        year, month = 2019 + (i * 5) % 6, 1 + (i * 7) % 12
+        with Image.open(path) as im:
+            exif = im.getexif()
+            exif.get_ifd(0x8769)[0x9003] = f"{year}:{month:02d}:{1 + i % 27:02d} 10:30:00"
+            im.save(path, quality=92, exif=exif)
+    first = shapes[0]
+    with Image.open(first) as im:
+        im.resize((im.width * 2, im.height * 2)).save(
+            first.with_name(first.stem + "_large.jpg"), quality=92, exif=im.getexif())
+        im.save(first.with_name(first.stem + " (1).jpg"), quality=75, exif=im.getexif())
+    (photos / "shapes" / "scan-042.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
 
 
 def main() -> int:
@@ -96,8 +132,10 @@ def main() -> int:
     photos = work / "Pictures"
     shutil.copytree(resource_path("samples"), photos,
                     ignore=shutil.ignore_patterns("*.md", "*.txt"))
+    stage_library(photos)
     from photoorg.core.catalog import Catalog
 
+    add_dated_photos(photos / "Trips")
     with Catalog(config.catalog_path(data)) as cat:
         cat.add_root(photos)
     window = MainWindow(data, config.Settings(), model_spec=model, index_mode="thread",
@@ -114,8 +152,13 @@ def main() -> int:
     wait_for(app, lambda: "paused" in window.progress_label.text(), timeout=60)
     c.reload()
     c.refresh_overview()
-    wait_for(app, lambda: window.photos.rowCount() > 0 and c.overview is not None
-             and sum(f.total for f in c.overview.folders) == window.photos.rowCount())
+    def consistent() -> bool:  # the sidebar, the page and the grid count the same photos
+        return (window.photos.rowCount() > 0 and c.overview is not None
+                and c.overview.library.get("photos") == window.photos.rowCount())
+
+    wait_for(app, consistent)
+    settle(app, 2.5)  # a file found unreadable meanwhile leaves the grid on the next refresh
+    wait_for(app, consistent)
     shoot(window, "grid.png")
     c.service.resume()
     wait_for(app, lambda: c.service.last_progress is not None
@@ -148,9 +191,101 @@ def main() -> int:
     wait_for(app, lambda: window.viewer.canvas.has_pixmap()
              and window.viewer.fields["dimensions"].text() != "—", timeout=30)
     shoot(window, "viewer.png")
+    window.viewer.canvas.set_zoom(2.2)
+    window.viewer.canvas.pan(QPointF(0, 120))
+    shoot(window, "viewer-zoom.png")
+    window.close_viewer()
+
+    # timeline, folder tree and an album made by hand
+    ids = [window.photos.photo_id(r) for r in range(min(6, window.photos.rowCount()))]
+    c.add_to_album(ids, "Summer")
+    wait_for(app, lambda: window.sidebar.item_for("album", "Summer") is not None, timeout=30)
+    window.sidebar.activate("all")
+    wait_for(app, lambda: window.photos.sections() and window.photos.photos.scores is None)
+    window.grid.verticalScrollBar().setValue(0)
+    shoot(window, "timeline.png")
+
+    window.sidebar.activate("duplicates")
+    wait_for(app, lambda: window.duplicates_page.cards, timeout=60)
+    shoot(window, "duplicates.png")
+    window.sidebar.activate("unreadable")
+    wait_for(app, lambda: window.unreadable_page.row_count() > 0, timeout=30)
+    shoot(window, "unreadable.png")
+
+    window.sidebar.activate("events", None)
+    wait_for(app, lambda: window.events_page.row_count() > 0, timeout=60)
+    shoot(window, "events.png")
+
+    window.sidebar.activate("all")
+    wait_for(app, lambda: window.photos.rowCount() > 0 and window.photos.photos.scores is None)
+    paths = window.photos.photos.paths
+    seeds = [next(i for i, p in enumerate(paths) if p.endswith(n))
+             for n in ("red_circle_0.jpg", "red_square_0.jpg")]
+    window.find_similar([window.photos.photo_id(r) for r in seeds], [paths[r] for r in seeds])
+    wait_for(app, lambda: window.photos.photos.scores is not None)
+    hits = window.photos.photos.paths
+    square = next(i for i, p in enumerate(hits) if "square" in p and not p.endswith("_0.jpg"))
+    window._refine(less=[window.photos.photo_id(square)])
+    wait_for(app, lambda: window.photos.photos.scores is not None and bool(c.less_like)
+             and all("square" not in p or p.endswith("red_square_0.jpg")
+                     for p in window.photos.photos.paths[:2]), timeout=30)
+    shoot(window, "similar.png")
+
+    show_suggestions(window, model, app)
+    shoot(window, "suggest.png")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def add_dated_photos(folder: Path) -> None:
+    """A 3-day trip to Rome (phone: UTC offset + GPS) and a party across midnight (camera:
+    no offset, no GPS), as EXIF written here."""
+    from fractions import Fraction
+
+    from PIL import Image
+
+    from photoorg.core.synthetic import draw_shape_image
+
+    def dms(v: float) -> tuple:
+        d, m = int(v), int((v - int(v)) * 60)
+        return (Fraction(d), Fraction(m), Fraction(round(((v - d) * 60 - m) * 6000), 100))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = [(f"rome_{d}_{h}.jpg", f"2024:05:{d} {h}:10:00", "+02:00", (41.9009, 12.4833))
+             for d in (12, 13, 14) for h in (10, 16)]
+    shots += [(f"party_{i}.jpg", w, None, None) for i, w in enumerate(
+        ("2023:06:03 21:05:00", "2023:06:03 23:40:00", "2023:06:04 00:55:00"))]
+    for i, (name, when, offset, gps) in enumerate(shots):
+        exif = Image.Exif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003] = when
+        if offset:
+            sub[0x9011] = offset
+        if gps:
+            g = exif.get_ifd(0x8825)
+            g[1], g[2], g[3], g[4] = "N", dms(gps[0]), "E", dms(gps[1])
+        color, shape = ("blue", "star") if gps else ("yellow", "circle")
+        draw_shape_image(color, shape, size=320, seed=70 + i).save(folder / name, exif=exif)
+
+
+def show_suggestions(window, model: str, app) -> None:  # noqa: ANN001
+    """Scene cards with suggested names. The tiny model knows colours and shapes only, so
+    it gets a vocabulary of those (the built-in scene words do not pass its gate)."""
+    from photoorg import config
+    from photoorg.core import suggest
+    from photoorg.core.catalog import Catalog
+    from photoorg.core.embedder import load_embedder
+    from photoorg.core.synthetic import CLASSES, COLORS
+
+    shapes = suggest.Vocabulary.of([f"{c} {s}" for c, s in CLASSES]
+                                   + [f"{c} shape" for c in COLORS], name="shapes")
+    suggest.BUILTIN["scenes"] = shapes
+    with Catalog(config.catalog_path(window.data)) as cat:
+        suggest.prepare(cat, load_embedder(model), vocabularies=[shapes])
+    window.show_clusters("scenes")
+    wait_for(app, lambda: window.clusters.rowCount() > 0, timeout=30)
+    settle(app, 1.0)
 
 
 if __name__ == "__main__":

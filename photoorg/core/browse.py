@@ -110,7 +110,8 @@ def timeline(cat: Catalog, sort: str = "taken", root_id: int | None = None,
              folder: str | None = None) -> Timeline:
     """Every readable photo (or those of one library folder, or one of its subfolders and
     everything below it), arranged."""
-    clauses, params = ["p.status != 'skipped'"], []
+    # a photo whose file is gone (kept missing, core.missing) is not shown
+    clauses, params = ["p.status != 'skipped'", "p.missing_since IS NULL"], []
     if root_id is not None:
         clauses.append("p.root_id = ?")
         params.append(root_id)
@@ -129,7 +130,7 @@ def timeline_of(cat: Catalog, ids: Iterable[int], sort: str = "taken") -> Timeli
         chunk = id_list[start : start + 900]
         rows += cat.query(
             f"SELECT {_COLUMNS} FROM photos p WHERE p.status != 'skipped' "
-            f"AND p.id IN ({','.join('?' * len(chunk))})", chunk)
+            f"AND p.missing_since IS NULL AND p.id IN ({','.join('?' * len(chunk))})", chunk)
     return arrange(rows, sort)
 
 
@@ -164,10 +165,14 @@ def folder_tree(cat: Catalog, check_disk: bool = True) -> list[FolderNode]:
     marked missing."""
     roots = cat.roots()
     counts: dict[tuple[int, str], list[int]] = {}
-    for root_id, folder, skipped, n in cat.query(
-        "SELECT root_id, folder, status = 'skipped', COUNT(*) FROM photos GROUP BY 1, 2, 3"
+    for root_id, folder, skipped, gone, n in cat.query(
+        "SELECT root_id, folder, status = 'skipped', missing_since IS NOT NULL, COUNT(*) "
+        "FROM photos GROUP BY 1, 2, 3, 4"
     ):
-        counts.setdefault((root_id, folder or ""), [0, 0])[1 if skipped else 0] += n
+        # photos whose files are gone are not counted, but keep their folder in the tree
+        entry = counts.setdefault((root_id, folder or ""), [0, 0])
+        if not gone:
+            entry[1 if skipped else 0] += n
     out = []
     for root in roots:
         top = FolderNode(root.id, "", root.path, online=root.online)
@@ -250,7 +255,7 @@ def library_counts(cat: Catalog) -> dict[str, int]:
     counts = {"photos": 0, "unreadable": 0, "offline": 0, "waiting": 0}
     for online, status, current, n in cat.query(
         "SELECT r.online, p.status, p.model_id IS ?, COUNT(*) FROM photos p "
-        "JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3",
+        "JOIN roots r ON r.id = p.root_id WHERE p.missing_since IS NULL GROUP BY 1, 2, 3",
         (target.id if target else None,),
     ):
         if status == "skipped":
@@ -307,3 +312,9 @@ def view_facts(cat: Catalog, photo_id: int) -> ViewFacts:
         "WHERE p.id = ?", (photo_id,)).fetchone()
     return ViewFacts(0, 0.0, True) if row is None else ViewFacts(int(row[0]), float(row[1]),
                                                                  bool(row[2]))
+
+
+def rotations(cat: Catalog) -> dict[int, int]:
+    """Every photo the user turned on screen: photo id -> degrees clockwise (a small table)."""
+    return {int(pid): int(deg) for pid, deg in cat.query(
+        "SELECT photo_id, rotation FROM photo_view WHERE rotation != 0")}

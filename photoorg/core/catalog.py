@@ -31,12 +31,12 @@ import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
 from photoorg.core.platform_paths import (
+    canonical_root,
     match_key,
     native_fold_case,
     nfc,
     spellings,
     split_under_root,
-    true_case_path,
 )
 
 SCHEMA_MAJOR = 1
@@ -237,10 +237,58 @@ CREATE TABLE not_duplicates(
 );
 """
 
+# a photo whose file is gone keeps its row, marked missing (photoorg.core.missing)
+_V6_MISSING = """
+ALTER TABLE photos ADD COLUMN missing_since REAL;
+CREATE INDEX photos_missing ON photos(missing_since) WHERE missing_since IS NOT NULL;
+"""
+
+# the user's decisions, undoable (photoorg.core.journal)
+_V7_JOURNAL = """
+CREATE TABLE journal(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch INTEGER NOT NULL,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL,
+    undone_at REAL
+);
+CREATE INDEX journal_batch ON journal(batch);
+"""
+
+# Issue 17: the UTC offset EXIF recorded (local dates of events), CLIP prompt vectors kept
+# per model (suggested names without the model loaded), events shown as suggested albums.
+_V8_EVENTS_SUGGESTIONS = """
+ALTER TABLE photos ADD COLUMN tz_offset INTEGER;
+CREATE TABLE prompt_vectors(
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    prompt TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY(model_id, prompt)
+);
+CREATE TABLE events(
+    id INTEGER PRIMARY KEY,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'suggested' CHECK (state IN ('suggested', 'kept', 'dismissed')),
+    album TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE event_photos(
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    PRIMARY KEY(event_id, photo_id)
+);
+CREATE INDEX event_photos_photo ON event_photos(photo_id);
+"""
+
 # Full-text search (photoorg.core.textindex): one FTS5 row per photo (its path's words, the
 # words read in it, its title and caption) and one per label (tags, named clusters, albums),
 # kept in step with their tables by triggers, so every writer (any process) keeps them true.
-_V6_TEXT_SEARCH = """
+_V9_TEXT_SEARCH = """
 CREATE TABLE photo_text(
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
     content_hash TEXT,
@@ -341,10 +389,9 @@ FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NU
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
-# Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_TEXT_SEARCH,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH,
 ]
 
 
@@ -534,7 +581,7 @@ class Catalog:
     # -- roots and exclusions --------------------------------------------------------
 
     def add_root(self, path: str | Path) -> Root:
-        resolved = str(true_case_path(Path(path).expanduser().resolve()))
+        resolved = canonical_root(path)
         with self.transaction():
             self.execute(
                 "INSERT INTO roots(path, added_at) VALUES(?, ?) ON CONFLICT(path) DO NOTHING",
@@ -552,7 +599,7 @@ class Catalog:
         return next((r for r in self.roots() if r.id == root_id), None)
 
     def root_by_path(self, path: str | Path) -> Root | None:
-        resolved = Path(path).expanduser().resolve()
+        resolved = Path(canonical_root(path))  # as add_root stored it
         return next((r for r in self.roots() if r.path == resolved), None)
 
     def root_for_file(self, path: str | Path) -> tuple[Root, str] | None:
@@ -573,7 +620,7 @@ class Catalog:
         """Re-point a root (drive letter changed, share mounted elsewhere): nothing re-indexed."""
         self.execute(
             "UPDATE roots SET path = ? WHERE id = ?",
-            (str(true_case_path(Path(new_path).expanduser().resolve())), root_id),
+            (canonical_root(new_path), root_id),
         )
 
     def mark_scanned(self, root_id: int) -> None:
@@ -825,8 +872,8 @@ class Catalog:
     def move_photo(self, photo_id: int, root_id: int, rel_path: str, mtime: float) -> None:
         """A file moved or renamed: same row, so vector, faces, names and tags stay."""
         self.execute(
-            "UPDATE photos SET root_id = ?, rel_path = ?, folder = ?, ext = ?, mtime = ? "
-            "WHERE id = ?",
+            "UPDATE photos SET root_id = ?, rel_path = ?, folder = ?, ext = ?, mtime = ?, "
+            "missing_since = NULL WHERE id = ?",
             (
                 root_id,
                 rel_path,
@@ -852,7 +899,8 @@ class Catalog:
             self.execute(f"DELETE FROM faces WHERE photo_id = ? AND {_UNDECIDED_FACE}", (photo_id,))
             self.execute(
                 "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, status = 'pending', "
-                "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0 WHERE id = ?",
+                "reason = NULL, detail = NULL, model_id = NULL, faces_done = 0, "
+                "missing_since = NULL WHERE id = ?",
                 (size, mtime, content_hash, photo_id),
             )
             self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
@@ -955,11 +1003,14 @@ class Catalog:
         latitude: float | None,
         longitude: float | None,
         camera: str | None,
+        tz_offset: int | None = None,
     ) -> None:
+        """``tz_offset``: minutes east of UTC the capture time was recorded with (None: the
+        file gave none, and ``taken_at`` is the camera's wall clock read as UTC)."""
         self.execute(
             "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
-            "longitude = ?, camera = ? WHERE id = ?",
-            (width, height, taken_at, latitude, longitude, camera, photo_id),
+            "longitude = ?, camera = ?, tz_offset = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, tz_offset, photo_id),
         )
 
     def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
@@ -1247,7 +1298,7 @@ class Catalog:
         them yet, even during a model switch), then by id."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
             "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
@@ -1257,7 +1308,7 @@ class Catalog:
     def count_pending_embedding(self, model_id: int | None) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' "
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?)",
             (model_id,),
         )
@@ -1272,6 +1323,7 @@ class Catalog:
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
+            "AND p.missing_since IS NULL "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -1280,7 +1332,8 @@ class Catalog:
     def count_pending_faces(self) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0"
+            "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 "
+            "AND p.missing_since IS NULL"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -1316,6 +1369,23 @@ class Catalog:
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
         return ids
 
+    def count_faces(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM faces"))
+
+    def people_stamp(self) -> tuple[Any, ...]:
+        """A fingerprint of what people clustering reads (faces, their clusters and
+        sources, rejections, people clusters): a changed stamp means someone wrote."""
+        return tuple(self.query(
+            "SELECT (SELECT COUNT(*) FROM faces), (SELECT MAX(id) FROM faces), "
+            "(SELECT TOTAL(id * IFNULL(cluster_id, -1)) FROM faces), "
+            "(SELECT TOTAL(id * (source = 'auto')) FROM faces), "
+            "(SELECT COUNT(*) FROM face_rejections), "
+            "(SELECT TOTAL(face_id * cluster_id) FROM face_rejections), "
+            "(SELECT COUNT(*) FROM clusters WHERE kind = 'people'), "
+            "(SELECT TOTAL(id * (1 + hidden + 2 * (name IS NOT NULL))) FROM clusters "
+            "WHERE kind = 'people')"
+        )[0])
+
     def face_records(self) -> list[tuple[int, int, int | None, str, bytes]]:
         """Every face as (id, photo_id, cluster_id, source, descriptor), by id."""
         return self.query(
@@ -1333,12 +1403,13 @@ class Catalog:
 
     def set_face_clusters(self, assignments: Iterable[tuple[int, int | None]]) -> None:
         """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change."""
-        with self.transaction():
-            for face_id, cluster_id in assignments:
-                self.execute(
-                    "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'",
-                    (cluster_id, face_id),
-                )
+        rows = [(cluster_id, face_id) for face_id, cluster_id in assignments]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'", rows
+            )
 
     def add_people_cluster(self, centroid: np.ndarray | None = None) -> int:
         now = time.time()
@@ -1365,16 +1436,19 @@ class Catalog:
 
     def status_counts(self) -> dict[str, Any]:
         """Counts for ``photoorg status``; photos on offline roots count only as offline."""
-        counts = {"indexed": 0, "pending": 0, "skipped": 0, "offline": 0}
+        counts = {"indexed": 0, "pending": 0, "skipped": 0, "offline": 0, "missing": 0}
         target = self.target_model()
         target_id = target.id if target else None
         rows = self.query(
-            "SELECT r.online, p.status, p.model_id IS ? AS current, COUNT(*) "
-            "FROM photos p JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3",
+            "SELECT r.online, p.status, p.model_id IS ? AS current, "
+            "p.missing_since IS NOT NULL, COUNT(*) "
+            "FROM photos p JOIN roots r ON r.id = p.root_id GROUP BY 1, 2, 3, 4",
             (target_id,),
         )
-        for online, status, current, n in rows:
-            if not online:
+        for online, status, current, missing, n in rows:
+            if missing:
+                counts["missing"] += n  # file gone, row kept for its return
+            elif not online:
                 counts["offline"] += n
             elif status == STATUS_INDEXED and not current:
                 counts["pending"] += n  # indexed with an older model: waiting to re-embed
@@ -1383,7 +1457,8 @@ class Catalog:
         reasons = dict(
             self.query(
                 "SELECT p.reason, COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-                "WHERE r.online = 1 AND p.status = 'skipped' GROUP BY p.reason ORDER BY 2 DESC"
+                "WHERE r.online = 1 AND p.status = 'skipped' AND p.missing_since IS NULL "
+                "GROUP BY p.reason ORDER BY 2 DESC"
             )
         )
         return {**counts, "skipped_reasons": reasons}
@@ -1391,8 +1466,8 @@ class Catalog:
     def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:
         rows = self.query(
             "SELECT r.path, p.rel_path, p.reason, p.detail FROM photos p "
-            "JOIN roots r ON r.id = p.root_id WHERE p.status = 'skipped' ORDER BY p.rel_path "
-            "LIMIT ?",
+            "JOIN roots r ON r.id = p.root_id WHERE p.status = 'skipped' "
+            "AND p.missing_since IS NULL ORDER BY p.rel_path LIMIT ?",
             (limit,),
         )
         return [(Path(root) / PurePosixPath(rel), reason, detail or "") for root, rel, reason,

@@ -34,6 +34,7 @@ search module through a callable).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -44,7 +45,9 @@ from typing import Any
 
 import numpy as np
 
+from photoorg.core import journal
 from photoorg.core.catalog import Catalog, vector_blob
+from photoorg.core.missing import MISSING_IDS, VISIBLE
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +126,12 @@ def cluster_label(kind: str, name: str | None, auto_name: str | None) -> str | N
     return None
 
 
+# members whose file is missing (core.missing) are left out, and come back with the file
 _MEMBERS_SQL = (
     "SELECT cluster_id, photo_id FROM cluster_photos WHERE source != 'rejected' "
-    "AND cluster_id IN ({ids}) "
-    "UNION SELECT cluster_id, photo_id FROM faces WHERE cluster_id IN ({ids})"
+    "AND cluster_id IN ({ids}) AND photo_id NOT IN (" + MISSING_IDS + ") "
+    "UNION SELECT cluster_id, photo_id FROM faces WHERE cluster_id IN ({ids}) "
+    "AND photo_id NOT IN (" + MISSING_IDS + ")"
 )
 
 
@@ -216,12 +221,40 @@ def create_cluster(
 
 def name_cluster(cat: Catalog, cluster_id: int, name: str | None) -> ClusterInfo:
     """Name (or with None/"" un-name) a cluster. Its photos, now and later, carry the tag."""
-    _require(cat, cluster_id)
-    cat.execute(
-        "UPDATE clusters SET name = ?, updated_at = ? WHERE id = ?",
-        (clean_name(name), time.time(), int(cluster_id)),
-    )
+    old = _require(cat, cluster_id)
+    new = clean_name(name)
+    what = _what(old)
+    summary = (f"Rename {what} to “{new}”" if old.name and new else
+               f"Name {what} “{new}”" if new else f"Remove the name of {what}")
+    with journal.decision(cat, "cluster.name", summary, _cluster_scope(cluster_id)):
+        cat.execute(
+            "UPDATE clusters SET name = ?, updated_at = ? WHERE id = ?",
+            (new, time.time(), int(cluster_id)),
+        )
     return _require(cat, cluster_id)
+
+
+def _what(info: ClusterInfo) -> str:
+    """How a summary refers to a cluster: “Alice”, or the unnamed person."""
+    label = info.display_name
+    noun = {"people": "person", "pets": "pet", "places": "place", "scenes": "scene"}[info.kind]
+    return f"“{label}”" if label else f"the unnamed {noun} ({info.id})"
+
+
+def _cluster_scope(cluster_id: int) -> list[journal.Scope]:
+    return [("clusters", "id = ?", (int(cluster_id),))]
+
+
+def _members_scope(ids: Sequence[int]) -> list[journal.Scope]:
+    """Everything a merge or deletion of these clusters may change."""
+    marks = _marks(ids)
+    ids = [int(i) for i in ids]
+    return [
+        ("clusters", f"id IN ({marks})", ids),
+        ("faces", f"cluster_id IN ({marks})", ids),
+        ("cluster_photos", f"cluster_id IN ({marks})", ids),
+        ("face_rejections", f"cluster_id IN ({marks})", ids),
+    ]
 
 
 def clusters_named(cat: Catalog, kind: str, name: str) -> list[int]:
@@ -241,11 +274,13 @@ def cluster_for_name(cat: Catalog, kind: str, name: str, create: bool = True) ->
 
 def hide_cluster(cat: Catalog, cluster_id: int, hidden: bool = True) -> None:
     """Hide a cluster from the lists (its tags stay; re-clustering keeps it hidden)."""
-    _require(cat, cluster_id)
-    cat.execute(
-        "UPDATE clusters SET hidden = ?, updated_at = ? WHERE id = ?",
-        (int(hidden), time.time(), int(cluster_id)),
-    )
+    info = _require(cat, cluster_id)
+    summary = f"{'Hide' if hidden else 'Show'} {_what(info)}"
+    with journal.decision(cat, "cluster.hide", summary, _cluster_scope(cluster_id)):
+        cat.execute(
+            "UPDATE clusters SET hidden = ?, updated_at = ? WHERE id = ?",
+            (int(hidden), time.time(), int(cluster_id)),
+        )
 
 
 def unhide_cluster(cat: Catalog, cluster_id: int) -> None:
@@ -268,7 +303,8 @@ def merge_clusters(cat: Catalog, keep_id: int, other_id: int) -> ClusterInfo:
     if keep.kind != other.kind:
         raise ClusterError(f"cannot merge a {other.kind} cluster into a {keep.kind} cluster")
     rank = {SOURCE_AUTO: 0, SOURCE_REJECTED: 1, SOURCE_CONFIRMED: 2}
-    with cat.transaction():
+    summary = f"Merge {_what(other)} into {_what(keep)}"
+    with journal.decision(cat, "cluster.merge", summary, _members_scope([keep.id, other.id])):
         mine = dict(
             cat.query("SELECT photo_id, source FROM cluster_photos WHERE cluster_id = ?",
                       (keep.id,))
@@ -354,33 +390,51 @@ def mean_position(
     return float(np.degrees(np.arctan2(z, np.hypot(x, y)))), float(np.degrees(np.arctan2(y, x)))
 
 
-def remove_photo_from_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
+def remove_photo_from_cluster(
+    cat: Catalog, cluster_id: int, photo_id: int, *, into: int | None = None
+) -> int | None:
     """Take a photo out of a cluster for good: it never rejoins that cluster.
 
-    For people, the photo's faces in that person are unassigned and rejected for it.
+    For people, the photo's faces in that person are rejected for it and go at once to
+    the person ``into``, or to a new unnamed person, so they stay in sight (re-clustering
+    may later find them a better place, never this one). Returns that person's id.
     """
     info = _require(cat, cluster_id)
-    with cat.transaction():
+    pid = int(photo_id)
+    newest = cat.scalar("SELECT COALESCE(MAX(id), 0) FROM clusters")
+    scopes: list[journal.Scope] = [
+        ("clusters", "id = ? OR id > ?", (info.id, newest)),
+        ("faces", "photo_id = ?", (pid,)),
+        ("cluster_photos", "cluster_id = ? AND photo_id = ?", (info.id, pid)),
+        ("face_rejections", "face_id IN (SELECT id FROM faces WHERE photo_id = ?)", (pid,)),
+    ]
+    summary = f"Not {_what(info)}: photo {pid}"
+    target = into
+    with journal.decision(cat, "cluster.reject", summary, scopes):
         if info.kind == "people":
-            faces = [f for (f,) in cat.query(
-                "SELECT id FROM faces WHERE photo_id = ? AND cluster_id = ?",
-                (int(photo_id), info.id),
-            )]
-            for face_id in faces:
+            faces = cat.query(
+                "SELECT id, descriptor FROM faces WHERE photo_id = ? AND cluster_id = ?",
+                (pid, info.id),
+            )
+            if faces and target is None:
+                mean = np.mean([np.frombuffer(d, np.float32) for _, d in faces], axis=0)
+                target = create_cluster(cat, "people", centroid=mean)
+            for face_id, _ in faces:
                 cat.execute(
                     "INSERT OR IGNORE INTO face_rejections(face_id, cluster_id) VALUES(?, ?)",
                     (face_id, info.id),
                 )
                 cat.execute(
-                    "UPDATE faces SET cluster_id = NULL, source = 'auto' WHERE id = ?",
-                    (face_id,),
+                    "UPDATE faces SET cluster_id = ?, source = 'auto' WHERE id = ?",
+                    (target, face_id),
                 )
         cat.execute(
             "INSERT INTO cluster_photos(cluster_id, photo_id, source) VALUES(?, ?, 'rejected') "
             "ON CONFLICT(cluster_id, photo_id) DO UPDATE SET source = 'rejected'",
-            (info.id, int(photo_id)),
+            (info.id, pid),
         )
         cat.execute("UPDATE clusters SET updated_at = ? WHERE id = ?", (time.time(), info.id))
+    return target if info.kind == "people" else None
 
 
 def add_photo_to_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
@@ -391,7 +445,8 @@ def add_photo_to_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
     info = _require(cat, cluster_id)
     if info.kind == "people":
         raise ClusterError("people clusters hold faces: move the face instead")
-    with cat.transaction():
+    scopes = [("cluster_photos", "photo_id = ?", (int(photo_id),))]
+    with journal.decision(cat, "cluster.add", f"Put photo {photo_id} in {_what(info)}", scopes):
         # one place/scene per photo: a confirmed photo leaves the kind's other clusters
         if info.kind in ("places", "scenes"):
             cat.execute(
@@ -413,8 +468,12 @@ def confirm_photos(cat: Catalog, cluster_id: int, photo_ids: Sequence[int]) -> N
     kinds the photos are added as confirmed members.
     """
     info = _require(cat, cluster_id)
-    with cat.transaction():
-        for pid in photo_ids:
+    ids = [int(p) for p in photo_ids]
+    scopes = [("faces", f"cluster_id = ? AND photo_id IN {journal.IDS}",
+               (info.id, journal.ids_param(ids)))]
+    summary = f"Yes, {len(ids)} photo(s) are {_what(info)}"
+    with journal.decision(cat, "cluster.confirm", summary, scopes):
+        for pid in ids:
             if info.kind == "people":
                 cat.execute(
                     "UPDATE faces SET source = 'confirmed' WHERE cluster_id = ? AND photo_id = ?",
@@ -426,14 +485,17 @@ def confirm_photos(cat: Catalog, cluster_id: int, photo_ids: Sequence[int]) -> N
 
 def move_photo_to_cluster(cat: Catalog, photo_id: int, from_id: int, to_id: int) -> None:
     """The user moved a photo from one cluster to another (pets/places/scenes)."""
-    with cat.transaction():
+    with journal.batch(cat):
         remove_photo_from_cluster(cat, from_id, photo_id)
         add_photo_to_cluster(cat, to_id, photo_id)
 
 
 def delete_cluster(cat: Catalog, cluster_id: int) -> None:
     """Forget a cluster (its photos stay in the library, untagged by it)."""
-    cat.execute("DELETE FROM clusters WHERE id = ?", (int(cluster_id),))
+    info = get_cluster(cat, cluster_id)
+    summary = f"Delete {_what(info)}" if info else f"Delete cluster {cluster_id}"
+    with journal.decision(cat, "cluster.delete", summary, _members_scope([cluster_id])):
+        cat.execute("DELETE FROM clusters WHERE id = ?", (int(cluster_id),))
 
 
 # -- tags -------------------------------------------------------------------------------
@@ -501,7 +563,8 @@ def photos_with_tag(cat: Catalog, tag: str) -> set[int]:
     cond, params = tag_filter_sql(cat, tag, column="id")
     if cond == "0":
         return set()
-    return {pid for (pid,) in cat.query(f"SELECT id FROM photos WHERE {cond}", params)}
+    return {pid for (pid,) in cat.query(
+        f"SELECT id FROM photos WHERE {cond} AND {VISIBLE}", params)}
 
 
 def tags_for_photos(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -548,9 +611,10 @@ def add_tag(cat: Catalog, photo_ids: Iterable[int], name: str, source: str = "us
     if tag is None:
         raise ValueError("a tag needs a name")
     added = 0
-    with cat.transaction():
+    ids = [int(p) for p in photo_ids]
+    with _tag_decision(cat, source, "tag.add", f"Tag {len(ids)} photo(s) “{tag}”", tag, ids):
         tag_id = _tag_id(cat, tag)
-        for pid in photo_ids:
+        for pid in ids:
             added += cat.changes_of(
                 "INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source) VALUES(?, ?, ?)",
                 (int(pid), tag_id, source),
@@ -567,7 +631,8 @@ def remove_tag(cat: Catalog, photo_ids: Iterable[int], name: str) -> int:
     wanted = tag.casefold()
     ids = [int(p) for p in photo_ids]
     removed: set[int] = set()
-    with cat.transaction():
+    summary = f"Remove the tag “{tag}” from {len(ids)} photo(s)"
+    with journal.batch(cat), _tag_decision(cat, "user", "tag.remove", summary, tag, ids):
         tag_id = cat.scalar("SELECT id FROM tags WHERE name = ?", (tag,))
         if tag_id is not None:
             for pid in ids:
@@ -591,19 +656,33 @@ def remove_tag(cat: Catalog, photo_ids: Iterable[int], name: str) -> int:
     return len(removed)
 
 
+def _tag_decision(
+    cat: Catalog, source: str, action: str, summary: str, tag: str, ids: list[int]
+) -> contextlib.AbstractContextManager[Any]:
+    """A journaled change of a tag on photos; tags read from metadata are not decisions."""
+    if source != "user":
+        return cat.transaction()
+    scopes: list[journal.Scope] = [
+        ("tags", "name = ?", (tag,)),
+        ("photo_tags", f"tag_id IN (SELECT id FROM tags WHERE name = ?) AND photo_id IN "
+                       f"{journal.IDS}", (tag, journal.ids_param(ids))),
+    ]
+    return journal.decision(cat, action, summary, scopes)
+
+
 def all_tags(cat: Catalog) -> list[tuple[str, int]]:
     """Every tag in the library with its photo count, by name."""
     counts: dict[str, list[Any]] = {}
     for name, n in cat.query(
         "SELECT t.name, COUNT(pt.photo_id) FROM tags t JOIN photo_tags pt ON pt.tag_id = t.id "
-        "GROUP BY t.id"
+        f"WHERE pt.photo_id NOT IN ({MISSING_IDS}) GROUP BY t.id"
     ):
         counts.setdefault(name.casefold(), [name, 0])[1] += n
     for kind, name, auto, n in cat.query(
         "SELECT c.kind, c.name, c.auto_name, COUNT(DISTINCT m.photo_id) FROM clusters c JOIN ("
         "SELECT cluster_id, photo_id FROM cluster_photos WHERE source != 'rejected' UNION "
         "SELECT cluster_id, photo_id FROM faces WHERE cluster_id IS NOT NULL"
-        ") m ON m.cluster_id = c.id GROUP BY c.id"
+        f") m ON m.cluster_id = c.id WHERE m.photo_id NOT IN ({MISSING_IDS}) GROUP BY c.id"
     ):
         label = cluster_label(kind, name, auto)
         if label is not None:
@@ -627,20 +706,26 @@ class Album:
     query: str | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+    # "more like these": {"positive": [photo ids], "negative": [...], "k": n}, resolved by
+    # photoorg.core.feedback (re-ranked on every read, so new photos join)
+    similar: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_search(self) -> bool:
-        return bool(self.query) or bool(self.filters)
+        return bool(self.query) or bool(self.filters) or bool(self.similar)
 
     def spec(self) -> dict[str, Any]:
         """What ``albums.query`` stores (JSON)."""
-        return {
+        spec = {
             "version": 1,
             "tags": list(self.tags),
             "match": self.match,
             "query": self.query,
             "filters": self.filters,
         }
+        if self.similar:
+            spec["similar"] = self.similar
+        return spec
 
 
 AlbumResolver = Callable[[Catalog, Album], Sequence[int]]
@@ -663,6 +748,7 @@ def _album_from_row(row: tuple) -> Album:
         query=spec.get("query") or None,
         filters=dict(spec.get("filters") or {}),
         created_at=created,
+        similar=dict(spec.get("similar") or {}),
     )
 
 
@@ -673,6 +759,7 @@ def create_album(
     query: str | None = None,
     filters: dict[str, Any] | None = None,
     match: str = "all",
+    similar: dict[str, Any] | None = None,
 ) -> Album:
     """Save an album: a tag set (photos with all ``tags``, or any with ``match='any'``) or
     a search (``query`` text and/or ``filters``; tags then act as filters of the search)."""
@@ -683,15 +770,18 @@ def create_album(
         raise AlbumError("match must be 'all' or 'any'")
     tag_list = [t for t in (clean_name(t) for t in tags) if t]
     query = (query or "").strip() or None
-    if not tag_list and query is None and not filters:
+    if not tag_list and query is None and not filters and not similar:
         raise AlbumError("an album needs at least one tag or a search")
     if get_album(cat, clean) is not None:
         raise AlbumError(f"an album named {clean!r} already exists")
-    album = Album(0, clean, tuple(tag_list), match, query, dict(filters or {}))
-    aid = cat.execute(
-        "INSERT INTO albums(name, query, created_at) VALUES(?, ?, ?) RETURNING id",
-        (clean, json.dumps(album.spec(), ensure_ascii=False), time.time()),
-    ).fetchone()[0]
+    album = Album(0, clean, tuple(tag_list), match, query, dict(filters or {}),
+                  similar=dict(similar or {}))
+    scopes = [("albums", "name = ?", (clean,))]
+    with journal.decision(cat, "album.create", f"Create the album “{clean}”", scopes):
+        aid = cat.execute(
+            "INSERT INTO albums(name, query, created_at) VALUES(?, ?, ?) RETURNING id",
+            (clean, json.dumps(album.spec(), ensure_ascii=False), time.time()),
+        ).fetchone()[0]
     album_row = get_album(cat, clean)
     assert album_row is not None and album_row.id == aid
     return album_row
@@ -711,7 +801,9 @@ def list_albums(cat: Catalog) -> list[Album]:
 
 def delete_album(cat: Catalog, name: str) -> bool:
     """Forget an album (photos are untouched). False if there was none."""
-    return bool(cat.changes_of("DELETE FROM albums WHERE name = ?", (name.strip(),)))
+    scopes = [("albums", "name = ?", (name.strip(),))]
+    with journal.decision(cat, "album.delete", f"Delete the album “{name.strip()}”", scopes):
+        return bool(cat.changes_of("DELETE FROM albums WHERE name = ?", (name.strip(),)))
 
 
 def photos_with_tags(cat: Catalog, tags: Sequence[str], match: str = "all") -> set[int]:

@@ -28,12 +28,17 @@ only ``'auto'`` assignments and keeps every named/confirmed/hidden cluster and i
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import importlib.util
+import itertools
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,12 @@ CHIP_PADDING = 0.25
 
 META_ASSIGNED_UPTO = "faces.assigned_upto"
 META_ROUND_UPTO = "faces.round_upto"
+META_FULL_UPTO = "faces.full_upto"
+META_FULL_COUNT = "faces.full_count"  # faces in the library at the last full re-clustering
+# update_people: a full re-clustering after every face pass up to this many faces
+# (~1.5 s for 2000 on the 2-core dev box), then when the library grew by this share
+FULL_RECLUSTER_FACES = 2000
+FULL_RECLUSTER_SHARE = 0.1
 
 
 class FaceModelError(RuntimeError):
@@ -105,18 +116,66 @@ def chip_sharpness(chip: np.ndarray) -> float:
     return float(lap.var())
 
 
-class FaceAnalyzer:
-    """Loads the dlib models once; :meth:`detect` is serialised by a lock.
+def photo_likeness(chip: np.ndarray) -> str | None:
+    """Why an aligned face chip looks drawn rather than photographed, or None.
 
-    ``max_side``: detection runs on a copy fitted into this box. ``upsample``: dlib pyramid
-    upsampling; ``None`` picks the most that keeps the work of a ``max_side`` photo (small
-    images get upsampled, so their small faces are found at no extra cost per photo).
-    Default 2048 px, upsample 0 for camera photos: HOG finds faces from ~80 px, i.e. 4% of
-    the long side; on a 6000x4000 group shot it found 13/15 faces for ~200 ms CPU, where
-    1600 px found 9 (130 ms) and 1024 px upsampled once 13 (220 ms) (benchmarks/faces.py).
+    A photographed face owes most of its tonal variance to shading at the scale of its
+    parts (forehead, cheeks, eye sockets); a line drawing or sketch owes it to thin lines,
+    a cartoon is mostly flat fills, and a posterised print is colourful without skin tones.
+    Measured on real faces (faces-dev, with blurred, darkened, small and grey copies, and
+    faces pasted into 12 MP photos) against drawings (benchmarks/people_photos.py): shading
+    share 0.57-0.85 vs 0.21-0.42, flat share <= 0.21 vs 0.27-0.79, skin share >= 0.94 of
+    colourful faces vs 0.17-0.44. Grey photos (no colour) are judged on shading only.
+    Statues and photos of posters are faces to every one of these checks: they stay.
+    """
+    core = chip[30:120, 35:115].astype(np.float32)  # eyes to mouth of the 150 px chip
+    grey = core[..., 0] * 0.299 + core[..., 1] * 0.587 + core[..., 2] * 0.114
+    total = float(grey.var())
+    if total < 1.0:
+        return "blank"
+    h, w = grey.shape
+    blocks = grey[: h - h % 10, : w - w % 10].reshape(h // 10, 10, w // 10, 10).mean((1, 3))
+    if float(blocks.var()) / total < MIN_SHADING_SHARE:
+        return "line drawing"
+    g = grey.astype(np.int16)
+    pad = np.pad(g, 1, mode="edge")
+    windows = np.stack([pad[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
+    flat = float(((windows.max(0) - windows.min(0)) <= 2).mean())
+    if flat > MAX_FLAT_SHARE:
+        return "flat colours"
+    r, gg, b = core[..., 0], core[..., 1], core[..., 2]
+    cb = 128 - 0.168736 * r - 0.331264 * gg + 0.5 * b
+    cr = 128 + 0.5 * r - 0.418688 * gg - 0.081312 * b
+    chroma = float(np.abs(cb - 128).mean() + np.abs(cr - 128).mean())
+    skin = float(((cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 135)).mean())
+    # printed in a few flat inks: colourful without skin tones (a real face under coloured
+    # stage light has no skin tones either, but it is not made of flat patches)
+    if chroma > 25.0 and skin < MIN_SKIN_SHARE and flat > 0.15:
+        return "no skin tones"
+    return None
+
+
+MIN_SHADING_SHARE = 0.5
+MAX_FLAT_SHARE = 0.4
+MIN_SKIN_SHARE = 0.6
+
+
+class FaceAnalyzer:
+    """Loads the dlib models (one set per thread: the descriptor network is not
+    thread-safe, and dlib releases the GIL, so threads use every core).
+
+    ``max_side``: detection runs on a copy fitted into this box; photos are decoded with
+    JPEG DCT scaling to 1-1.33x under it without resampling (:func:`analysis_image`).
+    ``upsample``: dlib pyramid upsampling; ``None`` picks the most that keeps the work of a
+    ``max_side`` photo (small images get upsampled, so their small faces are found at no
+    extra cost per photo). HOG runs on the grey image (dlib's detector was trained on grey
+    images; same faces found, ~30% less work than RGB). HOG finds faces from ~75 px, i.e.
+    3.7% of the long side at 2048; on a 6000x4000 group shot it found 13/15 faces for
+    ~200 ms CPU, where 1600 px found 9 and 1024 px upsampled once 13 (benchmarks/faces.py).
     Faces smaller than ``min_face_px`` (in the analysed copy), blurrier than
-    ``min_sharpness`` or scoring under ``min_score`` are not kept: their descriptors are
-    unreliable, and they turn into false people.
+    ``min_sharpness``, scoring under ``min_score`` or that look drawn
+    (:func:`photo_likeness`, unless ``reject_drawings`` is off) are not kept: their
+    descriptors are unreliable or they are not people, and they turn into false people.
     """
 
     def __init__(
@@ -128,6 +187,7 @@ class FaceAnalyzer:
         min_score: float = 0.0,
         upsample: int | None = None,
         num_jitters: int = 0,
+        reject_drawings: bool = True,
     ) -> None:
         import dlib  # heavy import, kept out of module import time
 
@@ -140,18 +200,31 @@ class FaceAnalyzer:
         self.min_score = float(min_score)
         self.upsample = upsample
         self.num_jitters = int(num_jitters)
+        self.reject_drawings = bool(reject_drawings)
+        self.rejected: dict[str, int] = {}  # reason -> detections dropped as not people
         self._dlib = dlib
-        self._lock = threading.Lock()
-        if detector == "hog":
-            self._detector: Any = dlib.get_frontal_face_detector()
-        else:
-            self._detector = dlib.cnn_face_detection_model_v1(
-                str(model_path("mmod_human_face_detector.dat"))
+        self._local = threading.local()
+        self._models()  # load (and check) the models now, in the caller's thread
+
+    def _models(self) -> tuple[Any, Any, Any]:
+        models = getattr(self._local, "models", None)
+        if models is None:
+            dlib = self._dlib
+            if self.detector_name == "hog":
+                detector: Any = dlib.get_frontal_face_detector()
+            else:
+                detector = dlib.cnn_face_detection_model_v1(
+                    str(model_path("mmod_human_face_detector.dat"))
+                )
+            models = (
+                detector,
+                dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat"))),
+                dlib.face_recognition_model_v1(
+                    str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
+                ),
             )
-        self._shape = dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
-        self._encoder = dlib.face_recognition_model_v1(
-            str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
-        )
+            self._local.models = models
+        return models
 
     def upsample_for(self, width: int, height: int) -> int:
         """Pyramid upsampling for an analysed image of this size."""
@@ -169,32 +242,39 @@ class FaceAnalyzer:
             rgb.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
         return rgb
 
+    def analysis_image(self, path: str | Path) -> Image.Image:
+        """The photo decoded for detection: fitted into ``max_side``, with 4/3 slack so a
+        JPEG's DCT scaling does the reduction (raises :class:`DecodeError`)."""
+        return load_rgb(path, max_side=self.max_side, slack=4 / 3)
+
     def detect(self, image: Image.Image) -> list[DetectedFace]:
         """Faces in an (EXIF-oriented) image, largest first."""
         rgb = self.prepare(image)
         pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
         height, width = pixels.shape[:2]
-        upsample = self.upsample_for(width, height)
-        with self._lock:
-            found = self._find(pixels, upsample)
-            kept: list[tuple[Any, float, float, np.ndarray]] = []
-            for rect, score in found:
-                left, top = max(0, rect.left()), max(0, rect.top())
-                right, bottom = min(width, rect.right() + 1), min(height, rect.bottom() + 1)
-                if min(right - left, bottom - top) < self.min_face_px:
+        detector, shape_predictor, encoder = self._models()
+        found = self._find(detector, rgb, pixels, self.upsample_for(width, height))
+        kept: list[tuple[Any, float, float, np.ndarray]] = []
+        for rect, score in found:
+            left, top = max(0, rect.left()), max(0, rect.top())
+            right, bottom = min(width, rect.right() + 1), min(height, rect.bottom() + 1)
+            if min(right - left, bottom - top) < self.min_face_px:
+                continue
+            shape = shape_predictor(pixels, rect)
+            chip = self._dlib.get_face_chip(pixels, shape, CHIP_SIZE, CHIP_PADDING)
+            sharpness = chip_sharpness(chip)
+            if sharpness < self.min_sharpness:
+                continue
+            if self.reject_drawings:
+                why = photo_likeness(chip)
+                if why is not None:
+                    self.rejected[why] = self.rejected.get(why, 0) + 1
                     continue
-                shape = self._shape(pixels, rect)
-                chip = self._dlib.get_face_chip(pixels, shape, CHIP_SIZE, CHIP_PADDING)
-                sharpness = chip_sharpness(chip)
-                if sharpness < self.min_sharpness:
-                    continue
-                box = (left / width, top / height, (right - left) / width, (bottom - top) / height)
-                kept.append((box, score, sharpness, chip))
-            if not kept:
-                return []
-            vectors = self._encoder.compute_face_descriptor(
-                [k[3] for k in kept], self.num_jitters
-            )
+            box = (left / width, top / height, (right - left) / width, (bottom - top) / height)
+            kept.append((box, score, sharpness, chip))
+        if not kept:
+            return []
+        vectors = encoder.compute_face_descriptor([k[3] for k in kept], self.num_jitters)
         faces = [
             DetectedFace(box, float(score), sharpness, np.asarray(vec, dtype=np.float32))
             for (box, score, sharpness, _), vec in zip(kept, vectors, strict=True)
@@ -205,21 +285,40 @@ class FaceAnalyzer:
     def locate(self, image: Image.Image) -> list[tuple[tuple[float, float, float, float], float]]:
         """Detector only (no landmarks, descriptors or quality gates): normalised boxes and
         scores; for benchmarks and quick previews."""
-        pixels = np.ascontiguousarray(np.asarray(self.prepare(image), dtype=np.uint8))
+        rgb = self.prepare(image)
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
         height, width = pixels.shape[:2]
-        with self._lock:
-            found = self._find(pixels, self.upsample_for(width, height))
+        found = self._find(self._models()[0], rgb, pixels, self.upsample_for(width, height))
         return [
             ((r.left() / width, r.top() / height, r.width() / width, r.height() / height), s)
             for r, s in found
         ]
 
-    def _find(self, pixels: np.ndarray, upsample: int) -> list[tuple[Any, float]]:
+    def _find(self, detector: Any, rgb: Image.Image, pixels: np.ndarray,
+              upsample: int) -> list[tuple[Any, float]]:
         if self.detector_name == "hog":
-            rects, scores, _ = self._detector.run(pixels, upsample, self.min_score)
+            grey = np.ascontiguousarray(np.asarray(rgb.convert("L"), dtype=np.uint8))
+            rects, scores, _ = detector.run(grey, upsample, self.min_score)
             return list(zip(rects, scores, strict=True))
-        found = self._detector(pixels, upsample)
+        found = detector(pixels, upsample)
         return [(d.rect, float(d.confidence)) for d in found if d.confidence >= self.min_score]
+
+
+def default_face_workers() -> int:
+    """Photos analysed at once: one per core (dlib releases the GIL), at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _analyze(analyzer: FaceAnalyzer, path: Path) -> list[DetectedFace] | DecodeError:
+    try:
+        image = analyzer.analysis_image(path)
+    except DecodeError as exc:
+        return exc
+    try:
+        return analyzer.detect(image)
+    except (RuntimeError, ValueError, MemoryError):  # dlib on a pathological image
+        log.exception("faces: detection failed on %s", path)
+        return []
 
 
 def process_pending_faces(
@@ -228,45 +327,62 @@ def process_pending_faces(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    workers: int | None = None,
+    photo_ids: Iterable[int] | None = None,
 ) -> int:
-    """Run the face pass once per indexed photo (``faces_done = 0``, online roots).
+    """Run the face pass once per indexed photo (``faces_done = 0``, online roots), or
+    only on ``photo_ids`` among those.
 
-    A photo's faces and its done flag commit together, so a crash redoes at most the photo
-    in hand. Undecodable photos are marked done (their status is the indexer's business);
-    a read error that may pass (vanished, permission, I/O) leaves the photo for next time.
-    Returns the number of photos processed.
+    ``workers`` photos are decoded and analysed at once (threads; default one per core);
+    the catalog writes stay in this thread, in photo order. A photo's faces and its done
+    flag commit together, so a crash redoes at most the photos in hand. Undecodable photos
+    are marked done (their status is the indexer's business); a read error that may pass
+    (vanished, permission, I/O) leaves the photo for next time. Returns photos processed.
     """
-    total = cat.count_pending_faces()
+    wanted = None if photo_ids is None else set(photo_ids)
+    total = cat.count_pending_faces() if wanted is None else len(wanted)
     if limit is not None:
         total = min(total, limit)
+    n_workers = max(1, workers or default_face_workers())
+    retry_later = {REASON_VANISHED, REASON_PERMISSION, REASON_READ_ERROR, REASON_OUT_OF_MEMORY}
     done = 0
     after = 0
-    retry_later = {REASON_VANISHED, REASON_PERMISSION, REASON_READ_ERROR, REASON_OUT_OF_MEMORY}
-    while limit is None or done < limit:
-        batch = cat.pending_faces(limit=64, after_id=after)
-        if not batch:
-            break
-        for photo_id, path in batch:
-            after = photo_id
-            if (should_stop is not None and should_stop()) or (limit is not None and done >= limit):
-                return done
-            try:
-                image = load_rgb(path, max_side=analyzer.max_side)
-            except DecodeError as exc:
-                if exc.reason in retry_later:
-                    log.info("faces: %s: %s, will retry", path, exc)
-                    continue
-                cat.store_faces(photo_id, [])
-            else:
-                try:
-                    faces = analyzer.detect(image)
-                except (RuntimeError, ValueError, MemoryError):  # dlib on a pathological image
-                    log.exception("faces: detection failed on %s", path)
-                    faces = []
-                cat.store_faces(photo_id, [f.row() for f in faces])
-            done += 1
-            if progress is not None:
-                progress(done, total)
+
+    def stopping() -> bool:
+        return (should_stop is not None and should_stop()) or (limit is not None and done >= limit)
+
+    with ThreadPoolExecutor(n_workers, thread_name_prefix="faces") as pool:
+        while not stopping():
+            batch = cat.pending_faces(limit=64, after_id=after)
+            if not batch:
+                break
+            after = batch[-1][0]
+            if wanted is not None:
+                batch = [(pid, path) for pid, path in batch if pid in wanted]
+            queue: collections.deque[tuple[int, Path, Future[Any]]] = collections.deque()
+            items = iter(batch)
+            for photo_id, path in itertools.islice(items, n_workers + 1):
+                queue.append((photo_id, path, pool.submit(_analyze, analyzer, path)))
+            while queue:
+                photo_id, path, future = queue.popleft()
+                if stopping():
+                    for *_, pending in queue:
+                        pending.cancel()
+                    future.cancel()
+                    return done
+                result = future.result()
+                nxt = next(items, None)
+                if nxt is not None:
+                    queue.append((*nxt, pool.submit(_analyze, analyzer, nxt[1])))
+                if isinstance(result, DecodeError):
+                    if result.reason in retry_later:
+                        log.info("faces: %s: %s, will retry", path, result)
+                        continue
+                    result = []
+                cat.store_faces(photo_id, [f.row() for f in result])
+                done += 1
+                if progress is not None:
+                    progress(done, total)
     return done
 
 
@@ -291,6 +407,7 @@ DEFAULT_PARAMS = ClusterParams()
 # faces further apart than the threshold then rarely share an atom (purity), while a
 # person's typical spread (0.3-0.5 pairwise) mostly fits (few singleton atoms).
 ATOM_RADIUS = 0.6
+ROW_CHUNK = 4096  # faces x clusters distance blocks: 4096 x 2000 float64 = 66 MB
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -515,29 +632,34 @@ def _refine(x: np.ndarray, labels: np.ndarray, photos: np.ndarray, tags: np.ndar
     has_tag = (labels >= 0) & (tags >= 0)
     cluster_tag[labels[has_tag]] = tags[has_tag]
     movable = np.flatnonzero(~fixed)
-    d2 = _sq_dists(x[movable], mean) + spread[None, :]
-    own = labels[movable]
-    mine = own >= 0
-    n_own = count[own[mine]]
-    # leave-one-out: a member's mean squared distance to the *other* members
-    rows_own = np.flatnonzero(mine)
-    scale = n_own / np.maximum(n_own - 1, 1)
-    d2[rows_own, own[mine]] = np.where(n_own > 1, d2[rows_own, own[mine]] * scale, np.inf)
-    d2[:, count == 0] = np.inf
-    ftags = tags[movable]
-    clash = (ftags[:, None] >= 0) & (cluster_tag[None, :] >= 0) & (
-        ftags[:, None] != cluster_tag[None, :]
-    )
-    d2[clash] = np.inf
-    for row, face in enumerate(movable):
-        for tag in ban.get(int(face), ()):
-            d2[row, cluster_tag == tag] = np.inf
-    dist = np.sqrt(d2)
     top = min(3, k)
-    cand = np.argpartition(dist, top - 1, axis=1)[:, :top] if k > top else np.tile(
-        np.arange(k), (len(movable), 1)
-    )
-    cand_d = np.take_along_axis(dist, cand, axis=1)
+    cand = np.empty((len(movable), top), dtype=np.int64)
+    cand_d = np.empty((len(movable), top))
+    for lo in range(0, len(movable), ROW_CHUNK):  # bounded memory at 100k faces x 2k people
+        part = movable[lo : lo + ROW_CHUNK]
+        d2 = _sq_dists(x[part], mean) + spread[None, :]
+        own = labels[part]
+        mine = own >= 0
+        n_own = count[own[mine]]
+        # leave-one-out: a member's mean squared distance to the *other* members
+        rows_own = np.flatnonzero(mine)
+        scale = n_own / np.maximum(n_own - 1, 1)
+        d2[rows_own, own[mine]] = np.where(n_own > 1, d2[rows_own, own[mine]] * scale, np.inf)
+        d2[:, count == 0] = np.inf
+        ftags = tags[part]
+        clash = (ftags[:, None] >= 0) & (cluster_tag[None, :] >= 0) & (
+            ftags[:, None] != cluster_tag[None, :]
+        )
+        d2[clash] = np.inf
+        for row, face in enumerate(part):
+            for tag in ban.get(int(face), ()):
+                d2[row, cluster_tag == tag] = np.inf
+        dist = np.sqrt(d2)
+        best = np.argpartition(dist, top - 1, axis=1)[:, :top] if k > top else np.tile(
+            np.arange(k), (len(part), 1)
+        )
+        cand[lo : lo + len(part)] = best
+        cand_d[lo : lo + len(part)] = np.take_along_axis(dist, best, axis=1)
     rows, cols = np.nonzero(cand_d < threshold)
     order = np.argsort(cand_d[rows, cols], kind="stable")
     new = labels.copy()
@@ -644,6 +766,8 @@ class ReclusterReport:
     clusters_created: int = 0
     clusters_removed: int = 0
     seconds: float = 0.0
+    write_seconds: float = 0.0  # of which the write transaction (the only locked part)
+    attempts: int = 0  # plans made (more than one: someone wrote while we planned)
 
 
 def _assign_to_existing(
@@ -659,16 +783,24 @@ def _assign_to_existing(
     col = {int(c): j for j, c in enumerate(ids)}
     labels = np.array([col.get(int(c), -1) for c in f.cluster], dtype=np.int64)
     count, mean, spread = _cluster_stats(f.x, labels, len(ids))
-    dist = np.sqrt(_sq_dists(f.x[cand], mean) + spread[None, :])
-    dist[:, count == 0] = np.inf
-    row_of = {int(f.ids[i]): r for r, i in enumerate(cand)}
+    rejected: dict[int, list[int]] = {}
     for face_id, cid in f.rejected:
-        if face_id in row_of and cid in col:
-            dist[row_of[face_id], col[cid]] = np.inf
-    taken = {(int(p), int(c)) for p, c in zip(f.photos, f.cluster, strict=True) if c >= 0}
+        if cid in col:
+            rejected.setdefault(face_id, []).append(col[cid])
     top = min(3, len(ids))
-    best = np.argsort(dist, axis=1, kind="stable")[:, :top]
-    best_d = np.take_along_axis(dist, best, axis=1)
+    best = np.empty((len(cand), top), dtype=np.int64)
+    best_d = np.empty((len(cand), top))
+    for lo in range(0, len(cand), ROW_CHUNK):
+        part = cand[lo : lo + ROW_CHUNK]
+        dist = np.sqrt(_sq_dists(f.x[part], mean) + spread[None, :])
+        dist[:, count == 0] = np.inf
+        for r, i in enumerate(part):
+            for j in rejected.get(int(f.ids[i]), ()):
+                dist[r, j] = np.inf
+        order = np.argsort(dist, axis=1, kind="stable")[:, :top]
+        best[lo : lo + len(part)] = order
+        best_d[lo : lo + len(part)] = np.take_along_axis(dist, order, axis=1)
+    taken = {(int(p), int(c)) for p, c in zip(f.photos, f.cluster, strict=True) if c >= 0}
     rows, cols = np.nonzero(best_d < threshold)
     out: dict[int, int] = {}
     for r, c in sorted(zip(rows, cols, strict=True), key=lambda rc: best_d[rc[0], rc[1]]):
@@ -679,6 +811,73 @@ def _assign_to_existing(
         out[face] = cid
         taken.add((int(f.photos[face]), cid))
     return out
+
+
+@dataclass
+class _Plan:
+    """What a clustering step will write, computed outside any write transaction.
+    ``new_cluster`` holds cluster ids, -1 for none, and ``-2 - j`` for the j-th new person."""
+
+    new_cluster: np.ndarray
+    new_people: int = 0
+    drop: list[int] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    report: ReclusterReport = field(default_factory=ReclusterReport)
+
+
+def _apply(cat: Catalog, f: _Faces, plan: _Plan) -> ReclusterReport:
+    """Write a plan (inside the caller's transaction): new people, changed automatic
+    assignments, centroids, dropped clusters, bookkeeping."""
+    new_cluster = plan.new_cluster.copy()
+    for j in range(plan.new_people):
+        members = np.flatnonzero(plan.new_cluster == -2 - j)
+        cid = cat.add_people_cluster(f.x[members].mean(0))
+        f.clusters[cid] = (None, False)
+        new_cluster[members] = cid
+    cat.delete_clusters(plan.drop)
+    for cid in plan.drop:
+        f.clusters.pop(cid, None)
+    report = plan.report
+    report.clusters_created = plan.new_people
+    report.clusters_removed = len(plan.drop)
+    report.assigned = _write(cat, f, new_cluster)
+    report.unassigned = int((new_cluster < 0).sum())
+    for key, value in plan.meta.items():
+        cat.set_meta(key, value)
+    return report
+
+
+def _cluster_step(cat: Catalog, plan_for: Callable[[Catalog, _Faces], _Plan | None],
+                  attempts: int = 3) -> ReclusterReport:
+    """Read the faces, plan in memory, then write in one short transaction, provided
+    nothing people clustering reads changed meanwhile (else plan again; the last attempt
+    plans inside the transaction). A long clustering never holds the write lock."""
+    start = time.perf_counter()
+    report = ReclusterReport()
+    locked = 0.0
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        stamp = None if last else cat.people_stamp()
+        with contextlib.ExitStack() as stack:
+            if last:
+                stack.enter_context(cat.transaction())
+                locked = time.perf_counter()
+            f = _Faces.load(cat)
+            plan = plan_for(cat, f) if len(f.ids) else None
+            if plan is None:
+                break
+            if not last:
+                stack.enter_context(cat.transaction())
+                locked = time.perf_counter()
+                if cat.people_stamp() != stamp:
+                    continue
+            report = _apply(cat, f, plan)
+            report.attempts = attempt + 1
+            stack.close()  # commit
+            report.write_seconds = time.perf_counter() - locked
+            break
+    report.seconds = time.perf_counter() - start
+    return report
 
 
 def _write(cat: Catalog, f: _Faces, new_cluster: np.ndarray) -> int:
@@ -704,44 +903,33 @@ def assign_new_faces(
     unassigned until ``round_min_new`` of them (or ``round_fraction`` of the unassigned
     pool) gather, or ``flush``: then one k-means round over the *unassigned* faces only
     makes new people. Nobody else is re-clustered. Returns faces assigned."""
-    return _incremental(cat, params, flush=flush).assigned
+    return _cluster_step(cat, lambda c, f: _incremental_plan(c, f, params, flush)).assigned
 
 
-def _incremental(cat: Catalog, params: ClusterParams, *, flush: bool) -> ReclusterReport:
-    start = time.perf_counter()
-    report = ReclusterReport()
-    with cat.transaction():
-        f = _Faces.load(cat)
-        if len(f.ids) == 0:
-            return report
-        upto = int(cat.get_meta(META_ASSIGNED_UPTO, "0") or 0)
-        round_upto = int(cat.get_meta(META_ROUND_UPTO, "0") or 0)
-        pool = f.auto & (f.cluster < 0)
-        new_cluster = f.cluster.copy()
-        for i, cid in _assign_to_existing(f, pool & (f.ids > upto), params.merge_threshold).items():
+def _incremental_plan(cat: Catalog, f: _Faces, params: ClusterParams, flush: bool) -> _Plan:
+    upto = int(cat.get_meta(META_ASSIGNED_UPTO, "0") or 0)
+    round_upto = int(cat.get_meta(META_ROUND_UPTO, "0") or 0)
+    top = str(int(f.ids.max()))
+    pool = f.auto & (f.cluster < 0)
+    new_cluster = f.cluster.copy()
+    for i, cid in _assign_to_existing(f, pool & (f.ids > upto), params.merge_threshold).items():
+        new_cluster[i] = cid
+    pool = f.auto & (new_cluster < 0)
+    fresh = int((pool & (f.ids > round_upto)).sum())
+    want = max(params.round_min_new, int(params.round_fraction * pool.sum()))
+    plan = _Plan(new_cluster, meta={META_ASSIGNED_UPTO: top})
+    if pool.any() and (flush or fresh >= want):
+        f_now = _Faces(f.ids, f.photos, new_cluster, f.auto, f.x, f.clusters, f.rejected)
+        for i, cid in _assign_to_existing(f_now, pool, params.merge_threshold).items():
             new_cluster[i] = cid
         pool = f.auto & (new_cluster < 0)
-        fresh = int((pool & (f.ids > round_upto)).sum())
-        want = max(params.round_min_new, int(params.round_fraction * pool.sum()))
-        if pool.any() and (flush or fresh >= want):
-            f_now = _Faces(f.ids, f.photos, new_cluster, f.auto, f.x, f.clusters, f.rejected)
-            for i, cid in _assign_to_existing(f_now, pool, params.merge_threshold).items():
-                new_cluster[i] = cid
-            pool = f.auto & (new_cluster < 0)
-            idx = np.flatnonzero(pool)
-            labels = cluster_faces(f.x[idx], f.photos[idx], params)
-            for label in range(int(labels.max()) + 1 if len(labels) else 0):
-                members = idx[labels == label]
-                cid = cat.add_people_cluster(f.x[members].mean(0))
-                f.clusters[cid] = (None, False)
-                new_cluster[members] = cid
-                report.clusters_created += 1
-            cat.set_meta(META_ROUND_UPTO, str(int(f.ids.max())))
-        report.assigned = _write(cat, f, new_cluster)
-        cat.set_meta(META_ASSIGNED_UPTO, str(int(f.ids.max())))
-        report.unassigned = int((new_cluster < 0).sum())
-    report.seconds = time.perf_counter() - start
-    return report
+        idx = np.flatnonzero(pool)
+        labels = cluster_faces(f.x[idx], f.photos[idx], params)
+        for label in range(int(labels.max()) + 1 if len(labels) else 0):
+            new_cluster[idx[labels == label]] = -2 - label
+            plan.new_people += 1
+        plan.meta[META_ROUND_UPTO] = top
+    return plan
 
 
 def recluster_people(
@@ -752,53 +940,59 @@ def recluster_people(
     assignments. Confirmed/sidecar faces stay where they are; faces of user-known clusters
     (named, hidden, with confirmed faces or rejections) never merge across them; new
     clusters inherit the id of the old cluster they overlap most (so ids, names and tags
-    stay); a user-known cluster is never dropped; other clusters left empty are."""
+    stay); a user-known cluster is never dropped; other clusters left empty are. Either
+    way the clustering runs in memory and writes in one short transaction."""
     if not full:
-        return _incremental(cat, params, flush=True)
-    start = time.perf_counter()
-    report = ReclusterReport()
-    with cat.transaction():
-        f = _Faces.load(cat)
-        if len(f.ids) == 0:
-            return report
-        fixed = ~f.auto & (f.cluster >= 0)
-        touched = set(np.unique(f.cluster[fixed]).tolist()) | {c for _, c in f.rejected}
-        known = {  # clusters the user has touched: never dropped, never merged together
-            cid for cid, (name, hidden) in f.clusters.items()
-            if name is not None or hidden or cid in touched
-        }
-        tags = np.where(np.isin(f.cluster, list(known)), f.cluster, -1)
-        index_of = {int(face_id): i for i, face_id in enumerate(f.ids)}
-        banned = [(index_of[fid], cid) for fid, cid in f.rejected if fid in index_of]
-        labels = cluster_faces(f.x, f.photos, params, tags=tags, fixed=fixed, banned=banned)
-        target = _match_clusters(f, labels, tags, fixed)
-        new_cluster = np.where(labels >= 0, target[labels] if len(target) else -1, -1)
-        new_cluster[fixed] = f.cluster[fixed]
-        for label in np.flatnonzero(target < 0):  # brand-new people
-            members = np.flatnonzero(labels == label)
-            if len(members) < params.min_cluster_size:
-                new_cluster[members] = -1
-                continue
-            cid = cat.add_people_cluster(f.x[members].mean(0))
-            f.clusters[cid] = (None, False)
-            new_cluster[members] = cid
-            report.clusters_created += 1
-        for i in range(len(f.ids)):  # a rejected face never rejoins that person
-            if f.auto[i] and (int(f.ids[i]), int(new_cluster[i])) in f.rejected:
-                new_cluster[i] = -1
-        used = set(np.unique(new_cluster[new_cluster >= 0]).tolist())
-        drop = [cid for cid in f.clusters if cid not in used and cid not in known]
-        cat.delete_clusters(drop)
-        for cid in drop:
-            del f.clusters[cid]
-        report.clusters_removed = len(drop)
-        report.assigned = _write(cat, f, new_cluster)
-        report.unassigned = int((new_cluster < 0).sum())
-        top = str(int(f.ids.max()))
-        cat.set_meta(META_ASSIGNED_UPTO, top)
-        cat.set_meta(META_ROUND_UPTO, top)
-    report.seconds = time.perf_counter() - start
-    return report
+        return _cluster_step(cat, lambda c, f: _incremental_plan(c, f, params, True))
+    return _cluster_step(cat, lambda c, f: _full_plan(f, params))
+
+
+def _full_plan(f: _Faces, params: ClusterParams) -> _Plan:
+    fixed = ~f.auto & (f.cluster >= 0)
+    touched = set(np.unique(f.cluster[fixed]).tolist()) | {c for _, c in f.rejected}
+    known = {  # clusters the user has touched: never dropped, never merged together
+        cid for cid, (name, hidden) in f.clusters.items()
+        if name is not None or hidden or cid in touched
+    }
+    tags = np.where(np.isin(f.cluster, list(known)), f.cluster, -1)
+    index_of = {int(face_id): i for i, face_id in enumerate(f.ids)}
+    banned = [(index_of[fid], cid) for fid, cid in f.rejected if fid in index_of]
+    labels = cluster_faces(f.x, f.photos, params, tags=tags, fixed=fixed, banned=banned)
+    target = _match_clusters(f, labels, tags, fixed)
+    new_cluster = np.where(labels >= 0, target[labels] if len(target) else -1, -1)
+    new_cluster[fixed] = f.cluster[fixed]
+    plan = _Plan(new_cluster)
+    for label in np.flatnonzero(target < 0):  # brand-new people
+        members = np.flatnonzero(labels == label)
+        if len(members) < params.min_cluster_size:
+            new_cluster[members] = -1
+            continue
+        new_cluster[members] = -2 - plan.new_people
+        plan.new_people += 1
+    for i in range(len(f.ids)):  # a rejected face never rejoins that person
+        if f.auto[i] and (int(f.ids[i]), int(new_cluster[i])) in f.rejected:
+            new_cluster[i] = -1
+    used = set(np.unique(new_cluster[new_cluster >= 0]).tolist())
+    plan.drop = [cid for cid in f.clusters if cid not in used and cid not in known]
+    top = str(int(f.ids.max()))
+    plan.meta = {META_ASSIGNED_UPTO: top, META_ROUND_UPTO: top, META_FULL_UPTO: top,
+                 META_FULL_COUNT: str(len(f.ids))}
+    return plan
+
+
+def update_people(cat: Catalog, params: ClusterParams = DEFAULT_PARAMS) -> ReclusterReport:
+    """What the face pass runs after finding new faces, so that People do not depend on
+    the order photos arrived in: a full re-clustering while the library is small enough
+    for one to be quick (``FULL_RECLUSTER_FACES``; it is deterministic, so a library
+    indexed at once, in halves or photo by photo ends with the same people), and for
+    larger ones incremental assignment plus a full re-clustering each time the faces
+    added since the last one reach ``FULL_RECLUSTER_SHARE`` of the library (the cost per
+    new face stays bounded; between two, new faces join existing people or wait)."""
+    total = cat.count_faces()
+    full_count = int(cat.get_meta(META_FULL_COUNT, "0") or 0)
+    if total <= FULL_RECLUSTER_FACES or total - full_count >= FULL_RECLUSTER_SHARE * total:
+        return recluster_people(cat, full=True, params=params)
+    return recluster_people(cat, params=params)
 
 
 def _match_clusters(f: _Faces, labels: np.ndarray, tags: np.ndarray,
@@ -899,5 +1093,5 @@ def face_pass(
         _default_analyzer = FaceAnalyzer()
     done = process_pending_faces(cat, _default_analyzer, progress=progress, should_stop=should_stop)
     if should_stop is None or not should_stop():
-        recluster_people(cat)
+        update_people(cat)
     return done

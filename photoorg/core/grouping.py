@@ -29,7 +29,8 @@ def refresh_clusters(
     cat: Catalog, kind: str, encode_texts: TextEncoder | Any | None = None
 ) -> Any:
     """Recompute the clusters of a kind (names and corrections kept). People go through
-    :func:`photoorg.core.faces.recluster_people`; pets need ``encode_texts`` of the
+    :func:`photoorg.core.faces.update_people` (what the face pass runs: the same people
+    whichever adapter refreshes them); pets need ``encode_texts`` of the
     library's active model. Records the input it grouped (see :func:`is_stale`)."""
     if kind not in KINDS:
         raise ClusterError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
@@ -40,7 +41,7 @@ def refresh_clusters(
         except ImportError as exc:  # dlib missing: list what exists
             log.info("people clustering unavailable: %s", exc)
             return None
-        result = faces.recluster_people(cat)
+        result = faces.update_people(cat)
     elif kind == "pets":
         if encode_texts is None:
             raise ClusterError("finding pets needs the library's CLIP text encoder")

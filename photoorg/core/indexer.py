@@ -207,6 +207,9 @@ class Indexer:
         if self.face_pass is not None and not summary.cancelled:
             summary.faces_photos = run_face_pass(
                 self.cat, self.face_pass, self.control, self.listener)
+            # a face pass stopped half-way is a cancelled run too: the caller (the watcher)
+            # must come back for the rest, not leave those photos without faces
+            summary.cancelled = self.control.cancelled
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)
@@ -316,6 +319,7 @@ class Indexer:
                     latitude=info.latitude,
                     longitude=info.longitude,
                     camera=info.camera,
+                    tz_offset=info.tz_offset,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
             for decoded in batch:

@@ -178,9 +178,22 @@ class Library:
         )
 
     def scan(self, should_stop: Callable[[], bool] | None = None) -> ScanReport:
+        """Reconcile the catalog with the folders (after the daily catalog backup); photos
+        missing longer than the grace period (settings) are forgotten."""
         from photoorg.core.scanner import scan_library
 
-        return scan_library(self.writer, should_stop=should_stop)
+        self.backup_daily()
+        return scan_library(self.writer, should_stop=should_stop,
+                            grace_days=self.settings.missing_grace_days)
+
+    def backup_daily(self) -> None:
+        """The catalog's daily backup (core.backup); never in the way of indexing."""
+        from photoorg.core.backup import BackupError, maybe_backup
+
+        try:
+            maybe_backup(self.catalog_path, self.data)
+        except (BackupError, OSError) as exc:
+            log.warning("could not back up the catalog: %s", exc)
 
     def run_pipeline(self, **kwargs: Any) -> pipeline.RunContext:
         """Every stage after the scan, as far as it can go (see :mod:`pipeline`)."""
@@ -235,6 +248,7 @@ class Library:
 
     def status(self) -> dict[str, Any]:
         """What ``photoorg status --json`` prints."""
+        from photoorg.core.missing import missing_folders
         from photoorg.core.scanner import unreadable_folders
 
         cat = self.reader()
@@ -246,6 +260,7 @@ class Library:
             "skipped": counts["skipped"],
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
+            "missing": counts["missing"],  # files gone, rows kept (core.missing)
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:
@@ -258,6 +273,9 @@ class Library:
         unreadable = unreadable_folders(cat)
         if unreadable:
             result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
+        gone = missing_folders(cat)
+        if gone:
+            result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
         return result
 
     def skipped(self, limit: int = 50) -> list[tuple[Path, str, str]]:
@@ -385,6 +403,11 @@ class Library:
     def _resolve_search_album(self, cat: Catalog, album: cl.Album) -> list[int]:
         from photoorg.core.search import Filters, parse_query
 
+        if album.similar:  # "more like these": re-ranked now, so new photos join
+            from photoorg.core import feedback
+
+            return feedback.resolve_album(cat, album, index=self.search_index())
+
         known = {"folder", "after", "before", "exts", "person", "place"}
         options = {k: v for k, v in album.filters.items() if k in known}
         if "exts" in options:
@@ -505,3 +528,73 @@ class Library:
         id_list = list(ids)
         found = self.reader().paths_for_ids(id_list)
         return [str(found[i]) for i in id_list if i in found]
+
+    # -- suggested names, more like these, events (photoorg.core.suggest / feedback / events)
+
+    def name_suggestions(self, infos: Sequence[cl.ClusterInfo]) -> dict[int, Any]:
+        """A suggested name (or None) per unnamed pet, scene and place cluster among
+        ``infos``. The prompt vectors are made once per model with the "names" encoder;
+        without it (weights missing), no suggestions."""
+        from photoorg.core import suggest
+
+        if not any(i.kind in suggest.BUILTIN and i.name is None for i in infos):
+            return {}
+        cat = self.writer
+        if not suggest.is_prepared(cat):
+            encoder = self.models.encoder_for(cat, "names")
+            if encoder is None:
+                return {}
+            suggest.prepare(cat, encoder)
+        return suggest.suggest_names(cat, infos)
+
+    def accept_suggestion(self, cluster_id: int, name: str) -> cl.ClusterInfo:
+        """The user took a suggested name: the cluster is named with it."""
+        return self.name_cluster(cluster_id, name)
+
+    def more_like_these(self, feedback: Any, *, k: int = 60, filters: Any = None,
+                        show_all: bool = False) -> SearchOutcome:
+        """Rocchio over ``feedback`` (a :class:`photoorg.core.feedback.Feedback`); photos
+        marked "less like these" are left out. The relevance cut-off of search applies
+        (``show_all`` lifts it)."""
+        from pathlib import Path as _Path
+
+        left_out = [int(n) for n in feedback.negative if not isinstance(n, _Path)]
+        return self.search(feedback.to_query(), filters=filters, k=k, exclude=left_out,
+                           show_all=show_all)
+
+    def save_similar_album(self, name: str, feedback: Any, k: int | None = None) -> cl.Album:
+        """An album of "more like these" that stays current (re-ranked on every read)."""
+        from photoorg.core import feedback as fb
+
+        try:
+            return fb.save_album(self.writer, name, feedback, k or fb.ALBUM_K)
+        except cl.AlbumError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def events(self, *, include_all: bool = False, min_photos: int | None = None) -> list[Any]:
+        """Events split again from the photos' dates and places (ids and the user's keep /
+        dismiss decisions kept), newest first; suggestions only unless ``include_all``."""
+        from photoorg.core import events as ev
+
+        found = ev.refresh_events(self.writer, min_photos=min_photos or ev.MIN_PHOTOS)
+        return ev.list_events(found, include_all=include_all)
+
+    def keep_event(self, event_id: int, name: str | None = None) -> cl.Album:
+        """Keep an event: an album of its photos (tagged ``Events|<name>``)."""
+        from photoorg.core import events as ev
+
+        try:
+            album = ev.keep_event(self.writer, event_id, name=name)
+            ids = ev.event_photo_ids(self.writer, event_id)
+        except (ev.EventError, cl.AlbumError) as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(ids)
+        return album
+
+    def dismiss_event(self, event_id: int) -> None:
+        from photoorg.core import events as ev
+
+        try:
+            ev.dismiss_event(self.writer, event_id)
+        except ev.EventError as exc:
+            raise LibraryError(str(exc)) from exc

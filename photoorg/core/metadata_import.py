@@ -25,9 +25,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from photoorg.core import journal
 from photoorg.core.boxes import match_boxes
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata import PhotoMetadata, read_metadata
+from photoorg.core.missing import MISSING_IDS
 
 log = logging.getLogger(__name__)
 
@@ -430,7 +432,11 @@ def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
             raise ValueError(f"a rating is -1..5, not {stars}")
         text = str(stars)
     ids = sorted({int(p) for p in photo_ids})
-    with cat.transaction():
+    scopes = [("photo_meta", f"field = ? AND photo_id IN {journal.IDS}",
+               (name, journal.ids_param(ids)))]
+    summary = (f"Set the {name} of {len(ids)} photo(s) to “{text}”" if text else
+               f"Clear the {name} of {len(ids)} photo(s)")
+    with journal.decision(cat, f"meta.{name}", summary, scopes):
         for pid in ids:
             cat.execute(
                 "INSERT INTO photo_meta(photo_id, field, value, source) VALUES(?, ?, ?, ?) "
@@ -462,7 +468,7 @@ def rating_counts(cat: Catalog) -> dict[int, int]:
     """How many photos are rated at least n stars, for n = 1..5 (0s left out)."""
     per = dict(cat.query(
         "SELECT CAST(value AS INTEGER), COUNT(*) FROM photo_meta WHERE field = 'rating' "
-        "AND value != '' GROUP BY 1"))
+        f"AND value != '' AND photo_id NOT IN ({MISSING_IDS}) GROUP BY 1"))
     out = {n: sum(c for r, c in per.items() if r >= n) for n in range(1, 6)}
     return {n: c for n, c in out.items() if c}
 

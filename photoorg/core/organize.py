@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from photoorg.core import clusters
+from photoorg.core import clusters, journal
 from photoorg.core.catalog import Catalog
 
 ALBUM_ROOT = "Albums"
@@ -37,7 +37,7 @@ def add_to_album(cat: Catalog, name: str, photo_ids: Iterable[int]) -> int:
     if not clean:
         raise OrganizeError("an album needs a name")
     ids = [int(p) for p in photo_ids]
-    with cat.transaction():
+    with journal.batch(cat):  # one undo step (the album made, the photos tagged)
         album = clusters.get_album(cat, clean)
         if album is None:
             clusters.create_album(cat, clean, tags=[album_tag(clean)])
@@ -58,7 +58,8 @@ def rename_album(cat: Catalog, old: str, new: str) -> None:
     clean = (new or "").strip().replace("|", "/")
     if not clean:
         raise OrganizeError("an album needs a name")
-    with cat.transaction():
+    scopes = _tag_scopes(cat, album_tag(old), album_tag(clean))
+    with journal.decision(cat, "album.rename", f"Rename the album “{old}” to “{clean}”", scopes):
         album = clusters.get_album(cat, old)
         if album is None:
             raise OrganizeError(f"there is no album “{old}”")
@@ -74,7 +75,8 @@ def rename_album(cat: Catalog, old: str, new: str) -> None:
 
 def delete_album(cat: Catalog, name: str) -> None:
     """Forget an album; the photos stay (an album made by hand loses its tag)."""
-    with cat.transaction():
+    scopes = _tag_scopes(cat, album_tag(name))
+    with journal.decision(cat, "album.delete", f"Delete the album “{name}”", scopes):
         album = clusters.get_album(cat, name)
         if album is None:
             raise OrganizeError(f"there is no album “{name}”")
@@ -98,6 +100,14 @@ def _tag_rows(cat: Catalog, tag: str) -> list[tuple[int, str]]:
     prefix = tag.casefold() + "|"
     return [(tid, name) for tid, name in cat.query("SELECT id, name FROM tags")
             if name.casefold() == tag.casefold() or name.casefold().startswith(prefix)]
+
+
+def _tag_scopes(cat: Catalog, *tags: str) -> list[journal.Scope]:
+    """What renaming or deleting these tags (and the tags under them) may change, for the
+    undo journal: the tags and albums (small tables) and those tags' photo rows."""
+    ids = sorted({tid for tag in tags for tid, _ in _tag_rows(cat, tag)})
+    return [("tags", "1", ()), ("albums", "1", ()),
+            ("photo_tags", f"tag_id IN {journal.IDS}", (journal.ids_param(ids),))]
 
 
 def _rename_tag_rows(cat: Catalog, old: str, new: str) -> int:
@@ -129,7 +139,9 @@ def rename_tag(cat: Catalog, old: str, new: str) -> None:
     target = clusters.clean_name(new)
     if target is None:
         raise OrganizeError("a tag needs a name")
-    with cat.transaction():
+    summary = f"Rename the tag “{old.replace('|', ' › ')}” to “{target.replace('|', ' › ')}”"
+    scopes = _tag_scopes(cat, clusters.clean_name(old) or old, target)
+    with journal.decision(cat, "tag.rename", summary, scopes):
         cluster_id = _cluster_of_tag(cat, old)
         if cluster_id is not None:
             clusters.name_cluster(cat, cluster_id, target.rsplit("|", 1)[-1])
@@ -142,7 +154,9 @@ def delete_tag(cat: Catalog, name: str) -> int:
     """Remove a tag (and the tags under it) from every photo; the photos stay. Returns how
     many tags went. A person's tag is not deleted here (that person is hidden or renamed on
     the People page)."""
-    with cat.transaction():
+    scopes = _tag_scopes(cat, clusters.clean_name(name) or name)
+    with journal.decision(cat, "tag.delete", f"Delete the tag “{name.replace('|', ' › ')}”",
+                          scopes):
         if _cluster_of_tag(cat, name) is not None:
             raise OrganizeError(f"“{name.replace('|', ' › ')}” is a name given on the "
                                 f"{name.split('|', 1)[0]} page: rename or hide it there")

@@ -1,6 +1,6 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → faces → clusters → sidecars → text
+    scan → embed → info → faces → clusters → names → sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.library.Library`). Each stage keeps per-photo state
@@ -17,6 +17,7 @@ info       no           size, date, GPS, camera read without decoding pixels, fo
 faces      no           ``photos.faces_done``; faces join people incrementally
 clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.core.grouping`):
                         a kind is re-grouped only when its input changed
+names      yes          per model: the prompt vectors of suggested names (``prompt_vectors``)
 sidecars   no           (writing on) a digest of the tags and named faces written to the
                         photo's ``.xmp``, and where: ``photo_stages`` 'sidecar'
 text       no           (OCR, setting on) ``photo_text``: the words read, or the failure,
@@ -249,7 +250,8 @@ class InfoStage(PhotoStage):
             for pid, info in infos:
                 ctx.cat.record_info(pid, width=info.width, height=info.height,
                                     taken_at=info.taken_at, latitude=info.latitude,
-                                    longitude=info.longitude, camera=info.camera)
+                                    longitude=info.longitude, camera=info.camera,
+                                    tz_offset=info.tz_offset)
         return results
 
 
@@ -420,6 +422,26 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     return written
 
 
+class NamesStage:
+    """The prompt vectors suggested names need (:mod:`photoorg.core.suggest`), made once per
+    model while its encoder is at hand, so the window suggests names with no model loaded."""
+
+    name = "names"
+    needs_model = False  # without the model there is simply nothing to suggest yet
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core import suggest
+
+        return int(ctx.cat.active_model() is not None and not suggest.is_prepared(ctx.cat))
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core import suggest
+
+        encoder = ctx.models.encoder_for(ctx.cat, "names")
+        if encoder is not None:
+            suggest.prepare(ctx.cat, encoder)
+
+
 class TextStage:
     """The words written in photos, read by OCR (:mod:`photoorg.core.ocr`) for search: the
     lowest priority, after everything else; its own per-photo state (``photo_text``: what
@@ -439,7 +461,8 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), FacesStage(), ClustersStage(), SidecarStage(),
+STAGES: list[Any] = [EmbedStage(), InfoStage(), FacesStage(), ClustersStage(), NamesStage(),
+                     SidecarStage(),
                      TextStage()]
 """The pipeline, in order (after the scan)."""
 

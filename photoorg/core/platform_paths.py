@@ -17,6 +17,7 @@ Linux tests check the Windows rules; the few that touch the disk say so.
 
 from __future__ import annotations
 
+import contextlib
 import ntpath
 import os
 import stat
@@ -344,6 +345,17 @@ def on_disk_spelling(root: Path, rel: str, rules: NameRules | None = None) -> st
         out.append(part)
         folder = folder / part
     return "/".join(out)
+
+
+def canonical_root(path: str | os.PathLike[str]) -> str:
+    """How a library root is stored: absolute, symlinks resolved, each component as the
+    disk spells it, and on Windows the drive letter upper-cased (``d:\\photos`` and
+    ``D:\\Photos`` are one root even while the drive is away)."""
+    resolved = true_case_path(Path(path).expanduser().resolve())
+    if IS_WINDOWS:
+        with contextlib.suppress(ValueError):
+            return str(normalize_root(str(resolved), windows=True))
+    return str(resolved)
 
 
 def true_case_path(path: Path) -> Path:

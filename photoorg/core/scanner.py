@@ -2,8 +2,9 @@
 
 New files are queued; changed files (size or mtime) are re-queued; a file that vanished
 from one place and appeared in another with the same content hash is a *move* and keeps
-its row (vector, faces, names, tags). A file is forgotten only when its library root is
-reachable; a missing root makes its photos *offline*.
+its row (vector, faces, names, tags). A file gone from a reachable root leaves its row
+*missing* (photoorg.core.missing): a file with its content that turns up later, anywhere
+in the library, takes the row back. A missing root makes its photos *offline*.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from photoorg.core import missing
 from photoorg.core.catalog import Catalog, PhotoRow, Root
 from photoorg.core.imaging import is_supported
 from photoorg.core.platform_paths import (
@@ -124,8 +126,9 @@ class ScanReport:
     added: int = 0
     changed: int = 0
     moved: int = 0
-    removed: int = 0
+    removed: int = 0  # rows whose files went missing (kept, hidden; see core.missing)
     unchanged: int = 0
+    returned: int = 0  # missing rows whose file is back (same place, or same content)
     offline_roots: list[Path] = field(default_factory=list)
     errors: list[tuple[Path, str]] = field(default_factory=list)
     # rows whose files are missing but were kept (``scan_paths(defer_deletes=True)``)
@@ -139,6 +142,7 @@ class ScanReport:
         self.moved += other.moved
         self.removed += other.removed
         self.unchanged += other.unchanged
+        self.returned += other.returned
         self.offline_roots += other.offline_roots
         self.errors += other.errors
         self.gone += other.gone
@@ -146,8 +150,8 @@ class ScanReport:
 
     @property
     def changes(self) -> int:
-        """How many catalog rows this scan added, re-queued, moved or removed."""
-        return self.added + self.changed + self.moved + self.removed
+        """How many catalog rows this scan added, re-queued, moved, took back or lost."""
+        return self.added + self.changed + self.moved + self.removed + self.returned
 
 
 NAME_NOT_UTF8 = "file name is not valid UTF-8"
@@ -256,14 +260,18 @@ def scan_library(
     cat: Catalog,
     roots: list[Root] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    grace_days: float = missing.DEFAULT_GRACE_DAYS,
 ) -> ScanReport:
     """Reconcile the catalog with the disk for ``roots`` (default: all).
 
     Moves are matched across all scanned roots, so a photo moved from one library
-    folder to another keeps everything.
+    folder to another keeps everything. Photos missing for longer than ``grace_days``
+    are forgotten.
     """
     report = ScanReport()
     patterns = cat.exclusions()
+    was_missing = missing.missing_ids(cat)
     gone: dict[int, PhotoRow] = {}
     new_files: list[_NewFile] = []
     for root in roots if roots is not None else cat.roots():
@@ -298,6 +306,8 @@ def scan_library(
                     report.changed += 1
             else:
                 report.unchanged += 1
+            if row is not None and row.id in was_missing:
+                report.returned += missing.mark_present(cat, [row.id])
         if should_stop and should_stop():
             return report
         # a folder or file that could not be read is not a deleted one: keep its rows
@@ -307,6 +317,7 @@ def scan_library(
         _remember_unreadable_folders(cat, root, report.errors[first_error:])
         cat.mark_scanned(root.id)
     _apply_new_and_gone(cat, new_files, gone, report)
+    missing.expire(cat, grace_days)
     return report
 
 
@@ -405,6 +416,10 @@ def _apply_new_and_gone(
                 cat.move_photo(moved.id, nf.root_id, nf.rel, nf.stat.mtime)
                 gone.pop(moved.id, None)
                 report.moved += 1
+            elif missing.take_back(
+                cat, nf.stat.size, nf.hash, nf.root_id, nf.rel, nf.stat.mtime
+            ) is not None:
+                report.returned += 1
             else:
                 cat.add_photo(nf.root_id, nf.rel, nf.stat.size, nf.stat.mtime, nf.hash)
                 report.added += 1
@@ -544,6 +559,7 @@ def scan_paths(
     """
     report = ScanReport()
     patterns = cat.exclusions()
+    was_missing = missing.missing_ids(cat)
     roots = {r.id: r for r in cat.roots()}
     gone: dict[int, PhotoRow] = {}
     new_files: list[_NewFile] = []
@@ -594,6 +610,8 @@ def scan_paths(
                         report.changed += 1
                 else:
                     report.unchanged += 1
+                if row is not None and row.id in was_missing:
+                    report.returned += missing.mark_present(cat, [row.id])
             _record_unreadable(cat, root, report.errors[first_error:], known)
             unreadable = _unreadable(root.path, report.errors[first_error:])
             gone.update(
@@ -619,7 +637,9 @@ def _still_there(root: Path, rel: str, patterns: list[str]) -> bool:
 def forget_gone(
     cat: Catalog, rows: Iterable[PhotoRow], *, adopt_since: float | None = None
 ) -> ScanReport:
-    """Delete the rows of files that are really gone, after checking again.
+    """Mark the rows of files that are really gone *missing* (after checking again): they
+    keep everything and leave the views until their content comes back or the user
+    forgets them (:mod:`photoorg.core.missing`).
 
     A row is kept (and listed in ``report.gone``) when its root is unreachable (offline,
     never deleted) or its file is back. With ``adopt_since`` (wall-clock time), a gone
@@ -671,7 +691,5 @@ def forget_gone(
                 report.moved += 1
                 continue
         doomed.append(row.id)
-    if doomed:
-        cat.delete_photos(doomed)
-    report.removed += len(doomed)
+    report.removed += missing.mark_missing(cat, doomed)
     return report

@@ -1379,8 +1379,9 @@ class SearchIndex:
         return ("(" + " OR ".join(ors) + ")" if ors else "0"), args
 
     def _excluded_ids(self, filters: Filters) -> np.ndarray:
-        parts = [r[0] for r in self._cat.query(
-            "SELECT id FROM photos WHERE status = 'skipped'")]
+        parts = [r[0] for r in self._cat.query(  # unreadable, or file gone (kept missing)
+            "SELECT id FROM photos WHERE status = 'skipped' UNION ALL "  # two index lookups
+            "SELECT id FROM photos WHERE missing_since IS NOT NULL")]
         if not filters.include_offline:
             offline = [r.id for r in self._cat.roots() if not r.online]
             for root_id in offline:

@@ -32,7 +32,8 @@ Protocol: one JSON object per line. Events (stdout)::
 
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
 ``{"cmd": "search", "gen", "text", "k", "all"}``, ``{"cmd": "similar", "gen", "ids", "k",
-"all"}`` (``all``: no relevance cut-off, "show weaker matches"),
+"all"}`` (``all``: no relevance cut-off, "show weaker matches"; and ``"not": [ids]``: less
+like those),
 ``{"cmd": "album", "gen", "name"}`` (a saved-search album: answered as ``results``),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
@@ -276,7 +277,13 @@ class LibraryService:
         show_all = bool(job.get("all", False))
         lib = self.library
         try:
-            if job["cmd"] == "similar":
+            if job["cmd"] == "similar" and job.get("not"):  # less like those: Rocchio
+                from photoorg.core.feedback import Feedback
+
+                wanted = Feedback(tuple(int(i) for i in job["ids"]),
+                                  tuple(int(i) for i in job["not"]))
+                page = lib.more_like_these(wanted, k=k, show_all=show_all).page
+            elif job["cmd"] == "similar":
                 page = lib.similar([int(i) for i in job["ids"]], k=k, include_self=True,
                                    show_all=show_all)
             elif job["cmd"] == "album":

@@ -813,7 +813,7 @@ class LibraryWatcher:
         for path, why in report.errors[:20]:
             log.info("cannot read %s: %s", path, why)
         self.totals.add(report)
-        if report.added or report.changed:
+        if report.added or report.changed or report.returned:
             self._index_needed = True
         if report.changes:
             self.listener.on_changes(report)

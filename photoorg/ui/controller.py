@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,12 @@ class LibraryController(QObject):
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
     duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
+    events_ready = Signal(list)  # [events.Event] suggested, newest first
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
+    undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
 
     def __init__(
         self,
@@ -91,13 +93,15 @@ class LibraryController(QObject):
         self.search_text = ""
         self.similar_to: list[int] = []
         self.show_all = False  # "show weaker matches": no relevance cut-off
+        self.less_like: list[int] = []  # "less like these" while showing similar photos
+        self._album_gens: set[int] = set()  # answers that are albums (ids, no scores)
         self.cluster_kind: str | None = None
         self.overview: engine.Overview | None = None
         self.model_ready = False
         self.model_state_now = ("", "", "")
         self._generation = 0
         self._titles: dict[int, str] = {}
-        self._grid_count: tuple[int, int] | None = None
+        self._grid_count: tuple[int, int, int] | None = None
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_INTERVAL_MS)
@@ -133,6 +137,7 @@ class LibraryController(QObject):
         # the OCR stage (in the service) reads the setting from the catalog
         self.writer.submit(engine.set_read_text, self.settings.read_text,
                            what="saving the settings")
+        self.refresh_undo()
 
     def close(self) -> None:
         if self._closed:
@@ -156,6 +161,7 @@ class LibraryController(QObject):
         self.source = source
         self.search_text = ""
         self.similar_to = []
+        self.less_like = []
         self.reload()
 
     def set_sort(self, sort: str) -> None:
@@ -170,6 +176,11 @@ class LibraryController(QObject):
             self._submit_search(gen, self.search_text)
         elif self.similar_to:
             self._submit_similar(gen, self.similar_to)
+        elif (self.source.kind == "album" and self.overview is not None
+              and self.source.arg in self.overview.search_albums):
+            self._titles[gen] = str(self.source.arg)  # a saved search: the service ranks it
+            self._album_gens.add(gen)
+            self.service.send_json({"cmd": "album", "gen": gen, "name": str(self.source.arg)})
         else:
             self.query.submit(engine.load_source, self.source, self.sort,
                               callback=self._grid_cb(gen), what="loading photos")
@@ -191,6 +202,7 @@ class LibraryController(QObject):
         answers still on their way are dropped."""
         self.search_text = ""
         self.similar_to = []
+        self.less_like = []
         self._next_generation()
 
     def search(self, text: str) -> None:
@@ -200,6 +212,7 @@ class LibraryController(QObject):
         self.search_text = text
         self.similar_to = []
         self.show_all = False
+        self.less_like = []
         if not text:
             self.reload()
             return
@@ -222,27 +235,87 @@ class LibraryController(QObject):
         self.search_text = ""
         self.similar_to = list(photo_ids)
         self.show_all = False
+        self.less_like = []
         self._submit_similar(self._next_generation(), self.similar_to)
 
+    def refine_similar(self, more: Sequence[int] = (), less: Sequence[int] = ()) -> None:
+        """Relevance feedback on the shown results: ``more`` join the photos to be like,
+        ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.feedback`)."""
+        from photoorg.core.feedback import Feedback
+
+        if not self.similar_to:
+            return
+        refined = Feedback(tuple(self.similar_to), tuple(self.less_like)).refine(more, less)
+        if not refined.positive:
+            return
+        self.similar_to = [int(p) for p in refined.positive]
+        self.less_like = [int(n) for n in refined.negative]
+        self._submit_similar(self._next_generation(), self.similar_to)
+
+    def similar_title(self) -> str:
+        n, m = len(self.similar_to), len(self.less_like)
+        if m:
+            return (f"More like {n} photo{'s' if n != 1 else ''}, "
+                    f"less like {m}")
+        return "More like these" if n > 1 else "Similar photos"
+
     def _submit_similar(self, gen: int, ids: list[int]) -> None:
-        self._titles[gen] = "Similar photos"
-        self.service.similar(gen, ids, SEARCH_RESULTS, self.show_all)
+        self._titles[gen] = self.similar_title()
+        self.service.similar(gen, ids, SEARCH_RESULTS, negative=self.less_like,
+                             show_all=self.show_all)
+
+    def save_similar_album(self, name: str) -> None:
+        """The current "more like these" as an album that stays current."""
+        if self.similar_to and name.strip():
+            self._write(engine.save_similar_album, name.strip(), list(self.similar_to),
+                        list(self.less_like), what="saving the album",
+                        done=f"Saved album “{name.strip()}”",
+                        after=lambda _: self._tags_changed())
+
+    def show_ids(self, ids: list[int], title: str) -> None:
+        """The grid shows these photos, in this order (an event's photos)."""
+        gen = self._next_generation()
+        self.search_text = ""
+        self.similar_to = []
+        self.less_like = []
+        self.query.submit(engine.rows_for_ids, [int(i) for i in ids], None, title,
+                          callback=self._grid_cb(gen), what="showing photos")
+
+    # -- events: suggested albums ----------------------------------------------------------
+
+    def load_events(self) -> None:
+        self.writer.submit(engine.load_events,
+                           callback=lambda r, e: self._deliver(self.events_ready, r, e),
+                           what="finding events")
+
+    def keep_event(self, event_id: int) -> None:
+        self._write(engine.keep_event, event_id, self.settings.write_sidecars,
+                    what="keeping the event", done="Kept as an album",
+                    after=lambda _: (self._tags_changed(), self.load_events()))
+
+    def dismiss_event(self, event_id: int) -> None:
+        self._write(engine.dismiss_event, event_id, what="dismissing the event",
+                    done="Event dismissed", after=lambda _: self.load_events())
 
     @Slot(int, list, list, str, object)
     def _on_results(self, gen: int, ids: list, scores: list, error: str,
                     info: dict | None = None) -> None:
         title = self._titles.pop(gen, "")
+        album = gen in self._album_gens
+        self._album_gens.discard(gen)
         if gen != self._generation or self._closed:
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
+            if album:
+                self.error.emit(f"The album could not be shown: {error}", "")
         info = info or {}
         matched = [tuple(m) for m in info.get("matched") or []]
         total = info.get("total")
         weaker = bool(info.get("weaker")) and not self.show_all
         self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
-                          [float(x) for x in scores], title, matched or None,
-                          None if total is None else int(total), weaker,
+                          None if album else [float(x) for x in scores], title,
+                          matched or None, None if total is None else int(total), weaker,
                           callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------
@@ -298,7 +371,8 @@ class LibraryController(QObject):
     def set_rotation(self, photo_id: int, degrees: int) -> None:
         """How the viewer turns this photo: a photoorg setting, the file is never touched."""
         self._write(engine.set_rotation, photo_id, degrees, what="turning the photo",
-                    done="Turned (only in photoorg; the file is unchanged)")
+                    done="Turned (only in photoorg; the file is unchanged)",
+                    after=lambda _: self.reload())  # its thumbnail turns too
 
     def load_settings_info(self) -> None:
         self.query.submit(engine.settings_info, self.data,
@@ -351,8 +425,39 @@ class LibraryController(QObject):
             if after is not None:
                 after(result)
             self.writes_done.emit(done or what)
+            self.refresh_undo()
 
         self.writer.submit(fn, *args, callback=finished, what=what)
+
+    def forget_missing(self) -> None:
+        self._write(engine.forget_missing, what="forgetting missing photos",
+                    done="Missing photos forgotten", after=lambda _: self._library_changed())
+
+    def refresh_undo(self) -> None:
+        """Ask what Undo would undo now (the journal lives in the catalog: after a restart
+        too)."""
+        def done(summary: str | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif not self._closed:
+                self.undo_ready.emit(summary or "")
+
+        self.writer.submit(engine.last_decision, callback=done, what="reading the history")
+
+    def undo(self) -> None:
+        """Undo the last decision (Edit › Undo, Ctrl+Z)."""
+        def finished(undone: list[str] | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+                return
+            if self._closed:
+                return
+            self._clusters_changed(reload=True)
+            self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
+                                  "Nothing to undo")
+            self.refresh_undo()
+
+        self.writer.submit(engine.undo, 1, callback=finished, what="undoing")
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:
@@ -572,7 +677,7 @@ class LibraryController(QObject):
                 self.reload()  # new vectors may change the answer
             return
 
-        def done(count: tuple[int, int] | None, error: TaskError | None) -> None:
+        def done(count: tuple[int, int, int] | None, error: TaskError | None) -> None:
             if error is not None or count is None or self._closed:
                 return
             if force or count != self._grid_count:  # photos came or went: show them

@@ -16,10 +16,13 @@ from typing import Any
 
 from photoorg import config
 from photoorg.core import (
+    backup,
     browse,
     clusters,
     duplicates,
+    journal,
     metadata_import,
+    missing,
     organize,
     pipeline,
     textindex,
@@ -41,6 +44,10 @@ State = dict[str, Any]
 def open_writer(data: Path) -> Callable[[State], None]:
     def init(state: State) -> None:
         state["cat"] = Catalog(config.catalog_path(data))
+        try:
+            backup.maybe_backup(config.catalog_path(data), data)  # the daily safety net
+        except (backup.BackupError, OSError):
+            log.exception("could not back up the catalog")
 
     return init
 
@@ -88,10 +95,13 @@ def load_source(state: State, source: queries.Source, sort: str = "taken") -> qu
     return queries.all_photos(cat, sort)
 
 
-def photo_count(state: State) -> tuple[int, int]:
+def photo_count(state: State) -> tuple[int, int, int]:
+    """(photos, newest id, unreadable): when any changes, the grid reloads (a file found
+    unreadable leaves the grid, so the page and the sidebar keep the same count)."""
     cat: Catalog = state["cat"]
-    row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM photos").fetchone()
-    return int(row[0]), int(row[1])
+    row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), "
+                      "COALESCE(SUM(status = 'skipped'), 0) FROM photos").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 @dataclass
@@ -109,6 +119,7 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    search_albums: list[str] = field(default_factory=list)  # resolved by the service
 
 
 def overview(state: State) -> Overview:
@@ -126,6 +137,7 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
+        search_albums=queries.search_albums(cat),
     )
 
 
@@ -137,7 +149,7 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
     return queries.clusters(state["cat"], kind)
 
 
-def rows_for_ids(state: State, ids: list[int], scores: list[float], title: str,
+def rows_for_ids(state: State, ids: list[int], scores: list[float] | None, title: str,
                  matched: list[tuple[str, ...]] | None = None, total: int | None = None,
                  weaker_hidden: bool = False) -> queries.PhotoList:
     """Grid rows for search results, in their order (with why each matched, how many
@@ -246,7 +258,7 @@ def merge_clusters(state: State, source_ids: list[int], target_id: int,
     cat: Catalog = state["cat"]
     touched = _members(cat, [target_id, *source_ids]) if sidecars else []
     merge = clusters.merge_clusters
-    with cat.transaction():
+    with journal.batch(cat):  # one undo step
         for other in source_ids:
             merge(cat, target_id, other)
     _sync_sidecars(cat, touched, sidecars)
@@ -366,9 +378,10 @@ def reject_photos(state: State, cluster_id: int, photo_ids: list[int],
     """"Not this person" (or not this place / scene): the photos leave it for good."""
     cat: Catalog = state["cat"]
     remove = clusters.remove_photo_from_cluster
-    with cat.transaction():
+    with journal.batch(cat):  # one undo step; the faces taken out become one new person
+        into = None
         for pid in photo_ids:
-            remove(cat, cluster_id, pid)
+            into = remove(cat, cluster_id, pid, into=into)
     _sync_sidecars(cat, photo_ids, sidecars)
 
 
@@ -377,8 +390,60 @@ def confirm_photos(state: State, cluster_id: int, photo_ids: list[int]) -> None:
     clusters.confirm_photos(state["cat"], cluster_id, photo_ids)
 
 
+def forget_missing(state: State) -> int:
+    """Forget the photos whose files are gone (the user confirmed)."""
+    return missing.forget_missing(state["cat"])
+
+
+def undo(state: State, steps: int = 1) -> list[str]:
+    """Undo the last decisions (the catalog's journal); returns what was undone."""
+    return [entry.summary for entry in journal.undo(state["cat"], steps)]
+
+
+def last_decision(state: State) -> str | None:
+    """What Undo would undo now, or None."""
+    entries = journal.history(state["cat"], limit=1)
+    return entries[0].summary if entries else None
+
+
 # -- thumbnails (query worker, at start) ---------------------------------------------------------
 
 
 def prune_thumbnails(state: State, data: Path, max_mb: int) -> int:
     return thumbnails.prune(config.thumbnail_dir(data), max_mb * 1024 * 1024)
+
+
+# -- more like these, events (issue 17; the core does the work) ----------------------------------
+
+
+def save_similar_album(state: State, name: str, positive: list[int], negative: list[int]
+                       ) -> str:
+    """Writer worker: a "more like these" album that stays current."""
+    from photoorg.core import feedback
+
+    album = feedback.save_album(state["cat"], name,
+                                feedback.Feedback(tuple(positive), tuple(negative)))
+    return album.name
+
+
+def load_events(state: State) -> list[Any]:
+    """Writer worker (the split is stored, keeping ids and decisions): the suggestions,
+    newest first."""
+    from photoorg.core import events
+
+    return events.list_events(events.refresh_events(state["cat"]))
+
+
+def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:
+    from photoorg.core import events
+
+    cat: Catalog = state["cat"]
+    album = events.keep_event(cat, event_id)
+    _sync_sidecars(cat, events.event_photo_ids(cat, event_id), sidecars)
+    return album.name
+
+
+def dismiss_event(state: State, event_id: int) -> None:
+    from photoorg.core import events
+
+    events.dismiss_event(state["cat"], event_id)

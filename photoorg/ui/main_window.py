@@ -22,18 +22,22 @@ from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
+    QPixmap,
     QShortcut,
     QShowEvent,
+    QTransform,
 )
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QSizePolicy,
     QSlider,
@@ -56,8 +60,15 @@ from photoorg.ui.icons import app_icon, icon
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.queries import ClusterInfo, PhotoList, Source
+from photoorg.ui.recovery import (
+    apply_scheduled_restore,
+    offer_backup_if_damaged,
+    schedule_restore,
+)
+from photoorg.ui.thumbnails import key_rotation
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
+from photoorg.ui.views.events import EventsPage
 from photoorg.ui.views.grid import (
     DEFAULT_THUMB,
     MAX_THUMB,
@@ -114,6 +125,9 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.errors = errors or ErrorReporter(config.log_dir(data), self)
         self.errors.parent_widget = self
+        apply_scheduled_restore(data)
+        offer_backup_if_damaged(data, self)
+        self._missing = 0  # photos whose files are gone (from the last overview)
         self.controller = LibraryController(
             data, self.settings, model_spec=model_spec, index_mode=index_mode, watch=watch,
             faces=faces, parent=self,
@@ -171,6 +185,13 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         toolbar.addAction(self.settings_action)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = edit.addAction("Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setEnabled(False)
+        edit.addSeparator()
+        self.forget_missing_action = edit.addAction("Forget missing photos…")
+        self.restore_action = edit.addAction("Restore a catalog backup…")
         # completions as you type: people, places, tags, albums (from the overview)
         self.suggestions = QStringListModel(self)
         self.completer = QCompleter(self.suggestions, self)
@@ -233,10 +254,11 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
         self.duplicates_page = DuplicatesPage(self.controller.thumbs)
+        self.events_page = EventsPage()
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
-                     self.unreadable_page, self.duplicates_page):
+                     self.unreadable_page, self.duplicates_page, self.events_page):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(self.grid_page)
         self.splitter = splitter = QSplitter()
@@ -302,6 +324,10 @@ class MainWindow(QMainWindow):
         dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
         dupes.dismiss_requested.connect(lambda ids: c.not_duplicates(ids, dupes.value()))
         c.duplicates_ready.connect(dupes.set_groups)
+        self.events_page.keep_requested.connect(c.keep_event)
+        self.events_page.dismiss_requested.connect(c.dismiss_event)
+        self.events_page.show_requested.connect(self.show_photo_ids)
+        c.events_ready.connect(self.events_page.set_events)
         self.welcome.add_folder_requested.connect(self.choose_folders)
         self.welcome.samples_requested.connect(c.add_sample_library)
         self.back_to_clusters.clicked.connect(self._go_back)
@@ -317,7 +343,11 @@ class MainWindow(QMainWindow):
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
         self.clusters.rename_requested.connect(c.rename_cluster)
-        self.clusters.merge_requested.connect(c.merge_clusters)
+        self.clusters.merge_requested.connect(self.merge_clusters)
+        self.undo_action.triggered.connect(c.undo)
+        self.forget_missing_action.triggered.connect(self.forget_missing)
+        self.restore_action.triggered.connect(self.restore_backup)
+        c.undo_ready.connect(self._undo_ready)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
             panel.download_requested.connect(lambda: c.download_model())
@@ -399,6 +429,11 @@ class MainWindow(QMainWindow):
             self._clear_search_quietly()
             self.stack.setCurrentWidget(self.unreadable_page)
             self.controller.load_unreadable()
+            return
+        if kind == "events":
+            self._clear_search_quietly()
+            self.stack.setCurrentWidget(self.events_page)
+            self.controller.load_events()
             return
         self._browse_nav = nav
         self._clear_search_quietly()
@@ -547,10 +582,13 @@ class MainWindow(QMainWindow):
         n = len(rows)
         paths = [self.photos.path(r) for r in rows]
         ids = [self.photos.photo_id(r) for r in rows]
-        similar = menu.addAction(icon("similar"), "Find similar")
+        similar = menu.addAction(icon("similar"), "Find similar" if n == 1
+                                 else "More like these")
         similar.setEnabled(self.controller.model_ready or bool(self.controller.overview
                                                                 and self.controller.overview.model))
         similar.triggered.connect(lambda: self.find_similar(ids, paths))
+        if self.controller.similar_to and not self.controller.search_text:
+            self._feedback_actions(menu, ids)
         menu.addSeparator()
         open_action = menu.addAction(icon("open"), "Open" if n == 1 else f"Open {n} photos")
         open_action.setEnabled(n <= 20)
@@ -590,6 +628,38 @@ class MainWindow(QMainWindow):
         menu.exec(self.grid.viewport().mapToGlobal(pos))
         menu.deleteLater()
 
+    def _feedback_actions(self, menu: QMenu, ids: list[int]) -> None:
+        """Relevance feedback while showing similar photos: refine, or save the query."""
+        c = self.controller
+        more = menu.addAction(icon("similar"), "More like these")
+        more.triggered.connect(lambda: self._refine(more=ids))
+        less = menu.addAction(icon("close"), "Less like these")
+        less.setEnabled(bool(set(c.similar_to) - set(ids)))  # something must stay to be like
+        less.triggered.connect(lambda: self._refine(less=ids))
+        save = menu.addAction(icon("album"), "Save as album…")
+        save.triggered.connect(self.ask_save_similar)
+
+    def _refine(self, more: tuple[int, ...] | list[int] = (),
+                less: tuple[int, ...] | list[int] = ()) -> None:
+        self.controller.refine_similar(more=more, less=less)
+        self.grid_title.setText(self.controller.similar_title())
+
+    def ask_save_similar(self) -> None:
+        """"Save as album…": the current "more like these" as an album that stays current."""
+        name, ok = QInputDialog.getText(
+            self, "Save as album", "Album name (new photos like these will join it):")
+        if ok and name.strip():
+            self.controller.save_similar_album(name.strip())
+
+    def show_photo_ids(self, ids: list[int], title: str) -> None:
+        """Show given photos in the grid (an event's, from the Events page)."""
+        self._clear_search_quietly()
+        self.sidebar.clear_selection_quietly()
+        self.back_to_clusters.hide()
+        self.stack.setCurrentWidget(self.grid_page)
+        self.grid_title.setText(title)
+        self.controller.show_ids(ids, title)
+
     def ask_tag(self, photo_ids: list[int]) -> None:
         organize_actions.ask_tag(self, photo_ids)
 
@@ -623,6 +693,9 @@ class MainWindow(QMainWindow):
         self._viewer_id = photo_id
         path = self.photos.path(row)
         preview = index.data(Qt.ItemDataRole.DecorationRole)
+        turned = key_rotation(self.photos.photos.keys[row])
+        if turned and isinstance(preview, QPixmap):  # the viewer turns it itself
+            preview = preview.transformed(QTransform().rotate(-turned))
         self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
         self.controller.load_image(photo_id, path)
         self.controller.load_details(photo_id)
@@ -712,12 +785,37 @@ class MainWindow(QMainWindow):
         if len(infos) > 1:
             target = max(infos, key=lambda c: (c.name is not None, c.count))
             merge = menu.addAction(icon("merge"), f"Merge {len(infos)} into “{target.title}”")
-            merge.triggered.connect(lambda: self.controller.merge_clusters(
+            merge.triggered.connect(lambda: self.merge_clusters(
                 [c.id for c in infos], target.id))
         menu.addSeparator()
         hide = menu.addAction(icon("eye-off"), "Hide" if len(rows) == 1 else f"Hide {len(rows)}")
         hide.triggered.connect(lambda: [self.controller.hide_cluster(c.id) for c in infos])
         return menu
+
+    def merge_clusters(self, source_ids: list[int], target_id: int) -> None:
+        """Merge (drag a card onto another, or the menu); asks first when more than one of
+        them has a name: two named people are rarely one by accident."""
+        rows = [self.clusters.row_of_id(cid) for cid in {*source_ids, target_id}]
+        named = sorted({info.name for r in rows if r is not None
+                        and (info := self.clusters.cluster(r)).name})
+        if len(named) > 1:
+            target = self.clusters.row_of_id(target_id)
+            into = self.clusters.cluster(target).title if target is not None else ""
+            answer = QMessageBox.question(
+                self, "Merge named groups?",
+                f"Merge {', '.join(f'“{n}”' for n in named)} into one, named “{into}”?\n"
+                "You can undo this with Edit › Undo (Ctrl+Z).",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.controller.merge_clusters(source_ids, target_id)
+
+    @Slot(str)
+    def _undo_ready(self, summary: str) -> None:
+        self.undo_action.setEnabled(bool(summary))
+        self.undo_action.setText(f"Undo: {summary}" if summary else "Undo")
 
     @Slot(QPoint)
     def _cluster_menu(self, pos: QPoint) -> None:
@@ -737,6 +835,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        self._missing = int(overview.counts.get("missing", 0))
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
             self.suggestions.setStringList(words)
@@ -786,7 +885,7 @@ class MainWindow(QMainWindow):
     def _scanned(self, report: dict) -> None:
         news = [f"{report.get(key, 0):,} {label}" for key, label in
                 (("added", "new"), ("changed", "changed"), ("moved", "moved"),
-                 ("removed", "removed")) if report.get(key)]
+                 ("removed", "missing")) if report.get(key)]
         offline = report.get("offline") or []
         if offline:
             news.append(f"{len(offline)} folder{'s' if len(offline) != 1 else ''} offline")
@@ -827,6 +926,49 @@ class MainWindow(QMainWindow):
         self.grid.empty_text = self._empty_text()
 
     # -- dialogs -----------------------------------------------------------------------------
+
+    def forget_missing(self) -> None:
+        """Forget, after asking, the photos whose files are gone (kept until then, so a file
+        that comes back takes its tags, names and faces back)."""
+        if not self._missing:
+            QMessageBox.information(self, "Forget missing photos",
+                                    "No photos are missing: every file is where it was.")
+            return
+        answer = QMessageBox.question(
+            self, "Forget missing photos?",
+            f"{self._missing:,} photos' files are gone from the library folders. photoorg "
+            "keeps their tags, names and faces in case they come back. Forget them for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.forget_missing()
+
+    def restore_backup(self) -> None:
+        """Choose a catalog backup; it replaces the catalog when photoorg starts again."""
+        from photoorg.core.backup import list_backups
+
+        found = list_backups(self.data)
+        if not found:
+            QMessageBox.information(self, "Restore a catalog backup",
+                                    "There is no backup yet (one is made each day).")
+            return
+        labels = [b.label for b in found]
+        label, ok = QInputDialog.getItem(self, "Restore a catalog backup",
+                                         "Replace the catalog with the backup of:", labels,
+                                         0, False)
+        if not ok or label not in labels:
+            return
+        answer = QMessageBox.question(
+            self, "Restore the backup?",
+            f"Changes made after {label} are lost (the current catalog is kept beside it). "
+            "photoorg closes now and restores it when you start it again.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            schedule_restore(self.data, found[labels.index(label)].path)
+            self.close()
 
     def choose_folders(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a photo folder")

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from photoorg.core import browse, textindex
+from photoorg.core import browse, suggest, textindex
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
-from photoorg.ui.thumbnails import face_key, photo_key
+from photoorg.core.missing import MISSING_IDS, VISIBLE
+from photoorg.ui.thumbnails import face_key, photo_key, rotated_key
 
 
 @dataclass
@@ -62,10 +63,12 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
     out = PhotoList(title=title)
     ids, paths, keys = out.ids, out.paths, out.keys
     native = os.sep != "/"
+    turned = browse.rotations(cat)  # photos turned in the viewer: their thumbnails too
     for pid, root_id, rel, chash, size, mtime in rows:
         ids.append(pid)
         paths.append(roots[root_id] + os.sep + (rel.replace("/", os.sep) if native else rel))
-        keys.append(photo_key(pid, chash, size, mtime))
+        key = photo_key(pid, chash, size, mtime)
+        keys.append(rotated_key(key, turned[pid]) if pid in turned else key)
     return out
 
 
@@ -92,7 +95,7 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
-        for row in cat.query(_SELECT + f"WHERE p.id IN ({marks})", chunk):
+        for row in cat.query(_SELECT + f"WHERE p.id IN ({marks}) AND p.{VISIBLE}", chunk):
             found[row[0]] = row
     keep = [i for i, pid in enumerate(ids) if pid in found]
     out = _rows_to_list(cat, [found[ids[i]] for i in keep], title)
@@ -157,7 +160,8 @@ def folder_statuses(cat: Catalog) -> list[FolderStatus]:
     target_id = target.id if target else None
     counts: dict[int, dict[str, int]] = {}
     for root_id, status, current, n in cat.query(
-        "SELECT root_id, status, model_id IS ?, COUNT(*) FROM photos GROUP BY 1, 2, 3",
+        f"SELECT root_id, status, model_id IS ?, COUNT(*) FROM photos WHERE {VISIBLE} "
+        "GROUP BY 1, 2, 3",
         (target_id,),
     ):
         c = counts.setdefault(root_id, {"indexed": 0, "pending": 0, "skipped": 0})
@@ -258,6 +262,12 @@ def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
     return core_clusters.all_tags(cat)
 
 
+def search_albums(cat: Catalog) -> list[str]:
+    """Albums that are saved searches ("more like these" included): the service, which
+    holds the search index, resolves them."""
+    return [album.name for album in core_clusters.list_albums(cat) if album.is_search]
+
+
 def albums(cat: Catalog) -> list[str]:
 
     return [album.name for album in core_clusters.list_albums(cat)]
@@ -281,6 +291,8 @@ class ClusterInfo:
     cover_path: str = ""
     cover_crop: tuple[float, float, float, float] | None = None
     confirmed: int = 0
+    suggestion: str | None = None  # a name the model suggests (the user accepts, or not)
+    suggestion_confidence: float = 0.0
 
     @property
     def title(self) -> str:
@@ -292,8 +304,9 @@ def cluster_counts(cat: Catalog) -> dict[str, int]:
     counts = dict.fromkeys(CLUSTER_KINDS, 0)
     for kind, n in cat.query(
         "SELECT kind, COUNT(*) FROM clusters WHERE hidden = 0 AND id IN ("
-        "SELECT cluster_id FROM faces WHERE cluster_id IS NOT NULL "
-        "UNION SELECT cluster_id FROM cluster_photos WHERE source != 'rejected') GROUP BY kind"
+        f"SELECT cluster_id FROM faces WHERE cluster_id IS NOT NULL AND photo_id NOT IN "
+        f"({MISSING_IDS}) UNION SELECT cluster_id FROM cluster_photos WHERE source != 'rejected' "
+        f"AND photo_id NOT IN ({MISSING_IDS})) GROUP BY kind"
     ):
         counts[kind] = n
     return counts
@@ -303,11 +316,15 @@ def clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list[Clus
     """Cards of one kind: named first, then by size; each with a cover (the sharpest
     confirmed face for people and pets, else the first photo)."""
 
-    out = [
-        ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size)
-        for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
-        if c.size
-    ]
+    listed = [c for c in core_clusters.list_clusters(cat, kind, include_hidden=include_hidden)
+              if c.size]
+    found = suggest.suggest_names(cat, listed)  # stored prompt vectors: no model needed
+    out = []
+    for c in listed:
+        hint = found.get(c.id)
+        out.append(ClusterInfo(c.id, c.kind, c.display_name, c.auto_name, c.hidden, c.size,
+                               suggestion=hint.name if hint else None,
+                               suggestion_confidence=hint.confidence if hint else 0.0))
     out.sort(key=lambda c: (c.name is None, -c.count, c.title.lower()))
     roots = {r.id: str(r.path) for r in cat.roots()}
     for info in out:
@@ -322,7 +339,7 @@ def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
         row = cat.execute(
             "SELECT f.id, f.x, f.y, f.w, f.h, p.id, p.root_id, p.rel_path, p.content_hash, "
             "p.size, p.mtime FROM faces f JOIN photos p ON p.id = f.photo_id "
-            "WHERE f.cluster_id = ? ORDER BY f.source = 'confirmed' DESC, "
+            f"WHERE f.cluster_id = ? AND p.{VISIBLE} ORDER BY f.source = 'confirmed' DESC, "
             "COALESCE(f.sharpness, 0) * f.w DESC LIMIT 1",
             (info.id,),
         ).fetchone()
@@ -335,7 +352,7 @@ def _cover(cat: Catalog, info: ClusterInfo, roots: dict[int, str]) -> None:
     row = cat.execute(
         "SELECT p.id, p.root_id, p.rel_path, p.content_hash, p.size, p.mtime "
         "FROM cluster_photos cp JOIN photos p ON p.id = cp.photo_id "
-        "WHERE cp.cluster_id = ? AND cp.source != 'rejected' "
+        f"WHERE cp.cluster_id = ? AND cp.source != 'rejected' AND p.{VISIBLE} "
         "ORDER BY cp.source = 'confirmed' DESC, p.id LIMIT 1",
         (info.id,),
     ).fetchone()

@@ -160,9 +160,14 @@ class ServiceClient(QObject):
                         "all": show_all})
 
     def similar(self, generation: int, photo_ids: list[int], k: int,
-                show_all: bool = False) -> None:
-        self.send_json({"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k,
-                        "all": show_all})
+                negative: list[int] | None = None, show_all: bool = False) -> None:
+        """More like ``photo_ids`` (less like ``negative``: Rocchio in the core); ``show_all``:
+        no relevance cut-off."""
+        command = {"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k,
+                   "all": show_all}
+        if negative:
+            command["not"] = list(negative)
+        self.send_json(command)
 
     def download(self, spec: str) -> None:
         self.send_json({"cmd": "download", "spec": spec})

@@ -34,6 +34,17 @@ def photo_key(photo_id: int, content_hash: str | None, size: int, mtime: float) 
     return f"p{photo_id}-{digest}"
 
 
+def rotated_key(key: str, degrees: int) -> str:
+    """The key of a thumbnail turned ``degrees`` clockwise (the viewer's turn, a setting)."""
+    return f"{key}-r{degrees}" if degrees % 360 else key
+
+
+def key_rotation(key: str) -> int:
+    """Degrees clockwise a thumbnail key asks for (0 for most)."""
+    tail = key.rsplit("-", 1)[-1]
+    return int(tail[1:]) if tail[:1] == "r" and tail[1:] in ("90", "180", "270") else 0
+
+
 def face_key(face_id: int, photo_key_: str) -> str:
     return f"f{face_id}-{photo_key_.rsplit('-', 1)[-1]}"
 
@@ -67,6 +78,9 @@ class ThumbnailCache:
             log.info("no thumbnail for %s: %s", req.path, exc)
             return None
         picture = picture.convert("RGB")
+        turn = key_rotation(req.key)
+        if turn:
+            picture = picture.rotate(-turn, expand=True)  # PIL turns counter-clockwise
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp")

@@ -42,6 +42,8 @@ def test_folder_tree_unreadable_page_and_retry(qtbot, library, monkeypatch) -> N
         entries = {e.nav[0]: e for e in sidebar.items_of("library")}
         assert entries["all"].count == "48"  # the readable ones, as the page will say
         assert entries["unreadable"].count == "1"
+        qtbot.waitUntil(lambda: next(e for e in sidebar.items_of("library")
+                                     if e.nav[0] == "folder").count == "48", timeout=30_000)
         trips = next(e for e in sidebar.items_of("library") if e.text == "trips")
         assert (trips.count, trips.depth, trips.expanded) == ("8", 1, False)
         assert sidebar.item_for("subfolder", (trips.nav[1][0], "trips/rome")) is None

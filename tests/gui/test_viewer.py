@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from guitools import names, needs_tiny
+from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 
@@ -78,6 +79,28 @@ def test_zoom_pan_turn_fullscreen_slideshow_menu(qtbot, window) -> None:  # noqa
         assert cat.scalar("SELECT rotation FROM photo_view WHERE photo_id = ?",
                           (window.photos.photo_id(row),)) == 90
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    # its grid thumbnail turns too (a separate cache entry; the file still untouched)
+    pid = window.photos.photo_id(row)
+    qtbot.waitUntil(lambda: window.photos.photos.keys[window.photos.row_of_id(pid)]
+                    .endswith("-r90"), timeout=10_000)
+    r = window.photos.row_of_id(pid)
+    store = window.controller.thumbs
+    qtbot.waitUntil(lambda: store.pixmap(window.photos.photos.keys[r],
+                                         window.photos.path(r)) is not None, timeout=10_000)
+    turned = store.pixmap(window.photos.photos.keys[r], window.photos.path(r)).toImage()
+    with Image.open(path) as im:
+        plain = im.convert("RGB")
+    w, h = turned.width(), turned.height()
+    points = [(x * w // 9, y * h // 9) for x in range(1, 9) for y in range(1, 9)]
+
+    def distance(picture: Image.Image) -> float:  # mean colour difference at 64 points
+        return sum(abs(turned.pixelColor(x, y).red() - picture.getpixel(
+            (x * picture.width // w, y * picture.height // h))[0])
+            + abs(turned.pixelColor(x, y).green() - picture.getpixel(
+                (x * picture.width // w, y * picture.height // h))[1])
+            for x, y in points) / len(points)
+
+    assert distance(plain.rotate(-90, expand=True)) < 0.5 * distance(plain)
     step = 1 if row + 1 < window.photos.rowCount() else -1
     viewer.move_requested.emit(step)
     qtbot.waitUntil(lambda: canvas.rotation == 0, timeout=5_000)

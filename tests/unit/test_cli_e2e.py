@@ -97,6 +97,15 @@ def test_similar_for_library_photo_and_outside_file(
     assert Path(hits[0]["path"]) == query.resolve()
 
 
+def test_clusters_json_suggests_no_scene_names_for_shapes(library: tuple[Path, Path]) -> None:
+    # the tiny model knows colours and shapes, not "beach" or "wedding": no suggestions
+    _, data = library
+    scenes = json.loads(run_cli(data, "clusters", "scenes", "--json").stdout)
+    assert scenes and all(set(c) == {"id", "kind", "name", "auto_name", "named_by", "photos",
+                                     "size", "suggestion"} for c in scenes)
+    assert [c["suggestion"] for c in scenes] == [None] * len(scenes)
+
+
 def test_rename_keeps_vector_without_reembedding(
     library: tuple[Path, Path], tmp_path: Path
 ) -> None:

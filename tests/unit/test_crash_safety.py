@@ -29,6 +29,8 @@ def test_kill_9_at_three_points_loses_nothing() -> None:
     assert result["integrity_ok"] == 3, result
     assert result["names_lost"] == 0 and result["tags_lost"] == 0, result
     assert result["duplicates"] == 0, result
+    # the undo journal is consistent with the state after each kill (decisions survived)
+    assert result["journal_inconsistent"] == 0 and result["decisions"] > 0, result
     assert result["final_ok"] and result["final_pending"] == 0, result
     assert result["originals_modified"] == 0, result
     assert done.returncode == 0, done.stderr[-3000:]

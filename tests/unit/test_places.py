@@ -195,7 +195,7 @@ def test_gps_exif_to_named_place_through_the_cli(
     paris = listed["Paris, France"]
     assert paris == {"id": paris["id"], "kind": "places", "name": "Paris, France",
                      "auto_name": "Paris, France", "named_by": "auto",
-                     "photos": [str(photo.resolve())], "size": 1}
+                     "photos": [str(photo.resolve())], "size": 1, "suggestion": None}
     assert json.loads(run_cli(capsys, *d, "tags", str(photo), "--json")[1]) == ["Places|Paris"]
     assert run_cli(capsys, *d, "name", str(paris["id"]), "Honeymoon")[0] == 0
     code, out = run_cli(capsys, *d, "clusters", "places", "--json")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import unicodedata
 from pathlib import Path, PureWindowsPath
 from types import SimpleNamespace
@@ -352,3 +353,43 @@ def test_case_only_rename_keeps_the_row(library: Path, cat: Catalog) -> None:
     assert cat.photo_id_for_path(lib / "trip" / "img_0001.jpg") == pid
     if pp.name_rules(lib).fold_case:
         assert (lib / "TRIP" / "IMG_0001.JPG").exists()  # the alias the fix is about
+
+
+def test_watcher_follows_a_case_only_rename(library: Path, cat: Catalog) -> None:
+    """The real folder watcher (native events, or polling where it picks that for the file
+    system) sees IMG_0002.JPG renamed to img_0002.jpg: one row, the same id."""
+    from photoorg.core.watcher import LibraryWatcher
+
+    _jpeg(library / "IMG_0002.JPG", seed=2)
+    _jpeg(library / "other.jpg", seed=3)
+    cat.add_root(library)
+    scan_library(cat)
+    before = _rows(cat)
+    watcher = LibraryWatcher(cat.path, None, settle_s=0.3, offline_check_s=0.3)
+    watcher.start()
+    try:
+        assert watcher.wait_until_idle(30)
+        os.rename(library / "IMG_0002.JPG", library / "img_0002.jpg")
+        deadline = time.monotonic() + 30
+        while "img_0002.jpg" not in _rows(cat) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert watcher.wait_until_idle(30, quiet_s=1.5)
+    finally:
+        watcher.stop()
+    assert _rows(cat) == {"img_0002.jpg": before["IMG_0002.JPG"], "other.jpg": before["other.jpg"]}
+
+
+def test_root_typed_in_another_case_is_the_same_root(library: Path, cat: Catalog) -> None:
+    """'~/pictures' typed for '~/Pictures' (macOS, Windows): one root, stored as the disk
+    spells it, so the watcher's event paths fall under it."""
+    (library / "Pictures").mkdir(parents=True)
+    root = cat.add_root(library / "Pictures")
+    pp.forget_name_rules()
+    if not pp.name_rules(library).fold_case:
+        assert cat.root_by_path(library / "pictures") is None  # another (absent) folder
+        return
+    typed = cat.add_root(library / "PICTURES")
+    assert typed.id == root.id and len(cat.roots()) == 1
+    found = cat.root_by_path(library / "pictures")
+    assert found is not None and found.id == root.id
+    assert cat.roots()[0].path.name == "Pictures"

@@ -21,7 +21,9 @@ def _jpeg(path: Path, color: tuple[int, int, int] = (200, 10, 10), size: int = 6
 
 
 def _rows(cat: Catalog) -> dict[str, int]:
-    return {rel: pid for pid, rel in cat.query("SELECT id, rel_path FROM photos")}
+    """Rows the user sees (missing ones are kept apart, see core.missing)."""
+    return {rel: pid for pid, rel in cat.query(
+        "SELECT id, rel_path FROM photos WHERE missing_since IS NULL")}
 
 
 def test_content_hash_ignores_name_and_sees_edits(tmp_path: Path) -> None:
@@ -74,8 +76,9 @@ def test_scan_new_changed_moved_deleted(tmp_path: Path) -> None:
 
         (lib / "d.jpg").unlink()
         report = scan_library(cat)
-        assert report.removed == 1
+        assert report.removed == 1  # kept as missing, out of sight (core.missing)
         assert "d.jpg" not in _rows(cat)
+        assert cat.scalar("SELECT rel_path FROM photos WHERE missing_since IS NOT NULL") == "d.jpg"
 
 
 def test_missing_root_marks_offline_never_deletes(tmp_path: Path) -> None:

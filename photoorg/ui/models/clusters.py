@@ -34,6 +34,7 @@ class ClusterRole(IntEnum):
     Count = Qt.ItemDataRole.UserRole + 3
     Named = Qt.ItemDataRole.UserRole + 4
     Round = Qt.ItemDataRole.UserRole + 5
+    Suggestion = Qt.ItemDataRole.UserRole + 6  # (name, confidence) or None
 
 
 class ClusterListModel(QAbstractListModel):
@@ -73,7 +74,11 @@ class ClusterListModel(QAbstractListModel):
             return item.name or ""
         if role == Qt.ItemDataRole.ToolTipRole:
             unit = "photo" if item.count == 1 else "photos"
-            return f"{item.title} · {item.count:,} {unit}"
+            tip = f"{item.title} · {item.count:,} {unit}"
+            if item.name is None and item.suggestion:
+                tip += (f"\nSuggested name: {item.suggestion} "
+                        f"({item.suggestion_confidence:.0%} sure) — click it to use it")
+            return tip
         if role == Qt.ItemDataRole.DecorationRole:
             if self._store is None or not item.cover_key:
                 return None
@@ -89,7 +94,18 @@ class ClusterListModel(QAbstractListModel):
             return item.name is not None
         if role == ClusterRole.Round:
             return item.kind in FACE_KINDS
+        if role == ClusterRole.Suggestion:
+            if item.name is None and item.suggestion:
+                return (item.suggestion, item.suggestion_confidence)
+            return None
         return None
+
+    def accept_suggestion(self, row: int) -> bool:
+        """The user clicked the suggested name: it becomes the cluster's name (nothing is
+        named without that click)."""
+        if not 0 <= row < len(self._items) or not self._items[row].suggestion:
+            return False
+        return self.setData(self.index(row), self._items[row].suggestion)
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if role != Qt.ItemDataRole.EditRole or not index.isValid():
@@ -115,7 +131,7 @@ class ClusterListModel(QAbstractListModel):
         names = dict(super().roleNames())
         names.update({ClusterRole.Id: b"clusterId", ClusterRole.Kind: b"kind",
                       ClusterRole.Count: b"count", ClusterRole.Named: b"named",
-                      ClusterRole.Round: b"round"})
+                      ClusterRole.Round: b"round", ClusterRole.Suggestion: b"suggestion"})
         return names
 
     # -- drag one card onto another: merge ----------------------------------------------

@@ -1,7 +1,9 @@
 """The clusters page: a card per person, pet, place or scene.
 
-Click a card to see its photos; click its name (or F2) to rename inline; drag a card onto
-another, or select several and "Merge", to merge; "Hide" keeps a cluster out of the way.
+Click a card to see its photos; click its name (or F2) to rename inline; an unnamed pet,
+scene or place may show a suggested name ("“beach”? 82%"): one click on it names the
+cluster, nothing is named otherwise; drag a card onto another, or select several and
+"Merge", to merge; "Hide" keeps a cluster out of the way.
 """
 
 from __future__ import annotations
@@ -58,11 +60,15 @@ class ClusterDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
         line = option.fontMetrics.height()
-        return QSize(self.cell_width, PAD + COVER + 8 + line + 2 + line + PAD)
+        return QSize(self.cell_width, PAD + COVER + 8 + 3 * (line + 2) + PAD)
 
     def name_rect(self, option_rect: QRect, line: int) -> QRect:
         left = option_rect.x() + (option_rect.width() - CARD_W) // 2
         return QRect(left + 6, option_rect.y() + PAD + COVER + 8, CARD_W - 12, line + 2)
+
+    def suggestion_rect(self, option_rect: QRect, line: int) -> QRect:
+        """Under the count: "“beach”? 82%" -- one click names the cluster."""
+        return self.name_rect(option_rect, line).translated(0, 2 * (line + 2))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
@@ -131,6 +137,15 @@ class ClusterDelegate(QStyledItemDelegate):
         count_rect = name_rect.translated(0, line + 2)
         painter.drawText(count_rect, Qt.AlignmentFlag.AlignHCenter,
                          f"{count:,} photo" + ("" if count == 1 else "s"))
+        suggestion = index.data(ClusterRole.Suggestion)
+        if suggestion:
+            name, confidence = suggestion
+            hint_rect = self.suggestion_rect(option.rect, line)
+            sure = f"{confidence:.0%}" if confidence < 0.995 else ">99%"
+            hint = painter.fontMetrics().elidedText(
+                f"“{name}”? {sure}", Qt.TextElideMode.ElideMiddle, hint_rect.width())
+            painter.setPen(QColor(palette.color(QPalette.ColorRole.Link)))
+            painter.drawText(hint_rect, Qt.AlignmentFlag.AlignHCenter, hint)
         painter.restore()
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,  # noqa: N802
@@ -190,8 +205,12 @@ class ClusterView(QListView):
         index = self.indexAt(pos)
         if not index.isValid():
             return
-        name = self.cards.name_rect(self.visualRect(index), self.fontMetrics().height())
-        if name.adjusted(0, -2, 0, 2).contains(pos):
+        line = self.fontMetrics().height()
+        name = self.cards.name_rect(self.visualRect(index), line)
+        hint = self.cards.suggestion_rect(self.visualRect(index), line)
+        if index.data(ClusterRole.Suggestion) and hint.adjusted(0, -2, 0, 2).contains(pos):
+            self.model().accept_suggestion(index.row())
+        elif name.adjusted(0, -2, 0, 2).contains(pos):
             self.edit(index)
         else:
             self.open_requested.emit(index)

@@ -44,7 +44,8 @@ class GroupCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         keep = group.member(group.keep)
         n = len(group.members)
-        self.header = QLabel(f"<b>{n} photos</b> · {group.similarity * 100:.1f}% alike · "
+        alike = group.similarity * 100
+        self.header = QLabel(f"<b>{n} photos</b> · at least {alike:.1f}% alike · "
                              f"keep <b>{keep.path.name}</b>: {group.why}")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.tiles: dict[str, QLabel] = {}

@@ -202,6 +202,8 @@ class Sidebar(QTreeView):
                                  "Files that are in your folders but could not be read"))
         library.append(Entry(("duplicates", None, "Duplicates"), "Duplicates", "duplicates",
                              "", "Near-identical photos, with the one to keep suggested"))
+        library.append(Entry(("events", None, "Events"), "Events", "album", "",
+                             "Outings and trips found by date and place, to keep as albums"))
         browse = []
         for kind, label in KIND_LABELS.items():
             n = overview.clusters.get(kind, 0)
@@ -243,8 +245,9 @@ class Sidebar(QTreeView):
             expanded = is_open if has_children else None
             if depth == 0:
                 f = status.get(node.root_id)
-                count = folder_status_text(f.total, f.indexed, f.pending, f.online) if f \
-                    else f"{node.total:,}"
+                # readable photos, as All photos counts them (skipped ones: "Couldn't read")
+                count = folder_status_text(f.total - f.skipped, f.indexed, f.pending,
+                                           f.online) if f else f"{node.total:,}"
                 tip = str(node.path)
                 if f is not None:
                     tip += f"\n{f.indexed:,} indexed · {f.pending:,} waiting"
@@ -259,7 +262,8 @@ class Sidebar(QTreeView):
                                                       else f"{node.total:,}")
                 tip = str(node.path)
                 if node.missing:
-                    tip += "\nMissing: this folder is gone from the disk."
+                    tip += ("\nMissing: this folder is gone from the disk. Its photos' tags, "
+                            "names and faces are kept: put it back, under any name.")
                 nav = ("subfolder", (node.root_id, node.rel), node.name)
             gone = not online or node.missing
             out.append(Entry(nav, node.name, "folder-offline" if gone else "folder", count, tip,

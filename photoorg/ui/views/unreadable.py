@@ -40,10 +40,9 @@ class UnreadablePage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         header = self.table.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         self.table.itemDoubleClicked.connect(
             lambda item, _c: self.show_requested.emit(item.toolTip(0)))
         self.retry_all = QPushButton("Retry all")
@@ -91,7 +90,8 @@ class UnreadablePage(QWidget):
             parts = ", ".join(f"{count:,} {reason}" for reason, count in reasons.most_common())
             self.summary.setText(
                 f"{n:,} file{'s' if n != 1 else ''} in your folders could not be read and "
-                f"are not in All photos: {parts}. Your files are untouched.")
+                f"{'are' if n != 1 else 'is'} not in All photos: {parts}. "
+                "Your files are untouched.")
         self.retry_all.setEnabled(bool(n))
         self._selection_changed()
 

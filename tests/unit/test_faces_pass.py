@@ -1,0 +1,239 @@
+"""The face pass at the machine's limit: decoding by DCT scaling, threads that give the same
+faces as one, drawings kept out of People, the same people whatever order photos arrive
+in, only new photos analysed, and clustering that never holds the write lock long."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photoorg.core.catalog import Catalog
+from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.faces import (
+    FaceAnalyzer,
+    cluster_faces,
+    face_pass,
+    people_pairwise_scores,
+    photo_likeness,
+    process_pending_faces,
+    recluster_people,
+    synthetic_descriptors,
+    update_people,
+)
+from photoorg.core.imaging import load_rgb
+from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.scanner import scan_library
+from photoorg.core.synthetic import write_sample_library
+
+REPO = Path(__file__).resolve().parents[2]
+FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
+needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+
+
+def _people_photos():
+    """benchmarks/people_photos.py: the benchmark's own photo makers (cut-outs, drawings)."""
+    spec = importlib.util.spec_from_file_location(
+        "people_photos", REPO / "benchmarks" / "people_photos.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("people_photos", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def heads():
+    if not FACES_DEV.is_dir():
+        pytest.skip("faces-dev not found")
+    return _people_photos().cut_heads(FACES_DEV)
+
+
+def test_a_12_mp_jpeg_is_decoded_for_faces_by_dct_scaling(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    big = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).resize((4000, 3000))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated 90° clockwise
+    big.save(tmp_path / "big.jpg", quality=90, exif=exif)
+    image = FaceAnalyzer(max_side=2048).analysis_image(tmp_path / "big.jpg")
+    assert image.size == (1500, 2000)  # the 1/2 DCT scale, oriented, not resampled to 2048
+    assert load_rgb(tmp_path / "big.jpg", max_side=2048).size == (1536, 2048)  # exact as before
+
+
+@needs_faces_dev
+def test_threads_find_the_same_faces_as_one(tmp_path: Path, analyzer: FaceAnalyzer) -> None:
+    photos = tmp_path / "photos"
+    for person in ("biden", "obama"):
+        shutil.copytree(FACES_DEV / person, photos / person)
+    found = []
+    for workers in (1, 3):
+        with Catalog(tmp_path / f"c{workers}.sqlite") as cat:
+            cat.add_root(photos)
+            scan_library(cat)
+            cat.execute("UPDATE photos SET status = 'indexed'")
+            assert process_pending_faces(cat, analyzer, workers=workers) == 4
+            found.append(cat.query(
+                "SELECT p.rel_path, f.x, f.y, f.w, f.h, f.descriptor FROM faces f "
+                "JOIN photos p ON p.id = f.photo_id ORDER BY p.rel_path, f.id"
+            ))
+    assert len(found[0]) >= 4 and found[0] == found[1]
+
+
+@needs_faces_dev
+def test_drawings_are_not_people_and_real_faces_stay(heads, analyzer: FaceAnalyzer) -> None:
+    pp = _people_photos()
+    rng = np.random.default_rng(3)
+    lenient = FaceAnalyzer(reject_drawings=False)
+    drawn = 0
+    art = [pp._cartoon(420, rng), pp._sketch(heads[3]), pp._poster(heads[5]),
+           pp._cartoon(520, rng), pp._sketch(heads[6]), pp._poster(heads[1])]
+    for picture in art:
+        canvas = Image.new("RGB", (1600, 1200), (90, 120, 90))
+        picture = picture if picture.mode == "RGBA" else picture.convert("RGB")
+        if picture.mode == "RGB":
+            picture = picture.resize((500, round(picture.height * 500 / picture.width)))
+        canvas.paste(picture, (400, 200), picture if picture.mode == "RGBA" else None)
+        drawn += len(lenient.detect(canvas))  # the detector alone takes them for faces
+        assert analyzer.detect(canvas) == []
+    assert drawn >= 4
+    for head in heads:  # every real face, in colour and in grey, passes the same checks
+        canvas = Image.new("RGB", (1600, 1200), (90, 120, 90))
+        pp.paste_head(canvas, head, 220, (0.5, 0.45))
+        assert len(analyzer.detect(canvas)) == 1, head.person
+        assert len(analyzer.detect(canvas.convert("L").convert("RGB"))) == 1, head.person
+
+
+def test_photo_likeness_reasons() -> None:
+    flat = np.zeros((150, 150, 3), np.uint8)
+    assert photo_likeness(flat) == "blank"
+    lines = np.full((150, 150, 3), 235, np.uint8)
+    lines[::9] = 20  # thin dark lines on paper: no shading
+    assert photo_likeness(lines) == "line drawing"
+
+
+def _replay(tmp: Path, x: np.ndarray, photos: np.ndarray, chunks: list) -> np.ndarray:
+    with Catalog(tmp / "c.sqlite") as cat:
+        root = cat.add_root(tmp)
+        index_of: dict[int, int] = {}
+        for chunk in chunks:
+            for photo in chunk:
+                pid = cat.add_photo(root.id, f"{photo}.jpg", 1, 0.0, None)
+                members = np.flatnonzero(photos == photo)
+                ids = cat.store_faces(
+                    pid, [(0.1, 0.1, 0.2, 0.2, 1.0, 100.0, x[i].tobytes()) for i in members]
+                )
+                index_of.update(zip(ids, members.tolist(), strict=True))
+            update_people(cat)
+        labels = np.full(len(x), -1)
+        for face_id, cid in cat.query("SELECT id, cluster_id FROM faces"):
+            labels[index_of[face_id]] = -1 if cid is None else cid
+    for p in tmp.glob("c.sqlite*"):
+        p.unlink()
+    return labels
+
+
+def test_the_same_people_whatever_order_photos_arrive_in(tmp_path: Path) -> None:
+    # spread-out people (faces 0.4-0.65 apart): incremental assignment alone made 0.94
+    x, _, photos = synthetic_descriptors(16, 6, seed=2)
+    _, truth, _ = synthetic_descriptors(16, 6, seed=2)
+    for person in np.unique(truth):
+        mine = truth == person
+        x[mine] = x[mine].mean(0) + 1.3 * (x[mine] - x[mine].mean(0))
+    order = np.unique(photos)[np.random.default_rng(0).permutation(len(np.unique(photos)))]
+    half = len(order) // 2
+    at_once = _replay(tmp_path, x, photos, [order])
+    halves = _replay(tmp_path, x, photos, [order[:half], order[half:]])
+    one_by_one = _replay(tmp_path, x, photos, [[p] for p in order])
+    alone = [v if v >= 0 else ("alone", i) for i, v in enumerate(at_once)]
+    assert (at_once >= 0).sum() > len(x) // 2
+    assert people_pairwise_scores(alone, halves.tolist())[2] == 1.0
+    assert people_pairwise_scores(alone, one_by_one.tolist())[2] == 1.0
+
+
+def test_clustering_plans_without_the_write_lock_and_sees_concurrent_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photoorg.core import faces
+
+    x, _, photos = synthetic_descriptors(5, 6, seed=1, group_share=0)
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        root = cat.add_root(tmp_path)
+        for photo in np.unique(photos):
+            pid = cat.add_photo(root.id, f"{photo}.jpg", 1, 0.0, None)
+            cat.store_faces(pid, [(0.1, 0.1, 0.2, 0.2, 1.0, 100.0, x[photo].tobytes())])
+        recluster_people(cat, full=True)
+        face, cid = cat.query("SELECT id, cluster_id FROM faces WHERE cluster_id IS NOT NULL")[0]
+        calls = []
+
+        def planning(*args, **kwargs):
+            if not calls:  # meanwhile the user says "not this person", from another process
+                with Catalog(tmp_path / "c.sqlite") as other, other.transaction():
+                    other.execute("UPDATE faces SET cluster_id = NULL WHERE id = ?", (face,))
+                    other.execute("INSERT INTO face_rejections VALUES(?, ?)", (face, cid))
+            calls.append(1)
+            return cluster_faces(*args, **kwargs)
+
+        monkeypatch.setattr(faces, "cluster_faces", planning)
+        recluster_people(cat, full=True)
+        assert len(calls) == 2  # planned again after the concurrent write
+        assert cat.scalar("SELECT cluster_id FROM faces WHERE id = ?", (face,)) != cid
+
+
+@needs_faces_dev
+def test_new_photos_alone_are_analysed(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    shutil.copytree(FACES_DEV / "obama", photos / "obama")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(photos)
+        scan_library(cat)
+        cat.execute("UPDATE photos SET status = 'indexed'")
+        assert face_pass(cat) == 2
+        shutil.copytree(FACES_DEV / "biden", photos / "biden")
+        scan_library(cat)
+        cat.execute("UPDATE photos SET status = 'indexed'")
+        seen: list[tuple[int, int]] = []
+        assert face_pass(cat, progress=lambda done, total: seen.append((done, total))) == 2
+        assert seen == [(1, 2), (2, 2)]
+        assert cat.scalar("SELECT COUNT(DISTINCT cluster_id) FROM faces") == 2
+
+
+@pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
+def test_a_face_pass_stopped_half_way_is_a_cancelled_run(tmp_path: Path) -> None:
+    """The watcher stops a long run when file events wait; it must come back for the
+    photos whose faces were not looked for (they were left pending until the next change)."""
+    write_sample_library(tmp_path / "photos", per_class=1, seed=5, size=96)
+    control = IndexControl()
+
+    class StopInFaces(IndexListener):
+        def on_progress(self, progress: Progress) -> None:
+            if progress.phase == "faces" and progress.done >= 1:
+                control.cancel()
+
+    with Catalog(tmp_path / "catalog.sqlite") as cat:
+        cat.add_root(tmp_path / "photos")
+        scan_library(cat)
+        summary = Indexer(cat, load_embedder(TEST_MODEL), listener=StopInFaces(),
+                          control=control, face_pass=face_pass).run()
+        assert cat.count_pending_faces() > 0
+        assert summary.cancelled
+
+
+def test_threads_do_not_share_the_descriptor_network() -> None:
+    analyzer = FaceAnalyzer()
+    nets = []
+    thread = threading.Thread(target=lambda: nets.append(analyzer._models()[2]))
+    thread.start()
+    thread.join()
+    assert nets[0] is not analyzer._models()[2]
