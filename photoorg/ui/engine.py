@@ -166,8 +166,10 @@ def search_suggestions(state: State) -> list[tuple[str, str]]:
 
 
 def set_read_text(state: State, on: bool) -> None:
-    """The library setting that turns the OCR stage on or off."""
-    ocr_setting.set_enabled(state["cat"], on)
+    """The library setting that turns the OCR stage on or off (written only if it changes)."""
+    cat: Catalog = state["cat"]
+    if (cat.get_meta(ocr_setting.META_READ_TEXT, "1") != "0") != on:
+        ocr_setting.set_enabled(cat, on)
 
 
 def read_text_enabled(state: State) -> bool:
