@@ -1402,13 +1402,17 @@ class Catalog:
         return self.query("SELECT face_id, cluster_id FROM face_rejections")
 
     def set_face_clusters(self, assignments: Iterable[tuple[int, int | None]]) -> None:
-        """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change."""
+        """Set ``cluster_id`` of automatic faces; confirmed and sidecar faces never change,
+        and a face never joins a person the user said it is not (even if the user said so
+        while the assignment was being computed on a snapshot, see core/staged.py)."""
         rows = [(cluster_id, face_id) for face_id, cluster_id in assignments]
         if not rows:
             return
         with self.transaction() as conn:
             conn.executemany(
-                "UPDATE faces SET cluster_id = ? WHERE id = ? AND source = 'auto'", rows
+                "UPDATE faces SET cluster_id = ?1 WHERE id = ?2 AND source = 'auto' AND NOT "
+                "EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id "
+                "AND r.cluster_id = ?1)", rows
             )
 
     def add_people_cluster(self, centroid: np.ndarray | None = None) -> int:
@@ -1426,6 +1430,20 @@ class Catalog:
             "UPDATE clusters SET centroid = ?, updated_at = ? WHERE id = ?",
             (blob, time.time(), cluster_id),
         )
+
+    def drop_untouched_people_clusters(self, ids: Iterable[int]) -> None:
+        """Delete these people clusters unless the user has touched them (named, hidden,
+        with confirmed faces or rejections): re-grouping computed on an older snapshot
+        must not drop a person the user named meanwhile."""
+        with self.transaction():
+            for cid in ids:
+                self.execute(
+                    "DELETE FROM clusters WHERE id = ? AND kind = 'people' AND name IS NULL "
+                    "AND hidden = 0 AND NOT EXISTS (SELECT 1 FROM faces f WHERE "
+                    "f.cluster_id = clusters.id AND f.source != 'auto') AND NOT EXISTS "
+                    "(SELECT 1 FROM face_rejections r WHERE r.cluster_id = clusters.id)",
+                    (cid,),
+                )
 
     def delete_clusters(self, ids: Iterable[int]) -> None:
         with self.transaction():

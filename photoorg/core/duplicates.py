@@ -11,6 +11,7 @@ back if a new look-alike joins it.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import re
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from photoorg.core import journal, missing
 from photoorg.core.catalog import Catalog
 from photoorg.core.search import DEFAULT_DUPLICATE_THRESHOLD, SearchIndex
+from photoorg.core.trash import TRASH_ACTION
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,10 @@ def dismiss(cat: Catalog, photo_ids: Iterable[int]) -> int:
     idents = sorted({h or f"id:{pid}" for pid, h in cat.query(
         f"SELECT id, content_hash FROM photos WHERE id IN ({marks})", ids)})
     now = time.time()
-    with cat.transaction():
+    scopes = [("not_duplicates", f"hash_a IN {journal.IDS} AND hash_b IN {journal.IDS}",
+               (json.dumps(idents), json.dumps(idents)))]
+    with journal.decision(cat, "duplicates.dismiss",
+                          f"Not duplicates: {len(ids)} photos", scopes):
         n = 0
         for a, b in itertools.combinations(idents, 2):
             n += cat.changes_of("INSERT OR IGNORE INTO not_duplicates(hash_a, hash_b, "
@@ -196,9 +202,13 @@ def move_to_trash(
             continue
         moved.append(path)
         moved_ids.append(int(pid))
-    if moved_ids:
+    if moved_ids:  # the rows stay, missing: Undo (or the file put back) brings them back
         with cat.transaction():
-            cat.delete_photos(moved_ids)
+            missing.mark_missing(cat, moved_ids)
+            journal.record(cat, TRASH_ACTION,
+                           f"Move {len(moved_ids)} photo(s) to the trash",
+                           {"files": [{"photo_id": pid, "path": str(path)}
+                                      for pid, path in zip(moved_ids, moved, strict=True)]})
     if failed:
         raise TrashError("Not moved to the trash: " + "; ".join(failed))
     return moved

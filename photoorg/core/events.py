@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from photoorg.core import clusters as cl
 from photoorg.core.catalog import Catalog
+from photoorg.core.places import haversine_km
 
 MAX_GAP_S = 3 * 3600  # a night's sleep is longer; a lunch break is not
 DAY_STARTS_AT_H = 4  # photos before 4 a.m. belong to the evening before
@@ -71,7 +72,7 @@ class Shot:
 
     @property
     def event_day(self) -> date:
-        return (_wall(self.local) - timedelta(hours=DAY_STARTS_AT_H)).date()
+        return _event_day(self.local)
 
 
 @dataclass
@@ -97,6 +98,13 @@ class Event:
 
     def end_iso(self) -> str:
         return _iso(self.end)
+
+
+def _event_day(local: float) -> date:
+    return date.fromordinal(_EPOCH_ORDINAL + int((local - DAY_STARTS_AT_H * 3600) // 86400))
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _wall(local: float) -> datetime:
@@ -165,8 +173,6 @@ def undated_count(cat: Catalog) -> int:
 
 
 def _km(a: Shot, b: Shot) -> float:
-    from photoorg.core.places import haversine_km
-
     assert a.latitude is not None and a.longitude is not None
     assert b.latitude is not None and b.longitude is not None
     return haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
@@ -176,11 +182,13 @@ def split_runs(shots: Sequence[Shot]) -> list[list[Shot]]:
     """Step 1: runs of photos (see the module doc), in time order."""
     runs: list[list[Shot]] = []
     last_located: Shot | None = None
+    prev_day: date | None = None
     for shot in shots:
+        day = shot.event_day
         if runs:
             prev = runs[-1][-1]
             gap = shot.instant - prev.instant
-            new_day = shot.event_day != prev.event_day
+            new_day = day != prev_day
             jump = (shot.located and last_located is not None
                     and _km(shot, last_located) > JUMP_KM)
             if (new_day and gap > MAX_GAP_S) or jump or gap > 24 * 3600:
@@ -188,6 +196,7 @@ def split_runs(shots: Sequence[Shot]) -> list[list[Shot]]:
         else:
             runs.append([])
         runs[-1].append(shot)
+        prev_day = day
         if shot.located:
             last_located = shot
     return runs

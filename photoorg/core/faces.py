@@ -407,6 +407,10 @@ DEFAULT_PARAMS = ClusterParams()
 # faces further apart than the threshold then rarely share an atom (purity), while a
 # person's typical spread (0.3-0.5 pairwise) mostly fits (few singleton atoms).
 ATOM_RADIUS = 0.6
+# large sets: k-means atoms of ~FACES_PER_ATOM faces, at most MAX_LINKAGE_ATOMS atoms in the
+# average-linkage matrix (5000^2 float64: 200 MB)
+FACES_PER_ATOM = 25
+MAX_LINKAGE_ATOMS = 5000
 ROW_CHUNK = 4096  # faces x clusters distance blocks: 4096 x 2000 float64 = 66 MB
 
 
@@ -568,13 +572,19 @@ def cluster_faces(
     atoms: list[np.ndarray] = [np.flatnonzero(fixed_mask & (tags == g))
                                for g in np.unique(tags[fixed_mask])]
     free = ~fixed_mask
-    if free.sum() > params.max_atoms:
-        raw = _atoms_by_kmeans(x, free, params.max_atoms, ATOM_RADIUS * t, params.seed)
+    n_free = int(free.sum())
+    if n_free > params.max_atoms:
+        n_atoms = max(params.max_atoms, min(n_free // FACES_PER_ATOM, MAX_LINKAGE_ATOMS - 1000))
+        raw = _atoms_by_kmeans(x, free, n_atoms, ATOM_RADIUS * t, params.seed)
         for atom in raw:
             atoms.extend(_purify(atom, x, photos, tags, ban))
+        if len(atoms) > MAX_LINKAGE_ATOMS:
+            # the linkage matrix is atoms x atoms: single faces that fit no atom wait for
+            # the k-means steps below instead (at 100k faces: ~24k of them, 5 GB otherwise)
+            atoms = [a for a in atoms if len(a) > 1 or fixed_mask[a[0]]]
     else:
         atoms.extend(np.array([i]) for i in np.flatnonzero(free))
-    atom_of = np.empty(n, dtype=np.int64)
+    atom_of = np.full(n, -1, dtype=np.int64)
     for a, members in enumerate(atoms):
         atom_of[members] = a
     k = len(atoms)
@@ -584,8 +594,9 @@ def cluster_faces(
     dist = np.sqrt(_sq_dists(mean, mean) + spread[:, None] + spread[None, :])
     _forbid_pairs(dist, atom_of, photos, tags, ban)
     rep = _average_linkage(dist, count, t)
-    _, labels = np.unique(rep[atom_of], return_inverse=True)
-    labels = labels.astype(np.int64)
+    in_atom = atom_of >= 0
+    labels = np.full(n, -1, dtype=np.int64)
+    _, labels[in_atom] = np.unique(rep[atom_of[in_atom]], return_inverse=True)
 
     # 3. small untagged clusters dissolve; constrained k-means steps over the rest
     labels = _drop_small(labels, tags, params.min_cluster_size)
@@ -605,13 +616,16 @@ def _forbid_pairs(dist: np.ndarray, atom_of: np.ndarray, photos: np.ndarray,
     for s, e in zip(starts, ends, strict=True):
         if e - s > 1:
             group = np.unique(atom_of[order[s:e]])
+            group = group[group >= 0]  # -1: faces in no atom
             dist[np.ix_(group, group)] = np.inf
     atom_tag = np.full(len(dist), -1, dtype=np.int64)
-    tagged = tags >= 0
+    tagged = (tags >= 0) & (atom_of >= 0)
     atom_tag[atom_of[tagged]] = tags[tagged]  # atoms hold at most one tag
     has = atom_tag >= 0
     dist[has[:, None] & has[None, :] & (atom_tag[:, None] != atom_tag[None, :])] = np.inf
     for face, banned_tags in ban.items():
+        if atom_of[face] < 0:
+            continue
         for tag in banned_tags:
             hit = atom_tag == tag
             dist[atom_of[face], hit] = np.inf
@@ -829,11 +843,14 @@ def _apply(cat: Catalog, f: _Faces, plan: _Plan) -> ReclusterReport:
     """Write a plan (inside the caller's transaction): new people, changed automatic
     assignments, centroids, dropped clusters, bookkeeping."""
     new_cluster = plan.new_cluster.copy()
-    for j in range(plan.new_people):
-        members = np.flatnonzero(plan.new_cluster == -2 - j)
-        cid = cat.add_people_cluster(f.x[members].mean(0))
+    fresh = new_cluster <= -2
+    person = np.where(fresh, -2 - new_cluster, -1)
+    _, centre, _ = _cluster_stats(f.x, person, plan.new_people)
+    cids = np.array([cat.add_people_cluster(centre[j]) for j in range(plan.new_people)],
+                    dtype=np.int64)
+    for cid in cids.tolist():
         f.clusters[cid] = (None, False)
-        new_cluster[members] = cid
+    new_cluster[fresh] = cids[person[fresh]] if len(cids) else -1
     cat.delete_clusters(plan.drop)
     for cid in plan.drop:
         f.clusters.pop(cid, None)

@@ -158,9 +158,10 @@ def save_album(cat: Catalog, name: str, feedback: Feedback, k: int = ALBUM_K) ->
 
 
 def resolve_album(cat: Catalog, album: cl.Album, index: SearchIndex | None = None,
-                  encoder: Encoder | None = None) -> list[int]:
+                  encoder: Encoder | None = None,
+                  scores: dict[int, float] | None = None) -> list[int]:
     """Photo ids of a "more like these" album, best first (photos deleted since are
-    skipped; if all its positives are gone it is empty)."""
+    skipped; if all its positives are gone it is empty); ``scores`` gets each one's."""
     spec = album.similar
     feedback = Feedback.from_spec(spec)
     alive = {pid for (pid,) in cat.query(
@@ -177,6 +178,8 @@ def resolve_album(cat: Catalog, album: cl.Album, index: SearchIndex | None = Non
     finally:
         if own:
             index.close(save=False)
+    if scores is not None:
+        scores.update((h.photo_id, float(h.score)) for h in hits)
     return [h.photo_id for h in hits]
 
 

@@ -41,7 +41,10 @@ def refresh_clusters(
         except ImportError as exc:  # dlib missing: list what exists
             log.info("people clustering unavailable: %s", exc)
             return None
-        result = faces.update_people(cat)
+        from photoorg.core.staged import run_staged
+
+        # computed on a snapshot, written in one short step: a rename never waits for it
+        result = run_staged(cat, faces.update_people)
     elif kind == "pets":
         if encode_texts is None:
             raise ClusterError("finding pets needs the library's CLIP text encoder")

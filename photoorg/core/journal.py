@@ -52,6 +52,7 @@ TABLES: dict[str, Table] = {
         Table("photo_tags", ("photo_id", "tag_id"), ("photo_id", "tag_id", "source")),
         Table("face_rejections", ("face_id", "cluster_id"), ("face_id", "cluster_id")),
         Table("photo_meta", ("photo_id", "field"), ("photo_id", "field", "value", "source")),
+        Table("not_duplicates", ("hash_a", "hash_b"), ("hash_a", "hash_b", "decided_at")),
     )
 }
 
@@ -88,6 +89,12 @@ class Entry:
 def register_inverse(action: str, inverse: Inverse) -> None:
     """How to undo a :func:`record`-ed action (e.g. restore a file from the OS trash)."""
     _INVERSES[action] = inverse
+
+
+def _builtin_inverses() -> None:
+    from photoorg.core import trash
+
+    register_inverse(trash.TRASH_ACTION, trash.undo_trash)
 
 
 # -- recording ---------------------------------------------------------------------------
@@ -218,6 +225,8 @@ def undo(cat: Catalog, steps: int = 1) -> list[Entry]:
 
 def _undo_one(cat: Catalog, action: str, data: dict[str, Any]) -> None:
     if "custom" in data:
+        if action not in _INVERSES:
+            _builtin_inverses()
         inverse = _INVERSES.get(action)
         if inverse is None:
             raise JournalError(f"no way to undo {action!r} is known here")

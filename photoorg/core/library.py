@@ -395,18 +395,30 @@ class Library:
 
     def album_photos(self, name: str) -> list[int]:
         """An album's photos: tag albums by date, saved searches best match first."""
+        return self.album_results(name)[0]
+
+    def album_results(self, name: str) -> tuple[list[int], list[float] | None]:
+        """An album's photo ids and, for a saved search with text, their scores."""
+        scores: dict[int, float] = {}
+
+        def resolve(cat: Catalog, album: cl.Album) -> list[int]:
+            return self._resolve_search_album(cat, album, scores)
+
         try:
-            return cl.album_photos(self.reader(), name, resolver=self._resolve_search_album)
+            ids = cl.album_photos(self.reader(), name, resolver=resolve)
         except cl.AlbumError as exc:
             raise LibraryError(str(exc)) from exc
+        return ids, ([scores[i] for i in ids] if scores else None)
 
-    def _resolve_search_album(self, cat: Catalog, album: cl.Album) -> list[int]:
+    def _resolve_search_album(self, cat: Catalog, album: cl.Album,
+                              scores: dict[int, float] | None = None) -> list[int]:
         from photoorg.core.search import Filters, parse_query
 
         if album.similar:  # "more like these": re-ranked now, so new photos join
             from photoorg.core import feedback
 
-            return feedback.resolve_album(cat, album, index=self.search_index())
+            return feedback.resolve_album(cat, album, index=self.search_index(),
+                                          scores=scores)
 
         known = {"folder", "after", "before", "exts", "person", "place"}
         options = {k: v for k, v in album.filters.items() if k in known}
@@ -416,6 +428,8 @@ class Library:
         if not album.query:  # filters only: every photo that passes, by date
             return cl.order_by_date(cat, self.search_index().filter_ids(filters))
         outcome = self.search(parse_query(album.query), filters=filters, k=ALBUM_SEARCH_K)
+        if scores is not None:
+            scores.update((h.photo_id, float(h.score)) for h in outcome.hits)
         return [h.photo_id for h in outcome.hits]
 
     # -- clusters, names and tags ----------------------------------------------------------

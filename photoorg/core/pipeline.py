@@ -268,12 +268,27 @@ class FacesStage:
         from photoorg.core.indexer import run_face_pass
 
         try:
-            from photoorg.core import faces
+            from photoorg.core import faces  # noqa: F401 - is dlib here?
         except ImportError as exc:  # dlib missing: search still works
             ctx.notes.append(f"face detection unavailable: {exc}")
             return
-        ctx.summary.faces_photos += run_face_pass(ctx.cat, faces.face_pass, ctx.control,
+        # detection only: new faces join people in the clusters stage (computed on a
+        # snapshot, written in one short step)
+        ctx.summary.faces_photos += run_face_pass(ctx.cat, _detect_faces, ctx.control,
                                                   ctx.listener)
+
+
+_analyzer: Any = None
+
+
+def _detect_faces(cat: Catalog, progress: Any = None, should_stop: Any = None) -> int:
+    global _analyzer
+    from photoorg.core import faces
+
+    if _analyzer is None:
+        _analyzer = faces.FaceAnalyzer()
+    return faces.process_pending_faces(cat, _analyzer, progress=progress,
+                                       should_stop=should_stop)
 
 
 class ClustersStage:

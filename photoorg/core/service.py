@@ -287,8 +287,9 @@ class LibraryService:
                 page = lib.similar([int(i) for i in job["ids"]], k=k, include_self=True,
                                    show_all=show_all)
             elif job["cmd"] == "album":
-                ids = lib.album_photos(str(job["name"]))
-                self.event("results", gen=gen, ids=ids, scores=[], error=None)
+                ids, scores = lib.album_results(str(job["name"]))
+                self.event("results", gen=gen, ids=ids,
+                           scores=[round(s, 6) for s in scores or []], error=None)
                 return
             else:  # without the model, names, places, tags and text still answer
                 page = lib.search(str(job["text"]), k=k, show_all=show_all).page

@@ -94,7 +94,6 @@ class LibraryController(QObject):
         self.similar_to: list[int] = []
         self.show_all = False  # "show weaker matches": no relevance cut-off
         self.less_like: list[int] = []  # "less like these" while showing similar photos
-        self._album_gens: set[int] = set()  # answers that are albums (ids, no scores)
         self.cluster_kind: str | None = None
         self.overview: engine.Overview | None = None
         self.model_ready = False
@@ -176,11 +175,6 @@ class LibraryController(QObject):
             self._submit_search(gen, self.search_text)
         elif self.similar_to:
             self._submit_similar(gen, self.similar_to)
-        elif (self.source.kind == "album" and self.overview is not None
-              and self.source.arg in self.overview.search_albums):
-            self._titles[gen] = str(self.source.arg)  # a saved search: the service ranks it
-            self._album_gens.add(gen)
-            self.service.send_json({"cmd": "album", "gen": gen, "name": str(self.source.arg)})
         else:
             self.query.submit(engine.load_source, self.source, self.sort,
                               callback=self._grid_cb(gen), what="loading photos")
@@ -192,7 +186,10 @@ class LibraryController(QObject):
             if error is not None:
                 self._on_task_error(error)
                 return
-            if photos is not None:
+            if photos is not None and photos.saved_search:
+                self._titles[gen] = photos.title  # resolved by the library, in the service
+                self.service.album(gen, photos.saved_search)
+            elif photos is not None:
                 self.photos_ready.emit(photos)
 
         return done
@@ -301,20 +298,17 @@ class LibraryController(QObject):
     def _on_results(self, gen: int, ids: list, scores: list, error: str,
                     info: dict | None = None) -> None:
         title = self._titles.pop(gen, "")
-        album = gen in self._album_gens
-        self._album_gens.discard(gen)
         if gen != self._generation or self._closed:
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
-            if album:
-                self.error.emit(f"The album could not be shown: {error}", "")
         info = info or {}
         matched = [tuple(m) for m in info.get("matched") or []]
         total = info.get("total")
         weaker = bool(info.get("weaker")) and not self.show_all
-        self.query.submit(engine.rows_for_ids, [int(i) for i in ids],
-                          None if album else [float(x) for x in scores], title,
+        # an album of tags answers ids only (no scores)
+        ranked = [float(x) for x in scores] if len(scores) == len(ids) else None
+        self.query.submit(engine.rows_for_ids, [int(i) for i in ids], ranked, title,
                           matched or None, None if total is None else int(total), weaker,
                           callback=self._grid_cb(gen), what="showing results")
 

@@ -119,7 +119,6 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
-    search_albums: list[str] = field(default_factory=list)  # resolved by the service
 
 
 def overview(state: State) -> Overview:
@@ -137,7 +136,6 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
-        search_albums=queries.search_albums(cat),
     )
 
 

@@ -37,6 +37,9 @@ class PhotoList:
     total: int | None = None  # search: every result of the query, not only these rows
     weaker_hidden: bool = False  # search: a relevance cut-off left weaker matches out
     sections: list[browse.Section] = field(default_factory=list)  # timeline headers
+    # a saved-search album: its photos come from the search (the indexing service, which
+    # holds the model), not from the catalog alone
+    saved_search: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -129,7 +132,9 @@ def tag_photos(cat: Catalog, tag: str, sort: str = "taken") -> PhotoList:
 
 
 def album_photos(cat: Catalog, name: str, sort: str = "taken") -> PhotoList:
-
+    album = core_clusters.get_album(cat, name)
+    if album is not None and album.is_search:
+        return PhotoList(title=album.name, saved_search=album.name)
     return _by_date(cat, core_clusters.album_photos(cat, name), name, sort)
 
 
@@ -260,12 +265,6 @@ def stars_label(min_rating: int) -> str:
 def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
 
     return core_clusters.all_tags(cat)
-
-
-def search_albums(cat: Catalog) -> list[str]:
-    """Albums that are saved searches ("more like these" included): the service, which
-    holds the search index, resolves them."""
-    return [album.name for album in core_clusters.list_albums(cat) if album.is_search]
 
 
 def albums(cat: Catalog) -> list[str]:

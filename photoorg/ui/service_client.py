@@ -169,6 +169,10 @@ class ServiceClient(QObject):
             command["not"] = list(negative)
         self.send_json(command)
 
+    def album(self, generation: int, name: str) -> None:
+        """A saved-search album's photos (answered like a search)."""
+        self.send_json({"cmd": "album", "gen": generation, "name": name})
+
     def download(self, spec: str) -> None:
         self.send_json({"cmd": "download", "spec": spec})
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from photoorg.core import duplicates
+from photoorg.core import duplicates, journal, missing
 from photoorg.core.catalog import Catalog
 from photoorg.core.duplicates import Member, looks_edited, suggest_keeper
 
@@ -53,6 +53,9 @@ def test_not_duplicates_hides_the_group_until_a_new_lookalike(cat: Catalog) -> N
     assert group.keep == 1 and group.others == [2]
     assert duplicates.dismiss(cat, [1, 2]) == 1
     assert duplicates.groups_from(cat, raw) == []
+    journal.undo(cat)  # "Not duplicates" is a decision like the others
+    assert len(duplicates.groups_from(cat, raw)) == 1
+    assert duplicates.dismiss(cat, [1, 2]) == 1
     assert len(duplicates.groups_from(cat, raw, skip_dismissed=False)) == 1
     (back,) = duplicates.groups_from(cat, [[(1, 1.0), (2, 0.99), (3, 0.97)]])  # b.jpg joins
     assert len(back.members) == 3
@@ -64,12 +67,20 @@ def test_move_to_trash_real_send2trash(cat: Catalog, tmp_path: Path,
 
     monkeypatch.setattr(other, "XDG_DATA_HOME", os.fsencode(tmp_path / "xdg"))
     monkeypatch.setattr(other, "HOMETRASH_B", os.fsencode(tmp_path / "xdg" / "Trash"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # where undo looks
     moved = duplicates.move_to_trash(cat, [2])
     assert [p.name for p in moved] == ["a (1).jpg"]
     assert not (tmp_path / "photos" / "a (1).jpg").exists()
     assert (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
-    assert cat.photo(2) is None and cat.photo(1) is not None
+    # the row stays, missing (hidden), so nothing the user made on it is lost
+    assert missing.missing_ids(cat) == {2} and cat.photo(1) is not None
     (tmp_path / "photos" / "b.jpg").unlink()  # offline or gone: named, kept in the catalog
     with pytest.raises(duplicates.TrashError, match="b.jpg"):
         duplicates.move_to_trash(cat, [3])
     assert cat.photo(3) is not None
+    # Undo takes the file out of the trash; the photo is back as it was
+    (entry,) = journal.undo(cat)
+    assert entry.summary == "Move 1 photo(s) to the trash"
+    assert (tmp_path / "photos" / "a (1).jpg").read_bytes() == b"xx"
+    assert not (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
+    assert missing.missing_ids(cat) == set()

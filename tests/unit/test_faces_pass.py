@@ -237,3 +237,30 @@ def test_threads_do_not_share_the_descriptor_network() -> None:
     thread.start()
     thread.join()
     assert nets[0] is not analyzer._models()[2]
+
+
+def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 100k faces the k-means atoms left ~24k single faces, and their linkage matrix
+    took 5 GB: single faces beyond the cap wait for the k-means steps instead."""
+    from photoorg.core import faces
+    from photoorg.core.faces import ClusterParams
+
+    x, truth, photos = synthetic_descriptors(60, 25, seed=4)
+    sizes: list[int] = []
+    linkage = faces._average_linkage
+
+    def spy(dist, counts, threshold):
+        sizes.append(len(counts))
+        return linkage(dist, counts, threshold)
+
+    monkeypatch.setattr(faces, "_average_linkage", spy)
+    monkeypatch.setattr(faces, "MAX_LINKAGE_ATOMS", 250)
+    labels = cluster_faces(x, photos, ClusterParams(max_atoms=200))
+    assert sizes and max(sizes) <= 250
+    precision, recall, _ = people_pairwise_scores(truth.tolist(), labels.tolist())
+    assert precision >= 0.99 and recall >= 0.9
+    for photo in np.unique(photos):  # two faces of one photo never share a person
+        mine = labels[(photos == photo) & (labels >= 0)]
+        assert len(mine) == len(set(mine.tolist()))

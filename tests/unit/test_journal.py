@@ -171,3 +171,27 @@ def test_cli_undo(cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[st
         "undone: Tag 1 photo(s) “X”", "undone: Rename “Alice” to “Alicia”"]
     assert cl.get_cluster(cat, alice).name == "Alice"
     assert cl.all_tags(cat) == [("People|Alice", 3), ("Places|Paris", 2)]
+
+
+def test_rejected_faces_are_in_sight_and_counts_agree(cat: Catalog) -> None:
+    """"Not this person": the faces go to a new unnamed person at once; the sidebar's count
+    of people and the cards agree, before and after, and Undo puts them back."""
+    from photoorg.ui import queries
+
+    ids = cat.ids  # type: ignore[attr-defined]
+    alice = cat.people[0]  # type: ignore[attr-defined]
+
+    def cards() -> list[tuple[str | None, int]]:
+        return [(c.name, c.count) for c in queries.clusters(cat, "people")]
+
+    assert cards() == [("Alice", 3), (None, 3)]
+    assert queries.cluster_counts(cat)["people"] == 2
+    with journal.batch(cat):  # as the window does for a selection
+        into = cl.remove_photo_from_cluster(cat, alice, ids[0])
+        cl.remove_photo_from_cluster(cat, alice, ids[1], into=into)
+    assert cards() == [("Alice", 1), (None, 3), (None, 2)]  # the new person, at once
+    assert queries.cluster_counts(cat)["people"] == 3
+    assert cl.get_cluster(cat, into).photo_ids == (ids[0], ids[1])
+    journal.undo(cat)
+    assert cards() == [("Alice", 3), (None, 3)]
+    assert queries.cluster_counts(cat)["people"] == 2

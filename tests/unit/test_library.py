@@ -299,3 +299,66 @@ def test_relocate_onto_another_library_folder_is_a_clear_error(tmp_path: Path) -
     assert "already a library folder" in proc.stderr and "Traceback" not in proc.stderr
     with pytest.raises(LibraryError):
         Library(tmp_path / "data").relocate_folder(tmp_path / "nowhere", tmp_path / "two")
+
+
+# -- short write transactions --------------------------------------------------------------
+
+
+def _faces_library(path: Path, identities: int = 6, per: int = 12) -> Catalog:
+    from photoorg.core.faces import synthetic_descriptors
+
+    x, _labels, photo = synthetic_descriptors(identities=identities, per_identity=per, seed=3,
+                                              group_share=0, lookalike_share=0, bad_share=0)
+    cat = Catalog(path)
+    root = cat.add_root(path.parent)
+    ids = cat.add_photos(root.id, [(f"{i}.jpg", 1, 0.0, None) for i in range(len(x))])
+    for i, pid in enumerate(ids):
+        cat.store_faces(pid, [(0.1, 0.1, 0.2, 0.2, 1.0, 50.0, x[i].tobytes())])
+    return cat
+
+
+def test_staged_grouping_equals_direct_grouping(tmp_path: Path) -> None:
+    from photoorg.core.faces import recluster_people
+    from photoorg.core.staged import run_staged
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    direct = _faces_library(tmp_path / "a" / "c.sqlite")
+    staged = _faces_library(tmp_path / "b" / "c.sqlite")
+    recluster_people(direct)
+    run_staged(staged, recluster_people)
+    sql = "SELECT id, cluster_id FROM faces ORDER BY id"
+    assert direct.query(sql) == staged.query(sql)
+    assert len({c for _f, c in staged.query(sql)}) == 6
+    direct.close()
+    staged.close()
+
+
+def test_grouping_never_holds_the_write_lock_while_it_computes(tmp_path: Path) -> None:
+    """A rename from another connection lands at once while people are being grouped, and
+    the grouping keeps the name (the plan is written after, in one short step)."""
+    from photoorg.core import faces
+    from photoorg.core.staged import run_staged
+
+    cat = _faces_library(tmp_path / "c.sqlite")
+    run_staged(cat, faces.recluster_people)
+    named = cat.people_clusters()[0][0]
+    cat.store_faces(cat.add_photo(cat.roots()[0].id, "new.jpg", 1, 0.0, None),
+                    [(0.1, 0.1, 0.2, 0.2, 1.0, 50.0, np.ones(128, np.float32).tobytes())])
+    other = Catalog(cat.path)
+    other.conn.set_busy_timeout(0)  # the rename must not need to wait at all
+    renamed: list[bool] = []
+
+    def compute(snapshot: object) -> object:
+        from photoorg.core import clusters as cl
+
+        cl.name_cluster(other, named, "Alice")  # busy timeout 0: fails if locked
+        renamed.append(True)
+        return faces.recluster_people(snapshot)  # type: ignore[arg-type]
+
+    run_staged(cat, compute)
+    assert renamed == [True]
+    assert cat.scalar("SELECT name FROM clusters WHERE id = ?", (named,)) == "Alice"
+    assert cat.scalar("SELECT COUNT(*) FROM faces WHERE cluster_id = ?", (named,)) >= 12
+    other.close()
+    cat.close()
