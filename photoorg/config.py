@@ -67,6 +67,7 @@ class Settings:
     thumbnail_cache_mb: int = 512
     # a photo whose file is gone is remembered this long (its tags, names, faces, vector)
     missing_grace_days: int = 90
+    read_text: bool = True  # the OCR stage: words in photos become searchable
 
     @classmethod
     def load(cls, data: Path) -> Settings:

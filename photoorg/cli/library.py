@@ -29,6 +29,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         except LibraryError as exc:
             raise CliError(str(exc)) from exc
         lib.exclude(args.exclude or [])
+        if args.read_text is not None:
+            from photoorg.core import ocr
+
+            ocr.set_enabled(lib.writer, args.read_text == "on")
         if args.model:  # asked for by name: it must be there (and becomes the target)
             try:
                 lib.require_target_model()
@@ -137,6 +141,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="glob of files/folders to leave out (repeatable; persisted)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--no-faces", action="store_true", help="skip face detection")
+    p.add_argument("--read-text", choices=("on", "off"),
+                   help="read the words in photos so search finds them (persisted; default on)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
 

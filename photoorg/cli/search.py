@@ -1,8 +1,13 @@
 """``search``, ``similar`` and ``duplicates``: queries over the library's vectors.
 
-All three go through :class:`photoorg.core.search.SearchIndex` (the same API the GUI uses).
-``--json`` output: ``search`` / ``similar`` print ``[{"path", "score"}]`` best first;
-``duplicates`` prints a list of groups, each a list of ``{"path", "score"}``.
+``search`` and ``similar`` go through :mod:`photoorg.core.library_search` (word matches on
+names, places, tags, file names and text read in photos first, then CLIP similarity down to
+a relevance cut-off; ``--all`` lifts it), ``duplicates`` through
+:class:`photoorg.core.search.SearchIndex` -- the same APIs the GUI uses.
+``--json`` output: ``search`` / ``similar`` print ``[{"path", "score", "matched"}]`` best
+first (``matched``: the kinds of what the words matched, e.g. ``["person", "place"]``; empty
+for similarity-only results); ``duplicates`` prints a list of groups, each a list of
+``{"path", "score"}``.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from photoorg.cli import CliError, emit_json, open_library, print_results
+from photoorg.cli import CliError, emit_json, open_library
 from photoorg.core.catalog import Catalog
 from photoorg.core.library import Library
+from photoorg.core.library_search import SearchPage
 from photoorg.core.search import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
@@ -39,6 +45,7 @@ def _filters(args: argparse.Namespace) -> Filters:
         before=args.before,
         exts=tuple(args.type or ()),
         tags=tuple(args.tag or ()),
+        has_text=bool(getattr(args, "has_text", False)),
         min_rating=_rating(args),
     )
 
@@ -64,25 +71,35 @@ def _extra_parts(args: argparse.Namespace) -> Query:
     return query
 
 
-def _run_query(lib: Library, args: argparse.Namespace, query: Query,
-               exclude: tuple[int, ...] = ()) -> list[SearchResult]:
-    cat = lib.reader()
-    if cat.active_model() is None:
-        raise CliError("the library is empty: run `photoorg index FOLDER` first")
+def _search_page(lib: Library, args: argparse.Namespace, query: Query,
+                 exclude: tuple[int, ...] = ()) -> SearchPage:
     filters = _filters(args)  # bad options fail before the model loads
     try:
         outcome = lib.search(query, filters=filters, k=args.k, offset=args.offset,
-                             min_score=args.min_score, exclude=exclude)
+                             min_score=args.min_score, exclude=exclude, show_all=args.all)
     except QueryError as exc:
         raise CliError(str(exc)) from exc
+    if outcome.note:
+        print(outcome.note, file=sys.stderr)
     if outcome.not_searchable:
-        print(f"note: {outcome.not_searchable} photos are not searchable yet (offline "
-              "without a vector of this model, or waiting to be embedded)", file=sys.stderr)
-    return outcome.hits
+        print(f"note: {outcome.not_searchable} photos are not searchable by looks yet "
+              "(offline without a vector of this model, or waiting to be embedded)",
+              file=sys.stderr)
+    return outcome.page
 
 
-def _show(hits: list[SearchResult], as_json: bool) -> None:
-    print_results([(h.path, h.score) for h in hits], as_json)
+def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
+    if as_json:
+        emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
+                    "matched": list(h.matched)} for h in page.hits])
+        return
+    if not page.hits:
+        print("no results", file=sys.stderr)
+    for hit in page.hits:
+        why = f"  [{', '.join(hit.matched)}]" if hit.matched else ""
+        print(f"{hit.score:.3f}  {hit.path}{why}")
+    more = "" if show_all or not page.weaker_hidden else " (--all shows weaker matches)"
+    print(f"{page.total} results{more}", file=sys.stderr)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -91,7 +108,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     except QueryError as exc:
         raise CliError(str(exc)) from exc
     with open_library(args) as lib:
-        _show(_run_query(lib, args, query), args.json)
+        _show(_search_page(lib, args, query), args.json, args.all)
     return 0
 
 
@@ -126,7 +143,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         query = Feedback(tuple(positive), tuple(negative)).to_query() + _extra_parts(args)
         # photos marked "less like these" are left out, as in the window
         left_out = tuple(n for n in negative if isinstance(n, int))
-        _show(_run_query(lib, args, query, exclude=left_out), args.json)
+        _show(_search_page(lib, args, query, exclude=left_out), args.json, args.all)
     return 0
 
 
@@ -169,6 +186,8 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="file type, e.g. jpg (repeatable: any of them)")
     p.add_argument("--tag", action="append", metavar="TAG",
                    help="only photos with this tag (repeatable: all of them)")
+    p.add_argument("--has-text", action="store_true",
+                   help="only photos with text read in them (signs, documents, ...)")
     p.add_argument("--rating", type=int, metavar="N",
                    help="only photos rated N stars or more (ratings other tools wrote too)")
 
@@ -177,6 +196,8 @@ def _add_query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=20, help="number of results")
     p.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
     p.add_argument("--min-score", type=float, metavar="S", help="drop results scoring below S")
+    p.add_argument("--all", action="store_true",
+                   help="show weaker matches too (no relevance cut-off)")
     p.add_argument("--and", dest="and_", action="append", metavar="TEXT",
                    help="also match this (repeatable)")
     p.add_argument("--not", dest="not_", action="append", metavar="TEXT",

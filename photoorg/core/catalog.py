@@ -285,10 +285,113 @@ CREATE TABLE event_photos(
 CREATE INDEX event_photos_photo ON event_photos(photo_id);
 """
 
+# Full-text search (photoorg.core.textindex): one FTS5 row per photo (its path's words, the
+# words read in it, its title and caption) and one per label (tags, named clusters, albums),
+# kept in step with their tables by triggers, so every writer (any process) keeps them true.
+_V9_TEXT_SEARCH = """
+CREATE TABLE photo_text(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    content_hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    text TEXT NOT NULL DEFAULT '',
+    terms TEXT NOT NULL DEFAULT '',
+    detail TEXT,
+    read_at REAL NOT NULL
+);
+CREATE INDEX photo_text_has ON photo_text(photo_id) WHERE text != '';
+
+CREATE VIRTUAL TABLE photo_fts USING fts5(
+    name, words, caption, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER photo_fts_add AFTER INSERT ON photos BEGIN
+    INSERT INTO photo_fts(rowid, name) VALUES (new.id, new.rel_path);
+END;
+CREATE TRIGGER photo_fts_move AFTER UPDATE OF rel_path ON photos BEGIN
+    UPDATE photo_fts SET name = new.rel_path WHERE rowid = new.id;
+END;
+CREATE TRIGGER photo_fts_del AFTER DELETE ON photos BEGIN
+    DELETE FROM photo_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER photo_text_add AFTER INSERT ON photo_text BEGIN
+    UPDATE photo_fts SET words = new.terms WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_text_change AFTER UPDATE OF terms ON photo_text BEGIN
+    UPDATE photo_fts SET words = new.terms WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_text_del AFTER DELETE ON photo_text BEGIN
+    UPDATE photo_fts SET words = NULL WHERE rowid = old.photo_id;
+END;
+INSERT INTO photo_fts(rowid, name) SELECT id, rel_path FROM photos;
+
+CREATE VIRTUAL TABLE label_fts USING fts5(
+    label, kind UNINDEXED, ref UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER label_tag_add AFTER INSERT ON tags BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'tag', new.id);
+END;
+CREATE TRIGGER label_tag_change AFTER UPDATE OF name ON tags BEGIN
+    DELETE FROM label_fts WHERE kind = 'tag' AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'tag', new.id);
+END;
+CREATE TRIGGER label_tag_del AFTER DELETE ON tags BEGIN
+    DELETE FROM label_fts WHERE kind = 'tag' AND ref = old.id;
+END;
+CREATE TRIGGER label_album_add AFTER INSERT ON albums BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'album', new.id);
+END;
+CREATE TRIGGER label_album_change AFTER UPDATE OF name ON albums BEGIN
+    DELETE FROM label_fts WHERE kind = 'album' AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref) VALUES (new.name, 'album', new.id);
+END;
+CREATE TRIGGER label_album_del AFTER DELETE ON albums BEGIN
+    DELETE FROM label_fts WHERE kind = 'album' AND ref = old.id;
+END;
+CREATE TRIGGER label_cluster_add AFTER INSERT ON clusters
+WHEN new.name IS NOT NULL OR (new.kind = 'places' AND new.auto_name IS NOT NULL) BEGIN
+    INSERT INTO label_fts(label, kind, ref) VALUES (
+        trim(COALESCE(new.name, '') || ' ' ||
+             CASE WHEN new.kind = 'places' THEN COALESCE(new.auto_name, '') ELSE '' END),
+        new.kind, new.id);
+END;
+CREATE TRIGGER label_cluster_change AFTER UPDATE OF name, auto_name, kind ON clusters BEGIN
+    DELETE FROM label_fts WHERE kind = old.kind AND ref = old.id;
+    INSERT INTO label_fts(label, kind, ref)
+    SELECT trim(COALESCE(new.name, '') || ' ' ||
+                CASE WHEN new.kind = 'places' THEN COALESCE(new.auto_name, '') ELSE '' END),
+           new.kind, new.id
+    WHERE new.name IS NOT NULL OR (new.kind = 'places' AND new.auto_name IS NOT NULL);
+END;
+CREATE TRIGGER label_cluster_del AFTER DELETE ON clusters BEGIN
+    DELETE FROM label_fts WHERE kind = old.kind AND ref = old.id;
+END;
+CREATE TRIGGER photo_meta_words_add AFTER INSERT ON photo_meta
+WHEN new.field IN ('title', 'caption') BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = new.photo_id AND field IN ('title', 'caption')) WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_meta_words_change AFTER UPDATE OF value, field ON photo_meta BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = new.photo_id AND field IN ('title', 'caption')) WHERE rowid = new.photo_id;
+END;
+CREATE TRIGGER photo_meta_words_del AFTER DELETE ON photo_meta
+WHEN old.field IN ('title', 'caption') BEGIN
+    UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+        WHERE photo_id = old.photo_id AND field IN ('title', 'caption')) WHERE rowid = old.photo_id;
+END;
+UPDATE photo_fts SET caption = (SELECT group_concat(value, ' ') FROM photo_meta
+    WHERE photo_id = photo_fts.rowid AND field IN ('title', 'caption'))
+WHERE rowid IN (SELECT photo_id FROM photo_meta WHERE field IN ('title', 'caption'));
+
+INSERT INTO label_fts(label, kind, ref) SELECT name, 'tag', id FROM tags;
+INSERT INTO label_fts(label, kind, ref) SELECT name, 'album', id FROM albums;
+INSERT INTO label_fts(label, kind, ref)
+SELECT trim(COALESCE(name, '') || ' ' ||
+            CASE WHEN kind = 'places' THEN COALESCE(auto_name, '') ELSE '' END), kind, id
+FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NULL);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH,
 ]
 
 
@@ -430,6 +533,21 @@ class Catalog:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[apsw.Connection]:
+        """One consistent read view (a deferred transaction; nests). Unlike
+        :meth:`transaction` it takes no write lock: WAL readers never hold up the writer."""
+        with self._lock:
+            if not self.conn.getautocommit():
+                yield self.conn
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                if not self.conn.getautocommit():
+                    self.conn.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
         with self._lock:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class Progress:
     """A snapshot of indexing progress (one phase at a time)."""
 
-    phase: str  # "scanning" | "embedding" | "faces" | "done"
+    phase: str  # "scanning" | "embedding" | "faces" | "text" | "done"
     done: int = 0
     total: int = 0
     skipped: int = 0
@@ -99,6 +99,7 @@ class IndexSummary:
     embedded: int = 0
     skipped: int = 0
     faces_photos: int = 0
+    text_photos: int = 0
     seconds: float = 0.0
     cancelled: bool = False
     skipped_reasons: dict[str, int] = field(default_factory=dict)
@@ -337,11 +338,13 @@ class Indexer:
 
 
 def run_face_pass(
-    cat: Catalog, face_pass: Callable[..., int], control: IndexControl, listener: IndexListener
+    cat: Catalog, face_pass: Callable[..., int], control: IndexControl, listener: IndexListener,
+    phase: str = "faces",
 ) -> int:
-    """Run a face pass (``faces.face_pass``) with progress, pause and cancel; returns the
-    photos it processed. Never raises: a failing face pass must not take indexing down."""
-    progress = Progress("faces", total=cat.count_pending_faces())
+    """Run a face pass (``faces.face_pass``; or another stage of that shape, named by
+    ``phase``) with progress, pause and cancel; returns the photos it processed. Never
+    raises: a failing pass must not take indexing down."""
+    progress = Progress(phase, total=cat.count_pending_faces() if phase == "faces" else 0)
 
     def report(done: int, total: int) -> None:
         progress.done, progress.total = done, total
@@ -352,8 +355,10 @@ def run_face_pass(
             cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
         )
     except Exception:
-        log.exception("face pass failed")
+        log.exception("%s pass failed", phase)
         return 0
+    if phase != "faces":
+        return done
     try:  # named face regions other tools wrote meet the faces just detected
         from photoorg.core.metadata_import import apply_named_regions
 
@@ -361,3 +366,14 @@ def run_face_pass(
     except Exception:
         log.exception("matching named face regions failed")
     return done
+
+
+def run_text_stage(cat: Catalog, control: IndexControl, listener: IndexListener) -> int:
+    """The OCR stage (:func:`photoorg.core.ocr.text_stage`) with progress, pause and cancel;
+    returns the photos it read. Never raises."""
+    try:
+        from photoorg.core import ocr
+    except ImportError as exc:
+        log.info("no OCR stage: %s", exc)
+        return 0
+    return run_face_pass(cat, ocr.text_stage, control, listener, phase="text")

@@ -49,6 +49,8 @@ class SearchOutcome:
     hits: list[Any]
     not_searchable: int = 0  # photos without a vector of the answering model
     model: str | None = None
+    page: Any = None  # the library_search.SearchPage: totals, why each matched, cut-off
+    note: str = ""  # e.g. searching words only: the model is not here
 
 
 @dataclass
@@ -311,27 +313,54 @@ class Library:
         return encoder
 
     def search(self, query: Any, *, filters: Any = None, k: int = 20, offset: int = 0,
-               min_score: float | None = None, exclude: Iterable[int] = ()) -> SearchOutcome:
-        """Search with the model that answers (text and outside images need its encoder).
-        Says how many photos the search could not see (offline without its vector, or
-        still waiting to be embedded)."""
+               min_score: float | None = None, exclude: Iterable[int] = (),
+               show_all: bool = False) -> SearchOutcome:
+        """The one search (:mod:`photoorg.core.library_search`): word matches (names,
+        places, tags, file names, text read in photos) first, then CLIP similarity down to
+        the query's relevance cut-off (``show_all`` lifts it). Without the model's weights,
+        word matches still answer (``note`` says so). Says how many photos the search could
+        not see (offline without its vector, or still waiting to be embedded)."""
+        from photoorg.core.library_search import search_library
         from photoorg.core.search import parse_query
 
         if isinstance(query, str):
             query = parse_query(query)
         cat = self.reader()
-        model = self.models.search_model(cat)
-        if model is None:
+        if not cat.scalar("SELECT 1 FROM photos LIMIT 1"):
             raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
-        needs = any(p.kind == "text" for p in query.parts) or any(
-            p.kind == "image" and not self._has_vector(cat, Path(p.value), model.id)
-            for p in query.parts)
-        encoder = self.search_encoder() if needs else None
+        model = self.models.search_model(cat)
+        encoder, note = None, ""
+        if model is not None:
+            needs = any(p.kind == "text" for p in query.parts) or any(
+                p.kind == "image" and not self._has_vector(cat, Path(p.value), model.id)
+                for p in query.parts)
+            if needs:
+                try:
+                    encoder = self.search_encoder()
+                except LibraryError as exc:
+                    if any(p.kind == "image" for p in query.parts):
+                        raise
+                    note = f"searching words only: {exc}"
         index = self.search_index()
-        hits = index.search(query, encoder, filters=filters, k=k, offset=offset,
-                            min_score=min_score, exclude=exclude)
-        cover = model_policy.coverage(cat, model)
-        return SearchOutcome(hits, cover["not_searchable"], model.spec)
+        page = search_library(index, query, encoder, filters=filters, k=k, offset=offset,
+                              show_all=show_all, min_score=min_score, exclude=exclude)
+        cover = model_policy.coverage(cat, model) if model is not None else {
+            "not_searchable": 0}
+        return SearchOutcome(page.hits, cover["not_searchable"],
+                             model.spec if model else None, page, note)
+
+    def similar(self, photo_ids: Sequence[int], *, k: int = 20, offset: int = 0,
+                include_self: bool = False, show_all: bool = False, filters: Any = None,
+                extra: Any = None) -> Any:
+        """Find similar, with the same relevance cut-off as search (a SearchPage)."""
+        from photoorg.core.library_search import similar_photos
+
+        encoder = None
+        if extra is not None and any(p.kind in ("text", "image") for p in extra.parts):
+            encoder = self.search_encoder()
+        return similar_photos(self.search_index(), [int(i) for i in photo_ids], k=k,
+                              offset=offset, include_self=include_self, show_all=show_all,
+                              filters=filters, extra=extra, encoder=encoder)
 
     @staticmethod
     def _has_vector(cat: Catalog, path: Path, model_id: int) -> bool:
@@ -536,14 +565,16 @@ class Library:
         """The user took a suggested name: the cluster is named with it."""
         return self.name_cluster(cluster_id, name)
 
-    def more_like_these(self, feedback: Any, *, k: int = 60, filters: Any = None
-                        ) -> SearchOutcome:
+    def more_like_these(self, feedback: Any, *, k: int = 60, filters: Any = None,
+                        show_all: bool = False) -> SearchOutcome:
         """Rocchio over ``feedback`` (a :class:`photoorg.core.feedback.Feedback`); photos
-        marked "less like these" are left out."""
+        marked "less like these" are left out. The relevance cut-off of search applies
+        (``show_all`` lifts it)."""
         from pathlib import Path as _Path
 
         left_out = [int(n) for n in feedback.negative if not isinstance(n, _Path)]
-        return self.search(feedback.to_query(), filters=filters, k=k, exclude=left_out)
+        return self.search(feedback.to_query(), filters=filters, k=k, exclude=left_out,
+                           show_all=show_all)
 
     def save_similar_album(self, name: str, feedback: Any, k: int | None = None) -> cl.Album:
         """An album of "more like these" that stays current (re-ranked on every read)."""

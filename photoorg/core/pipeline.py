@@ -1,6 +1,6 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → faces → clusters → names → sidecars
+    scan → embed → info → faces → clusters → names → sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.library.Library`). Each stage keeps per-photo state
@@ -20,6 +20,8 @@ clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.cor
 names      yes          per model: the prompt vectors of suggested names (``prompt_vectors``)
 sidecars   no           (writing on) a digest of the tags and named faces written to the
                         photo's ``.xmp``, and where: ``photo_stages`` 'sidecar'
+text       no           (OCR, setting on) ``photo_text``: the words read, or the failure,
+                        with the content hash read (a changed photo is read again)
 =========  ===========  =====================================================================
 
 Stages that need no CLIP model run without one (first run offline, before the download
@@ -455,8 +457,28 @@ class NamesStage:
             suggest.prepare(ctx.cat, encoder)
 
 
+class TextStage:
+    """The words written in photos, read by OCR (:mod:`photoorg.core.ocr`) for search: the
+    lowest priority, after everything else; its own per-photo state (``photo_text``: what
+    was read, or why it failed). The library setting ``read_text`` turns it off."""
+
+    name = "text"
+    needs_model = False
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core import ocr, textindex
+
+        return textindex.count_pending_text(ctx.cat) if ocr.enabled(ctx.cat) else 0
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.indexer import run_text_stage
+
+        ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
+
+
 STAGES: list[Any] = [EmbedStage(), InfoStage(), FacesStage(), ClustersStage(), NamesStage(),
-                     SidecarStage()]
+                     SidecarStage(),
+                     TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

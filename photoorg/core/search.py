@@ -97,6 +97,7 @@ from photoorg.core.catalog import Catalog, CatalogError, Model
 from photoorg.core.clusters import tag_filter_sql
 from photoorg.core.metadata_import import rating_filter_sql
 from photoorg.core.models import search_model
+from photoorg.core.textindex import has_text_sql
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,15 @@ _HEADER_BYTES = 4096
 _MAGIC = b"photoorg-search-cache\n"
 _CHUNK_ROWS = 8192
 _SMALL_SCAN_ROWS = 2048
+RELEVANCE = 0.6
+"""The relevance cut-off for similarity-only results: a photo must score at least
+``median + RELEVANCE * (best - median)``, where ``median`` is the query's typical score over
+the library (a fixed sample of it) and ``best`` its best score among the photos searched.
+Each model and each query has its own spread of cosines (CLIP text-image cosines sit near
+0.15-0.35, image-image ones near 0.5-1, the tiny test model elsewhere), so the cut is
+measured on the library for each query instead of fixed: what stands out from the bulk
+stays, the bulk goes."""
+_SAMPLE_ROWS = 4096
 
 
 class QueryError(ValueError):
@@ -317,6 +327,7 @@ class Filters:
     ``".JPG"``). ``tags``: tag names, all required. ``person``: a people cluster id (via
     ``faces.cluster_id``); ``place``: a cluster id via ``cluster_photos`` (places, pets,
     scenes). ``include_offline``: also photos on offline roots (results are marked).
+    ``has_text``: only photos with text read in them (the OCR stage).
     ``min_rating``: rated at least this many stars (imported or set in photoorg).
     """
 
@@ -328,6 +339,7 @@ class Filters:
     person: int | None = None
     place: int | None = None
     include_offline: bool = False
+    has_text: bool = False
     min_rating: int | None = None
 
     @property
@@ -340,6 +352,7 @@ class Filters:
             or self.tags
             or self.person is not None
             or self.place is not None
+            or self.has_text
             or self.min_rating is not None
         )
 
@@ -602,6 +615,7 @@ class SearchIndex:
         self._dead = 0
         self.loaded_from = ""
         self.load_ms = 0.0
+        self._sample: tuple[tuple[int, ...], np.ndarray] | None = None
         self._closed = False
         self.sync()
 
@@ -665,7 +679,7 @@ class SearchIndex:
 
     def sync(self) -> bool:
         """Catch up with the catalog; True if anything changed. Cheap when nothing did."""
-        with self._lock, self._cat.transaction():
+        with self._lock, self._cat.snapshot():
             model = search_model(self._cat, self._prefer)
             seq = self._cat.vec_log_seq()
             if model is None:
@@ -766,7 +780,7 @@ class SearchIndex:
         """Everything from SQLite (one snapshot), written to a fresh cache file on the way."""
         self._reset(model)
         cat = self._cat
-        with cat.transaction():
+        with cat.snapshot():
             chunks = cat.vec0_chunk_index(model.id)
             if chunks is None:
                 ids, mat = cat.load_vectors(model.id)
@@ -1110,19 +1124,93 @@ class SearchIndex:
         :func:`parse_query`) or a vector. Text and non-library image parts need ``encoder``.
         ``k``/``offset`` page through results; ``min_score`` drops weaker ones; ``exclude``
         leaves photo ids out."""
+        return self.search_page(query, encoder, filters=filters, k=k, offset=offset,
+                                min_score=min_score, exclude=exclude)[0]
+
+    def search_page(
+        self,
+        query: Query | str | np.ndarray,
+        encoder: Encoder | None = None,
+        *,
+        filters: Filters | None = None,
+        k: int = DEFAULT_K,
+        offset: int = 0,
+        min_score: float | None = None,
+        exclude: Iterable[int] = (),
+        relevance: float | None = None,
+    ) -> tuple[list[SearchResult], int, float | None]:
+        """:meth:`search`, plus how many photos pass the score floor in all (the page's
+        rows when there is none) and that floor: ``min_score``, raised to the query's
+        relevance cut-off (see :data:`RELEVANCE`) when ``relevance`` is given."""
         if k < 0 or offset < 0:
             raise QueryError("k and offset must not be negative")
         with self._lock:
             self.sync()
             if self._model is None or k == 0:
-                return []
+                return [], 0, min_score
             qvec = self.query_vector(query, encoder)
-            with self._cat.transaction():  # filters, scores and paths from one snapshot
+            with self._cat.snapshot():  # filters, scores and paths from one snapshot
                 self.sync()
                 if self._model is None or self._model.dim != len(qvec):
-                    return []
+                    return [], 0, min_score
                 return self._search_vector(qvec, filters or Filters(), k, offset, min_score,
-                                           exclude)
+                                           exclude, relevance)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The index's own connection (reads in its snapshot while the lock is held)."""
+        return self._cat
+
+    def _typical_score(self, qvec: np.ndarray, full: np.ndarray | None = None) -> float:
+        """The median score of the query over a fixed sample of the library's rows: taken
+        from ``full`` (a scan of every row) when there is one, else scored on a cached copy
+        of the sample rows (float32, single-threaded: ~1 ms)."""
+        if full is not None and len(full) >= _SAMPLE_ROWS:
+            sample = full[:: max(1, len(full) // _SAMPLE_ROWS)]
+            sample = sample[np.isfinite(sample)]
+            if len(sample):
+                return float(np.median(sample))
+        key = (self._n, self._dead, self._seq, id(self._mat))
+        if self._sample is None or self._sample[0] != key:
+            live = np.flatnonzero(self._alive[: self._n])
+            if len(live) > _SAMPLE_ROWS:
+                live = live[np.linspace(0, len(live) - 1, _SAMPLE_ROWS).astype(np.int64)]
+            self._sample = (key, self._mat[live].astype(np.float32))
+        rows = self._sample[1]
+        if not len(rows):
+            return 0.0
+        return float(np.median(np.einsum("ij,j->i", rows, qvec.astype(np.float32))))
+
+    def scores_for(self, ids: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Exact cosines of photos ``ids`` to ``qvec``; NaN for photos without a vector."""
+        with self._lock:
+            out = np.full(len(ids), np.nan, np.float32)
+            if self._model is None or not len(ids) or self._model.dim != len(qvec):
+                return out
+            rows, present = self._positions(np.asarray(ids, np.int64))
+            present &= self._alive[rows] if len(rows) else present
+            if present.any():
+                out[present] = self.exact_vectors(np.asarray(ids, np.int64)[present]) @ qvec
+            return out
+
+    def restrict(self, ids: np.ndarray, filters: Filters | None = None,
+                 exclude: Iterable[int] = ()) -> np.ndarray:
+        """The photos of ``ids`` that ``filters`` allow (skipped ones and offline drives
+        left out as in search), sorted."""
+        filters = filters or Filters()
+        with self._lock:
+            ids = np.unique(np.asarray(ids, np.int64))
+            allowed = self._filter_ids(filters)
+            if allowed is not None:
+                ids = np.intersect1d(ids, allowed)
+            banned = self._excluded_ids(filters)
+            extra = np.fromiter((int(i) for i in exclude), np.int64)
+            return np.setdiff1d(ids, np.union1d(banned, extra))
+
+    def results_for(self, ids: Sequence[int], scores: Sequence[float]) -> list[SearchResult]:
+        """Results (paths, offline marks) for photo ids in the given order."""
+        with self._lock:
+            return self._results(np.asarray(ids, np.int64), np.asarray(scores, np.float64))
 
     def search_text(self, encoder: Encoder, text: str, *, k: int = DEFAULT_K,
                     **kwargs: Any) -> list[SearchResult]:
@@ -1149,12 +1237,14 @@ class SearchIndex:
         offset: int,
         min_score: float | None,
         exclude: Iterable[int],
-    ) -> list[SearchResult]:
+        relevance: float | None = None,
+    ) -> tuple[list[SearchResult], int, float | None]:
         want = offset + k
         n = self._n
         rows, banned = self._candidate_rows(filters, exclude)
+        full = None
         if rows is None or len(rows) > n // 4:  # one pass over the whole matrix
-            scores = self._scan.score(self._mat[:n], qvec)
+            scores = full = self._scan.score(self._mat[:n], qvec)
             if self._dead:
                 scores[~self._alive[:n]] = -np.inf
             if banned is not None:
@@ -1164,8 +1254,14 @@ class SearchIndex:
         else:  # a small allowed set: score only its rows
             scores = self._scan.score(self._mat[rows], qvec)
         if not len(scores):
-            return []
+            return [], 0, min_score
         floor = -np.inf if min_score is None else float(min_score)
+        if relevance is not None:
+            best = float(scores.max())
+            if math.isfinite(best):
+                typical = self._typical_score(qvec, full)
+                floor = max(floor, typical + relevance * max(best - typical, 0.0))
+                min_score = floor
         margin = 0.0 if self._scan.exact else 2 * F16_SCORE_ERROR
         kth = -np.inf
         if want < len(scores):
@@ -1185,8 +1281,12 @@ class SearchIndex:
         exact = scores[cand] if self._scan.exact else self.exact_vectors(cand_ids) @ qvec
         keep_mask = exact >= floor
         cand_ids, exact = cand_ids[keep_mask], exact[keep_mask]
-        order = np.lexsort((cand_ids, -exact))[offset:want]
-        return self._results(cand_ids[order], exact[order])
+        order = np.lexsort((cand_ids, -exact))
+        page = order[offset:want]
+        # how many pass min_score in all: the scan's scores (float16: exact up to ties at
+        # the floor within F16_SCORE_ERROR)
+        total = int(np.count_nonzero(scores >= floor)) if min_score is not None else len(page)
+        return self._results(cand_ids[page], exact[page]), total, min_score
 
     def _candidate_rows(
         self, filters: Filters, exclude: Iterable[int]
@@ -1210,7 +1310,7 @@ class SearchIndex:
 
     def filter_ids(self, filters: Filters) -> list[int]:
         """Every searchable photo passing ``filters`` (a saved-search album without text)."""
-        with self._lock, self._cat.transaction():
+        with self._lock, self._cat.snapshot():
             ids = self._filter_ids(filters)
             banned = self._excluded_ids(filters)
             if ids is None:
@@ -1251,6 +1351,8 @@ class SearchIndex:
                 "AND source != 'rejected')"
             )
             params.append(int(filters.place))
+        if filters.has_text:
+            conds.append(has_text_sql("p.id"))
         if filters.min_rating is not None:
             cond, args = rating_filter_sql(filters.min_rating)
             conds.append(cond)

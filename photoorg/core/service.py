@@ -21,17 +21,19 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "model", "state": "loading"|"ready"|"unavailable"|"downloading"|"cancelled",
      "spec": ..., "message": ...}
     {"event": "download", "done": bytes, "total": bytes | 0}
-    {"event": "progress", "phase": "scanning"|"embedding"|"faces"|"clusters"|"done", ...}
+    {"event": "progress", "phase": "scanning"|"embedding"|"faces"|"text"|"clusters"|"done", ...}
     {"event": "changed"}                       catalog rows or vectors changed (throttled)
     {"event": "idle"}                          caught up
     {"event": "watch", "state": "watching"|"off"|"unavailable", "mode": ..., "folders": n}
     {"event": "paused", "paused": bool}
-    {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null}
+    {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null,
+     "matched": [[kind, ...], ...], "total": n, "weaker": bool}
     {"event": "error", "message": ..., "details": ...}
 
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
-``{"cmd": "search", "gen", "text", "k"}``, ``{"cmd": "similar", "gen", "ids", "k"}`` (and
-``"not": [ids]``: less like those),
+``{"cmd": "search", "gen", "text", "k", "all"}``, ``{"cmd": "similar", "gen", "ids", "k",
+"all"}`` (``all``: no relevance cut-off, "show weaker matches"; and ``"not": [ids]``: less
+like those),
 ``{"cmd": "album", "gen", "name"}`` (a saved-search album: answered as ``results``),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
@@ -90,7 +92,7 @@ class _Listener(IndexListener):
             return
         self._last, self._phase = now, progress.phase
         self.service.event("progress", **asdict(progress))
-        if progress.phase in ("embedding", "faces"):
+        if progress.phase in ("embedding", "faces", "text"):
             self.service.emit_changed()
 
 
@@ -272,6 +274,7 @@ class LibraryService:
 
         gen = int(job.get("gen", 0))
         k = int(job.get("k", 200))
+        show_all = bool(job.get("all", False))
         lib = self.library
         try:
             if job["cmd"] == "similar" and job.get("not"):  # less like those: Rocchio
@@ -279,27 +282,28 @@ class LibraryService:
 
                 wanted = Feedback(tuple(int(i) for i in job["ids"]),
                                   tuple(int(i) for i in job["not"]))
-                hits = lib.more_like_these(wanted, k=k).hits
+                page = lib.more_like_these(wanted, k=k, show_all=show_all).page
             elif job["cmd"] == "similar":
-                hits = lib.similar_ids([int(i) for i in job["ids"]], k=k, include_self=True)
+                page = lib.similar([int(i) for i in job["ids"]], k=k, include_self=True,
+                                   show_all=show_all)
             elif job["cmd"] == "album":
                 ids, scores = lib.album_results(str(job["name"]))
                 self.event("results", gen=gen, ids=ids,
                            scores=[round(s, 6) for s in scores or []], error=None)
                 return
-            else:
-                hits = lib.search(str(job["text"]), k=k).hits
+            else:  # without the model, names, places, tags and text still answer
+                page = lib.search(str(job["text"]), k=k, show_all=show_all).page
         except LibraryError as exc:
-            message = str(exc)
-            if job["cmd"] == "search" and "empty" not in message:
-                message = "The search model is not available."
-            self.event("results", gen=gen, ids=[], scores=[], error=message)
+            self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
             return
         except QueryError as exc:
             self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
             return
+        hits = page.hits
         self.event("results", gen=gen, ids=[h.photo_id for h in hits],
-                   scores=[round(float(h.score), 6) for h in hits], error=None)
+                   scores=[round(float(h.score), 6) for h in hits], error=None,
+                   matched=[list(h.matched) for h in hits], total=page.total,
+                   weaker=page.weaker_hidden)
 
     # -- the main loop -------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ class LibraryController(QObject):
         self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
+        self.show_all = False  # "show weaker matches": no relevance cut-off
         self.less_like: list[int] = []  # "less like these" while showing similar photos
         self.cluster_kind: str | None = None
         self.overview: engine.Overview | None = None
@@ -132,6 +133,9 @@ class LibraryController(QObject):
                               self.settings.thumbnail_cache_mb)
 
         self.writer.submit(engine.catalog_ready, callback=opened, what="opening the library")
+        # the OCR stage (in the service) reads the setting from the catalog
+        self.writer.submit(engine.set_read_text, self.settings.read_text,
+                           what="saving the settings")
         self.refresh_undo()
 
     def close(self) -> None:
@@ -204,21 +208,30 @@ class LibraryController(QObject):
             return
         self.search_text = text
         self.similar_to = []
+        self.show_all = False
         self.less_like = []
         if not text:
             self.reload()
             return
         self._submit_search(self._next_generation(), text)
 
+    def show_weaker(self) -> None:
+        """The same search or Find similar without the relevance cut-off."""
+        if not (self.search_text or self.similar_to) or self.show_all:
+            return
+        self.show_all = True
+        self.reload()
+
     def _submit_search(self, gen: int, text: str) -> None:
         self._titles[gen] = f"“{text}”"
-        self.service.search(gen, text, SEARCH_RESULTS)
+        self.service.search(gen, text, SEARCH_RESULTS, self.show_all)
 
     def find_similar(self, photo_ids: list[int]) -> None:
         if not photo_ids:
             return
         self.search_text = ""
         self.similar_to = list(photo_ids)
+        self.show_all = False
         self.less_like = []
         self._submit_similar(self._next_generation(), self.similar_to)
 
@@ -245,7 +258,8 @@ class LibraryController(QObject):
 
     def _submit_similar(self, gen: int, ids: list[int]) -> None:
         self._titles[gen] = self.similar_title()
-        self.service.similar(gen, ids, SEARCH_RESULTS, negative=self.less_like)
+        self.service.similar(gen, ids, SEARCH_RESULTS, negative=self.less_like,
+                             show_all=self.show_all)
 
     def save_similar_album(self, name: str) -> None:
         """The current "more like these" as an album that stays current."""
@@ -280,16 +294,22 @@ class LibraryController(QObject):
         self._write(engine.dismiss_event, event_id, what="dismissing the event",
                     done="Event dismissed", after=lambda _: self.load_events())
 
-    @Slot(int, list, list, str)
-    def _on_results(self, gen: int, ids: list, scores: list, error: str) -> None:
+    @Slot(int, list, list, str, object)
+    def _on_results(self, gen: int, ids: list, scores: list, error: str,
+                    info: dict | None = None) -> None:
         title = self._titles.pop(gen, "")
         if gen != self._generation or self._closed:
             return  # typed on: a newer query is on its way
         if error:
             log.info("query %d: %s", gen, error)
+        info = info or {}
+        matched = [tuple(m) for m in info.get("matched") or []]
+        total = info.get("total")
+        weaker = bool(info.get("weaker")) and not self.show_all
         # an album of tags answers ids only (no scores)
         ranked = [float(x) for x in scores] if len(scores) == len(ids) else None
         self.query.submit(engine.rows_for_ids, [int(i) for i in ids], ranked, title,
+                          matched or None, None if total is None else int(total), weaker,
                           callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------
@@ -357,6 +377,9 @@ class LibraryController(QObject):
         """What the settings dialog changed: saved, written, and the service restarted
         where it must be (watching mode, model)."""
         watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        if result.settings.read_text != self.settings.read_text:
+            self._write(engine.set_read_text, result.settings.read_text,
+                        what="saving the settings")
         self.settings = result.settings
         self.settings.save(self.data)
         for root_id in result.removed_folders:
@@ -672,7 +695,7 @@ def progress_text(p: Progress) -> str:
         return "Grouping people, places and scenes…"
     if p.phase == "done":
         return ""
-    what = "Finding faces" if p.phase == "faces" else "Indexing"
+    what = {"faces": "Finding faces", "text": "Reading text in photos"}.get(p.phase, "Indexing")
     parts = [f"{what} {p.done:,} of {p.total:,}"]
     if p.rate:
         parts.append(f"{p.rate:.1f} photos/s")

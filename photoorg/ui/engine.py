@@ -25,7 +25,9 @@ from photoorg.core import (
     missing,
     organize,
     pipeline,
+    textindex,
 )
+from photoorg.core import ocr as ocr_setting
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
@@ -86,6 +88,8 @@ def load_source(state: State, source: queries.Source, sort: str = "taken") -> qu
         return queries.album_photos(cat, str(source.arg), sort)
     if source.kind == "cluster":
         return queries.cluster_photos(cat, int(source.arg), sort)
+    if source.kind == "text":
+        return queries.photos_with_text(cat, sort)
     if source.kind == "rating":
         return queries.rated_photos(cat, int(source.arg), sort)
     return queries.all_photos(cat, sort)
@@ -110,6 +114,8 @@ class Overview:
     tags: list[tuple[str, int]]
     albums: list[str]
     model: str | None
+    text_photos: int = 0  # photos with words read in them
+    suggestions: list[tuple[str, str]] = field(default_factory=list)  # search completions
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
@@ -125,6 +131,8 @@ def overview(state: State) -> Overview:
         tags=[t for t in queries.tags_with_counts(cat) if not organize.is_album_tag(t[0])],
         albums=queries.albums(cat),
         model=target.spec if target else None,
+        text_photos=queries.text_photo_count(cat),
+        suggestions=search_suggestions(state),
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
@@ -139,10 +147,31 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
     return queries.clusters(state["cat"], kind)
 
 
-def rows_for_ids(state: State, ids: list[int], scores: list[float] | None,
-                 title: str) -> queries.PhotoList:
-    """Grid rows for search results, in their order."""
-    return queries.photos_by_ids(state["cat"], ids, scores, title)
+def rows_for_ids(state: State, ids: list[int], scores: list[float] | None, title: str,
+                 matched: list[tuple[str, ...]] | None = None, total: int | None = None,
+                 weaker_hidden: bool = False) -> queries.PhotoList:
+    """Grid rows for search results, in their order (with why each matched, how many
+    results the query has in all, and whether a cut-off left weaker ones out)."""
+    out = queries.photos_by_ids(state["cat"], ids, scores, title, matched)
+    out.total = total
+    out.weaker_hidden = weaker_hidden
+    return out
+
+
+def search_suggestions(state: State) -> list[tuple[str, str]]:
+    """Completions for the search bar: (text, kind) of people, places, tags, albums."""
+    return [(s.text, s.kind) for s in textindex.suggestions(state["cat"])]
+
+
+def set_read_text(state: State, on: bool) -> None:
+    """The library setting that turns the OCR stage on or off (written only if it changes)."""
+    cat: Catalog = state["cat"]
+    if (cat.get_meta(ocr_setting.META_READ_TEXT, "1") != "0") != on:
+        ocr_setting.set_enabled(cat, on)
+
+
+def read_text_enabled(state: State) -> bool:
+    return ocr_setting.enabled(state["cat"])
 
 
 # -- writes (writer worker) ----------------------------------------------------------------------

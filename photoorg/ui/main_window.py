@@ -7,7 +7,16 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import (
+    QByteArray,
+    QModelIndex,
+    QPoint,
+    QSettings,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Slot,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -20,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -182,6 +192,13 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self.forget_missing_action = edit.addAction("Forget missing photos…")
         self.restore_action = edit.addAction("Restore a catalog backup…")
+        # completions as you type: people, places, tags, albums (from the overview)
+        self.suggestions = QStringListModel(self)
+        self.completer = QCompleter(self.suggestions, self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.search_field.setCompleter(self.completer)
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -199,6 +216,11 @@ class MainWindow(QMainWindow):
         self.back_to_clusters.setAutoRaise(True)
         self.back_to_clusters.setToolTip("Back (Alt+Left)")
         self.back_to_clusters.hide()
+        self.weaker_button = QToolButton()  # results end at a relevance cut-off
+        self.weaker_button.setText("Show weaker matches")
+        self.weaker_button.setAutoRaise(True)
+        self.weaker_button.setObjectName("weakerMatches")
+        self.weaker_button.hide()
         self.sort_box = QComboBox()
         for key in SORTS:
             self.sort_box.addItem(SORT_LABELS[key], key)
@@ -212,6 +234,7 @@ class MainWindow(QMainWindow):
         header.addWidget(self.grid_title)
         header.addSpacing(6)
         header.addWidget(self.grid_count, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addWidget(self.weaker_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addStretch(1)
         header.addWidget(self.sort_box)
         header.addSpacing(8)
@@ -280,6 +303,8 @@ class MainWindow(QMainWindow):
         self.add_folder_action.triggered.connect(self.choose_folders)
         self.settings_action.triggered.connect(self.open_settings)
         self.search_field.textChanged.connect(lambda _: self.search_timer.start())
+        self.completer.activated.connect(lambda _text: self._search_now())
+        self.weaker_button.clicked.connect(self.controller.show_weaker)
         self.search_field.returnPressed.connect(self._search_now)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
@@ -504,9 +529,15 @@ class MainWindow(QMainWindow):
         scroll = self.grid.verticalScrollBar().value()
         same_view = photos.title == self.photos.title and photos.scores is None
         self.photos.set_photos(photos)
+        self.weaker_button.setVisible(photos.weaker_hidden)
         if photos.scores is not None:
-            self.grid_count.setText(f"{len(photos):,} photos, best matches first" if photos.ids
-                                    else "no matches")
+            total = photos.total if photos.total is not None else len(photos)
+            if not photos.ids:
+                self.grid_count.setText("no matches")
+            elif total > len(photos):
+                self.grid_count.setText(f"best {len(photos):,} of {total:,} results")
+            else:
+                self.grid_count.setText(f"{total:,} result" + ("" if total == 1 else "s"))
         else:
             n = len(photos)
             self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s"))
@@ -528,7 +559,10 @@ class MainWindow(QMainWindow):
     def _empty_text(self) -> str:
         if self.controller.search_text:
             if not self.controller.model_ready:
-                return "Search turns on when the search model is here (see above)."
+                return ("No names, places, tags, file names or text match. Searching by what "
+                        "photos look like turns on when the search model is here (see above).")
+            if self.photos.photos.weaker_hidden:
+                return "Nothing matches closely. “Show weaker matches” lists the nearest ones."
             return "No photos match. Try other words."
         if self._has_folders is False:
             return "No photo folders yet. Add one with “Add folder”."
@@ -802,6 +836,9 @@ class MainWindow(QMainWindow):
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
         self._missing = int(overview.counts.get("missing", 0))
+        words = [text for text, _kind in overview.suggestions]
+        if words != self.suggestions.stringList():
+            self.suggestions.setStringList(words)
         if self.stack.currentWidget() is self.unreadable_page:
             self.controller.load_unreadable()  # files retried, fixed or newly broken
         has_folders = bool(overview.folders)
@@ -820,9 +857,9 @@ class MainWindow(QMainWindow):
         active = p.phase != "done"
         self.progress_label.setText(text)
         self.progress_bar.setToolTip(text)  # the bar says it too, ETA included
-        determinate = p.phase in ("embedding", "faces") and p.total > 0
+        determinate = p.phase in ("embedding", "faces", "text") and p.total > 0
         self.progress_bar.setVisible(active)
-        self.pause_button.setVisible(active and p.phase in ("embedding", "faces"))
+        self.pause_button.setVisible(active and p.phase in ("embedding", "faces", "text"))
         if determinate:
             self.progress_bar.setRange(0, p.total)
             self.progress_bar.setValue(p.done)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from photoorg.core import browse, suggest
+from photoorg.core import browse, suggest, textindex
 from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
@@ -33,6 +33,9 @@ class PhotoList:
     keys: list[str] = field(default_factory=list)
     scores: list[float] | None = None
     title: str = ""
+    matched: list[tuple[str, ...]] | None = None  # search: why each photo matched (chips)
+    total: int | None = None  # search: every result of the query, not only these rows
+    weaker_hidden: bool = False  # search: a relevance cut-off left weaker matches out
     sections: list[browse.Section] = field(default_factory=list)  # timeline headers
     # a saved-search album: its photos come from the search (the indexing service, which
     # holds the model), not from the catalog alone
@@ -89,7 +92,7 @@ def folder_photos(cat: Catalog, root_id: int, sort: str = "taken", sub: str = ""
 
 
 def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = None,
-                  title: str = "") -> PhotoList:
+                  title: str = "", matched: list[tuple[str, ...]] | None = None) -> PhotoList:
     """Rows for ``ids`` in the given order (ids no longer in the catalog are left out)."""
     found: dict[int, tuple] = {}
     for start in range(0, len(ids), 900):
@@ -101,7 +104,21 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
     out = _rows_to_list(cat, [found[ids[i]] for i in keep], title)
     if scores is not None:
         out.scores = [scores[i] for i in keep]
+    if matched is not None:
+        out.matched = [matched[i] for i in keep]
     return out
+
+
+def text_photo_count(cat: Catalog) -> int:
+    return int(cat.scalar("SELECT COUNT(*) FROM photo_text WHERE text != ''") or 0)
+
+
+def photos_with_text(cat: Catalog, sort: str = "taken") -> PhotoList:
+    """The "has text" view: photos with words read in them (signs, documents, ...)."""
+    ids = [pid for (pid,) in cat.query(
+        "SELECT p.id FROM photos p WHERE p.status != 'skipped' AND "
+        + textindex.has_text_sql("p.id"))]
+    return _by_date(cat, ids, "Photos with text", sort)
 
 
 def _by_date(cat: Catalog, ids: Iterable[int], title: str, sort: str = "taken") -> PhotoList:
@@ -182,6 +199,7 @@ class PhotoDetails:
     tags: list[str] = field(default_factory=list)
     status: str = ""
     reason: str | None = None
+    text: str = ""  # words read in the photo (the OCR stage)
     title: str | None = None  # what other tools wrote, or the user in photoorg
     caption: str | None = None
     rating: int | None = None
@@ -228,6 +246,7 @@ def photo_details(cat: Catalog, photo_id: int) -> PhotoDetails | None:
     )
 
     details.tags = core_clusters.tags_for_photo(cat, photo_id)
+    details.text = textindex.photo_text(cat, photo_id)
     meta = photo_meta(cat, photo_id)
     details.title, details.caption = meta.title, meta.caption
     details.rating, details.label = meta.rating, meta.label

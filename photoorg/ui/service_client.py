@@ -39,7 +39,8 @@ class ServiceClient(QObject):
     watch_state = Signal(str, str, int)  # state, mode, folders
     paused_changed = Signal(bool)
     scanned = Signal(object)  # dict: added, changed, moved, removed, offline, errors
-    results = Signal(int, list, list, str)  # generation, ids, scores, error
+    # generation, ids, scores, error, {"matched": [[kind, ...]], "total": n, "weaker": bool}
+    results = Signal(int, list, list, str, object)
     download_progress = Signal(int, int)  # done, total (0: unknown)
     failed = Signal(str, str)  # message, details
     stopped = Signal()
@@ -154,13 +155,16 @@ class ServiceClient(QObject):
     def send_json(self, command: dict[str, Any]) -> None:
         self.send(json.dumps(command))
 
-    def search(self, generation: int, text: str, k: int) -> None:
-        self.send_json({"cmd": "search", "gen": generation, "text": text, "k": k})
+    def search(self, generation: int, text: str, k: int, show_all: bool = False) -> None:
+        self.send_json({"cmd": "search", "gen": generation, "text": text, "k": k,
+                        "all": show_all})
 
     def similar(self, generation: int, photo_ids: list[int], k: int,
-                negative: list[int] | None = None) -> None:
-        """More like ``photo_ids`` (less like ``negative``: Rocchio in the core)."""
-        command = {"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k}
+                negative: list[int] | None = None, show_all: bool = False) -> None:
+        """More like ``photo_ids`` (less like ``negative``: Rocchio in the core); ``show_all``:
+        no relevance cut-off."""
+        command = {"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k,
+                   "all": show_all}
         if negative:
             command["not"] = list(negative)
         self.send_json(command)
@@ -302,8 +306,10 @@ class ServiceClient(QObject):
             self.paused = bool(event.get("paused"))
             self.paused_changed.emit(self.paused)
         elif kind == "results":
+            info = {"matched": list(event.get("matched") or []),
+                    "total": event.get("total"), "weaker": bool(event.get("weaker"))}
             self.results.emit(int(event.get("gen", 0)), list(event.get("ids") or []),
-                              list(event.get("scores") or []), event.get("error") or "")
+                              list(event.get("scores") or []), event.get("error") or "", info)
         elif kind == "download":
             self.download_progress.emit(int(event.get("done", 0)), int(event.get("total", 0)))
         elif kind == "scan":

@@ -72,7 +72,7 @@ def test_text_search_finds_the_right_shapes(library: tuple[Path, Path]) -> None:
     photos, data = library
     out = run_cli(data, "search", "a photo of a red circle", "-k", "4", "--json").stdout
     hits = json.loads(out)
-    assert [set(h) for h in hits] == [{"path", "score"}] * 4
+    assert all(set(h) >= {"path", "score"} for h in hits) and len(hits) == 4
     assert all(Path(h["path"]).is_absolute() for h in hits)
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)

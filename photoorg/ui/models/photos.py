@@ -34,6 +34,7 @@ class PhotoRole(IntEnum):
     Score = Qt.ItemDataRole.UserRole + 3
     Key = Qt.ItemDataRole.UserRole + 4
     Failed = Qt.ItemDataRole.UserRole + 5
+    Matched = Qt.ItemDataRole.UserRole + 6  # search: kinds of what the words matched
 
 
 class PhotoListModel(QAbstractListModel):
@@ -106,6 +107,9 @@ class PhotoListModel(QAbstractListModel):
             return self._list.keys[row]
         if role == PhotoRole.Score:
             return self._score(row)
+        if role == PhotoRole.Matched:
+            matched = self._list.matched
+            return () if matched is None else matched[row]
         if role == PhotoRole.Failed:
             return self._store is not None and self._store.failed(self._list.keys[row])
         return None

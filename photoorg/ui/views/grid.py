@@ -97,6 +97,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._scaled.move_to_end(key)
         return found
 
+    @staticmethod
+    def _paint_chip(painter: QPainter, option: QStyleOptionViewItem, box: QRect,
+                    text: str) -> None:
+        """Why a search result matched ("place", "text", ...), over the thumbnail's corner."""
+        metrics = option.fontMetrics
+        width = min(box.width() - 8, metrics.horizontalAdvance(text) + 12)
+        chip = QRectF(box.x() + 4, box.y() + 4, width, metrics.height() + 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 24, 30, 190))
+        painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
+        painter.setPen(QColor(255, 255, 255))
+        elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width) - 10)
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, elided)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -138,6 +152,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
             if index.data(PhotoRole.Failed):
                 painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "Can't preview")
+
+        matched = index.data(PhotoRole.Matched)
+        if matched:
+            self._paint_chip(painter, option, box, " · ".join(matched))
 
         if selected:
             pen_color = palette.color(QPalette.ColorRole.Highlight)

@@ -157,6 +157,10 @@ class SettingsDialog(QDialog):
         self.sidecars.setChecked(settings.write_sidecars)
         self.sidecars.setToolTip("photo.jpg.xmp beside each photo, read by Lightroom, digiKam "
                                  "and darktable. The photos themselves are never changed.")
+        self.read_text = QCheckBox("Read the words in photos (signs, documents, screenshots)")
+        self.read_text.setChecked(settings.read_text)
+        self.read_text.setToolTip("Search then finds photos by the text written in them. "
+                                  "Runs offline, after everything else, on all new photos.")
         self.cache = QSpinBox()
         self.cache.setRange(64, 100_000)
         self.cache.setSingleStep(64)
@@ -176,6 +180,7 @@ class SettingsDialog(QDialog):
         form.addRow(watch_box)
         form.addRow(QLabel("<b>Other programs</b>"))
         form.addRow(self.sidecars)
+        form.addRow(self.read_text)
         form.addRow(QLabel("<b>Thumbnail cache</b>"))
         form.addRow("Up to", cache_row)
         return page
@@ -214,6 +219,7 @@ class SettingsDialog(QDialog):
         mode = checked.property("mode") if checked is not None else "auto"
         settings = replace(self._settings, watch_mode=str(mode),
                            write_sidecars=self.sidecars.isChecked(),
+                           read_text=self.read_text.isChecked(),
                            thumbnail_cache_mb=self.cache.value())
         model = self.model.currentData()
         if model is None or self.model.currentText() != self.model.itemText(

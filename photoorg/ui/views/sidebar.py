@@ -208,6 +208,9 @@ class Sidebar(QTreeView):
         for kind, label in KIND_LABELS.items():
             n = overview.clusters.get(kind, 0)
             browse.append(Entry(("clusters", kind, label), label, kind, f"{n:,}" if n else ""))
+        if overview.text_photos:  # the "has text" filter
+            browse.append(Entry(("text", None, "Photos with text"), "Photos with text", "text",
+                                f"{overview.text_photos:,}"))
         tags = [Entry(("tag", name, tag_label(name)), tag_label(name), "tag",
                       f"{count:,}", tag_label(name)) for name, count in overview.tags]
         tags += [Entry(("album", name, name), name, "album") for name in overview.albums]

@@ -128,7 +128,8 @@ class Viewer(QWidget):
         for key, label in (("title", "Title"), ("caption", "Caption"), ("rating", "Rating"),
                            ("date", "Date taken"), ("camera", "Camera"),
                            ("dimensions", "Dimensions"), ("place", "Place"),
-                           ("people", "People"), ("tags", "Tags"), ("file", "File")):
+                           ("people", "People"), ("tags", "Tags"),
+                           ("text", "Text in the photo"), ("file", "File")):
             value = QLabel("—")
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -281,6 +282,7 @@ class Viewer(QWidget):
         f["place"].setText(place or "—")
         f["people"].setText(", ".join(details.people) or "—")
         f["tags"].setText(", ".join(t.replace("|", " › ") for t in details.tags) or "—")
+        f["text"].setText(details.text or "—")  # selectable: copy what the photo says
         if details.status == "skipped":
             f["file"].setText(f"{details.path}\nNot indexed: {details.reason or 'unreadable'}")
 

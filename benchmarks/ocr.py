@@ -1,0 +1,162 @@
+"""The OCR stage's cost and recall over a mixed library (most photos without text).
+
+    python benchmarks/ocr.py --json                  # 40 photos of 2 MP, 1 in 4 with text
+    python benchmarks/ocr.py --size 12mp --count 24 --json
+
+Photos: real ones (Debian's ``mate-backgrounds``, fetched with ``apt-get download`` into
+``bench-data/`` when ``--photos`` is not given), re-encoded as camera-like JPEGs; every
+``--text-every``-th one gets a word painted on it (a sign: a light plate with dark
+letters, or bare letters, Pillow's bundled font, random size and place).
+
+Measured in one process:
+- ``stage``: :func:`photoorg.core.ocr.text_stage` over a fresh catalog of those photos
+  (decode in a pool, detection on a small copy, recognition only where text is found),
+  engine loading excluded (``load_ms``);
+- ``naive``: RapidOCR's own full pipeline on each full-size file (the trial's way), on
+  ``--baseline`` photos with the same share of text;
+- ``recall``: painted words found by searching them (the full-text index, as a user
+  would); ``false_text``: photos without painted text where some text was read.
+
+Prints one JSON line: ``{"ms_per_photo", "naive_ms_per_photo", "ratio", "cpu_ms_per_photo",
+"recall", ...}`` (``cpu_ms``: process CPU time, all threads -- on a busy machine the wall
+time mostly measures the other jobs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.indexing import SIZES, fetch_mate_backgrounds, make_set  # noqa: E402
+
+WORDS = [
+    "PLATFORM 9", "Boulangerie", "EXIT", "OPEN 24H", "Gate B12", "Pharmacie", "SALE 50%",
+    "Hotel Central", "NO PARKING", "Welcome", "Receipt 4721", "Museum", "Bus Stop",
+    "Kiosk", "TICKETS", "Pizzeria Roma",
+]
+
+
+def paint(path: Path, word: str, rng: random.Random) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+    w, h = im.size
+    size = int(h * rng.uniform(0.045, 0.09))
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(im)
+    box = draw.textbbox((0, 0), word, font=font)
+    tw, th = box[2] - box[0], box[3] - box[1]
+    x = rng.randint(w // 20, max(w // 20, w - tw - w // 20))
+    y = rng.randint(h // 20, max(h // 20, h - th - h // 20))
+    if rng.random() < 0.6:  # a sign
+        pad = size // 3
+        draw.rectangle((x - pad, y - pad, x + tw + pad, y + th + 2 * pad), fill=(240, 238, 228))
+        draw.text((x - box[0], y - box[1]), word, font=font, fill=(20, 20, 25))
+    else:  # bare letters with an outline, as on posters and screenshots
+        draw.text((x - box[0], y - box[1]), word, font=font, fill=(255, 255, 255),
+                  stroke_width=max(2, size // 15), stroke_fill=(0, 0, 0))
+    im.save(path, quality=92)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--size", choices=sorted(SIZES), default="2mp")
+    parser.add_argument("--text-every", type=int, default=4, help="1 photo in N has text")
+    parser.add_argument("--baseline", type=int, default=8, help="photos for the naive run")
+    parser.add_argument("--photos", help="folder of source JPEGs (default: mate-backgrounds)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="engine threads (default: all cores)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    from photoorg.core import ocr, textindex
+    from photoorg.core.catalog import Catalog
+    from photoorg.core.scanner import scan_library
+
+    sources = (sorted(Path(args.photos).glob("*.jpg")) if args.photos
+               else fetch_mate_backgrounds(REPO / "bench-data" / "mate"))
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="photoorg-ocr-") as tmp:
+        folder = Path(tmp) / "photos"
+        paths = make_set(sources, SIZES[args.size], args.count, folder)
+        painted: dict[str, str] = {}
+        for i, path in enumerate(paths):
+            if i % args.text_every == 0:
+                word = WORDS[(i // args.text_every) % len(WORDS)]
+                paint(path, word, rng)
+                painted[path.name] = word
+
+        reader = ocr.TextReader(threads=args.threads)
+        t = time.perf_counter()
+        reader._load()
+        load_ms = (time.perf_counter() - t) * 1e3
+
+        with Catalog(Path(tmp) / "data" / "catalog.sqlite") as cat:
+            cat.add_root(folder)
+            scan_library(cat)
+            t, c = time.perf_counter(), time.process_time()
+            done = ocr.text_stage(cat, reader=reader)
+            stage_s, stage_cpu = time.perf_counter() - t, time.process_time() - c
+            found = 0
+            for name, word in painted.items():
+                pid = cat.photo_id_for_path(folder / name)
+                if pid in set(textindex.match_text(cat, word).ids.tolist()):
+                    found += 1
+            read = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
+                                  "JOIN photos p ON p.id = t.photo_id"))
+            failed = cat.scalar("SELECT COUNT(*) FROM photo_text WHERE status = 'failed'")
+        false_text = sum(1 for name, text in read.items() if text and name not in painted)
+
+        # naive: the engine's own pipeline on full-size files, same share of text
+        engine = reader._load()
+        with_text = [p for p in paths if p.name in painted]
+        without = [p for p in paths if p.name not in painted]
+        n_text = max(1, round(args.baseline / args.text_every))
+        sample = with_text[:n_text] + without[: max(0, args.baseline - n_text)]
+        t, c = time.perf_counter(), time.process_time()
+        for path in sample:
+            engine(str(path))
+        naive_ms = (time.perf_counter() - t) * 1e3 / max(1, len(sample))
+        naive_cpu = (time.process_time() - c) * 1e3 / max(1, len(sample))
+
+    ms = stage_s * 1e3 / max(1, done)
+    result = {
+        "photos": done,
+        "size": args.size,
+        "with_text": len(painted),
+        "ms_per_photo": round(ms, 1),
+        "naive_ms_per_photo": round(naive_ms, 1),
+        "ratio": round(ms / naive_ms, 3) if naive_ms else None,
+        # CPU time (all threads): what the stage costs whatever else the machine runs
+        "cpu_ms_per_photo": round(stage_cpu * 1e3 / max(1, done), 1),
+        "naive_cpu_ms_per_photo": round(naive_cpu, 1),
+        "recall": round(found / max(1, len(painted)), 3),
+        "found": found,
+        "false_text": false_text,
+        "failed": failed,
+        "load_ms": round(load_ms, 1),
+        "detect_side": ocr.DETECT_SIDE,
+        "threads": reader.threads,
+        "load_avg": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:20} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
