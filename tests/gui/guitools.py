@@ -41,3 +41,10 @@ def make_window(qtbot, data: Path, **kwargs):  # noqa: ANN001, ANN201
 def names(window, limit: int | None = None) -> list[str]:  # noqa: ANN001
     paths = window.photos.photos.paths[:limit]
     return [Path(p).stem for p in paths]
+
+
+def open_entry(qtbot, window, kind: str, arg=None) -> None:  # noqa: ANN001
+    """Click a sidebar entry once it exists: entries come with the window's first overview,
+    which a loaded machine may deliver after the grid's rows."""
+    qtbot.waitUntil(lambda: window.sidebar.item_for(kind, arg) is not None, timeout=20_000)
+    window.sidebar.activate(kind, arg)

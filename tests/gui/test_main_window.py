@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guitools import names, needs_tiny
+from guitools import names, needs_tiny, open_entry
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
@@ -91,7 +91,7 @@ def test_add_tag_from_menu(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
 
 
 def test_rename_a_cluster_tags_its_photos(qtbot, window) -> None:  # noqa: ANN001
-    window.sidebar.activate("clusters", "scenes")
+    open_entry(qtbot, window, "clusters", "scenes")
     assert window.stack.currentWidget() is window.cluster_page
     qtbot.waitUntil(lambda: window.clusters.rowCount() > 0, timeout=10_000)
     cluster = window.clusters.cluster(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from guitools import make_window, names
+from guitools import make_window, names, open_entry
 from PySide6.QtCore import QPoint, Qt
 
 from photoorg import config
@@ -32,7 +32,7 @@ def test_card_shows_a_suggestion_and_one_click_names_it(
         sg.prepare(cat, load_embedder(TEST_MODEL), vocabularies=[SHAPES])
     window = make_window(qtbot, library)
     try:
-        window.sidebar.activate("clusters", "scenes")
+        open_entry(qtbot, window, "clusters", "scenes")
         model = window.clusters
         qtbot.waitUntil(lambda: model.row_of_id(red) is not None, timeout=15_000)
         row = model.row_of_id(red)
@@ -104,7 +104,7 @@ def test_events_page_keeps_an_event_as_an_album(qtbot, library: Path) -> None:  
     window = make_window(qtbot, library)
     try:
         qtbot.waitUntil(lambda: window.photos.rowCount() == 51, timeout=30_000)
-        window.sidebar.activate("events", None)
+        open_entry(qtbot, window, "events", None)
         assert window.stack.currentWidget() is window.events_page
         page = window.events_page
         qtbot.waitUntil(lambda: page.row_count() == 1, timeout=15_000)
@@ -112,7 +112,7 @@ def test_events_page_keeps_an_event_as_an_album(qtbot, library: Path) -> None:  
         with qtbot.waitSignal(window.controller.photos_ready, timeout=10_000):
             page.show_photos.click()
         assert sorted(names(window)) == ["party_0", "party_1", "party_2"]
-        window.sidebar.activate("events", None)
+        open_entry(qtbot, window, "events", None)
         qtbot.waitUntil(lambda: page.row_count() == 1, timeout=15_000)
         with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
             page.keep.click()
