@@ -167,11 +167,11 @@ def timeline_scroll(photos: int) -> dict:
     from PySide6.QtWidgets import QHBoxLayout, QWidget
 
     from photoorg.core import browse
+    from photoorg.core.browse_queries import PhotoList
     from photoorg.core.synthetic import write_sample_library
+    from photoorg.core.thumbcache import photo_key
     from photoorg.ui.app import create_application
     from photoorg.ui.models.photos import PhotoListModel
-    from photoorg.ui.queries import PhotoList
-    from photoorg.ui.thumbnails import photo_key
     from photoorg.ui.thumbstore import ThumbnailStore
     from photoorg.ui.views.grid import DateScrubber, PhotoGrid
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photoorg import config
+from photoorg.core import browse_queries as queries
+from photoorg.core import window_backend as engine
 from photoorg.core.indexer import Progress
-from photoorg.ui import engine, queries
 from photoorg.ui.service_client import ServiceClient
 from photoorg.ui.thumbnails import load_viewer_image
 from photoorg.ui.thumbstore import ThumbnailStore

@@ -51,21 +51,21 @@ from PySide6.QtWidgets import (
 
 from photoorg import config
 from photoorg.core.browse import SORT_LABELS, SORTS
+from photoorg.core.browse_queries import ClusterInfo, PhotoList, Source
 from photoorg.core.indexer import Progress
+from photoorg.core.thumbcache import key_rotation
+from photoorg.core.window_backend import Overview, SettingsInfo
 from photoorg.ui import desktop, organize_actions
 from photoorg.ui.controller import LibraryController, progress_text
-from photoorg.ui.engine import Overview, SettingsInfo
 from photoorg.ui.errors import ErrorReporter
 from photoorg.ui.icons import app_icon, icon
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
-from photoorg.ui.queries import ClusterInfo, PhotoList, Source
 from photoorg.ui.recovery import (
     apply_scheduled_restore,
     offer_backup_if_damaged,
     schedule_restore,
 )
-from photoorg.ui.thumbnails import key_rotation
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.events import EventsPage

@@ -176,7 +176,7 @@ def test_cli_undo(cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_rejected_faces_are_in_sight_and_counts_agree(cat: Catalog) -> None:
     """"Not this person": the faces go to a new unnamed person at once; the sidebar's count
     of people and the cards agree, before and after, and Undo puts them back."""
-    from photoorg.ui import queries
+    from photoorg.core import browse_queries as queries
 
     ids = cat.ids  # type: ignore[attr-defined]
     alice = cat.people[0]  # type: ignore[attr-defined]

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photoorg.core import browse_queries as queries
 from photoorg.core import clusters, missing
 from photoorg.core.catalog import Catalog
 from photoorg.core.scanner import scan_library
 from photoorg.core.watcher import LibraryWatcher
-from photoorg.ui import queries
 
 
 def _jpeg(path: Path, seed: int, size: int = 24) -> Path:

@@ -71,8 +71,8 @@ def _biggest_person(data: Path) -> int:
 
 
 def test_cli_and_window_service_agree(tmp_path: Path) -> None:
+    from photoorg.core import window_backend as engine
     from photoorg.core.service import LibraryService
-    from photoorg.ui import engine
 
     cli_photos, win_photos = tmp_path / "cli" / "photos", tmp_path / "win" / "photos"
     _photos(cli_photos)

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.ui.engine import Overview
+from photoorg.core.browse_queries import stars_label
+from photoorg.core.window_backend import Overview
 from photoorg.ui.models.sidebar import (
     COUNT_ROLE,
     DEPTH_ROLE,
@@ -42,7 +43,6 @@ from photoorg.ui.models.sidebar import (
     Section,
     SidebarModel,
 )
-from photoorg.ui.queries import stars_label
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.browse_queries import PhotoDetails
 from photoorg.ui.icons import icon
-from photoorg.ui.queries import PhotoDetails
 from photoorg.ui.views.canvas import ZoomCanvas
 
 SLIDESHOW_MS = 4000

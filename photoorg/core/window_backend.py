@@ -26,12 +26,13 @@ from photoorg.core import (
     organize,
     pipeline,
     textindex,
+    thumbcache,
 )
+from photoorg.core import browse_queries as queries
 from photoorg.core import ocr as ocr_setting
 from photoorg.core.catalog import Catalog
 from photoorg.core.synthetic import write_sample_library
 from photoorg.resources import resource_path
-from photoorg.ui import queries, thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def settings_info(state: State, data: Path) -> SettingsInfo:
     cat: Catalog = state["cat"]
     return SettingsInfo(
         [(r.id, str(r.path), r.online) for r in cat.roots()], cat.exclusions(),
-        thumbnails.cache_bytes(config.thumbnail_dir(data)) / 1e6,
+        thumbcache.cache_bytes(config.thumbnail_dir(data)) / 1e6,
     )
 
 
@@ -410,7 +411,7 @@ def last_decision(state: State) -> str | None:
 
 
 def prune_thumbnails(state: State, data: Path, max_mb: int) -> int:
-    return thumbnails.prune(config.thumbnail_dir(data), max_mb * 1024 * 1024)
+    return thumbcache.prune(config.thumbnail_dir(data), max_mb * 1024 * 1024)
 
 
 # -- more like these, events (issue 17; the core does the work) ----------------------------------

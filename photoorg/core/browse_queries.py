@@ -21,7 +21,7 @@ from photoorg.core import clusters as core_clusters
 from photoorg.core.catalog import Catalog
 from photoorg.core.metadata_import import photo_meta, photos_rated
 from photoorg.core.missing import MISSING_IDS, VISIBLE
-from photoorg.ui.thumbnails import face_key, photo_key, rotated_key
+from photoorg.core.thumbcache import face_key, photo_key, rotated_key
 
 
 @dataclass
