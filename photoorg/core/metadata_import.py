@@ -92,6 +92,19 @@ def import_metadata(
     return report
 
 
+# Photos on online folders whose metadata was never read: readable or not yet judged (a
+# photo waiting for the CLIP model is read too), present (missing rows wait to come back).
+_NEVER_READ = (
+    "JOIN roots r ON r.id = p.root_id WHERE r.online = 1 "
+    "AND p.status IN ('pending', 'indexed') AND p.missing_since IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM photo_imports i WHERE i.photo_id = p.id)")
+
+
+def never_read(cat: Catalog) -> int:
+    """How many photos the stage still has to read."""
+    return int(cat.scalar(f"SELECT COUNT(*) FROM photos p {_NEVER_READ}"))
+
+
 def import_stage(
     cat: Catalog,
     photo_ids: Iterable[int] = (),
@@ -106,9 +119,7 @@ def import_stage(
     after = 0
     while should_stop is None or not should_stop():
         ids = [pid for (pid,) in cat.query(
-            "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.online = 1 "
-            "AND p.status = 'indexed' AND p.id > ? AND NOT EXISTS "
-            "(SELECT 1 FROM photo_imports i WHERE i.photo_id = p.id) ORDER BY p.id LIMIT ?",
+            f"SELECT p.id FROM photos p {_NEVER_READ} AND p.id > ? ORDER BY p.id LIMIT ?",
             (after, chunk))]
         if not ids:
             break

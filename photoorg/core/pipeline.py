@@ -1,6 +1,6 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → faces → clusters → names → sidecars → text
+    scan → embed → info → metadata → faces → clusters → names → sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.library.Library`). Each stage keeps per-photo state
@@ -14,6 +14,8 @@ embed      yes          a vector of the target model (``photos.model_id``; skipp
                         get ``status = 'skipped'`` with a reason)
 info       no           size, date, GPS, camera read without decoding pixels, for photos the
                         embed stage has not read (no model yet): ``photo_stages`` 'info'
+metadata   no           keywords, rating, captions, named regions other tools wrote, for
+                        photos the embed stage has not read: ``photo_imports``
 faces      no           ``photos.faces_done``; faces join people incrementally
 clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.core.grouping`):
                         a kind is re-grouped only when its input changed
@@ -255,6 +257,25 @@ class InfoStage(PhotoStage):
         return results
 
 
+class MetadataStage:
+    """What other tools wrote (keywords, ratings, captions, named faces; embedded and in
+    sidecars). The embed stage reads it for the photos it embeds; this stage reads the rest,
+    so a library with no CLIP model yet still gets its tags and names."""
+
+    name = "metadata"
+    needs_model = False
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.metadata_import import never_read
+
+        return never_read(ctx.cat)
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.metadata_import import import_stage
+
+        import_stage(ctx.cat, (), lambda: ctx.stopped)
+
+
 class FacesStage:
     """Faces found on every readable photo; new faces join people incrementally."""
 
@@ -476,9 +497,8 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), FacesStage(), ClustersStage(), NamesStage(),
-                     SidecarStage(),
-                     TextStage()]
+STAGES: list[Any] = [EmbedStage(), InfoStage(), MetadataStage(), FacesStage(), ClustersStage(),
+                     NamesStage(), SidecarStage(), TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

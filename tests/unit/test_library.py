@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from metadata_files import blank_jpeg, exiftool_batch, needs_exiftool
 
 from photoorg import config
+from photoorg.core import clusters as cl
 from photoorg.core import pipeline
 from photoorg.core.catalog import Catalog
 from photoorg.core.embedder import TEST_MODEL, weights_available
@@ -381,3 +383,21 @@ def test_text_tasks_use_the_active_model_during_a_switch(lib_copy: Path) -> None
         assert Indexer(cat, target).text_encoder is None  # never the target's prompts
         active = lib.encoders.loaded(TEST_MODEL)
         assert Indexer(cat, target, active_embedder=active).text_encoder is active
+
+
+@needs_exiftool
+def test_metadata_is_read_without_the_clip_model(tmp_path: Path) -> None:
+    """First run offline: keywords other tools wrote are in the catalog although nothing
+    could be embedded (the metadata stage does not wait for the model)."""
+    photos = tmp_path / "photos"
+    tagged = blank_jpeg(photos / "harbour.jpg")
+    blank_jpeg(photos / "plain.jpg")
+    exiftool_batch([(tagged, ["-IPTC:Keywords=Bergen"])])
+    proc = run_cli(tmp_path / "data", "index", str(photos), check=False)
+    assert proc.returncode == 1 and "not available" in proc.stderr  # no model: says so
+    with Catalog(config.catalog_path(tmp_path / "data"), readonly=True) as cat:
+        assert cat.scalar("SELECT COUNT(*) FROM photos WHERE status = 'indexed'") == 0
+        (pid,) = cl.photos_with_tag(cat, "Bergen")
+        assert cat.scalar("SELECT rel_path FROM photos WHERE id = ?", (pid,)) == "harbour.jpg"
+    with Library(tmp_path / "data") as lib:
+        assert pipeline.stage_counts(lib.context())["metadata"] == 0
