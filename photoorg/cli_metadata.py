@@ -13,38 +13,31 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photoorg.cli import CliError, emit_json, open_catalog
-from photoorg.cli.clusters import _photo_ids, _sync_sidecars
+from photoorg.cli import emit_json, open_library
 from photoorg.core import metadata_import as mi
 
 
 def cmd_meta(args: argparse.Namespace) -> int:
     changes = {name: getattr(args, name) for name in mi.FIELDS
                if getattr(args, name) is not None}
-    with open_catalog(args) as cat:
-        ids = _photo_ids(cat, args.paths)
+    with open_library(args) as lib:
+        ids = lib.photo_ids(args.paths)
         if args.reread:
-            mi.import_metadata(cat, ids)
+            lib.reread_metadata(ids)
         for name, value in changes.items():
-            try:
-                mi.set_photo_meta(cat, ids, name, value)
-            except ValueError as exc:
-                raise CliError(str(exc)) from exc
-        if changes:
-            _sync_sidecars(args, cat, ids)
-        metas = mi.photo_metas(cat, ids)
-        paths = cat.paths_for_ids(ids)
+            lib.set_photo_meta(ids, name, value)
+        metas = lib.photo_metas(ids)
         rows = [
             {
-                "path": str(paths[pid]),
+                "path": path,
                 "rating": metas[pid].rating,
                 "label": metas[pid].label,
                 "title": metas[pid].title,
                 "caption": metas[pid].caption,
                 "sources": dict(metas[pid].sources),
-                "problems": mi.import_problems(cat, pid),
+                "problems": lib.metadata_problems(pid),
             }
-            for pid in ids
+            for pid, path in zip(ids, lib.paths(ids), strict=True)
         ]
     if args.json:
         emit_json(rows[0] if len(rows) == 1 else rows)

@@ -17,36 +17,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from photoorg import config
 from photoorg.cli import CliError, emit_json, open_library
 from photoorg.core import clusters as cl
-from photoorg.core import pipeline
-from photoorg.core.catalog import Catalog
 from photoorg.core.library import Library
-
-
-def _photo_ids(cat: Catalog, raw_paths: Iterable[str]) -> list[int]:
-    """Photo ids of paths given on the command line (for commands on an open catalog)."""
-    ids = []
-    for raw in raw_paths:
-        pid = cat.photo_id_for_path(Path(raw).expanduser().absolute())
-        if pid is None:
-            pid = cat.photo_id_for_path(Path(raw).expanduser().resolve())
-        if pid is None:
-            raise CliError(f"not in the library: {raw}")
-        ids.append(pid)
-    return ids
-
-
-def _sync_sidecars(args: argparse.Namespace, cat: Catalog, photo_ids: Iterable[int]) -> None:
-    """Portable tags (opt-in): rewrite the sidecars of photos whose tags changed, recording
-    what was written (the library's sidecar stage then leaves them alone)."""
-    if config.Settings.load(config.data_dir(args.data_dir)).write_sidecars:
-        pipeline.sync_sidecars(cat, photo_ids)
 
 
 def _cluster_json(lib: Library, info: cl.ClusterInfo,

@@ -522,6 +522,33 @@ class Library:
             ids.append(pid)
         return ids
 
+    def photo_metas(self, photo_ids: Sequence[int]) -> dict[int, Any]:
+        """Rating, label, title and caption of each photo, with who set them."""
+        from photoorg.core import metadata_import as mi
+
+        return mi.photo_metas(self.reader(), photo_ids)
+
+    def metadata_problems(self, photo_id: int) -> list[str]:
+        """Why parts of what other tools wrote into this photo could not be read."""
+        from photoorg.core import metadata_import as mi
+
+        return mi.import_problems(self.reader(), photo_id)
+
+    def reread_metadata(self, photo_ids: Sequence[int]) -> None:
+        from photoorg.core import metadata_import as mi
+
+        mi.import_metadata(self.writer, photo_ids)
+
+    def set_photo_meta(self, photo_ids: Sequence[int], name: str, value: str) -> None:
+        """The user's rating/label/title/caption (wins over imported values from then on)."""
+        from photoorg.core import metadata_import as mi
+
+        try:
+            mi.set_photo_meta(self.writer, photo_ids, name, value)
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(photo_ids)
+
     def tags(self, photo_id: int) -> list[str]:
         return cl.tags_for_photo(self.reader(), photo_id)
 
