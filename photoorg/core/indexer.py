@@ -205,6 +205,8 @@ class Indexer:
         self.cat.compact_vec_log()
         self._after_embedding(summary.new_ids)
         if self.face_pass is not None and not summary.cancelled:
+            for encoder in (self.embedder, self.active_embedder):
+                getattr(encoder, "idle", lambda: None)()  # the face pass needs no CLIP
             summary.faces_photos = run_face_pass(
                 self.cat, self.face_pass, self.control, self.listener)
             # a face pass stopped half-way is a cancelled run too: the caller (the watcher)

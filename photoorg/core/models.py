@@ -88,8 +88,10 @@ class Encoders:
     """
 
     def __init__(self, *, download: bool = True, on_state: StateFn | None = None,
-                 progress_for: Callable[[str], ProgressFn] | None = None) -> None:
+                 progress_for: Callable[[str], ProgressFn] | None = None,
+                 lean: bool = True) -> None:
         self.download = download
+        self.lean = lean  # encoders hold one tower at a time (False: the window, see idle)
         self.progress_for = progress_for  # download progress, when downloads are allowed
         self.on_state = on_state or (lambda state, spec, message: None)
         self._lock = threading.RLock()
@@ -126,7 +128,7 @@ class Encoders:
                     return self._fail(spec, "missing", "")
             self.on_state("downloading" if progress else "loading", spec, "")
             try:
-                encoder = emb.load_embedder(spec, progress=progress)
+                encoder = emb.load_embedder(spec, progress=progress, lean=self.lean)
             except Exception as exc:
                 if cancelled is not None and cancelled():
                     return self._fail(spec, "cancelled", "")
@@ -161,6 +163,14 @@ class Encoders:
             for spec in list(self._loaded):
                 if spec not in specs:
                     del self._loaded[spec]
+
+    def idle(self) -> None:
+        """No encoding for a while (faces, OCR): lean encoders let their weights go (read
+        again when next used); the window's keep them, to answer searches at once."""
+        with self._lock:
+            encoders = list(self._loaded.values())
+        for encoder in encoders:
+            getattr(encoder, "idle", lambda: None)()
 
     def forget_failures(self) -> None:
         with self._lock:

@@ -29,6 +29,10 @@ text       no           (OCR, setting on) ``photo_text``: the words read, or the
 Stages that need no CLIP model run without one (first run offline, before the download
 finishes): people and places are found anyway.
 
+A stage that encodes with CLIP names the towers it uses (``towers``: "visual", "text"); before
+any other stage a lean process (``photoorg index``) lets the model's weights go
+(:meth:`photoorg.core.models.Encoders.idle`), so faces and OCR do not run beside them.
+
 Adding a stage (metadata import, OCR, ...): write a class with ``name``, ``needs_model``,
 ``pending(ctx)`` and ``run(ctx)`` — or subclass :class:`PhotoStage` and write
 ``run_batch(ctx, photos)`` — and insert it in :data:`STAGES`. :class:`PhotoStage` keeps its
@@ -168,6 +172,7 @@ class EmbedStage:
     metadata on the way (the pixels are decoded anyway)."""
 
     name = "embed"
+    towers = ("visual",)
     needs_model = True
 
     def pending(self, ctx: RunContext) -> int:
@@ -317,6 +322,7 @@ class ClustersStage:
     re-grouped (names, ids and the user's corrections kept)."""
 
     name = "clusters"
+    towers = ("text",)  # pets
     needs_model = False  # pets need the active model's text encoder; the others nothing
 
     def stale_kinds(self, ctx: RunContext) -> list[str]:
@@ -463,6 +469,7 @@ class NamesStage:
     model while its encoder is at hand, so the window suggests names with no model loaded."""
 
     name = "names"
+    towers = ("text",)
     needs_model = False  # without the model there is simply nothing to suggest yet
 
     def pending(self, ctx: RunContext) -> int:
@@ -518,6 +525,8 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
         try:
             if not st.pending(ctx):
                 continue
+            if not getattr(st, "towers", ()):
+                ctx.models.encoders.idle()  # a lean process lets CLIP weights go meanwhile
             st.run(ctx)
         except Exception:
             if st.needs_model:

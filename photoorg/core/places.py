@@ -237,8 +237,9 @@ def recluster_places(
     cat: Catalog, eps_km: float = DEFAULT_EPS_KM, geo: Geocoder | None = None
 ) -> ReconcileReport:
     """Recompute place clusters from GPS, keeping ids, names and corrections."""
-    geo = geo or geocoder()
     positions = _gps_photos(cat)
+    # the place names (~110 MB in memory) only when some photo has a position
+    geo = geo or (geocoder() if positions else None)
     groups = cluster_positions(positions, eps_km, geo)
     photo_place: dict[int, str] = {}
     for g in groups:

@@ -131,8 +131,9 @@ class LibraryService:
         self._watcher: Any = None
         self._restart_watcher = False
         # models: loaded once, shared by the pipeline (main thread) and queries; both the
-        # active and the target model stay loaded during a switch (no thrashing)
-        self.encoders = Encoders(download=False, on_state=self._model_event)
+        # active and the target model stay loaded during a switch (no thrashing), with both
+        # towers: searches are answered while indexing
+        self.encoders = Encoders(download=False, on_state=self._model_event, lean=False)
         self._library: Library | None = None
         # queries and downloads run on their own thread, newest search first
         self._jobs: collections.deque[dict[str, Any]] = collections.deque()
