@@ -533,6 +533,7 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
                 raise  # the model failed mid-run: the caller retries later
             log.exception("pipeline stage %s failed", st.name)
             ctx.notes.append(f"{st.name} failed")
+    ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
     ctx.summary.cancelled = ctx.control.cancelled
     ctx.summary.seconds = time.monotonic() - started
     ctx.listener.on_progress(Progress("done", done=ctx.summary.embedded,

@@ -53,6 +53,10 @@ class WeightsError(ValueError):
     """A weights file that cannot be read as the model's weights."""
 
 
+class OtherLayoutError(WeightsError):
+    """A checkpoint whose keys or shapes are not the model's (open_clip may convert it)."""
+
+
 # -- skeletons ---------------------------------------------------------------------------
 
 
@@ -184,13 +188,13 @@ def _check_keys(found: dict[str, tuple[int, ...]], expected: dict[str, Any],
     missing = sorted(set(expected) - set(found) - {"logit_bias"})
     extra = sorted(set(found) - set(expected))
     if missing or extra:
-        raise WeightsError(f"{path.name}: keys differ from the model's (missing {missing[:3]}, "
+        raise OtherLayoutError(f"{path.name}: keys differ from the model's (missing {missing[:3]}, "
                            f"unexpected {extra[:3]})")
     for key, shape in found.items():
         want = expected[key][0]
         scalar = key.startswith("logit_") and _numel(shape) == _numel(want)  # [] vs [1]
         if tuple(shape) != want and not scalar:
-            raise WeightsError(f"{path.name}: {key} has shape {tuple(shape)}, the model {want}")
+            raise OtherLayoutError(f"{path.name}: {key} has shape {tuple(shape)}, the model {want}")
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -304,12 +308,16 @@ class OpenClipWeights:
 
 def file_weights(path: Path, expected: dict[str, Any],
                  create_full: Callable[[], tuple[Any, Any]]) -> Any:
-    """The cheapest source that reads ``path`` exactly as open_clip would."""
+    """The cheapest source that reads ``path`` exactly as open_clip would (WeightsError: a
+    file that is no safetensors file, or truncated)."""
     try:
         if path.suffix == ".safetensors":
             return SafetensorsWeights(path, expected)
         if path.suffix in (".bin", ".pt", ".pth"):
-            return TorchWeights(path, expected)
-    except WeightsError:
+            try:
+                return TorchWeights(path, expected)
+            except WeightsError:
+                pass  # e.g. the legacy format, which cannot be mapped: open_clip reads it
+    except OtherLayoutError:
         pass  # open_clip may still convert it, or says why not
     return OpenClipWeights(create_full)
