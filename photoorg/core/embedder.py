@@ -634,7 +634,7 @@ def load_embedder(
         model, preprocess = tw.skeleton(lambda: _create(spec.arch, None, device=None, **extra))
         source = tw.file_weights(weights, tw.expected_shapes(model), create_full)
         if isinstance(source, tw.OpenClipWeights):  # open_clip converts it: load it all now
-            model, preprocess = create_full()
+            model, preprocess = source.whole()
     except (RuntimeError, OSError, ValueError, KeyError) as exc:
         if spec.kind == "hub":
             reason = f"cached weights {weights} could not be loaded: {exc}"

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 VISUAL, TEXT = "visual", "text"
 TOWERS = (VISUAL, TEXT)
 
-_build_lock = threading.Lock()  # the parameter patch below is process-wide
+_build_lock = threading.RLock()  # the patches below are process-wide: one build at a time
 _POSITION_IDS = "text.transformer.embeddings.position_ids"  # dropped by open_clip too
 _ST_DTYPES = {
     "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
@@ -261,12 +261,16 @@ class SafetensorsWeights:
                 if f.readinto(memoryview(raw.numpy())) != end - begin:
                     raise WeightsError(f"{self.path.name} is truncated")
                 dtype = getattr(torch, _ST_DTYPES[info["dtype"]])
-                read[key] = raw.view(dtype).reshape(info["shape"])
+                value = raw.view(dtype).reshape(info["shape"])
+                if key in self.expected:  # one at a time: never the whole tower twice
+                    shape, want = self.expected[key]
+                    value = value.reshape(shape).to(want)
+                read[key] = value
         return _fit(read, self.expected, towers)
 
 
 class TorchWeights:
-    """A ``torch.save`` zip checkpoint, mapped, its tower's tensors copied out."""
+    """A ``torch.save`` zip checkpoint, mapped; a tower's tensors are read from the mapping."""
 
     def __init__(self, path: Path, expected: dict[str, Any]) -> None:
         self.path = path
@@ -288,10 +292,9 @@ class TorchWeights:
         return {k[7:] if k.startswith("module.") else k: v for k, v in loaded.items()}
 
     def tensors(self, towers: set[str]) -> dict[str, torch.Tensor]:
-        # copied out of the mapping, so that the file's pages go when it closes
-        copied = {k: v.clone() for k, v in self._mapped().items()
-                  if k != _POSITION_IDS and tower_of(k) in towers}
-        return _fit(copied, self.expected, towers)
+        # Left in the mapping (copying them out held both copies at once): each call maps the
+        # file anew, so a tower let go takes its mapping, and its pages, with it.
+        return _fit(self._mapped(), self.expected, towers)
 
 
 class OpenClipWeights:
@@ -301,8 +304,12 @@ class OpenClipWeights:
     def __init__(self, create: Callable[[], tuple[Any, Any]]) -> None:
         self.create = create
 
+    def whole(self) -> tuple[Any, Any]:
+        with _build_lock:
+            return self.create()
+
     def tensors(self, towers: set[str]) -> dict[str, torch.Tensor]:
-        model, _ = self.create()
+        model, _ = self.whole()
         return {k: v for k, v in model.state_dict().items() if tower_of(k) in towers}
 
 
