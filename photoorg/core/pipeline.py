@@ -53,6 +53,7 @@ from typing import Any, Protocol
 from photoorg.core.catalog import Catalog
 from photoorg.core.indexer import IndexControl, IndexListener, IndexSummary, Progress
 from photoorg.core.models import ModelPolicy
+from photoorg.core.towers import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -528,6 +529,7 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
             if not getattr(st, "towers", ()):
                 ctx.models.encoders.idle()  # a lean process lets CLIP weights go meanwhile
             st.run(ctx)
+            trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
         except Exception:
             if st.needs_model:
                 raise  # the model failed mid-run: the caller retries later

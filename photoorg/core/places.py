@@ -193,10 +193,10 @@ def cluster_positions(
     geo: Geocoder | None = None,
 ) -> list[Group]:
     """Group photo positions into places (see the module notes)."""
+    if not positions:
+        return []  # without importing scikit-learn (60 MB)
     from sklearn.cluster import DBSCAN
 
-    if not positions:
-        return []
     cells, cell_of = _cells(positions)
     labels = DBSCAN(
         eps=eps_km / EARTH_RADIUS_KM, min_samples=1, metric="haversine", algorithm="ball_tree"
