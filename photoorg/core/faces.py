@@ -271,15 +271,15 @@ class FaceAnalyzer:
         """Faces in the photo at ``path``, largest first (raises :class:`DecodeError`)."""
         return self.detect(self.analysis_image(path))
 
-    def detect(self, image: Image.Image,
-               proposals: Sequence[Proposal] | None = None) -> list[DetectedFace]:
-        """Faces in an (EXIF-oriented) image, largest first. ``proposals``: where faces
-        may be in it, when already known (see :meth:`analyze`)."""
+    def detect(self, image: Image.Image) -> list[DetectedFace]:
+        """Faces in an (EXIF-oriented) image, largest first."""
         rgb = self.prepare(image)
-        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
-        height, width = pixels.shape[:2]
+        width, height = rgb.size
         detector, shape_predictor, encoder = self._models()
-        found = self._find(detector, rgb, pixels, self.upsample_for(width, height), proposals)
+        found = self._find(detector, rgb, self.upsample_for(width, height))
+        if not found:
+            return []
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
         kept: list[tuple[Any, float, float, np.ndarray]] = []
         for rect, score in found:
             left, top = max(0, rect.left()), max(0, rect.top())
@@ -312,27 +312,24 @@ class FaceAnalyzer:
         """Detector only (no landmarks, descriptors or quality gates): normalised boxes and
         scores; for benchmarks and quick previews."""
         rgb = self.prepare(image)
-        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
-        height, width = pixels.shape[:2]
-        found = self._find(self._models()[0], rgb, pixels, self.upsample_for(width, height),
-                           None)
+        width, height = rgb.size
+        found = self._find(self._models()[0], rgb, self.upsample_for(width, height))
         return [
             ((r.left() / width, r.top() / height, r.width() / width, r.height() / height), s)
             for r, s in found
         ]
 
-    def _find(self, detector: Any, rgb: Image.Image, pixels: np.ndarray, upsample: int,
-              proposals: Sequence[Proposal] | None) -> list[tuple[Any, float]]:
+    def _find(self, detector: Any, rgb: Image.Image, upsample: int) -> list[tuple[Any, float]]:
         if self.detector_name == "hog":
-            grey = rgb.convert("L")
             if self.proposer is not None:
-                if proposals is None:
-                    proposals = self.proposer.propose(rgb)
-                return self._find_in_crops(detector, grey, proposals, upsample)
-            rects, scores, _ = detector.run(np.asarray(grey, dtype=np.uint8), upsample,
-                                            self.min_score)
+                proposals = self.proposer.propose(rgb)
+                if not proposals:
+                    return []
+                return self._find_in_crops(detector, rgb.convert("L"), proposals, upsample)
+            rects, scores, _ = detector.run(np.asarray(rgb.convert("L"), dtype=np.uint8),
+                                            upsample, self.min_score)
             return list(zip(rects, scores, strict=True))
-        found = detector(pixels, upsample)
+        found = detector(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)), upsample)
         return [(d.rect, float(d.confidence)) for d in found if d.confidence >= self.min_score]
 
 
