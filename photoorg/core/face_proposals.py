@@ -2,13 +2,13 @@
 
 dlib's HOG detector has to scan a ~2000 px copy of a photo to find faces 75 px tall, and
 that scan was most of the face pass (~150 ms of CPU per 12 MP photo), though most photos
-have no face at all. CenterFace, a 7 MB anchor-free CNN (``resources/models/centerface.onnx``,
-run by onnxruntime), finds faces from about 10 px, so it can look at a 512 px copy for a
-fraction of that. Its boxes are *proposals*: HOG then scans only crops around them, and
-not at all a photo with none. The threshold is low on purpose: a false proposal costs one
-small HOG crop, a missed one could cost a person. HOG keeps the final word, so the faces
-kept are those the full scan keeps (``benchmarks/indexing.py --people`` reports the share).
-"""
+have no face at all. CenterFace, a small anchor-free CNN (2 MB in int8:
+``resources/models/centerface-int8.onnx``, made by ``tools/make_face_proposer.py``, run by
+onnxruntime), finds faces from about 10 px, so it can look at a 512 px copy, for ~20 ms.
+Its boxes are *proposals*: HOG then scans only crops around them, and not at all a photo
+with none. The threshold is low on purpose: a false proposal costs one small HOG crop, a
+missed one could cost a person. HOG keeps the final word, so the faces kept are those the
+whole-photo scan keeps (``benchmarks/indexing.py --people`` reports the share)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-MODEL_FILE = "centerface.onnx"
+MODEL_FILE = "centerface-int8.onnx"
 PROPOSAL_SIDE = 512  # the long side CenterFace looks at
 PROPOSAL_THRESHOLD = 0.2  # heat-map score; CenterFace's own demo keeps faces from 0.5
 NMS_IOU = 0.3

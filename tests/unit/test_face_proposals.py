@@ -42,7 +42,7 @@ def heads():
 @pytest.fixture(scope="module")
 def analyzers() -> tuple[FaceAnalyzer, FaceAnalyzer]:
     proposed = FaceAnalyzer()
-    assert proposed.proposer is not None, "resources/models/centerface.onnx did not load"
+    assert proposed.proposer is not None, "resources/models/centerface-int8.onnx did not load"
     return proposed, FaceAnalyzer(proposals=False)
 
 

@@ -169,8 +169,8 @@ def test_bundled_model_collected(dests: set[str]) -> None:
 
 
 def test_face_proposal_model_collected(dests: set[str]) -> None:
-    assert (RESOURCES / "models" / "centerface.onnx").is_file()
-    assert "resources/models/centerface.onnx" in dests
+    assert (RESOURCES / "models" / "centerface-int8.onnx").is_file()
+    assert "resources/models/centerface-int8.onnx" in dests
     assert "resources/models/LICENSE-centerface.txt" in dests
 
 
