@@ -1163,6 +1163,17 @@ def synthetic_descriptors(
 
 
 _default_analyzer: FaceAnalyzer | None = None
+_default_lock = threading.Lock()
+
+
+def shared_analyzer() -> FaceAnalyzer:
+    """The process's face analyzer (its models and proposal network loaded once, whichever
+    path runs the face pass: the pipeline's faces stage or the indexer's face pass)."""
+    global _default_analyzer
+    with _default_lock:
+        if _default_analyzer is None:
+            _default_analyzer = FaceAnalyzer()
+        return _default_analyzer
 
 
 def face_pass(
@@ -1172,10 +1183,8 @@ def face_pass(
 ) -> int:
     """The people pass the indexer runs after CLIP: detect faces on photos not yet seen,
     then place new faces into people clusters incrementally. Returns photos processed."""
-    global _default_analyzer
-    if _default_analyzer is None:
-        _default_analyzer = FaceAnalyzer()
-    done = process_pending_faces(cat, _default_analyzer, progress=progress, should_stop=should_stop)
+    done = process_pending_faces(cat, shared_analyzer(), progress=progress,
+                                 should_stop=should_stop)
     if should_stop is None or not should_stop():
         update_people(cat)
     return done
