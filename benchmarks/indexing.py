@@ -25,7 +25,8 @@ charts). In a fresh child process (so its peak RSS is the indexer's own), as a u
 run it: ``photoorg index --no-faces`` (Indexer without a face pass), then ``photoorg
 index`` again (only the face pass runs). In this process: the naive CLIP-only loop, the
 previous face pass on a sample (full-size decode resized to 2048, HOG on RGB, one
-thread: the 483 ms/photo of issue 13) for a same-run ratio, People scored against the
+thread: the 483 ms/photo of issue 13) for a same-run ratio; face proposals against HOG
+over the whole photo (faces kept, CPU per photo); People scored against the
 truth, and order independence (the same faces clustered at once, in two halves, photo by
 photo). Prints ONE JSON line.
 """
@@ -164,7 +165,7 @@ def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
     from photoorg.core.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
     from photoorg.core.imaging import load_rgb
 
-    analyzer = FaceAnalyzer(reject_drawings=False)
+    analyzer = FaceAnalyzer(reject_drawings=False, proposals=False)
     detector, shape_predictor, encoder = analyzer._models()
     cpu0, start = time.process_time(), time.perf_counter()
     for path in paths:
@@ -176,6 +177,38 @@ def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
             encoder.compute_face_descriptor(chips, 0)
     n = max(1, len(paths))
     return (time.perf_counter() - start) / n, (time.process_time() - cpu0) / n
+
+
+def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
+    """The face-proposal path against HOG over the whole photo (this pass before face
+    proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
+    are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
+    from photoorg.core.face_proposals import box_iou
+    from photoorg.core.faces import FaceAnalyzer
+
+    full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
+    assert proposed.proposer is not None, "the face-proposal model did not load"
+
+    def corners(face) -> tuple[float, float, float, float]:
+        x, y, w, h = face.box
+        return (x, y, x + w, y + h)
+
+    found = kept = 0
+    for path in paths:
+        theirs = [corners(f) for f in proposed.analyze(path)]
+        for face in full.analyze(path):
+            found += 1
+            kept += any(box_iou(corners(face), box) > 0.5 for box in theirs)
+    cpu = {}
+    for name, analyzer in (("full", full), ("proposals", proposed)):
+        start = time.process_time()
+        for path in sample:
+            analyzer.analyze(path)
+        cpu[name] = (time.process_time() - start) / max(1, len(sample))
+    return {"full_scan_faces": found, "full_scan_faces_kept_with_proposals": kept,
+            "full_scan_cpu_ms_per_photo": round(1000 * cpu["full"], 1),
+            "proposals_cpu_ms_per_photo": round(1000 * cpu["proposals"], 1),
+            "proposals_cpu_vs_full_scan": round(cpu["full"] / cpu["proposals"], 2)}
 
 
 def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dict:
@@ -208,6 +241,8 @@ def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dic
     cpu_naive = time.process_time() - cpu_naive
     sample = paths[:: max(1, len(paths) // 12)]
     prev_wall, prev_cpu = _previous_face_pass(sample)
+    with_faces = [folder / name for name in sorted(lib.people) + sorted(lib.drawings)]
+    scan = _proposals_vs_full_scan(with_faces, sample)
     with Catalog(work / "catalog.sqlite") as cat:
         faces = pp.catalog_faces(cat)
     quality = pp.score_people(lib, faces)
@@ -236,7 +271,7 @@ def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dic
         "face_pass_cpu_s": round(idx["cpu_faces"], 2),
         "full_index_vs_naive_cpu": round(cpu_naive / (idx["cpu_no_faces"] + idx["cpu_faces"]), 2),
         "index_peak_rss_mb": round(idx["peak_rss_mb"], 1),
-        **quality, **order,
+        **scan, **quality, **order,
     }
 
 

@@ -7,7 +7,9 @@ a relevance cut-off; ``--all`` lifts it), ``duplicates`` through
 ``--json`` output: ``search`` / ``similar`` print ``[{"path", "score", "matched"}]`` best
 first (``matched``: the kinds of what the words matched, e.g. ``["person", "place"]``; empty
 for similarity-only results); ``duplicates`` prints a list of groups, each a list of
-``{"path", "score"}``.
+``{"path", "score", "keep"}`` (plus ``"why"`` on the photo to keep): the keeper first, score
+1.0, the others with their cosine to it -- each at least ``--threshold`` (groups form around
+keepers, they never chain); pairs marked "Not duplicates" in the window are left out.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from photoorg.core.search import (
     Query,
     QueryError,
     QueryPart,
-    SearchResult,
     parse_query,
     to_timestamp,
 )
@@ -152,30 +153,19 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         raise CliError("--threshold must be in (0, 1]")
     with open_library(args) as lib:
         groups = lib.duplicates(args.threshold, filters=_filters(args))
-        keep = _keepers(lib.reader(), groups)
     if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
-        emit_json([[{"path": str(h.path), "score": round(h.score, 6),
-                     "keep": h.photo_id in keep, **({"why": keep[h.photo_id]}
-                                                    if h.photo_id in keep else {})}
-                    for h in g] for g in groups])
+        emit_json([[{"path": str(m.path), "score": round(m.similarity, 6),
+                     "keep": m.id == g.keep, **({"why": g.why} if m.id == g.keep else {})}
+                    for m in g.members] for g in groups])
         return 0
     if not groups:
         print("no duplicates", file=sys.stderr)
     for number, group in enumerate(groups, 1):
-        print(f"group {number} ({len(group)} photos)")
-        for hit in group:
-            mark = f"  keep: {keep[hit.photo_id]}" if hit.photo_id in keep else ""
-            print(f"  {hit.score:.3f}  {hit.path}{mark}")
+        print(f"group {number} ({len(group.members)} photos)")
+        for m in group.members:
+            mark = f"  keep: {group.why}" if m.id == group.keep else ""
+            print(f"  {m.similarity:.3f}  {m.path}{mark}")
     return 0
-
-
-def _keepers(cat: Catalog, groups: list[list[SearchResult]]) -> dict[int, str]:
-    """The photo to keep in each group (photo id -> why), as the window suggests it."""
-    from photoorg.core.duplicates import groups_from
-
-    reviewed = groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in groups],
-                           skip_dismissed=False)
-    return {g.keep: g.why for g in reviewed}
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:

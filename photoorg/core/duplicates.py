@@ -3,13 +3,23 @@
 
 The suggestion: the largest picture (most pixels); at equal size the original over an edited
 copy (a name like ``IMG_1 (1).jpg``, ``IMG_1-edited.jpg``, ``Copy of …``); then the oldest
-(capture date, else file time). "Not duplicates" is stored by content hash pair, so it
-survives moves and renames; a group is hidden once every pair in it was dismissed, and comes
-back if a new look-alike joins it.
+(capture date, else file time; then the path, so the choice never depends on the order
+photos were indexed).
+
+Groups are built around their keepers, never by chaining: every photo of a group is at least
+the threshold alike to the photo kept (:func:`photoorg.core.search.keeper_groups`: the best
+keeper candidate not yet in a group takes its look-alikes not yet in a group, then the
+next). So A~B and B~C with A and C below the threshold never offer C for the trash to keep
+A: C stays out, or goes with another keeper it is alike to.
+
+"Not duplicates" is stored by content hash pair, so it survives moves and renames; a
+dismissed pair never counts as alike again, so the group goes away, and a new look-alike
+that comes later forms a group without the photos the user said were different.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -23,7 +33,12 @@ from typing import Any
 
 from photoorg.core import journal, missing
 from photoorg.core.catalog import Catalog
-from photoorg.core.search import DEFAULT_DUPLICATE_THRESHOLD, SearchIndex
+from photoorg.core.search import (
+    DEFAULT_DUPLICATE_THRESHOLD,
+    Filters,
+    SearchIndex,
+    keeper_groups,
+)
 from photoorg.core.trash import TRASH_ACTION
 
 log = logging.getLogger(__name__)
@@ -44,7 +59,7 @@ def looks_edited(name: str) -> bool:
 class Member:
     id: int
     path: Path
-    similarity: float  # cosine to the group's first photo
+    similarity: float  # cosine to the group's keeper (1.0 for the keeper)
     width: int = 0
     height: int = 0
     size: int = 0
@@ -71,24 +86,33 @@ class Group:
     members: list[Member]
     keep: int  # photo id suggested to keep
     why: str
-    similarity: float  # the lowest similarity in the group (how alike they all are)
+    similarity: float  # the lowest similarity to the keeper in the group
     others: list[int] = field(default_factory=list)  # the ones that would go
+    threshold: float = 0.0  # every one of ``others`` is at least this alike to the keeper
 
     def member(self, photo_id: int) -> Member:
         return next(m for m in self.members if m.id == photo_id)
 
 
+def keeper_rank(m: Member) -> tuple:
+    """Sort key, best keeper first: the largest, the original over an edited copy, the
+    oldest, then the path (unique, and independent of the order photos were indexed)."""
+    return (-m.pixels, looks_edited(m.path.name), m.date, str(m.path), m.id)
+
+
 def suggest_keeper(members: Sequence[Member]) -> tuple[Member, str]:
     """The photo to keep and why, in words."""
-    best = sorted(members, key=lambda m: (-m.pixels, looks_edited(m.path.name), m.date, m.id))
-    keep = best[0]
-    others = [m for m in members if m is not keep]
+    keep = min(members, key=keeper_rank)
+    return keep, _why(keep, [m for m in members if m is not keep])
+
+
+def _why(keep: Member, others: Sequence[Member]) -> str:
     if all(m.pixels < keep.pixels for m in others):
-        return keep, f"the largest ({keep.width:,} × {keep.height:,})"
+        return f"the largest ({keep.width:,} × {keep.height:,})"
     same = [m for m in others if m.pixels == keep.pixels]
     if any(looks_edited(m.path.name) for m in same) and not looks_edited(keep.path.name):
-        return keep, "the original (the others are edited or copied versions)"
-    return keep, "the oldest of the same size"
+        return "the original (the others are edited or copied versions)"
+    return "the oldest of the same size"
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -121,23 +145,48 @@ def review(
     cat: Catalog,
     threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
     index: SearchIndex | None = None,
+    *,
+    filters: Filters | None = None,
+    skip_dismissed: bool = True,
 ) -> list[Group]:
-    """Near-duplicate groups, each with its suggestion; groups the user dismissed are left
-    out. ``index``: an open search index (else one is opened for the call, numpy only)."""
+    """Near-duplicate groups, each around its suggested keeper (every other photo at least
+    ``threshold`` alike to it); pairs the user said are not duplicates do not count (unless
+    ``skip_dismissed`` is False). ``index``: an open search index (else one is opened for
+    the call, numpy only)."""
     if index is None:
         with SearchIndex(cat, cache=False, backend="numpy") as owned:
-            raw = owned.find_duplicates(threshold)
+            pairs = owned.duplicate_pairs(threshold, filters=filters)
     else:
-        raw = index.find_duplicates(threshold)
-    return groups_from(cat, [[(h.photo_id, h.score) for h in g] for g in raw])
+        pairs = index.duplicate_pairs(threshold, filters=filters)
+    return groups_from_pairs(cat, pairs, threshold, skip_dismissed=skip_dismissed)
 
 
-def groups_from(cat: Catalog, raw: Sequence[Sequence[tuple[int, float]]],
-                skip_dismissed: bool = True) -> list[Group]:
-    """Groups of (photo id, similarity), with details read from the catalog (and without
-    the ones the user said are not duplicates, unless ``skip_dismissed`` is False)."""
-    ids = sorted({pid for g in raw for pid, _ in g})
-    info: dict[int, tuple] = {}
+def groups_from_pairs(cat: Catalog, pairs: Iterable[tuple[int, int, float]],
+                      threshold: float, skip_dismissed: bool = True) -> list[Group]:
+    """Groups from the pairs of photos ``(id, id, cosine)`` at least ``threshold`` alike,
+    with details read from the catalog: each group's keeper is the best :func:`keeper_rank`
+    among the photos still free, and only its own look-alikes join it."""
+    pairs = [(int(a), int(b), float(s)) for a, b, s in pairs if s >= threshold]
+    info = _members(cat, sorted({pid for a, b, _ in pairs for pid in (a, b)}))
+    dismissed = dismissed_pairs(cat) if skip_dismissed else set()
+
+    def counts(a: Member, b: Member) -> bool:
+        return a.identity == b.identity or _pair(a.identity, b.identity) not in dismissed
+
+    alike = [(a, b, s) for a, b, s in pairs
+             if a in info and b in info and counts(info[a], info[b])]
+    out = []
+    for raw in keeper_groups(alike, lambda pid: keeper_rank(info[pid])):
+        members = [dataclasses.replace(info[pid], similarity=score) for pid, score in raw]
+        keep, others = members[0], members[1:]
+        out.append(Group(members, keep.id, _why(keep, others),
+                         min(m.similarity for m in others), [m.id for m in others], threshold))
+    return out
+
+
+def _members(cat: Catalog, ids: Sequence[int]) -> dict[int, Member]:
+    """The photos' details (similarity left at 1.0); ids no longer in the catalog are absent."""
+    out: dict[int, Member] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         for row in cat.query(
@@ -146,26 +195,8 @@ def groups_from(cat: Catalog, raw: Sequence[Sequence[tuple[int, float]]],
             f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({','.join('?' * len(chunk))})",
             chunk,
         ):
-            info[row[0]] = row
-    dismissed = dismissed_pairs(cat) if skip_dismissed else set()
-    out = []
-    for g in raw:
-        members = []
-        for pid, score in g:
-            row = info.get(pid)
-            if row is None:
-                continue
-            members.append(Member(pid, Path(row[1]) / PurePosixPath(row[2]), float(score),
-                                  row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9])))
-        if len(members) < 2:
-            continue
-        pairs = {_pair(a.identity, b.identity) for a, b in itertools.combinations(members, 2)
-                 if a.identity != b.identity}
-        if pairs and pairs <= dismissed:
-            continue
-        keep, why = suggest_keeper(members)
-        out.append(Group(members, keep.id, why, min(m.similarity for m in members),
-                         [m.id for m in members if m.id != keep.id]))
+            out[row[0]] = Member(row[0], Path(row[1]) / PurePosixPath(row[2]), 1.0, row[3],
+                                 row[4], row[5], row[6], row[7], row[8], bool(row[9]))
     return out
 
 

@@ -372,10 +372,15 @@ class Library:
         return self.search_index().similar_to_photos(
             [int(i) for i in photo_ids], k=k, include_self=include_self)
 
-    def duplicates(self, threshold: float, filters: Any = None) -> list[list[Any]]:
+    def duplicates(self, threshold: float, filters: Any = None) -> list[Any]:
+        """Near-duplicate groups around their suggested keepers (``core.duplicates.Group``),
+        as the window shows them: "Not duplicates" pairs left out."""
+        from photoorg.core import duplicates
+
         if self.reader().active_model() is None:
             raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
-        return self.search_index().find_duplicates(threshold, filters=filters)
+        return duplicates.review(self.reader(), threshold, self.search_index(),
+                                 filters=filters)
 
     # -- albums --------------------------------------------------------------------------
 

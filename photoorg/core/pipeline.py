@@ -305,16 +305,10 @@ class FacesStage:
                                                   ctx.listener)
 
 
-_analyzer: Any = None
-
-
 def _detect_faces(cat: Catalog, progress: Any = None, should_stop: Any = None) -> int:
-    global _analyzer
     from photoorg.core import faces
 
-    if _analyzer is None:
-        _analyzer = faces.FaceAnalyzer()
-    return faces.process_pending_faces(cat, _analyzer, progress=progress,
+    return faces.process_pending_faces(cat, faces.shared_analyzer(), progress=progress,
                                        should_stop=should_stop)
 
 

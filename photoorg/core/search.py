@@ -1421,8 +1421,29 @@ class SearchIndex:
         filters: Filters | None = None,
         block: int = 2048,
         progress: Callable[[int, int], None] | None = None,
+        rank: Callable[[int], Any] | None = None,
     ) -> list[list[SearchResult]]:
         """Groups of near-identical photos (see :func:`find_duplicates`)."""
+        with self._lock:
+            pairs = self.duplicate_pairs(threshold, filters=filters, block=block,
+                                         progress=progress)
+            groups: list[list[SearchResult]] = []
+            for group in keeper_groups(pairs, rank):
+                ids, scores = zip(*group, strict=True)
+                groups.append(self._results(np.array(ids, np.int64),
+                                            np.array(scores, np.float64)))
+            return [g for g in groups if len(g) > 1]
+
+    def duplicate_pairs(
+        self,
+        threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
+        *,
+        filters: Filters | None = None,
+        block: int = 2048,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """Every pair of photos at least ``threshold`` alike: ``(photo id, photo id, cosine)``,
+        the smaller id first, the cosine exact (float32)."""
         with self._lock:
             self.sync()
             if self._model is None:
@@ -1433,9 +1454,9 @@ class SearchIndex:
                 if banned is not None:
                     mask[banned] = False
                 rows = np.flatnonzero(mask)
-            ids = self._ids[rows]
-            pairs = self._similar_pairs(rows, threshold, block, progress)
-            return self._groups(ids, pairs)
+            ids = self._ids[rows].tolist()
+            return [(ids[i], ids[j], score) for i, j, score
+                    in self._similar_pairs(rows, threshold, block, progress)]
 
     def _similar_pairs(
         self,
@@ -1443,8 +1464,9 @@ class SearchIndex:
         threshold: float,
         block: int,
         progress: Callable[[int, int], None] | None,
-    ) -> list[tuple[int, int]]:
-        """Index pairs (into ``rows``) with cosine >= threshold, blockwise (never m x m)."""
+    ) -> list[tuple[int, int, float]]:
+        """Index pairs (into ``rows``) with cosine >= threshold and that cosine, blockwise
+        (never m x m)."""
         m = len(rows)
         dim = self._mat.shape[1]
         margin = 0.0 if self._scan.exact else 2 * F16_SCORE_ERROR
@@ -1455,7 +1477,7 @@ class SearchIndex:
         def part(a: int, b: int) -> np.ndarray:
             return full[a:b] if full is not None else self._rows32(rows[a:b])
 
-        found: list[tuple[int, int]] = []
+        found: list[tuple[int, int, float]] = []
         col_block = max(block, 8192)
         for a in range(0, m, block):
             left = part(a, min(a + block, m))
@@ -1463,22 +1485,23 @@ class SearchIndex:
                 right = part(c, min(c + col_block, m))
                 sims = left @ right.T
                 hit_i, hit_j = np.nonzero(sims >= threshold - margin)
-                gi, gj = hit_i + a, hit_j + c
-                upper = gj > gi
-                for i, j in zip(gi[upper].tolist(), gj[upper].tolist(), strict=True):
-                    found.append((i, j))
+                upper = hit_j + c > hit_i + a
+                hit_i, hit_j = hit_i[upper], hit_j[upper]
+                found.extend(zip((hit_i + a).tolist(), (hit_j + c).tolist(),
+                                 sims[hit_i, hit_j].tolist(), strict=True))
             if progress is not None:
                 progress(min(a + block, m), m)
-        if margin and found:  # confirm with the float32 copies
-            pair_arr = np.array(found, np.int64)
+        if margin and found:  # confirm (and score) with the float32 copies
+            pair_arr = np.array([(i, j) for i, j, _ in found], np.int64)
             ids = self._ids[rows]
-            keep = np.empty(len(pair_arr), bool)
+            exact = np.empty(len(pair_arr), np.float32)
             for s in range(0, len(pair_arr), 65536):
                 chunk = pair_arr[s : s + 65536]
                 va = self.exact_vectors(ids[chunk[:, 0]])
                 vb = self.exact_vectors(ids[chunk[:, 1]])
-                keep[s : s + len(chunk)] = np.einsum("ij,ij->i", va, vb) >= threshold
-            found = [tuple(p) for p in pair_arr[keep].tolist()]
+                exact[s : s + len(chunk)] = np.einsum("ij,ij->i", va, vb)
+            keep = exact >= threshold
+            found = list(zip(*pair_arr[keep].T.tolist(), exact[keep].tolist(), strict=True))
         return found
 
     def _rows32(self, rows: np.ndarray) -> np.ndarray:
@@ -1488,36 +1511,42 @@ class SearchIndex:
             out[at : at + len(part)] = self._mat[part]
         return out
 
-    def _groups(self, ids: np.ndarray, pairs: list[tuple[int, int]]) -> list[list[SearchResult]]:
-        parent = list(range(len(ids)))
 
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+def keeper_groups(
+    pairs: Iterable[tuple[int, int, float]],
+    rank: Callable[[int], Any] | None = None,
+) -> list[list[tuple[int, float]]]:
+    """Near-duplicate groups from the pairs at least the threshold alike, each group a keeper
+    and photos alike *to it* -- never a chain (A~B, B~C) that would put C, unlike A, with A.
 
-        for i, j in pairs:
-            ri, rj = find(i), find(j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
-        members: dict[int, list[int]] = {}
-        for x in sorted({x for pair in pairs for x in pair}):
-            members.setdefault(find(x), []).append(x)
-        groups: list[list[SearchResult]] = []
-        for root, group in members.items():
-            group_ids = ids[np.array(group, np.int64)]
-            rep = ids[root]
-            vecs = self.exact_vectors(group_ids)
-            rep_vec = self.exact_vectors(np.array([rep], np.int64))[0]
-            scores = vecs @ rep_vec
-            scores[group_ids == rep] = 1.0
-            order = np.lexsort((group_ids, -scores))
-            results = self._results(group_ids[order], scores[order])
-            if len(results) > 1:
-                groups.append(results)
-        groups.sort(key=lambda g: (-len(g), g[0].photo_id))
-        return groups
+    Greedy star clustering in keeper order: the best photo by ``rank`` (sort key of a photo
+    id; default the id) that is in no group yet keeps all its look-alikes that are in no
+    group yet; then the next. Every member reaches the threshold against its keeper, each
+    keeper is the best-ranked photo of its group, and the result depends only on the pairs
+    and the ranking, not on the order photos were added or pairs listed. Each group:
+    ``[(keeper, 1.0), (photo, cosine to the keeper), ...]`` best match first (ties by rank);
+    groups with the most photos first, then by their keeper's rank. Photos with no
+    look-alike left form no group."""
+    key = rank or (lambda pid: pid)
+    near: dict[int, dict[int, float]] = {}
+    for a, b, score in pairs:
+        if a != b:
+            near.setdefault(a, {})[b] = score
+            near.setdefault(b, {})[a] = score
+    taken: set[int] = set()
+    groups: list[list[tuple[int, float]]] = []
+    for keeper in sorted(near, key=lambda pid: (key(pid), pid)):
+        if keeper in taken:
+            continue
+        taken.add(keeper)
+        alike = [(pid, s) for pid, s in near[keeper].items() if pid not in taken]
+        if not alike:
+            continue
+        taken.update(pid for pid, _ in alike)
+        alike.sort(key=lambda m: (-m[1], key(m[0]), m[0]))
+        groups.append([(keeper, 1.0), *alike])
+    groups.sort(key=len, reverse=True)  # stable: keeper order within a size
+    return groups
 
 
 def _check_dim(mat: np.ndarray, dim: int) -> np.ndarray:
@@ -1532,12 +1561,13 @@ def find_duplicates(
     threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
     **kwargs: Any,
 ) -> list[list[SearchResult]]:
-    """Groups of near-identical photos: cosine similarity >= ``threshold`` (default
-    :data:`DEFAULT_DUPLICATE_THRESHOLD`), chained by union-find (A~B and B~C group A, B, C).
+    """Groups of near-identical photos: every photo of a group is at least ``threshold``
+    (default :data:`DEFAULT_DUPLICATE_THRESHOLD`) alike to the group's first photo, its keeper
+    (see :func:`keeper_groups`; ``rank``: the keeper preference, else the lowest photo id).
     Blockwise matmul: memory stays O(block x 8192) whatever the library size; time is
-    O(n^2 d): 20k photos take 2 s and 100k 47 s on the 2-core dev box (13 s for 20k when busy). Each
-    group starts with its oldest photo (score 1.0); the others follow with their cosine to
-    it. Largest groups first."""
+    O(n^2 d): 20k photos take 2 s and 100k 47 s on the 2-core dev box (13 s for 20k when
+    busy). Each group starts with its keeper (score 1.0); the others follow with their
+    cosine to it. Largest groups first."""
     if isinstance(index, SearchIndex):
         return index.find_duplicates(threshold, **kwargs)
     with SearchIndex(index) as owned:

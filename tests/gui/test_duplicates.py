@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from guitools import make_window, needs_tiny, open_entry
 from PIL import Image
@@ -40,6 +41,16 @@ def temp_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(other, "XDG_DATA_HOME", os.fsencode(home))
     monkeypatch.setattr(other, "HOMETRASH_B", os.fsencode(home / "Trash"))
     return home / "Trash"
+
+
+def _cosines(data: Path) -> dict[tuple[int, int], float]:
+    """Every pair's cosine, from the vectors the window stored (the truth the page must obey)."""
+    with Catalog(config.catalog_path(data), readonly=True) as cat:
+        ids, mat = cat.load_vectors(cat.active_model().id)
+    mat = mat / np.linalg.norm(mat, axis=1, keepdims=True)
+    sims = mat @ mat.T
+    ids = ids.tolist()
+    return {(a, b): float(sims[i, j]) for i, a in enumerate(ids) for j, b in enumerate(ids)}
 
 
 def _show_duplicates_page(qtbot, window):  # noqa: ANN001, ANN202
@@ -124,6 +135,24 @@ def test_not_duplicates_is_remembered_across_a_restart(qtbot, library) -> None: 
         qtbot.waitUntil(lambda: "group" in page.summary.text()
                         or "No near-identical" in page.summary.text(), timeout=20_000)
         assert not any({m.id for m in c.group.members} == members for c in page.cards)
+        # looser: the tiny model chains green shapes at 0.90 (circle ~ square ~ triangle ...);
+        # each card still offers for the trash only photos 0.90 alike to the one it keeps
+        sims = _cosines(library)
+        alike = {pair for pair, s in sims.items() if pair[0] != pair[1] and s >= 0.9}
+        assert any((a, c) not in alike and a != c for a, b in alike for b2, c in alike if b2 == b)
+        page.threshold.setValue(0.90)
+        qtbot.waitUntil(lambda: page.cards and page.cards[0].group.threshold == 0.9,
+                        timeout=20_000)
+        for card in page.cards:
+            group = card.group
+            assert group.others and set(group.others) == {m.id for m in group.members} - {
+                group.keep}
+            for pid in group.others:
+                assert sims[group.keep, pid] >= 0.9
+                assert group.member(pid).similarity == pytest.approx(sims[group.keep, pid],
+                                                                     abs=1e-5)
+            assert not (members & set(group.others) and group.keep in members)  # dismissed
+            assert "at least" in card.header.text() and "alike to it" in card.header.text()
     finally:
         again.shutdown()
     assert again.errors.shown == []

@@ -97,6 +97,42 @@ def test_similar_for_library_photo_and_outside_file(
     assert Path(hits[0]["path"]) == query.resolve()
 
 
+def test_duplicates_json_each_photo_alike_to_its_keeper(library: tuple[Path, Path]) -> None:
+    """The tiny model chains green shapes at 0.95 (circle ~ square ~ star ~ triangle): the
+    groups must still hold only photos at least 0.95 alike to the photo kept."""
+    import numpy as np
+
+    from photoorg import config
+    from photoorg.core.catalog import Catalog
+
+    _, data = library
+    with Catalog(config.catalog_path(data), readonly=True) as cat:
+        ids, mat = cat.load_vectors(cat.active_model().id)
+        where = {pid: Path(root) / rel for pid, root, rel in cat.query(
+            "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id")}
+    mat = mat / np.linalg.norm(mat, axis=1, keepdims=True)
+    vec = {str(where[pid]): v for pid, v in zip(ids.tolist(), mat, strict=True)}
+    alike = {(a, b) for a in vec for b in vec if a != b and vec[a] @ vec[b] >= 0.95}
+    assert any((a, c) not in alike and a != c  # the library really holds a chain
+               for a, b in alike for b2, c in alike if b2 == b)
+
+    groups = json.loads(run_cli(data, "duplicates", "--json").stdout)
+    assert groups
+    seen: list[str] = []
+    for group in groups:
+        keep, *others = group
+        assert keep["keep"] is True and keep["why"] and keep["score"] == 1.0
+        assert set(keep) == {"path", "score", "keep", "why"}
+        for hit in others:
+            assert set(hit) == {"path", "score", "keep"} and hit["keep"] is False
+            cosine = float(vec[keep["path"]] @ vec[hit["path"]])
+            assert cosine >= 0.95 and hit["score"] == pytest.approx(cosine, abs=1e-5)
+        seen += [h["path"] for h in group]
+    assert len(seen) == len(set(seen))
+    text = run_cli(data, "duplicates").stdout
+    assert text.count("keep: ") == len(groups) and f"group {len(groups)} (" in text
+
+
 def test_clusters_json_suggests_no_scene_names_for_shapes(library: tuple[Path, Path]) -> None:
     # the tiny model knows colours and shapes, not "beach" or "wedding": no suggestions
     _, data = library

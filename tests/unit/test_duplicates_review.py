@@ -3,10 +3,13 @@ the trash move with the catalog following (a real send2trash into a temporary tr
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from photoorg.core import duplicates, journal, missing
 from photoorg.core.catalog import Catalog
@@ -48,17 +51,19 @@ def cat(tmp_path: Path) -> Catalog:
 
 
 def test_not_duplicates_hides_the_group_until_a_new_lookalike(cat: Catalog) -> None:
-    raw = [[(1, 1.0), (2, 0.99)]]
-    (group,) = duplicates.groups_from(cat, raw)
+    pairs = [(1, 2, 0.99)]
+    (group,) = duplicates.groups_from_pairs(cat, pairs, 0.95)
     assert group.keep == 1 and group.others == [2]
     assert duplicates.dismiss(cat, [1, 2]) == 1
-    assert duplicates.groups_from(cat, raw) == []
+    assert duplicates.groups_from_pairs(cat, pairs, 0.95) == []
     journal.undo(cat)  # "Not duplicates" is a decision like the others
-    assert len(duplicates.groups_from(cat, raw)) == 1
+    assert len(duplicates.groups_from_pairs(cat, pairs, 0.95)) == 1
     assert duplicates.dismiss(cat, [1, 2]) == 1
-    assert len(duplicates.groups_from(cat, raw, skip_dismissed=False)) == 1
-    (back,) = duplicates.groups_from(cat, [[(1, 1.0), (2, 0.99), (3, 0.97)]])  # b.jpg joins
-    assert len(back.members) == 3
+    assert len(duplicates.groups_from_pairs(cat, pairs, 0.95, skip_dismissed=False)) == 1
+    # b.jpg joins, alike to both: it is offered with a.jpg, and a (1).jpg -- which the user
+    # said is a different photo -- is not put back up for the trash
+    (back,) = duplicates.groups_from_pairs(cat, [*pairs, (1, 3, 0.97), (2, 3, 0.96)], 0.95)
+    assert back.keep == 1 and back.others == [3]
 
 
 def test_move_to_trash_real_send2trash(cat: Catalog, tmp_path: Path,
@@ -84,3 +89,116 @@ def test_move_to_trash_real_send2trash(cat: Catalog, tmp_path: Path,
     assert (tmp_path / "photos" / "a (1).jpg").read_bytes() == b"xx"
     assert not (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
     assert missing.missing_ids(cat) == set()
+
+
+# -- groups form around keepers, never by chaining ---------------------------------------------
+
+DIM = 16
+
+
+def _arc(*degrees: float) -> np.ndarray:
+    """Unit vectors at these angles in one plane: cosine of 14.07 degrees apart = 0.97."""
+    out = np.zeros((len(degrees), DIM), np.float32)
+    rad = np.radians(degrees)
+    out[:, 0], out[:, 1] = np.cos(rad), np.sin(rad)
+    return out
+
+
+def _library(folder: Path, photos: list[tuple[str, int, np.ndarray]]) -> Catalog:
+    """A real catalog over real JPEGs (``(name, width, vector)``, 3:4), vectors written
+    directly (the test chooses how alike the photos are), photos added in the given order."""
+    (folder / "photos").mkdir(parents=True)
+    cat = Catalog(folder / "catalog.db")
+    root = cat.add_root(folder / "photos")
+    model = cat.set_target_model("test/vectors", DIM)
+    ids = []
+    for name, width, _ in photos:
+        path = folder / "photos" / name
+        Image.new("RGB", (width, width * 3 // 4), (40, 160, 60)).save(path, quality=90)
+        data = path.read_bytes()
+        pid = cat.add_photo(root.id, name, len(data), 1e9, hashlib.sha256(data).hexdigest())
+        cat.record_info(pid, width=width, height=width * 3 // 4, taken_at=None,
+                        latitude=None, longitude=None, camera=None)
+        ids.append(pid)
+    cat.store_vectors(model.id, ids, np.stack([v for _, _, v in photos]))
+    return cat
+
+
+def _named(groups: list[duplicates.Group]) -> list[tuple[str, list[tuple[str, float]], str]]:
+    return [(g.member(g.keep).path.name,
+             [(m.path.name, round(m.similarity, 4)) for m in g.members if m.id != g.keep],
+             g.why) for g in groups]
+
+
+@pytest.mark.parametrize(("largest", "want"), [
+    # A~B and B~C 0.97 alike, A and C 0.88: A kept -> only B goes; C is no copy of A
+    ("a", [("a.jpg", [("b.jpg", 0.97)])]),
+    # B kept -> A and C are both copies of it (each 0.97), though not of each other
+    ("b", [("b.jpg", [("a.jpg", 0.97), ("c.jpg", 0.97)])]),
+    ("c", [("c.jpg", [("b.jpg", 0.97)])]),
+])
+def test_a_chain_never_offers_a_photo_unlike_the_keeper(tmp_path: Path, largest: str,
+                                                        want: list) -> None:
+    theta = float(np.degrees(np.arccos(0.97)))
+    vecs = _arc(0, theta, 2 * theta)
+    photos = [(f"{n}.jpg", 400 if n == largest else 200, v)
+              for n, v in zip("abc", vecs, strict=True)]
+    with _library(tmp_path, photos) as cat:
+        groups = duplicates.review(cat, 0.95)
+    assert [(k, m) for k, m, _ in _named(groups)] == want
+    (group,) = groups
+    assert group.why == "the largest (400 × 300)" and group.threshold == 0.95
+    assert all(m.similarity >= 0.95 for m in group.members)
+    assert group.similarity == pytest.approx(0.97, abs=1e-4)
+
+
+def _scene(seed: int) -> list[tuple[str, int, np.ndarray]]:
+    """Look-alikes in chains: five bursts, each shot drifting from the previous one, some
+    shots of equal size (the keeper then falls to the path, never to the order)."""
+    rng = np.random.default_rng(seed)
+    photos = []
+    for burst in range(5):
+        base = rng.standard_normal(DIM)
+        for shot in range(5):
+            vec = base + 0.35 * shot * rng.standard_normal(DIM) / np.sqrt(DIM)
+            photos.append((f"burst{burst}_{shot}.jpg", int(rng.choice([160, 200, 200])),
+                           (vec / np.linalg.norm(vec)).astype(np.float32)))
+    return photos
+
+
+def test_groups_do_not_depend_on_photo_order(tmp_path: Path) -> None:
+    photos = _scene(3)
+    results = []
+    for n, order in enumerate([range(25), range(24, -1, -1),
+                               np.random.default_rng(1).permutation(25),
+                               np.random.default_rng(2).permutation(25)]):
+        with _library(tmp_path / f"order{n}", [photos[i] for i in order]) as cat:
+            results.append(_named(duplicates.review(cat, 0.95)))
+    assert results[0] and all(r == results[0] for r in results[1:])
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.95])
+def test_groups_against_brute_force(tmp_path: Path, threshold: float) -> None:
+    photos = _scene(7)
+    with _library(tmp_path, photos) as cat:
+        groups = duplicates.review(cat, threshold)
+    vec = {name: v for name, _, v in photos}
+    width = {name: w for name, w, _ in photos}
+    sims = {(a, b): float(vec[a] @ vec[b]) for a in vec for b in vec}
+    alike = {(a, b) for (a, b), s in sims.items() if a != b and s >= threshold}
+    # the data has chains: look-alikes of look-alikes that are not alike themselves
+    assert any((a, c) not in alike and a != c for a, b in alike for b2, c in alike if b2 == b)
+    grouped: list[str] = []
+    for g in groups:
+        keep = g.member(g.keep).path.name
+        names = [m.path.name for m in g.members]
+        grouped += names
+        assert names[0] == keep and g.others == [m.id for m in g.members[1:]]
+        for m in g.members[1:]:  # every one offered for the trash is a copy of the keeper
+            assert sims[keep, m.path.name] >= threshold
+            assert m.similarity == pytest.approx(sims[keep, m.path.name], abs=1e-5)
+        # the keeper is the best of its group: the largest, then the first path
+        assert keep == min(names, key=lambda n: (-width[n], n))
+    assert len(grouped) == len(set(grouped))  # one group per photo
+    loose = set(vec) - set(grouped)  # photos left alone have no look-alike left alone
+    assert not any((a, b) in alike for a in loose for b in loose)

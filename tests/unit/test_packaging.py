@@ -168,6 +168,12 @@ def test_bundled_model_collected(dests: set[str]) -> None:
         assert f"resources/models/{path.name}" in dests
 
 
+def test_face_proposal_model_collected(dests: set[str]) -> None:
+    assert (RESOURCES / "models" / "centerface-int8.onnx").is_file()
+    assert "resources/models/centerface-int8.onnx" in dests
+    assert "resources/models/LICENSE-centerface.txt" in dests
+
+
 def test_metadata_for_runtime_version_lookups(dests: set[str]) -> None:
     infos = {d.split("/", 1)[0] for d in dests if ".dist-info/" in d or ".egg-info/" in d}
     stems = {

@@ -616,6 +616,38 @@ def test_find_duplicates(lib: Library, backend: str) -> None:
     assert sorted(sorted(h.photo_id for h in g) for g in find_duplicates(lib.cat.path)) == want
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_find_duplicates_groups_around_keepers_not_chains(lib: Library, backend: str) -> None:
+    """A~B, B~C (0.97), A and C 0.88: never one group that puts C with A."""
+    theta = np.arccos(0.97)
+    vecs = np.zeros((3, DIM), np.float32)
+    vecs[:, 0], vecs[:, 1] = np.cos([0, theta, 2 * theta]), np.sin([0, theta, 2 * theta])
+    a, b, c = lib.add(vecs)
+    with lib.index(backend) as index:
+        pairs = sorted(index.duplicate_pairs(0.95))
+        assert [(x, y) for x, y, _ in pairs] == [(a, b), (b, c)]
+        assert [s for _, _, s in pairs] == pytest.approx([0.97, 0.97], abs=1e-5)
+        (group,) = index.find_duplicates(0.95)  # keeper: the lowest id
+        assert [(h.photo_id, round(h.score, 4)) for h in group] == [(a, 1.0), (b, 0.97)]
+        prefer = {b: 0, a: 1, c: 2}  # B the best keeper: A and C are each copies of B
+        (group,) = index.find_duplicates(0.95, rank=prefer.__getitem__)
+        assert [h.photo_id for h in group] == [b, a, c]
+        assert index.find_duplicates(0.85)[0][0].photo_id == a  # a clique at 0.85
+        assert len(index.find_duplicates(0.85)[0]) == 3
+
+
+def test_keeper_groups_ignore_the_order_of_pairs() -> None:
+    pairs = [(1, 2, 0.96), (2, 3, 0.97), (3, 4, 0.99), (5, 6, 0.95), (4, 7, 0.96)]
+    rank = {3: 0, 1: 1, 5: 2, 2: 3, 4: 4, 6: 5, 7: 6}.__getitem__
+    want = search_mod.keeper_groups(pairs, rank)
+    # 1 and 7 stay alone: their only look-alikes (2, 4) already went with keeper 3
+    assert want == [[(3, 1.0), (4, 0.99), (2, 0.97)], [(5, 1.0), (6, 0.95)]]
+    for seed in range(5):
+        shuffled = [pairs[i] for i in np.random.default_rng(seed).permutation(len(pairs))]
+        flipped = [(b, a, s) if seed % 2 else (a, b, s) for a, b, s in shuffled]
+        assert search_mod.keeper_groups(flipped, rank) == want
+
+
 # -- catalog bulk helpers ---------------------------------------------------------------------
 
 

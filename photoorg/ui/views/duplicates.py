@@ -1,7 +1,7 @@
-"""The Duplicates page: near-identical photos in groups, how alike they are, the one to keep
-suggested and why; per group "Keep suggested, move the others to the trash" (after a
-confirmation naming the files) and "Not duplicates" (remembered). A threshold control says
-how alike photos must be."""
+"""The Duplicates page: near-identical photos in groups, the one to keep suggested and why,
+how alike the others are to it (each at least the threshold: groups never chain); per group
+"Keep suggested, move the others to the trash" (after a confirmation naming the files) and
+"Not duplicates" (remembered). A threshold control says how alike photos must be."""
 
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ class GroupCard(QFrame):
         keep = group.member(group.keep)
         n = len(group.members)
         alike = group.similarity * 100
-        self.header = QLabel(f"<b>{n} photos</b> · at least {alike:.1f}% alike · "
-                             f"keep <b>{keep.path.name}</b>: {group.why}")
+        self.header = QLabel(f"<b>{n} photos</b> · keep <b>{keep.path.name}</b>: {group.why}"
+                             f" · the other{'s' if n > 2 else ''} at least {alike:.1f}% "
+                             "alike to it")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.tiles: dict[str, QLabel] = {}
         self._store = store
@@ -125,8 +126,9 @@ class DuplicatesPage(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setValue(0.95)
         self.threshold.setPrefix("Alike at least ")
-        self.threshold.setToolTip("How alike photos must be to count as duplicates "
-                                  "(1.00: identical; lower finds more, and more mistakes)")
+        self.threshold.setToolTip("How alike a photo must be to the one kept to count as "
+                                  "its duplicate (1.00: identical; lower finds more, and "
+                                  "more mistakes)")
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(400)
