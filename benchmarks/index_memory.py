@@ -1,0 +1,118 @@
+"""Peak memory of ``photoorg index`` itself, and of loading a CLIP weights file.
+
+    python benchmarks/index_memory.py --json [--faces-dev ../shared/data/faces-dev]
+
+Builds the mixed 12 MP library of ``indexing.py --people`` (48 photos) and runs the real
+command line in child processes on fresh libraries: ``index`` (CLIP, faces, clusters,
+suggested names, OCR), and ``index --no-faces`` then ``index``. Prints one JSON line with each
+run's peak RSS (the child's ``ru_maxrss``) and seconds. ``--weights-file``: also the peak
+of loading a ``.safetensors`` copy of the model's random weights and embedding one image
+(what real weights cost; random weights are built, not read). The goal: 1.2 GB with ViT-B-32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+_LOAD_ONE = """
+import resource, sys
+from PIL import Image
+from photoorg.core.embedder import load_embedder
+load_embedder(sys.argv[1]).encode_images([Image.new("RGB", (64, 64))])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _env() -> dict[str, str]:
+    """This checkout first on the children's path."""
+    return {**os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+
+def _run(args: list[str], env: dict[str, str]) -> dict:
+    """Run a child; its peak RSS (MB) and wall seconds."""
+    import time
+
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: exactly the command line
+        os.execvpe(sys.executable, [sys.executable, *args], env)
+    _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{args} failed ({status})")
+    return {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _index_runs(model: str, folder: Path, work: Path, runs: list[list[str]]) -> list[dict]:
+    data = Path(tempfile.mkdtemp(dir=work))
+    env = {**_env(), "PHOTOORG_DATA_DIR": str(data), "PHOTOORG_CACHE_DIR": str(work / "cache")}
+    return [_run(["-m", "photoorg", "index", "-q", "--model", model, *extra, str(folder)], env)
+            for extra in runs]
+
+
+def _weights_file_peak(model: str, work: Path) -> dict:
+    """Peak RSS of loading the model from a .safetensors file and embedding one image."""
+    from safetensors.torch import save_file
+
+    from photoorg.core.embedder import _create, parse_model_spec
+
+    arch = parse_model_spec(model).arch
+    model_obj, _ = _create(arch, None)
+    path = work / "weights.safetensors"
+    save_file({k: v.contiguous() for k, v in model_obj.state_dict().items()}, str(path))
+    del model_obj
+    out = subprocess.run([sys.executable, "-c", _LOAD_ONE, f"{arch}/{path}"], env=_env(),
+                         capture_output=True, text=True, check=True)
+    return {"weights_file_load_peak_rss_mb": round(float(out.stdout.split()[-1]), 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="ViT-B-32/random")
+    parser.add_argument("--count", type=int, default=48)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--weights-file", action="store_true")
+    parser.add_argument("--faces-dev", type=Path,
+                        default=REPO.parent / "shared" / "data" / "faces-dev")
+    args = parser.parse_args()
+    import people_photos as pp
+    from indexing import fetch_mate_backgrounds
+
+    sources = fetch_mate_backgrounds(REPO / "bench-data" / "mate")
+    work = Path(tempfile.mkdtemp(prefix="photoorg-mem-"))
+    try:
+        n = args.count
+        people, drawings = max(4, round(0.3 * n)), max(6, round(0.1 * n))
+        folder = work / "people"
+        pp.make_library(folder, sources, args.faces_dev, scenes=max(1, n - people - drawings),
+                        people=people, drawings=drawings)
+        full = _index_runs(args.model, folder, work, [[]])[0]
+        no_faces, then = _index_runs(args.model, folder, work, [["--no-faces"], []])
+        row = {"model": args.model, "photos": n, "load_avg": [round(v, 1) for v in os.getloadavg()],
+               "index_peak_rss_mb": full["peak_rss_mb"], "index_s": full["seconds"],
+               "index_no_faces_peak_rss_mb": no_faces["peak_rss_mb"],
+               "index_after_no_faces_peak_rss_mb": then["peak_rss_mb"],
+               "peak_rss_mb": max(full["peak_rss_mb"], no_faces["peak_rss_mb"],
+                                  then["peak_rss_mb"])}
+        if args.weights_file:
+            row.update(_weights_file_peak(args.model, work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(row) if args.json else row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
