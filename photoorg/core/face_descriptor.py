@@ -246,7 +246,7 @@ _EXPECTED = (
     ["con", "affine", "relu", "max_pool"]
     + [
         kind
-        for n_filters, units, down in _LEVELS
+        for _filters, units, down in _LEVELS
         for unit in range(units)
         for kind in ["con", "affine", "relu", "con", "affine"]
         + (["avg_pool"] if down and unit == 0 else [])
