@@ -221,12 +221,12 @@ class FaceAnalyzer:
         self.rejected: dict[str, int] = {}  # reason -> detections dropped as not people
         self._dlib = dlib
         self._local = threading.local()
-        self._models()  # load (and check) the models now, in the caller's thread
         # dlib's descriptor network in torch: same descriptors (within 1e-3), ~7-10x less
         # CPU than the dlib-bin wheel (no BLAS); dlib's own when it cannot be loaded
         self.descriptor: TorchFaceDescriptor | None = None
         if torch_descriptors:
             self.descriptor = load_torch_descriptor(model_path(DESCRIPTOR_MODEL))
+        self._models()  # load (and check) the models now, in the caller's thread
         self.proposer: FaceProposer | None = None
         if proposals and detector == "hog":
             try:
@@ -235,6 +235,8 @@ class FaceAnalyzer:
                 log.warning("faces: no face proposals (%s); scanning whole photos", exc)
 
     def _models(self) -> tuple[Any, Any, Any]:
+        """This thread's (detector, landmarks, dlib descriptor network); the last is None
+        when the torch port computes descriptors (dlib's costs ~22 MB per thread)."""
         models = getattr(self._local, "models", None)
         if models is None:
             dlib = self._dlib
@@ -247,10 +249,14 @@ class FaceAnalyzer:
             models = (
                 detector,
                 dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat"))),
+                None if self._torch_describes() else
                 dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR_MODEL))),
             )
             self._local.models = models
         return models
+
+    def _torch_describes(self) -> bool:
+        return self.descriptor is not None and self.num_jitters == 0
 
     def upsample_for(self, width: int, height: int) -> int:
         """Pyramid upsampling for an analysed image of this size."""
@@ -307,7 +313,7 @@ class FaceAnalyzer:
         if not kept:
             return []
         chips = [k[3] for k in kept]
-        if self.descriptor is not None and self.num_jitters == 0:
+        if self.descriptor is not None and self._torch_describes():
             vectors = list(self.descriptor(chips))
         else:  # dlib's jitter (random crops) has no port
             vectors = encoder.compute_face_descriptor(chips, self.num_jitters)
