@@ -165,7 +165,8 @@ def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
     from photoorg.core.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
     from photoorg.core.imaging import load_rgb
 
-    analyzer = FaceAnalyzer(reject_drawings=False, proposals=False)
+    analyzer = FaceAnalyzer(reject_drawings=False, proposals=False,
+                            torch_descriptors=False)
     detector, shape_predictor, encoder = analyzer._models()
     cpu0, start = time.process_time(), time.perf_counter()
     for path in paths:

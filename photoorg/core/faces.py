@@ -47,6 +47,7 @@ import numpy as np
 from PIL import Image
 
 from photoorg.core.catalog import Catalog, vector_blob
+from photoorg.core.face_descriptor import TorchFaceDescriptor, load_torch_descriptor
 from photoorg.core.face_proposals import FaceProposer, Proposal, box_iou
 from photoorg.core.imaging import (
     REASON_OUT_OF_MEMORY,
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 DESCRIPTOR_DIM = 128
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
 META_ASSIGNED_UPTO = "faces.assigned_upto"
 META_ROUND_UPTO = "faces.round_upto"
@@ -202,6 +204,7 @@ class FaceAnalyzer:
         num_jitters: int = 0,
         reject_drawings: bool = True,
         proposals: bool = True,
+        torch_descriptors: bool = True,
     ) -> None:
         import dlib  # heavy import, kept out of module import time
 
@@ -218,6 +221,11 @@ class FaceAnalyzer:
         self.rejected: dict[str, int] = {}  # reason -> detections dropped as not people
         self._dlib = dlib
         self._local = threading.local()
+        # dlib's descriptor network in torch: same descriptors (within 1e-3), ~7-10x less
+        # CPU than the dlib-bin wheel (no BLAS); dlib's own when it cannot be loaded
+        self.descriptor: TorchFaceDescriptor | None = None
+        if torch_descriptors:
+            self.descriptor = load_torch_descriptor(model_path(DESCRIPTOR_MODEL))
         self._models()  # load (and check) the models now, in the caller's thread
         self.proposer: FaceProposer | None = None
         if proposals and detector == "hog":
@@ -227,6 +235,8 @@ class FaceAnalyzer:
                 log.warning("faces: no face proposals (%s); scanning whole photos", exc)
 
     def _models(self) -> tuple[Any, Any, Any]:
+        """This thread's (detector, landmarks, dlib descriptor network); the last is None
+        when the torch port computes descriptors (dlib's costs ~22 MB per thread)."""
         models = getattr(self._local, "models", None)
         if models is None:
             dlib = self._dlib
@@ -239,12 +249,14 @@ class FaceAnalyzer:
             models = (
                 detector,
                 dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat"))),
-                dlib.face_recognition_model_v1(
-                    str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
-                ),
+                None if self._torch_describes() else
+                dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR_MODEL))),
             )
             self._local.models = models
         return models
+
+    def _torch_describes(self) -> bool:
+        return self.descriptor is not None and self.num_jitters == 0
 
     def upsample_for(self, width: int, height: int) -> int:
         """Pyramid upsampling for an analysed image of this size."""
@@ -300,7 +312,11 @@ class FaceAnalyzer:
             kept.append((box, score, sharpness, chip))
         if not kept:
             return []
-        vectors = encoder.compute_face_descriptor([k[3] for k in kept], self.num_jitters)
+        chips = [k[3] for k in kept]
+        if self.descriptor is not None and self._torch_describes():
+            vectors = list(self.descriptor(chips))
+        else:  # dlib's jitter (random crops) has no port
+            vectors = encoder.compute_face_descriptor(chips, self.num_jitters)
         faces = [
             DetectedFace(box, float(score), sharpness, np.asarray(vec, dtype=np.float32))
             for (box, score, sharpness, _), vec in zip(kept, vectors, strict=True)

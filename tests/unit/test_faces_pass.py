@@ -231,12 +231,20 @@ def test_a_face_pass_stopped_half_way_is_a_cancelled_run(tmp_path: Path) -> None
 
 
 def test_threads_do_not_share_the_descriptor_network() -> None:
-    analyzer = FaceAnalyzer()
+    analyzer = FaceAnalyzer(torch_descriptors=False)  # dlib's network: not thread-safe
     nets = []
     thread = threading.Thread(target=lambda: nets.append(analyzer._models()[2]))
     thread.start()
     thread.join()
+    assert nets[0] is not None
     assert nets[0] is not analyzer._models()[2]
+
+
+def test_dlib_descriptor_network_is_loaded_only_without_the_torch_port() -> None:
+    analyzer = FaceAnalyzer()
+    assert analyzer.descriptor is not None
+    assert analyzer._models()[2] is None  # ~22 MB per face thread saved
+    assert FaceAnalyzer(num_jitters=1)._models()[2] is not None  # jitter has no port
 
 
 def test_large_sets_bound_the_linkage_matrix_and_keep_quality(

@@ -1,0 +1,183 @@
+"""The torch port of dlib's face descriptor network (photoorg.core.face_descriptor)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import struct
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoorg.core import face_descriptor as fd
+from photoorg.core.faces import DESCRIPTOR_MODEL, FaceAnalyzer, model_path
+from photoorg.core.imaging import load_rgb
+
+REPO = Path(__file__).resolve().parents[2]
+FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
+needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+TOLERANCE = 1e-3  # per component; descriptors are matched at an L2 distance of 0.6
+
+
+def _bench():
+    """benchmarks/face_descriptor.py: its chip collection (faces-dev photos and pasted faces)."""
+    spec = importlib.util.spec_from_file_location(
+        "face_descriptor_bench", REPO / "benchmarks" / "face_descriptor.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("face_descriptor_bench", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def port() -> fd.TorchFaceDescriptor:
+    return fd.TorchFaceDescriptor(model_path(DESCRIPTOR_MODEL))
+
+
+@pytest.fixture(scope="module")
+def chips_and_dlib():
+    """Real chips (faces-dev photos, then faces pasted 50-150 px tall into a scene) and
+    dlib's own descriptors of them."""
+    if not FACES_DEV.is_dir():
+        pytest.skip("faces-dev not found")
+    import dlib
+
+    analyzer = FaceAnalyzer(proposals=False, torch_descriptors=False)
+    chips, pasted = _bench().collect_chips(FACES_DEV, analyzer)
+    encoder = dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR_MODEL)))
+    want = np.asarray([np.asarray(v) for v in encoder.compute_face_descriptor(chips, 0)])
+    return chips, pasted, want
+
+
+# -- dlib's serialization format -----------------------------------------------------------
+
+
+def test_the_reader_decodes_dlib_ints_strings_floats_and_tensors() -> None:
+    data = (
+        b"\x01\x05"  # 5
+        + b"\x81\x05"  # -5
+        + b"\x02\x2c\x01"  # 300 (two little-endian bytes)
+        + b"\x01\x00"  # 0
+        + b"\x01\x03abc"  # "abc"
+        + b"\x01\x03\x81\x02"  # float 3 * 2**-2
+        + b"\x81\x03\x01\x01"  # float -3 * 2**1
+        + b"\x01\x00\x02\x00\x7d"  # float inf (float_details' exponent 32000)
+        + b"10"  # bools
+        # a version-2 tensor (1, 2, 1, 1): raw little-endian float32
+        + b"\x01\x02\x01\x01\x01\x02\x01\x01\x01\x01" + struct.pack("<2f", 1.5, -2.25)
+        # a version-1 tensor (1, 1, 1, 2): dlib-encoded floats
+        + b"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x02" + b"\x01\x01\x01\x00" + b"\x01\x05\x81\x01"
+    )
+    r = fd.DlibReader(data)
+    assert [r.int(), r.int(), r.int(), r.int()] == [5, -5, 300, 0]
+    assert r.string() == "abc"
+    assert [r.float(), r.float(), r.float()] == [0.75, -6.0, float("inf")]
+    assert (r.bool(), r.bool()) == (True, False)
+    t2 = r.tensor()
+    assert t2.shape == (1, 2, 1, 1) and t2.dtype == np.float32
+    assert t2.ravel().tolist() == [1.5, -2.25]
+    assert r.tensor().ravel().tolist() == [1.0, 2.5]
+    assert r.at_end()
+
+
+def test_the_reader_refuses_truncated_or_malformed_input() -> None:
+    with pytest.raises(fd.DlibFormatError, match="truncated"):
+        fd.DlibReader(b"\x02\x01").int()
+    with pytest.raises(fd.DlibFormatError, match="truncated"):
+        fd.DlibReader(b"\x01\x02\x01\x01\x01\x02\x01\x01\x01\x01\x00\x00").tensor()
+    with pytest.raises(fd.DlibFormatError, match="control byte"):
+        fd.DlibReader(b"\x0f").int()
+    with pytest.raises(fd.DlibFormatError, match="bool"):
+        fd.DlibReader(b"x").bool()
+
+
+def test_the_model_file_parses_into_dlibs_resnet() -> None:
+    net = fd.load_dlib_network(model_path(DESCRIPTOR_MODEL))
+    kinds = [layer.kind for layer in net.layers]
+    assert kinds.count("con") == 29 and kinds.count("add_prev") == 14
+    assert net.layers[-1].kind == "fc" and net.layers[-1].weight.shape == (256, 128)
+    assert net.avg_rgb == pytest.approx((122.782, 117.001, 104.298), abs=1e-3)
+
+
+# -- same descriptors as dlib -------------------------------------------------------------
+
+
+@needs_faces_dev
+def test_the_port_gives_dlibs_descriptors_on_real_and_pasted_faces(
+        port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
+    chips, pasted, want = chips_and_dlib
+    assert len(chips) >= 20 and pasted >= 9  # every faces-dev face, and small pasted ones
+    got = port(chips)
+    assert got.shape == (len(chips), 128) and got.dtype == np.float32
+    assert np.abs(got - want).max() < TOLERANCE
+    # one at a time as well as batched
+    single = np.concatenate([port([c]) for c in chips[-3:]])
+    assert np.abs(single - want[-3:]).max() < TOLERANCE
+    # without oneDNN (torch builds that lack it): torch's own convolution, same result
+    generic = fd.TorchFaceDescriptor(model_path(DESCRIPTOR_MODEL))
+    generic._mkldnn = False
+    assert np.abs(generic(chips[:4]) - want[:4]).max() < TOLERANCE
+
+
+@needs_faces_dev
+def test_the_port_is_safe_from_threads_and_leaves_torch_threads_alone(
+        port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
+    import torch
+
+    chips, _, want = chips_and_dlib
+    threads_before = torch.get_num_threads()
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = np.concatenate([port(chips[j:j + 3]) for j in range(i, len(chips), 6)])
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in (0, 3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in (0, 3):
+        expected = np.concatenate([want[j:j + 3] for j in range(i, len(chips), 6)])
+        assert np.abs(results[i] - expected).max() < TOLERANCE
+    assert torch.get_num_threads() == threads_before
+
+
+@needs_faces_dev
+def test_the_face_analyzer_uses_the_port_with_dlibs_results() -> None:
+    photo = load_rgb(FACES_DEV / "obama" / "obama.jpg", max_side=2048)
+    fast = FaceAnalyzer(proposals=False)
+    slow = FaceAnalyzer(proposals=False, torch_descriptors=False)
+    assert fast.descriptor is not None and slow.descriptor is None
+    got, want = fast.detect(photo), slow.detect(photo)
+    assert len(got) == len(want) >= 1
+    for a, b in zip(got, want, strict=True):
+        assert a.box == b.box
+        assert a.descriptor.dtype == np.float32 and a.descriptor.shape == (128,)
+        assert np.abs(a.descriptor - b.descriptor).max() < TOLERANCE
+
+
+# -- a broken model file: dlib, with a warning --------------------------------------------
+
+
+def test_a_truncated_or_corrupt_model_file_falls_back_to_dlib_with_one_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    data = model_path(DESCRIPTOR_MODEL).read_bytes()
+    truncated = tmp_path / "truncated.dat"
+    truncated.write_bytes(data[: len(data) // 2])
+    corrupt = tmp_path / "corrupt.dat"
+    at = data.index(b"affine_")
+    corrupt.write_bytes(data[:at] + b"afFine_" + data[at + 7:])
+    with pytest.raises(fd.DlibFormatError):
+        fd.load_dlib_network(truncated)
+    with pytest.raises(fd.DlibFormatError, match="unknown layer"):
+        fd.load_dlib_network(corrupt)
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.face_descriptor"):
+        assert fd.load_torch_descriptor(truncated) is None
+        assert fd.load_torch_descriptor(corrupt) is None
+        assert fd.load_torch_descriptor(truncated) is None  # warned once per file
+    warnings = [r for r in caplog.records if "descriptors by dlib" in r.getMessage()]
+    assert len(warnings) == 2
