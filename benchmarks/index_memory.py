@@ -46,7 +46,8 @@ def _run(args: list[str], env: dict[str, str]) -> dict:
 
     start = time.perf_counter()
     pid = os.fork()
-    if pid == 0:  # the child: exactly the command line
+    if pid == 0:  # the child: exactly the command line (its report not mixed with ours)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         os.execvpe(sys.executable, [sys.executable, *args], env)
     _, status, usage = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
