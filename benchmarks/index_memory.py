@@ -25,6 +25,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+_SAVE = """
+import sys
+from safetensors.torch import save_file
+from photoorg.core.embedder import _create
+model, _ = _create(sys.argv[1], None)
+save_file({k: v.contiguous() for k, v in model.state_dict().items()}, sys.argv[2])
+"""
 _LOAD_ONE = """
 import resource, sys
 from PIL import Image
@@ -48,6 +55,7 @@ def _run(args: list[str], env: dict[str, str]) -> dict:
     pid = os.fork()
     if pid == 0:  # the child: exactly the command line (its report not mixed with ours)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os.chdir(REPO)  # "" on sys.path is the working folder: this checkout's code
         os.execvpe(sys.executable, [sys.executable, *args], env)
     _, status, usage = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -64,18 +72,16 @@ def _index_runs(model: str, folder: Path, work: Path, runs: list[list[str]]) -> 
 
 
 def _weights_file_peak(model: str, work: Path) -> dict:
-    """Peak RSS of loading the model from a .safetensors file and embedding one image."""
-    from safetensors.torch import save_file
-
-    from photoorg.core.embedder import _create, parse_model_spec
+    """Peak RSS of loading the model from a .safetensors file and embedding one image. Both
+    steps in children: a child's peak counts what its parent held when it forked."""
+    from photoorg.core.embedder import parse_model_spec
 
     arch = parse_model_spec(model).arch
-    model_obj, _ = _create(arch, None)
     path = work / "weights.safetensors"
-    save_file({k: v.contiguous() for k, v in model_obj.state_dict().items()}, str(path))
-    del model_obj
+    subprocess.run([sys.executable, "-c", _SAVE, arch, str(path)], env=_env(), check=True,
+                   capture_output=True, cwd=REPO)
     out = subprocess.run([sys.executable, "-c", _LOAD_ONE, f"{arch}/{path}"], env=_env(),
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, cwd=REPO)
     return {"weights_file_load_peak_rss_mb": round(float(out.stdout.split()[-1]), 1)}
 
 
