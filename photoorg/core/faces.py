@@ -1182,6 +1182,14 @@ _default_analyzer: FaceAnalyzer | None = None
 _default_lock = threading.Lock()
 
 
+def release_shared_analyzer() -> None:
+    """Let the process's face models go (a lean ``photoorg index`` between its face pass
+    and the stages after it: ~150 MB); the next face pass loads them again."""
+    global _default_analyzer
+    with _default_lock:
+        _default_analyzer = None
+
+
 def shared_analyzer() -> FaceAnalyzer:
     """The process's face analyzer (its models and proposal network loaded once, whichever
     path runs the face pass: the pipeline's faces stage or the indexer's face pass)."""

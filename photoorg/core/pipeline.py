@@ -295,7 +295,7 @@ class FacesStage:
         from photoorg.core.indexer import run_face_pass
 
         try:
-            from photoorg.core import faces  # noqa: F401 - is dlib here?
+            from photoorg.core import faces  # is dlib here?
         except ImportError as exc:  # dlib missing: search still works
             ctx.notes.append(f"face detection unavailable: {exc}")
             return
@@ -303,6 +303,8 @@ class FacesStage:
         # snapshot, written in one short step)
         ctx.summary.faces_photos += run_face_pass(ctx.cat, _detect_faces, ctx.control,
                                                   ctx.listener)
+        if ctx.models.encoders.lean:  # photoorg index: the face models' memory is wanted next
+            faces.release_shared_analyzer()
 
 
 def _detect_faces(cat: Catalog, progress: Any = None, should_stop: Any = None) -> int:

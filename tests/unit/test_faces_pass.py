@@ -272,3 +272,24 @@ def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
     for photo in np.unique(photos):  # two faces of one photo never share a person
         mine = labels[(photos == photo) & (labels >= 0)]
         assert len(mine) == len(set(mine.tolist()))
+
+
+@needs_faces_dev
+def test_a_lean_index_lets_the_face_models_go_and_the_window_keeps_them(tmp_path: Path) -> None:
+    """``photoorg index`` (lean) needs the face models' memory for the stages after the face
+    pass; the window's service (not lean) keeps them for the next photos."""
+    from photoorg.core import faces
+    from photoorg.core.library import Library
+    from photoorg.core.models import Encoders
+
+    shutil.copytree(FACES_DEV / "biden", tmp_path / "photos" / "biden")
+    faces.release_shared_analyzer()
+    for lean in (True, False):
+        data = tmp_path / f"data-{lean}"
+        with Library(data, model=TEST_MODEL, encoders=Encoders(lean=lean)) as lib:
+            lib.add_folders([tmp_path / "photos"])
+            outcome = lib.index()
+            assert outcome.summary.faces_photos > 0
+            assert lib.writer.scalar("SELECT COUNT(*) FROM faces") > 0
+        assert (faces._default_analyzer is None) == lean
+    faces.release_shared_analyzer()
