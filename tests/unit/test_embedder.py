@@ -216,6 +216,25 @@ def test_encode_outputs(tiny: E.Embedder) -> None:
     np.testing.assert_allclose(tiny.encode_image_tensors(threaded[0]), vecs[:1], atol=1e-6)
 
 
+def test_texts_are_encoded_only_up_to_their_end_token(tiny: E.Embedder) -> None:
+    """The padding after the last end-of-text token of a batch is skipped: the same vectors
+    as open_clip's full-context encode_text, short, long and over-long texts mixed."""
+    texts = ["dog", "a photo of a red circle", "blue square on a beach at sunset",
+             "a very long prompt " * 12]
+    tokens = tiny.tokenizer()(texts)
+    short = tiny.tokenizer()(texts[:2])
+    assert int(short.argmax(dim=-1).max()) + 1 < short.shape[1]  # there is padding to skip
+    tiny.load("text")  # a lean embedder holds a tower only while it is used
+    with torch.inference_mode():
+        for batch in (tokens, short, tokens[:1]):
+            want = tiny.model.encode_text(batch, normalize=True)
+            got = E._encode_text(tiny.model, batch)
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-6)
+        everything = tiny.model.encode_text(tokens, normalize=True).numpy()
+    np.testing.assert_allclose(tiny.encode_texts(texts), everything, rtol=0, atol=1e-6)
+
+
 def test_random_weights_are_deterministic() -> None:
     images = _probe_images()
     a = E.load_embedder(f"{E.TINY_ARCH}/random").encode_images(images)
