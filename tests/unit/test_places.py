@@ -224,3 +224,21 @@ def test_geocoder_keeps_every_place_name_exactly() -> None:
         assert geo._cities[i] == loc["city"]
         assert geo._codes[i] == loc["country_code"]
         assert geo._place(i).state == (loc.get("state") or None)
+
+
+def test_places_link_like_dbscan_with_one_sample() -> None:
+    """Places are the components of "taken within eps_km": the same labels, in the same
+    order, as scikit-learn's DBSCAN(min_samples=1, haversine) that this replaced."""
+    from sklearn.cluster import DBSCAN
+
+    from photoorg.core import places
+
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        centres = rng.uniform([-60, -180], [60, 180], size=(6, 2))
+        points = np.concatenate([c + rng.normal(0, rng.uniform(0.001, 0.2), (int(n), 2))
+                                 for c, n in zip(centres, rng.integers(1, 60, 6), strict=True)])
+        eps = float(rng.uniform(0.5, 10))
+        want = DBSCAN(eps=eps / places.EARTH_RADIUS_KM, min_samples=1, metric="haversine",
+                      algorithm="ball_tree").fit_predict(np.radians(points))
+        np.testing.assert_array_equal(places._linked(points, eps), want)
