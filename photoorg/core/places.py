@@ -9,8 +9,9 @@ cities within ``search_km`` (great-circle distance), the one with the best
 village in the mountains ("Yosemite Valley") still wins where nothing big is near.
 
 Clustering: photo positions (deduplicated to ~100 m cells, so 10,000 photos taken at home
-cost one point) are grouped by DBSCAN with the haversine metric (``eps_km``, min_samples
-1: places connected by photos taken less than ``eps_km`` apart), each group is named by
+cost one point) are grouped like DBSCAN with the haversine metric (``eps_km``, min_samples
+1: places connected by photos taken less than ``eps_km`` apart; computed as connected
+components on scipy's KD-tree, :func:`_linked`), each group is named by
 its members' majority city, and groups with the same city merge: a trip to Paris is one
 "Paris, France" whether or not photos chain from the Eiffel Tower to Notre-Dame.
 The automatic name is a suggestion kept in ``clusters.auto_name``; the user's name
