@@ -184,22 +184,18 @@ def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
     """The face-proposal path against HOG over the whole photo (this pass before face
     proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
     are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
-    from photoorg.core.face_proposals import box_iou
+    from photoorg.core.boxes import iou
     from photoorg.core.faces import FaceAnalyzer
 
     full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
     assert proposed.proposer is not None, "the face-proposal model did not load"
 
-    def corners(face) -> tuple[float, float, float, float]:
-        x, y, w, h = face.box
-        return (x, y, x + w, y + h)
-
     found = kept = 0
     for path in paths:
-        theirs = [corners(f) for f in proposed.analyze(path)]
+        theirs = [f.box for f in proposed.analyze(path)]
         for face in full.analyze(path):
             found += 1
-            kept += any(box_iou(corners(face), box) > 0.5 for box in theirs)
+            kept += any(iou(face.box, box) > 0.5 for box in theirs)
     cpu = {}
     for name, analyzer in (("full", full), ("proposals", proposed)):
         start = time.process_time()

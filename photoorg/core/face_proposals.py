@@ -16,7 +16,6 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -130,11 +129,3 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
         order = [int(i) for i, o in zip(rest, overlap, strict=True) if o < iou]
     return keep
 
-
-def box_iou(a: Any, b: Any) -> float:
-    """IoU of two (left, top, right, bottom) boxes."""
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

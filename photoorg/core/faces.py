@@ -46,9 +46,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from photoorg.core.boxes import iou
 from photoorg.core.catalog import Catalog, vector_blob
 from photoorg.core.face_descriptor import TorchFaceDescriptor, load_torch_descriptor
-from photoorg.core.face_proposals import FaceProposer, Proposal, box_iou
+from photoorg.core.face_proposals import FaceProposer, Proposal
 from photoorg.core.imaging import (
     REASON_OUT_OF_MEMORY,
     REASON_PERMISSION,
@@ -348,7 +349,6 @@ class FaceAnalyzer:
         found = detector(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)), upsample)
         return [(d.rect, float(d.confidence)) for d in found if d.confidence >= self.min_score]
 
-
     def _find_in_crops(self, detector: Any, grey: Image.Image, proposals: Sequence[Proposal],
                        upsample: int) -> list[tuple[Any, float]]:
         """HOG on a crop around each proposal, at the scale the full scan would have used
@@ -377,16 +377,16 @@ class FaceAnalyzer:
             rects, scores, _ = detector.run(np.asarray(crop, dtype=np.uint8), 0, self.min_score)
             for rect, score in zip(rects, scores, strict=True):
                 box = (x0 + rect.left() / sx, y0 + rect.top() / sy,
-                       x0 + (rect.right() + 1) / sx, y0 + (rect.bottom() + 1) / sy)
-                same = next((i for i, (b, _) in enumerate(found) if box_iou(b, box) > 0.5), None)
+                       (rect.right() + 1 - rect.left()) / sx, (rect.bottom() + 1 - rect.top()) / sy)
+                same = next((i for i, (b, _) in enumerate(found) if iou(b, box) > 0.5), None)
                 if same is None:
                     found.append((box, float(score)))
                 elif score > found[same][1]:
                     found[same] = (box, float(score))
         found.sort(key=lambda item: -item[1])
         rect = self._dlib.rectangle
-        return [(rect(round(b[0]), round(b[1]), round(b[2]) - 1, round(b[3]) - 1), score)
-                for b, score in found]
+        return [(rect(round(x), round(y), round(x + w) - 1, round(y + h) - 1), score)
+                for (x, y, w, h), score in found]
 
 
 def default_face_workers() -> int:

@@ -13,17 +13,13 @@ import pytest
 from PIL import Image
 
 from photoorg.core import face_proposals
-from photoorg.core.face_proposals import FaceProposer, box_iou
+from photoorg.core.boxes import iou
+from photoorg.core.face_proposals import FaceProposer
 from photoorg.core.faces import FaceAnalyzer
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
 needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
-
-
-def _corners(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    return (x, y, x + w, y + h)
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +92,8 @@ def test_small_and_large_faces_are_the_ones_the_full_scan_keeps(heads, analyzers
         assert len(got) == len(want), i
         total += len(want)
         for face in want:
-            match = max(got, key=lambda g, f=face: box_iou(_corners(f.box), _corners(g.box)))
-            assert box_iou(_corners(face.box), _corners(match.box)) > 0.5
+            match = max(got, key=lambda g, f=face: iou(f.box, g.box))
+            assert iou(face.box, match.box) > 0.5
             assert float(np.linalg.norm(face.descriptor - match.descriptor)) < 0.25
     assert total >= 12  # the canvases hold 14 faces; HOG itself may miss the very smallest
 
