@@ -31,7 +31,9 @@ finishes): people and places are found anyway.
 
 A stage that encodes with CLIP names the towers it uses (``towers``: "visual", "text"); before
 any other stage a lean process (``photoorg index``) lets the model's weights go
-(:meth:`photoorg.core.models.Encoders.idle`), so faces and OCR do not run beside them.
+(:meth:`photoorg.core.models.Encoders.idle`), so faces and OCR do not run beside them. A
+stage with a ``release()`` lets go of what only it uses (face models, place data) after it
+runs in a lean process; the window keeps them.
 
 Adding a stage (metadata import, OCR, ...): write a class with ``name``, ``needs_model``,
 ``pending(ctx)`` and ``run(ctx)`` — or subclass :class:`PhotoStage` and write
@@ -295,7 +297,7 @@ class FacesStage:
         from photoorg.core.indexer import run_face_pass
 
         try:
-            from photoorg.core import faces  # is dlib here?
+            from photoorg.core import faces  # noqa: F401 - is dlib here?
         except ImportError as exc:  # dlib missing: search still works
             ctx.notes.append(f"face detection unavailable: {exc}")
             return
@@ -303,8 +305,13 @@ class FacesStage:
         # snapshot, written in one short step)
         ctx.summary.faces_photos += run_face_pass(ctx.cat, _detect_faces, ctx.control,
                                                   ctx.listener)
-        if ctx.models.encoders.lean:  # photoorg index: the face models' memory is wanted next
-            faces.release_shared_analyzer()
+
+    def release(self) -> None:
+        try:
+            from photoorg.core import faces
+        except ImportError:  # no dlib: nothing was loaded
+            return
+        faces.release_shared_analyzer()
 
 
 def _detect_faces(cat: Catalog, progress: Any = None, should_stop: Any = None) -> int:
@@ -332,16 +339,12 @@ class ClustersStage:
     def pending(self, ctx: RunContext) -> int:
         return len(self.stale_kinds(ctx))
 
+    def release(self) -> None:
+        from photoorg.core import places
+
+        places.release_geocoder()
+
     def run(self, ctx: RunContext) -> None:
-        try:
-            self._group(ctx)
-        finally:
-            if ctx.models.encoders.lean:  # photoorg index: place names not needed again
-                from photoorg.core import places
-
-                places.release_geocoder()
-
-    def _group(self, ctx: RunContext) -> None:
         from photoorg.core import grouping
 
         kinds = self.stale_kinds(ctx)
@@ -533,7 +536,11 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
                 continue
             if not getattr(st, "towers", ()):
                 ctx.models.encoders.idle()  # a lean process lets CLIP weights go meanwhile
-            st.run(ctx)
+            try:
+                st.run(ctx)
+            finally:
+                if ctx.models.encoders.lean and hasattr(st, "release"):
+                    st.release()  # what only this stage uses (face models, place data)
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
         except Exception:
             if st.needs_model:
