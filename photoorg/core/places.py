@@ -72,6 +72,17 @@ def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
 
 
+def _chord(km: float) -> float:
+    """The straight-line distance between two points of the unit sphere ``km`` apart on
+    the Earth (what KD-trees over :func:`_unit_xyz` measure)."""
+    return 2 * math.sin(km / EARTH_RADIUS_KM / 2)
+
+
+def _km(chord: np.ndarray | float) -> np.ndarray:
+    """The great-circle distance in km of a chord of the unit sphere."""
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
+
+
 class _Strings:
     """A read-only list of strings in one UTF-8 buffer plus offsets, built in parts."""
 
@@ -168,8 +179,7 @@ class Geocoder:
             return []
         arr = np.asarray(points, dtype=np.float64)
         xyz = _unit_xyz(arr[:, 0], arr[:, 1])
-        chord = 2 * math.sin(self.search_km / EARTH_RADIUS_KM / 2)
-        near = self._tree.query_ball_point(xyz, r=chord)
+        near = self._tree.query_ball_point(xyz, r=_chord(self.search_km))
         _, nearest = self._tree.query(xyz, k=1)
         out: list[Place] = []
         for k, cands in enumerate(near):
@@ -178,7 +188,7 @@ class Geocoder:
                 continue
             idx = np.asarray(cands, dtype=np.int64)
             d = np.linalg.norm(self._tree.data[idx] - xyz[k], axis=1)
-            km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(d / 2, 0, 1))
+            km = _km(d)
             score = np.maximum(self._pop[idx], 1000.0) / (km + self.near_km) ** 2
             out.append(self._place(int(idx[int(np.argmax(score))])))
         return out
@@ -260,8 +270,8 @@ def _linked(points: np.ndarray, eps_km: float) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     n = len(points)
-    chord = 2 * math.sin(eps_km / EARTH_RADIUS_KM / 2)
-    pairs = cKDTree(_unit_xyz(points[:, 0], points[:, 1])).query_pairs(chord, output_type="ndarray")
+    tree = cKDTree(_unit_xyz(points[:, 0], points[:, 1]))
+    pairs = tree.query_pairs(_chord(eps_km), output_type="ndarray")
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels
@@ -398,8 +408,7 @@ def assign_new_places(
             chord, ind = np.atleast_2d(chord), np.atleast_2d(ind)
             for c, i in zip(chord[0], ind[0], strict=True):
                 cid = int(member_cluster[i])
-                km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, float(c) / 2))
-                if km <= eps_km and (pid, cid) not in rejected:
+                if float(_km(c)) <= eps_km and (pid, cid) not in rejected:
                     target = cid
                     break
         if target is None and names is not None:
