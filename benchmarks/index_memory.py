@@ -129,9 +129,8 @@ def main() -> int:
                         default=REPO.parent / "shared" / "data" / "faces-dev")
     args = parser.parse_args()
     import people_photos as pp
-    from indexing import fetch_mate_backgrounds
 
-    sources = fetch_mate_backgrounds(REPO / "bench-data" / "mate")
+    sources = pp.fetch_mate_backgrounds(REPO / "bench-data" / "mate")
     work = Path(tempfile.mkdtemp(prefix="photoorg-mem-"))
     try:
         n = args.count

@@ -34,11 +34,9 @@ photo). Prints ONE JSON line.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,19 +45,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from people_photos import fetch_mate_backgrounds  # noqa: E402 - re-exported (ocr.py)
 
 SIZES = {"12mp": (4000, 3000), "2mp": (1600, 1200)}
 
-
-def fetch_mate_backgrounds(dest: Path) -> list[Path]:
-    found = sorted(Path(p) for p in glob.glob(str(dest / "**" / "*.jpg"), recursive=True))
-    if found:
-        return found
-    dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=dest, check=True)
-    deb = next(dest.glob("mate-backgrounds*.deb"))
-    subprocess.run(["dpkg", "-x", str(deb), str(dest / "x")], check=True)
-    return sorted(Path(p) for p in glob.glob(str(dest / "**" / "*.jpg"), recursive=True))
 
 
 def make_set(sources: list[Path], size: tuple[int, int], count: int, out: Path) -> list[Path]:
@@ -212,7 +203,6 @@ def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dic
     import multiprocessing
     import os
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
     import people_photos as pp
 
     from photoorg.core.catalog import Catalog
