@@ -422,20 +422,23 @@ class TorchFaceDescriptor:
         return x.mean(dim=(2, 3)) @ self._fc
 
 
-_loaded: dict[str, TorchFaceDescriptor | None] = {}
+_unusable: set[str] = set()  # files that failed once: warned about, not read again
 _loading = threading.Lock()
 
 
 def load_torch_descriptor(path: str | Path) -> TorchFaceDescriptor | None:
-    """The torch port of the network in ``path`` (one per process and file), or None with
-    a warning (once) when torch or the file is not what it expects: callers then use dlib."""
+    """The torch port of the network in ``path``, or None with a warning (once per file)
+    when torch or the file is not what it expects: callers then use dlib. Not kept here:
+    the caller's analyzer holds it, so letting the analyzer go frees its weights (reading
+    the file again takes ~40 ms)."""
     key = str(path)
     with _loading:
-        if key not in _loaded:
-            try:
-                _loaded[key] = TorchFaceDescriptor(path)
-            except Exception as exc:  # a broken install must cost speed, never faces
-                log.warning("faces: descriptors by dlib, not torch (%s: %s)",
-                            type(exc).__name__, exc)
-                _loaded[key] = None
-        return _loaded[key]
+        if key in _unusable:
+            return None
+        try:
+            return TorchFaceDescriptor(path)
+        except Exception as exc:  # a broken install must cost speed, never faces
+            log.warning("faces: descriptors by dlib, not torch (%s: %s)",
+                        type(exc).__name__, exc)
+            _unusable.add(key)
+            return None
