@@ -59,6 +59,7 @@ from photoorg.ui import desktop, organize_actions
 from photoorg.ui.controller import LibraryController, progress_text
 from photoorg.ui.errors import ErrorReporter
 from photoorg.ui.icons import app_icon, icon
+from photoorg.ui.menus import build_menus
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.recovery import (
@@ -66,6 +67,7 @@ from photoorg.ui.recovery import (
     offer_backup_if_damaged,
     schedule_restore,
 )
+from photoorg.ui.shortcuts import TextHistoryFirst, reset_text, standard_keys
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.events import EventsPage
@@ -139,6 +141,9 @@ class MainWindow(QMainWindow):
         self._viewer_row = 0
         self._viewer_id: int | None = None  # the photo shown: rows shift as the grid reloads
         self._browse_nav: tuple = ("all", None, "All photos")
+        # (page, sidebar nav, title, back button shown) where the current search started
+        self._page_before_search: tuple | None = None
+        self._shown_sort = "taken"  # the order the grid's rows are in
         self._has_folders: bool | None = None
         self._settings_pending = False
         self._was_maximized = False
@@ -163,11 +168,13 @@ class MainWindow(QMainWindow):
         spacer.setFixedWidth(12)
         toolbar.addWidget(spacer)
         self.search_field = QLineEdit()
+        self._text_keys = TextHistoryFirst(self)
         self.search_field.setObjectName("searchField")
         self.search_field.setPlaceholderText("Search photos — describe what you're looking for "
                                              "(Ctrl+F)")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_field.installEventFilter(self._text_keys)
         self.search_field.setMaximumWidth(640)
         self.search_field.setMinimumWidth(260)
         self.search_field.setSizePolicy(QSizePolicy.Policy.Expanding,
@@ -185,13 +192,16 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         toolbar.addAction(self.settings_action)
-        edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = edit.addAction("Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcuts(standard_keys(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.addAction(self.quit_action)  # works with the menu bar hidden (full screen)
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcuts(standard_keys(QKeySequence.StandardKey.Undo))
         self.undo_action.setEnabled(False)
-        edit.addSeparator()
-        self.forget_missing_action = edit.addAction("Forget missing photos…")
-        self.restore_action = edit.addAction("Restore a catalog backup…")
+        self.addAction(self.undo_action)
+        self.forget_missing_action = QAction("Forget missing photos…", self)
+        self.restore_action = QAction("Restore a catalog backup…", self)
         # completions as you type: people, places, tags, albums (from the overview)
         self.suggestions = QStringListModel(self)
         self.completer = QCompleter(self.suggestions, self)
@@ -290,10 +300,9 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.pause_button)
         status.addPermanentWidget(self.watch_label)
 
+        self.menus = build_menus(self)
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
         QShortcut(QKeySequence("Alt+Left"), self, self._go_back)
-        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)  # Ctrl+Q
-        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # also where Quit is another key
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)  # Ctrl+W
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search_field, self._escape_search)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -345,6 +354,7 @@ class MainWindow(QMainWindow):
         self.clusters.rename_requested.connect(c.rename_cluster)
         self.clusters.merge_requested.connect(self.merge_clusters)
         self.undo_action.triggered.connect(c.undo)
+        self.quit_action.triggered.connect(self.close)
         self.forget_missing_action.triggered.connect(self.forget_missing)
         self.restore_action.triggered.connect(self.restore_backup)
         c.undo_ready.connect(self._undo_ready)
@@ -475,17 +485,57 @@ class MainWindow(QMainWindow):
         self.search_field.selectAll()
 
     def _escape_search(self) -> None:
-        if self.search_field.text():
-            self.search_field.clear()
-            self._search_now()
+        """Esc: forget the query (and its typing history) and go back to the page the
+        search started from, selected in the sidebar."""
+        if self.search_field.text() or self.controller.search_text:
+            self.search_timer.stop()
+            self.search_field.blockSignals(True)
+            reset_text(self.search_field)
+            self.search_field.blockSignals(False)
+            self._leave_search()
         self.grid.setFocus()
+
+    def _remember_page(self) -> None:
+        """Where a search starts from (kept while the query is refined)."""
+        if self.controller.search_text or self._page_before_search is not None:
+            return
+        page = self.stack.currentWidget()
+        nav = self.sidebar.current_nav()
+        if page is self.grid_page:
+            nav = self._browse_nav
+        self._page_before_search = (page, nav, self.grid_title.text(),
+                                    self.back_to_clusters.isVisible())
+
+    def _leave_search(self) -> None:
+        """Back to the page the search came from."""
+        before, self._page_before_search = self._page_before_search, None
+        page, nav, title, back = before or (self.grid_page, self._browse_nav,
+                                            self._browse_nav[2], False)
+        if page is not self.grid_page and nav is not None:
+            self.controller.leave_search()
+            self.sidebar.select_nav(nav[0], nav[1])
+            self.navigate(tuple(nav))
+            return
+        if page is not self.grid_page or nav is None:
+            nav, title, back = self._browse_nav, self._browse_nav[2], False
+        kind, arg, label = nav
+        self._browse_nav = nav
+        self.stack.setCurrentWidget(self.grid_page)
+        self.grid_title.setText(title or label)
+        self.back_to_clusters.setVisible(back)
+        if self.sidebar.item_for(kind, arg) is not None:
+            self.sidebar.select_nav(kind, arg)
+        else:
+            self.sidebar.clear_selection_quietly()
+        self.controller.show_source(Source(kind, arg, label))
 
     def _clear_search_quietly(self) -> None:
         """Leave search mode without a round trip (the caller shows something else)."""
         self.search_timer.stop()
         self.search_field.blockSignals(True)
-        self.search_field.clear()
+        reset_text(self.search_field)
         self.search_field.blockSignals(False)
+        self._page_before_search = None
         self.controller.leave_search()
 
     # -- search -------------------------------------------------------------------------
@@ -495,15 +545,15 @@ class MainWindow(QMainWindow):
         self.search_timer.stop()
         text = self.search_field.text().strip()
         if text:
+            self._remember_page()
             if self.stack.currentWidget() is not self.grid_page:
                 self.stack.setCurrentWidget(self.grid_page)
             self.back_to_clusters.hide()
             self.grid_title.setText(f"Results for “{text}”")
             self.sidebar.clear_selection_quietly()
         elif self.controller.search_text and self.stack.currentWidget() is self.grid_page:
-            kind, arg, label = self._browse_nav
-            self.grid_title.setText(label)
-            self.sidebar.select_nav(kind, arg)
+            self._leave_search()  # the text was deleted: back where the search began
+            return
         self.controller.search(text)
 
     def find_similar(self, ids: list[int], paths: list[str]) -> None:
@@ -527,7 +577,10 @@ class MainWindow(QMainWindow):
         current = self.grid.currentIndex()
         keep_id = self.photos.photo_id(current.row()) if current.isValid() else None
         scroll = self.grid.verticalScrollBar().value()
-        same_view = photos.title == self.photos.title and photos.scores is None
+        # the same page refreshed keeps its place; another sort starts at the top
+        same_view = (photos.title == self.photos.title and photos.scores is None
+                     and self._shown_sort == self.controller.sort)
+        self._shown_sort = self.controller.sort
         self.photos.set_photos(photos)
         self.weaker_button.setVisible(photos.weaker_hidden)
         if photos.scores is not None:

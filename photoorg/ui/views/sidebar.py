@@ -173,7 +173,7 @@ class Sidebar(QTreeView):
 
     def clear_selection_quietly(self) -> None:
         self._quiet = True
-        self.clearSelection()
+        self.selectionModel().clear()  # the current entry too: nothing reads as "shown"
         self._quiet = False
 
     def _on_selection(self) -> None:

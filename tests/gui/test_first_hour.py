@@ -1,0 +1,250 @@
+"""The first hour's bugs, reproduced the way a person meets them: focus moves by clicks, keys
+are pressed on the focused widget, menus are opened from the menu bar, and the page is checked
+after each step (issue 25)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from guitools import make_window, names, needs_tiny, open_entry
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+
+from photoorg import config
+from photoorg.core import clusters
+from photoorg.core.catalog import Catalog
+
+pytestmark = needs_tiny
+
+
+def _focused():  # noqa: ANN202
+    widget = QApplication.focusWidget()
+    assert widget is not None
+    return widget
+
+
+def _menu_action(window, menu_title: str, text: str) -> QAction:  # noqa: ANN001
+    """An action as a person reaches it: the menu bar's menu, then the entry."""
+    for top in window.menuBar().actions():
+        if top.text().replace("&", "") == menu_title:
+            for action in top.menu().actions():
+                if action.text().replace("&", "").startswith(text):
+                    return action
+    raise AssertionError(f"no {menu_title} › {text}")
+
+
+def _tags_of(data: Path, name: str) -> set[int]:
+    with Catalog(config.catalog_path(data), readonly=True) as cat:
+        return clusters.photos_with_tag(cat, name)
+
+
+def _click_into(qtbot, widget) -> None:  # noqa: ANN001
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(widget.width() // 2,
+                                                                  widget.height() // 2))
+    widget.setFocus(Qt.FocusReason.MouseFocusReason)  # offscreen: no window activation
+    assert _focused() is widget
+
+
+def _tag_first(qtbot, window, monkeypatch, tag: str = "Keep") -> int:  # noqa: ANN001
+    pid = window.photos.photo_id(0)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (tag, True))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        next(a for a in window.grid_menu([0]).actions() if a.text() == "Add tag…").trigger()
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled(), timeout=10_000)
+    assert _tags_of(window.data, tag) == {pid}
+    return pid
+
+
+# -- 1. Ctrl+Z is not swallowed by the search box ---------------------------------------------
+
+def test_ctrl_z_in_the_search_box_undoes_the_decision(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    _tag_first(qtbot, window, monkeypatch)
+    assert _menu_action(window, "Edit", "Undo").text() == "Undo: Tag 1 photo “Keep”" or \
+        _menu_action(window, "Edit", "Undo").isEnabled()
+    field = window.search_field
+    _click_into(qtbot, field)
+    qtbot.keyClicks(field, "red")
+    qtbot.keyClick(field, Qt.Key.Key_Escape)
+    assert field.text() == ""
+    # back into the box (as a person clicks it again), then Ctrl+Z
+    _click_into(qtbot, field)
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000) as done:
+        qtbot.keyClick(_focused(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert done.args[0].startswith("Undone")
+    assert field.text() == ""  # the old query does not come back
+    assert _tags_of(window.data, "Keep") == set()
+    qtbot.waitUntil(lambda: not _menu_action(window, "Edit", "Undo").isEnabled(),
+                    timeout=10_000)
+
+
+def test_a_line_edit_with_text_history_undoes_its_own_text(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    _tag_first(qtbot, window, monkeypatch)
+    field = window.search_field
+    _click_into(qtbot, field)
+    qtbot.keyClicks(field, "red")
+    qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert field.text() == ""  # its own typing, undone while it has focus
+    assert len(_tags_of(window.data, "Keep")) == 1  # the decision stays
+    # the grid has focus: Ctrl+Z is the library's again
+    window.grid.setFocus()
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        qtbot.keyClick(_focused(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _tags_of(window.data, "Keep") == set()
+
+
+# -- 2. one registration per shortcut; Ctrl+Q quits ---------------------------------------------
+
+def _bindings(window) -> list[str]:  # noqa: ANN001
+    keys: list[str] = []
+    for shortcut in window.findChildren(QShortcut):
+        keys += [k.toString() for k in shortcut.keys() if not k.isEmpty()]  # noqa: SIM118
+    for action in window.findChildren(QAction):
+        keys += [k.toString() for k in action.shortcuts() if not k.isEmpty()]
+    return keys
+
+
+def test_each_shortcut_is_registered_once_and_ctrl_q_quits(qtbot, window) -> None:  # noqa: ANN001
+    keys = _bindings(window)
+    assert sorted(k for k in set(keys) if keys.count(k) > 1) == []
+    for standard in (QKeySequence.StandardKey.Quit, QKeySequence.StandardKey.Undo,
+                     QKeySequence.StandardKey.Close, QKeySequence.StandardKey.Find):
+        for seq in QKeySequence.keyBindings(standard):  # this platform's sequences
+            assert keys.count(seq.toString()) == 1, seq.toString()
+    assert keys.count("Ctrl+Q") == 1
+    window.grid.setFocus()
+    qtbot.keyClick(_focused(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+
+
+# -- 3. the album page follows a rename, a delete and an undo ----------------------------------
+
+def _sidebar_action(window, nav: tuple, text: str) -> QAction:  # noqa: ANN001
+    return next(a for a in window.sidebar_menu(nav).actions() if a.text() == text)
+
+
+def test_album_page_follows_rename_delete_and_undo(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    sidebar = window.sidebar
+    window.grid.setFocus()
+    for row in (0, 1, 2):
+        window.grid.selectionModel().select(
+            window.photos.index(row), window.grid.selectionModel().SelectionFlag.Select)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Italy trip", True))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        next(a for a in window.grid_menu(window.selected_rows()).actions()
+             if a.text() == "Add to album…").trigger()
+    open_entry(qtbot, window, "album", "Italy trip")
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 3, timeout=10_000)
+    assert window.grid_title.text() == "Italy trip"
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Roma 2024", True))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        _sidebar_action(window, ("album", "Italy trip", "Italy trip"), "Rename…").trigger()
+    qtbot.waitUntil(lambda: sidebar.item_for("album", "Roma 2024") is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.grid_title.text() == "Roma 2024"
+                    and window.photos.rowCount() == 3, timeout=10_000)
+    assert window.grid_count.text() == "3 photos"
+    assert sidebar.current_nav()[:2] == ("album", "Roma 2024")
+
+    # undo the rename: the page shows the album under its old name again
+    window.grid.setFocus()
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        qtbot.keyClick(_focused(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: sidebar.item_for("album", "Italy trip") is not None
+                    and sidebar.item_for("album", "Roma 2024") is None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.grid_title.text() == "Italy trip"
+                    and window.photos.rowCount() == 3, timeout=10_000)
+    assert sidebar.current_nav()[:2] == ("album", "Italy trip")
+
+    # delete: the page says where it went (All photos), sidebar too
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        _sidebar_action(window, ("album", "Italy trip", "Italy trip"), "Delete album…").trigger()
+    qtbot.waitUntil(lambda: sidebar.item_for("album", "Italy trip") is None
+                    and window.photos.rowCount() == 48, timeout=10_000)
+    assert window.grid_title.text() == "All photos"
+    assert window.grid_count.text() == "48 photos"
+    assert sidebar.current_nav()[0] == "all"
+
+
+# -- 6. Esc in search goes back to the page it came from -----------------------------------------
+
+def test_escape_in_search_returns_to_the_page_it_came_from(qtbot, window) -> None:  # noqa: ANN001
+    sidebar = window.sidebar
+    open_entry(qtbot, window, "clusters", "scenes")
+    qtbot.waitUntil(lambda: window.clusters.rowCount() > 0, timeout=10_000)
+    # open a scene, then go back to the scenes page
+    view = window.cluster_page.view
+    view.setFocus()
+    view.setCurrentIndex(window.clusters.index(0))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid_page, timeout=5_000)
+    window.grid.setFocus()
+    qtbot.keyClick(_focused(), Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert window.stack.currentWidget() is window.cluster_page
+    # search from the scenes page, then Esc
+    _click_into(qtbot, window.search_field)
+    qtbot.keyClicks(window.search_field, "red")
+    qtbot.keyClick(window.search_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.grid_title.text() == "Results for “red”", timeout=5_000)
+    assert window.stack.currentWidget() is window.grid_page
+    qtbot.keyClick(window.search_field, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.cluster_page
+    assert sidebar.current_nav()[:2] == ("clusters", "scenes")
+
+    # from a folder page: Esc brings the folder back, selected in the sidebar
+    open_entry(qtbot, window, "all")
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=10_000)
+    folder = next(e for e in sidebar.items_of("library") if e.nav[0] == "folder")
+    sidebar.activate(*folder.nav[:2])
+    qtbot.waitUntil(lambda: window.grid_title.text() == folder.nav[2], timeout=5_000)
+    _click_into(qtbot, window.search_field)
+    qtbot.keyClicks(window.search_field, "blue")
+    qtbot.keyClick(window.search_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.grid_title.text() == "Results for “blue”", timeout=5_000)
+    assert sidebar.current_nav() is None
+    qtbot.keyClick(window.search_field, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=10_000)
+    assert window.grid_title.text() == folder.nav[2]
+    assert sidebar.current_nav()[:2] == folder.nav[:2]
+
+
+# -- 9. the date scrubber and the sort ---------------------------------------------------------
+
+def _date(data: Path, stems: dict[str, tuple[int, int]]) -> None:
+    with Catalog(config.catalog_path(data)) as cat:
+        for pid, rel in cat.query("SELECT id, rel_path FROM photos"):
+            ym = stems.get(Path(rel).stem)
+            if ym:
+                stamp = dt.datetime(ym[0], ym[1], 10, 12).timestamp()
+                cat.execute("UPDATE photos SET taken_at = ? WHERE id = ?", (stamp, pid))
+
+
+def test_scrubber_click_shows_that_year_and_sort_resets_scroll(qtbot, library) -> None:  # noqa: ANN001
+    stems = sorted({p.stem for p in (library.parent / "photos").glob("*.*")})
+    years = {stem: (2024 - i // 12, 7 - i % 12 // 6) for i, stem in enumerate(stems)}
+    _date(library, years)  # four years of twelve photos each, in two months per year
+    window = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=15_000)
+        grid, scrubber = window.grid, window.scrubber
+        qtbot.waitUntil(lambda: [y for _f, y in scrubber.years()]
+                        == ["2024", "2023", "2022", "2021"], timeout=5_000)
+        line = scrubber.label_height()
+        for fraction, year in scrubber.years()[1:]:
+            y = int(fraction * (scrubber.height() - line)) + line // 2  # on the label
+            qtbot.mouseClick(scrubber, Qt.MouseButton.LeftButton, pos=QPoint(20, y))
+            top = grid.section_at(grid.verticalOffset())
+            assert grid.section_tops()[top][1].endswith(year), (year, grid.section_tops()[top])
+        assert grid.verticalScrollBar().value() > 0
+        # another sort starts at the top
+        window.sort_box.setFocus()
+        with qtbot.waitSignal(window.controller.photos_ready, timeout=10_000):
+            qtbot.keyClick(window.sort_box, Qt.Key.Key_Down)
+        assert window.sort_box.currentData() != "taken"
+        assert grid.verticalScrollBar().value() == 0
+        assert names(window)  # the rows are there
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []
