@@ -5,8 +5,14 @@ after each step (issue 25)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from guitools import make_window, names, needs_tiny, open_entry
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -248,3 +254,52 @@ def test_scrubber_click_shows_that_year_and_sort_resets_scroll(qtbot, library) -
     finally:
         window.shutdown()
     assert window.errors.shown == []
+
+
+XCB_SCRIPT = r"""
+import json, sys, tempfile
+from pathlib import Path
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv)
+from photoorg import config
+from photoorg.ui.main_window import MainWindow
+window = MainWindow(Path(tempfile.mkdtemp()), config.Settings(), model_spec=sys.argv[1],
+                    index_mode="thread", watch=False, faces=False)
+window.errors.interactive = False
+keys = []
+for s in window.findChildren(QShortcut):
+    keys += [k.toString() for k in s.keys() if not k.isEmpty()]
+for a in window.findChildren(QAction):
+    keys += [k.toString() for k in a.shortcuts() if not k.isEmpty()]
+window.show()
+QTest.qWaitForWindowExposed(window)
+window.activateWindow()
+QTest.qWait(200)
+QTest.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Q,
+               Qt.KeyboardModifier.ControlModifier)
+QTest.qWait(300)
+quit_keys = [k.toString() for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)]
+print(json.dumps({"keys": keys, "quit": quit_keys, "visible": window.isVisible()}))
+window.shutdown()
+"""
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run (Xvfb)")
+def test_ctrl_q_quits_on_x11_where_quit_is_ctrl_q(tmp_path) -> None:  # noqa: ANN001
+    """On Linux desktops the platform's Quit *is* Ctrl+Q: registering both made the key
+    ambiguous, so it did nothing. Runs the real window on an X server (xcb)."""
+    from guitools import TINY
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(Path.cwd())}
+    out = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", XCB_SCRIPT, TINY],
+                         capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "Ctrl+Q" in got["quit"]  # this platform's Quit
+    keys = got["keys"]
+    assert [k for k in set(keys) if keys.count(k) > 1] == []
+    assert keys.count("Ctrl+Q") == 1
+    assert got["visible"] is False  # Ctrl+Q closed the window
