@@ -401,6 +401,17 @@ def undo(state: State, steps: int = 1) -> list[str]:
     return [entry.summary for entry in journal.undo(state["cat"], steps)]
 
 
+def undo_following(state: State, steps: int, album: str | None) -> tuple[list[str], str | None]:
+    """Undo, and say what the album shown is called afterwards (None: it is gone), so the
+    page follows an undone rename instead of showing a name that no longer exists."""
+    cat: Catalog = state["cat"]
+    before = clusters.get_album(cat, album) if album else None
+    undone = undo(state, steps)
+    if before is None:
+        return undone, None
+    return undone, next((a.name for a in clusters.list_albums(cat) if a.id == before.id), None)
+
+
 def last_decision(state: State) -> str | None:
     """What Undo would undo now, or None."""
     entries = journal.history(state["cat"], limit=1)

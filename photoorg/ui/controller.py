@@ -51,6 +51,11 @@ class LibraryController(QObject):
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
     undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
+    page_moved = Signal(object)  # queries.Source: the page shown was renamed or is gone
+    # the library changed in a way any page may show (a decision, an undo, the CLI, the
+    # indexer): pages that are open refresh from it (a stand-in for the core's change
+    # signal of issue 22)
+    library_changed = Signal()
 
     def __init__(
         self,
@@ -441,18 +446,33 @@ class LibraryController(QObject):
 
     def undo(self) -> None:
         """Undo the last decision (Edit › Undo, Ctrl+Z)."""
-        def finished(undone: list[str] | None, error: TaskError | None) -> None:
+        album = self.source.arg if self.source.kind == "album" else None
+
+        def finished(result: tuple[list[str], str | None] | None,
+                     error: TaskError | None) -> None:
             if error is not None:
                 self._on_task_error(error)
                 return
-            if self._closed:
+            if self._closed or result is None:
                 return
+            undone, album_now = result
+            if album is not None and album_now != album:  # the shown album was renamed/made
+                self._move_page(queries.Source("album", album_now, album_now) if album_now
+                                else queries.Source("all", None, "All photos"))
             self._clusters_changed(reload=True)
+            self.refresh_overview()
+            self.library_changed.emit()
             self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
                                   "Nothing to undo")
             self.refresh_undo()
 
-        self.writer.submit(engine.undo, 1, callback=finished, what="undoing")
+        self.writer.submit(engine.undo_following, 1, album, callback=finished, what="undoing")
+
+    def _move_page(self, source: queries.Source) -> None:
+        """What the page showed was renamed or is gone: show it under its new name (or All
+        photos), and tell the window so its title and sidebar follow."""
+        self.source = source
+        self.page_moved.emit(source)
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:
@@ -522,19 +542,21 @@ class LibraryController(QObject):
     def rename_album(self, old: str, new: str) -> None:
         self._write(engine.rename_album, old, new, self.settings.write_sidecars,
                     what="renaming the album", done="Renamed",
-                    after=lambda _: self._tags_changed(renamed=("album", old)))
+                    after=lambda _: self._tags_changed(
+                        renamed=("album", old), to=queries.Source("album", new, new)))
 
     def delete_album(self, name: str) -> None:
         self._write(engine.delete_album, name, self.settings.write_sidecars,
                     what="deleting the album", done="Album deleted",
                     after=lambda _: self._tags_changed(renamed=("album", name)))
 
-    def _tags_changed(self, renamed: tuple | None = None) -> None:
+    def _tags_changed(self, renamed: tuple | None = None,
+                      to: queries.Source | None = None) -> None:
         self.refresh_overview()
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if renamed is not None and (self.source.kind, self.source.arg) == renamed:
-            self.source = queries.Source("all", None, "All photos")  # what it showed is gone
+            self._move_page(to or queries.Source("all", None, "All photos"))
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()

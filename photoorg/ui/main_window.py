@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         # (page, sidebar nav, title, back button shown) where the current search started
         self._page_before_search: tuple | None = None
         self._shown_sort = "taken"  # the order the grid's rows are in
+        self._grid_from_sidebar = True  # the grid shows _browse_nav (not an event, a cluster)
         self._has_folders: bool | None = None
         self._settings_pending = False
         self._was_maximized = False
@@ -358,6 +359,7 @@ class MainWindow(QMainWindow):
         self.forget_missing_action.triggered.connect(self.forget_missing)
         self.restore_action.triggered.connect(self.restore_backup)
         c.undo_ready.connect(self._undo_ready)
+        c.page_moved.connect(self._page_moved)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
             panel.download_requested.connect(lambda: c.download_model())
@@ -446,6 +448,7 @@ class MainWindow(QMainWindow):
             self.controller.load_events()
             return
         self._browse_nav = nav
+        self._grid_from_sidebar = True
         self._clear_search_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page if self._has_folders is not False
@@ -465,6 +468,7 @@ class MainWindow(QMainWindow):
         info = self.clusters.cluster(index.row())
         label = KIND_LABELS.get(info.kind, "")
         self._browse_nav = ("cluster", info.id, info.title)
+        self._grid_from_sidebar = False
         self._clear_search_quietly()
         self.grid_title.setText(f"{label} › {info.title}" if label else info.title)
         self.back_to_clusters.show()
@@ -503,8 +507,10 @@ class MainWindow(QMainWindow):
         nav = self.sidebar.current_nav()
         if page is self.grid_page:
             nav = self._browse_nav
-        self._page_before_search = (page, nav, self.grid_title.text(),
-                                    self.back_to_clusters.isVisible())
+        back = self.back_to_clusters.isVisible()
+        # an event's photos or similar ones are not a page to return to: their browse page is
+        title = self.grid_title.text() if (self._grid_from_sidebar or back) else None
+        self._page_before_search = (page, nav, title, back)
 
     def _leave_search(self) -> None:
         """Back to the page the search came from."""
@@ -520,6 +526,7 @@ class MainWindow(QMainWindow):
             nav, title, back = self._browse_nav, self._browse_nav[2], False
         kind, arg, label = nav
         self._browse_nav = nav
+        self._grid_from_sidebar = not back
         self.stack.setCurrentWidget(self.grid_page)
         self.grid_title.setText(title or label)
         self.back_to_clusters.setVisible(back)
@@ -707,6 +714,7 @@ class MainWindow(QMainWindow):
     def show_photo_ids(self, ids: list[int], title: str) -> None:
         """Show given photos in the grid (an event's, from the Events page)."""
         self._clear_search_quietly()
+        self._grid_from_sidebar = False
         self.sidebar.clear_selection_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page)
@@ -886,8 +894,32 @@ class MainWindow(QMainWindow):
     # -- library state -------------------------------------------------------------------
 
     @Slot(object)
+    def _page_moved(self, source: Source) -> None:
+        """The album or tag shown was renamed, deleted or undone: the title and the sidebar
+        follow (the controller reloads the rows)."""
+        self._browse_nav = (source.kind, source.arg, source.label)
+        self._grid_from_sidebar = True
+        if self.stack.currentWidget() is not self.grid_page or self.controller.search_text:
+            return
+        self.grid_title.setText(source.label)
+        self.back_to_clusters.hide()
+        self._select_browsed()
+
+    def _select_browsed(self) -> None:
+        """The sidebar shows the grid's page as selected (once its entry exists)."""
+        if (self.stack.currentWidget() is not self.grid_page or self.controller.search_text
+                or self.controller.similar_to or not self._grid_from_sidebar):
+            return
+        kind, arg, _label = self._browse_nav
+        current = self.sidebar.current_nav()
+        if (current is None or tuple(current[:2]) != (kind, arg)) \
+                and self.sidebar.item_for(kind, arg) is not None:
+            self.sidebar.select_nav(kind, arg)
+
+    @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        self._select_browsed()
         self._missing = int(overview.counts.get("missing", 0))
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
