@@ -424,6 +424,7 @@ class LibraryController(QObject):
                 return
             if after is not None:
                 after(result)
+            self.library_changed.emit()
             self.writes_done.emit(done or what)
             self.refresh_undo()
 
@@ -684,6 +685,8 @@ class LibraryController(QObject):
             return
         external, self._external_change = self._external_change, False
         self.refresh_overview()
+        if external or force:
+            self.library_changed.emit()
         if external and self.source.kind in ("tag", "album", "cluster") \
                 and not (self.search_text or self.similar_to):
             self.reload()  # a name or tag given elsewhere changes what this page holds

@@ -360,6 +360,7 @@ class MainWindow(QMainWindow):
         self.restore_action.triggered.connect(self.restore_backup)
         c.undo_ready.connect(self._undo_ready)
         c.page_moved.connect(self._page_moved)
+        c.library_changed.connect(self._refresh_open_page)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
             panel.download_requested.connect(lambda: c.download_model())
@@ -892,6 +893,18 @@ class MainWindow(QMainWindow):
         menu.deleteLater()
 
     # -- library state -------------------------------------------------------------------
+
+    @Slot()
+    def _refresh_open_page(self) -> None:
+        """A decision, an undo, the CLI or the indexer changed the library: the page that is
+        open asks again (the grid and the sidebar follow through the controller)."""
+        page = self.stack.currentWidget()
+        if page is self.duplicates_page:
+            self.controller.load_duplicates(self.duplicates_page.value())
+        elif page is self.unreadable_page:
+            self.controller.load_unreadable()
+        elif page is self.events_page:
+            self.controller.load_events()
 
     @Slot(object)
     def _page_moved(self, source: Source) -> None:

@@ -303,3 +303,45 @@ def test_ctrl_q_quits_on_x11_where_quit_is_ctrl_q(tmp_path) -> None:  # noqa: AN
     assert [k for k in set(keys) if keys.count(k) > 1] == []
     assert keys.count("Ctrl+Q") == 1
     assert got["visible"] is False  # Ctrl+Q closed the window
+
+
+# -- 8. the Duplicates page follows an undo and changes made elsewhere ------------------------
+
+def test_duplicates_page_follows_undo_and_other_changes(qtbot, library) -> None:  # noqa: ANN001
+    from test_duplicates import _copies
+
+    _copies(library)
+    window = make_window(qtbot, library)
+    try:
+        open_entry(qtbot, window, "duplicates")
+        page = window.duplicates_page
+
+        def groups() -> int:
+            return sum(any(m.path.name == "green_star_0_big.jpg" for m in c.group.members)
+                       for c in page.cards)
+
+        qtbot.waitUntil(lambda: groups() == 1, timeout=30_000)
+        card = next(c for c in page.cards
+                    if any(m.path.name == "green_star_0_big.jpg" for m in c.group.members))
+        ids = [m.id for m in card.group.members]
+        qtbot.mouseClick(card.dismiss_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: groups() == 0, timeout=10_000)
+        qtbot.waitUntil(lambda: window.undo_action.isEnabled(), timeout=10_000)
+        assert window.undo_action.text().startswith("Undo: Not duplicates")
+        # the card with the focused button went away: the key still reaches the window
+        assert window.isAncestorOf(_focused())
+        with qtbot.waitSignal(window.controller.writes_done, timeout=10_000) as undone:
+            qtbot.keyClick(_focused(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert undone.args[0].startswith("Undone: Not duplicates"), undone.args
+        # the group is back on the page that is open: no need to leave and return
+        qtbot.waitUntil(lambda: groups() == 1, timeout=10_000)
+        assert window.stack.currentWidget() is page
+        # another process (the CLI) says "not duplicates": the open page follows
+        from photoorg.core import duplicates
+
+        with Catalog(config.catalog_path(library)) as cat:
+            duplicates.dismiss(cat, ids)
+        qtbot.waitUntil(lambda: groups() == 0, timeout=15_000)
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []

@@ -162,6 +162,7 @@ class DuplicatesPage(QWidget):
         if abs(threshold - self.value()) > 1e-9:
             return  # an answer for a threshold the user has since changed
         for card in self.cards:
+            card.hide()  # first: a focused button inside hands the focus on, in this window
             card.setParent(None)
             card.deleteLater()
         self.cards = []
