@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
         self.sidebar.navigate.connect(self.navigate)
         self.sidebar.menu_requested.connect(self._sidebar_menu)
         self.sidebar.photos_dropped.connect(c.drop_on)
-        self.unreadable_page.retry_requested.connect(c.retry_unreadable)
+        self.unreadable_page.retry_requested.connect(self.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
         dupes = self.duplicates_page
@@ -964,8 +964,19 @@ class MainWindow(QMainWindow):
         elif active:
             self.progress_bar.setRange(0, 0)
 
+    @Slot(list)
+    def retry_unreadable(self, photo_ids: list[int]) -> None:
+        """Retry all / Retry selected: the page says the files are being read again."""
+        page = self.unreadable_page
+        page.retry_started(len(photo_ids) or page.row_count())
+        self.controller.retry_unreadable(photo_ids)
+
     @Slot()
     def _index_idle(self) -> None:
+        if self.unreadable_page.retrying and not self.controller.service.busy:
+            self.unreadable_page.retry_finished()
+            if self.stack.currentWidget() is self.unreadable_page:
+                self.controller.load_unreadable()
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()

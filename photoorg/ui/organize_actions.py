@@ -51,7 +51,6 @@ def ask_tag(window: MainWindow, photo_ids: list[int]) -> None:
 def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
     kind, arg, label = nav
     menu = QMenu(window)
-    c = window.controller
     if kind in ("folder", "subfolder"):
         entry = window.sidebar.item_for(kind, arg)
         path = window.sidebar.sidebar_model.entry(entry).path if entry is not None else ""
@@ -76,7 +75,7 @@ def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
         return menu
     if kind == "unreadable":
         retry = menu.addAction("Retry all")
-        retry.triggered.connect(lambda: c.retry_unreadable([]))
+        retry.triggered.connect(lambda: window.retry_unreadable([]))
         return menu
     return None
 

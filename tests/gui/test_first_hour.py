@@ -345,3 +345,37 @@ def test_duplicates_page_follows_undo_and_other_changes(qtbot, library) -> None:
     finally:
         window.shutdown()
     assert window.errors.shown == []
+
+
+# -- 4. Retry all really tries again (the window that watches its folders) --------------------
+
+def _status(data: Path, name: str) -> tuple[str, str | None]:
+    with Catalog(config.catalog_path(data), readonly=True) as cat:
+        return cat.execute("SELECT status, reason FROM photos WHERE rel_path = ?",
+                           (name,)).fetchone()
+
+
+def test_retry_all_requeues_and_processes_the_files(qtbot, library) -> None:  # noqa: ANN001
+    with Catalog(config.catalog_path(library), readonly=True) as cat:
+        (root,) = cat.roots()
+    (root.path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    window = make_window(qtbot, library, watch=True)
+    try:
+        open_entry(qtbot, window, "unreadable")
+        page = window.unreadable_page
+        qtbot.waitUntil(lambda: page.row_count() == 1, timeout=30_000)
+        assert _status(library, "broken.jpg")[0] == "skipped"
+        qtbot.waitUntil(lambda: not window.controller.service.busy, timeout=30_000)
+        qtbot.mouseClick(page.retry_all, Qt.MouseButton.LeftButton)
+        # while it is tried again the page says so (not "every file could be read")
+        qtbot.waitUntil(lambda: "again" in page.summary.text(), timeout=10_000)
+        # the file is really read again: it comes back, still broken, with its reason
+        qtbot.waitUntil(lambda: _status(library, "broken.jpg")[0] == "skipped", timeout=30_000)
+        qtbot.waitUntil(lambda: page.row_count() == 1
+                        and "could not be read" in page.summary.text(), timeout=15_000)
+        qtbot.waitUntil(lambda: window.sidebar.item_for("unreadable") is not None,
+                        timeout=10_000)
+        assert window.photos.rowCount() == 48  # no "Can't preview" tile left in All photos
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []
