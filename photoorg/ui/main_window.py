@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self._page_before_search: tuple | None = None
         self._shown_sort = "taken"  # the order the grid's rows are in
         self._grid_from_sidebar = True  # the grid shows _browse_nav (not an event, a cluster)
+        self._counts_due = False  # the indexer went idle: say the counts with the next overview
         self._has_folders: bool | None = None
         self._settings_pending = False
         self._was_maximized = False
@@ -933,6 +934,8 @@ class MainWindow(QMainWindow):
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
         self._select_browsed()
+        if self._counts_due:
+            self._show_counts(overview)
         self._missing = int(overview.counts.get("missing", 0))
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
@@ -980,8 +983,13 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        overview = self.controller.overview
-        counts = overview.library if overview else {}
+        # the counts come with the overview the idle asks for: the one in hand is from
+        # before this pass (the status bar said 88 while the sidebar already said 81)
+        self._counts_due = True
+
+    def _show_counts(self, overview: Overview) -> None:
+        self._counts_due = False
+        counts = overview.library or {}
         if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
             text = f"{counts['photos']:,} photos"
             if counts.get("unreadable"):

@@ -379,3 +379,42 @@ def test_retry_all_requeues_and_processes_the_files(qtbot, library) -> None:  # 
     finally:
         window.shutdown()
     assert window.errors.shown == []
+
+
+# -- 7. the status bar and the sidebar say the same count --------------------------------------
+
+def test_status_bar_and_sidebar_agree_when_a_subfolder_goes_and_comes_back(
+        qtbot, library, tmp_path) -> None:  # noqa: ANN001
+    with Catalog(config.catalog_path(library), readonly=True) as cat:
+        (root,) = cat.roots()
+    trip = root.path / "trip"
+    trip.mkdir()
+    for photo in sorted(root.path.glob("red_*.jpg")):
+        photo.rename(trip / photo.name)
+    window = make_window(qtbot, library, watch=True)
+    sidebar = window.sidebar
+
+    def all_count() -> str:
+        index = sidebar.item_for("all")
+        return sidebar.sidebar_model.entry(index).count if index is not None else ""
+
+    def agree(n: int) -> bool:
+        return all_count() == f"{n}" and window.statusBar().currentMessage().startswith(
+            f"{n} photos")
+
+    try:
+        qtbot.waitUntil(lambda: agree(48), timeout=30_000)
+        away = tmp_path / "away"
+        trip.rename(away)  # the subfolder is moved out of the library
+        qtbot.waitUntil(lambda: all_count() == "40", timeout=60_000)
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage() != "", timeout=15_000)
+        assert window.statusBar().currentMessage().startswith("40 photos"), \
+            window.statusBar().currentMessage()
+        away.rename(trip)  # and back
+        qtbot.waitUntil(lambda: all_count() == "48", timeout=60_000)
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage() != "", timeout=15_000)
+        assert window.statusBar().currentMessage().startswith("48 photos"), \
+            window.statusBar().currentMessage()
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []
