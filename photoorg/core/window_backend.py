@@ -401,12 +401,22 @@ def undo(state: State, steps: int = 1) -> list[str]:
     return [entry.summary for entry in journal.undo(state["cat"], steps)]
 
 
-def undo_following(state: State, steps: int, album: str | None) -> tuple[list[str], str | None]:
+def sync_stale_sidecars(state: State) -> int:
+    """Sidecar writing was turned on, or an undo changed tags or names: every sidecar that
+    does not say what the catalog says is written now (not at the next start)."""
+    cat: Catalog = state["cat"]
+    return pipeline.sync_sidecars(cat, pipeline.stale_sidecars(cat))
+
+
+def undo_following(state: State, steps: int, album: str | None,
+                   sidecars: bool = False) -> tuple[list[str], str | None]:
     """Undo, and say what the album shown is called afterwards (None: it is gone), so the
     page follows an undone rename instead of showing a name that no longer exists."""
     cat: Catalog = state["cat"]
     before = clusters.get_album(cat, album) if album else None
     undone = undo(state, steps)
+    if sidecars and undone:
+        sync_stale_sidecars(state)
     if before is None:
         return undone, None
     return undone, next((a.name for a in clusters.list_albums(cat) if a.id == before.id), None)

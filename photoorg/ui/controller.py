@@ -383,6 +383,9 @@ class LibraryController(QObject):
         """What the settings dialog changed: saved, written, and the service restarted
         where it must be (watching mode, model)."""
         watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        if result.settings.write_sidecars and not self.settings.write_sidecars:
+            self._write(engine.sync_stale_sidecars, what="writing sidecars",
+                        done="Sidecars written")
         if result.settings.read_text != self.settings.read_text:
             self._write(engine.set_read_text, result.settings.read_text,
                         what="saving the settings")
@@ -467,7 +470,8 @@ class LibraryController(QObject):
                                   "Nothing to undo")
             self.refresh_undo()
 
-        self.writer.submit(engine.undo_following, 1, album, callback=finished, what="undoing")
+        self.writer.submit(engine.undo_following, 1, album, self.settings.write_sidecars,
+                           callback=finished, what="undoing")
 
     def _move_page(self, source: queries.Source) -> None:
         """What the page showed was renamed or is gone: show it under its new name (or All

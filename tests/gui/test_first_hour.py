@@ -418,3 +418,64 @@ def test_status_bar_and_sidebar_agree_when_a_subfolder_goes_and_comes_back(
     finally:
         window.shutdown()
     assert window.errors.shown == []
+
+
+# -- 5. sidecars follow at once, with the user's file mode, and only beside images ----------
+
+def _settings_dialog(qtbot, window, check) -> None:  # noqa: ANN001
+    """File › Settings…, change it as a person would, OK."""
+    from PySide6.QtCore import QTimer
+
+    from photoorg.ui.views.settings import SettingsDialog
+
+    done = []
+
+    def act() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, SettingsDialog):
+            QTimer.singleShot(50, act)
+            return
+        check(dialog)
+        dialog.accept()
+        done.append(True)
+
+    QTimer.singleShot(50, act)
+    _menu_action(window, "File", "Settings").trigger()
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+
+
+def test_sidecars_follow_each_decision_and_undo_at_once(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    first = Path(window.photos.path(0))
+    pid = _tag_first(qtbot, window, monkeypatch, "Keep")
+    xmp = first.with_name(first.name + ".xmp")
+    assert not xmp.exists()  # writing is off
+    with Catalog(config.catalog_path(window.data)) as cat:  # a file that is no image, tagged
+        (root,) = cat.roots()
+        (root.path / "table.jpg").write_bytes(b"not an image at all")
+        broken = cat.add_photo(root.id, "table.jpg", 19, 1.0, None)
+        cat.mark_skipped(broken, "not an image", "")
+        clusters.add_tag(cat, [broken], "Keep")
+
+    # turn writing on: the sidecar of the photo tagged before is written now, not at restart
+    _settings_dialog(qtbot, window, lambda d: d.sidecars.setChecked(True))
+    qtbot.waitUntil(xmp.exists, timeout=10_000)
+    assert "Keep" in xmp.read_text()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert xmp.stat().st_mode & 0o777 == 0o666 & ~umask  # the user's normal mode, not 0600
+    assert not (root.path / "table.jpg.xmp").exists()  # no sidecar beside a non-image
+
+    # a second tag, then Ctrl+Z: the sidecar says it, then stops saying it, at once
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Second", True))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000,
+                          check_params_cb=lambda text: text == "Tagged"):
+        next(a for a in window.grid_menu([window.photos.row_of_id(pid)]).actions()
+             if a.text() == "Add tag…").trigger()
+    assert "Second" in xmp.read_text()
+    window.activateWindow()  # the settings dialog had it; a click brings it back
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.grid.setFocus()
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        qtbot.keyClick(_focused(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    text = xmp.read_text()
+    assert "Second" not in text and "Keep" in text
