@@ -120,6 +120,7 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    album_counts: dict[str, int] = field(default_factory=dict)  # name -> photos (tag albums)
 
 
 def overview(state: State) -> Overview:
@@ -137,6 +138,7 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
+        album_counts=queries.album_counts(cat),
     )
 
 

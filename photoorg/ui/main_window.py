@@ -314,9 +314,9 @@ class MainWindow(QMainWindow):
         self.add_folder_action.triggered.connect(self.choose_folders)
         self.settings_action.triggered.connect(self.open_settings)
         self.search_field.textChanged.connect(lambda _: self.search_timer.start())
-        self.completer.activated.connect(lambda _text: self._search_now())
+        self.completer.activated.connect(lambda _text: self._search_entered())
         self.weaker_button.clicked.connect(self.controller.show_weaker)
-        self.search_field.returnPressed.connect(self._search_now)
+        self.search_field.returnPressed.connect(self._search_entered)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
         self.sort_box.currentIndexChanged.connect(
@@ -550,6 +550,13 @@ class MainWindow(QMainWindow):
     # -- search -------------------------------------------------------------------------
 
     @Slot()
+    def _search_entered(self) -> None:
+        """Enter, or a completion picked: the search is what the user wants to see now, not
+        under the list of completions."""
+        self.completer.popup().hide()
+        self._search_now()
+
+    @Slot()
     def _search_now(self) -> None:
         self.search_timer.stop()
         text = self.search_field.text().strip()
@@ -592,7 +599,13 @@ class MainWindow(QMainWindow):
         self._shown_sort = self.controller.sort
         self.photos.set_photos(photos)
         self.weaker_button.setVisible(photos.weaker_hidden)
-        if photos.scores is not None:
+        names = self._names_in_query()
+        if photos.scores is not None and len(names) > 1 and photos.ids and not any(
+                photos.matched or ()):
+            # every name is known, yet no photo has them all: say so, not 20 look-alikes
+            self.grid_count.setText(f"No photo matches all of: {', '.join(names)} — "
+                                    "showing the closest looking photos")
+        elif photos.scores is not None:
             total = photos.total if photos.total is not None else len(photos)
             if not photos.ids:
                 self.grid_count.setText("no matches")
@@ -617,6 +630,19 @@ class MainWindow(QMainWindow):
             row = self.photos.row_of_id(self._viewer_id)
             if row is not None:
                 self.viewer.set_position(row, self.photos.rowCount())
+
+    def _names_in_query(self) -> list[str]:
+        """The people, places, tags and albums the search names (from the completions),
+        in the order typed."""
+        text = self.controller.search_text.casefold()
+        if not text or self.controller.overview is None:
+            return []
+        found: list[tuple[int, str]] = []
+        for name, _kind in self.controller.overview.suggestions:
+            at = f" {text} ".find(f" {name.casefold()} ")
+            if at >= 0 and all(name.casefold() != n.casefold() for _a, n in found):
+                found.append((at, name))
+        return [n for _at, n in sorted(found)]
 
     def _empty_text(self) -> str:
         if self.controller.search_text:
@@ -644,12 +670,14 @@ class MainWindow(QMainWindow):
         n = len(rows)
         paths = [self.photos.path(r) for r in rows]
         ids = [self.photos.photo_id(r) for r in rows]
-        similar = menu.addAction(icon("similar"), "Find similar" if n == 1
-                                 else "More like these")
-        similar.setEnabled(self.controller.model_ready or bool(self.controller.overview
-                                                                and self.controller.overview.model))
-        similar.triggered.connect(lambda: self.find_similar(ids, paths))
-        if self.controller.similar_to and not self.controller.search_text:
+        feedback = bool(self.controller.similar_to and not self.controller.search_text)
+        if n == 1 or not feedback:  # else the feedback's "More like these" is the one
+            similar = menu.addAction(icon("similar"), "Find similar" if n == 1
+                                     else "More like these")
+            similar.setEnabled(self.controller.model_ready or bool(
+                self.controller.overview and self.controller.overview.model))
+            similar.triggered.connect(lambda: self.find_similar(ids, paths))
+        if feedback:
             self._feedback_actions(menu, ids)
         menu.addSeparator()
         open_action = menu.addAction(icon("open"), "Open" if n == 1 else f"Open {n} photos")
