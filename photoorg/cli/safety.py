@@ -47,7 +47,7 @@ def cmd_forget_missing(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from photoorg.core.store import journal
+    from photoorg.core.store import journal, trash  # noqa: F401  (trash: its undo registered)
 
     with open_catalog(args) as cat:
         if args.list:

@@ -126,7 +126,7 @@ def test_face_models_collected(dests: set[str]) -> None:
     from photoorg.core.people import faces
 
     models = _package_dir("face_recognition_models") / "models"
-    source = (REPO / "photoorg" / "core" / "faces.py").read_text(encoding="utf-8")
+    source = (REPO / "photoorg" / "core" / "people" / "faces.py").read_text(encoding="utf-8")
     used = {p.name for p in models.glob("*.dat") if f'"{p.name}"' in source}
     assert used, "photoorg.core.people.faces names no face model file"
     for name in used:

@@ -402,20 +402,18 @@ def sidecar_digests(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, str]:
     """A digest of what a photo's sidecar says (tags, named faces, rating, label, title,
     caption)."""
     from photoorg.core.groups.clusters import tags_for_photos
-    from photoorg.core.metadata.importer import photo_metas
+    from photoorg.core.store.photo_meta import photo_metas
 
     ids = sorted({int(p) for p in photo_ids})
     tags = tags_for_photos(cat, ids)
     metas = photo_metas(cat, ids)
     faces: dict[int, list[Any]] = {pid: [] for pid in ids}
-    for start in range(0, len(ids), 900):
-        part = ids[start : start + 900]
-        for pid, x, y, w, h, name in cat.query(
-            "SELECT f.photo_id, f.x, f.y, f.w, f.h, c.name FROM faces f JOIN clusters c "
-            f"ON c.id = f.cluster_id WHERE c.name IS NOT NULL AND f.photo_id IN "
-            f"({','.join('?' * len(part))}) ORDER BY f.id", part,
-        ):
-            faces[pid].append([name, round(x, 4), round(y, 4), round(w, 4), round(h, 4)])
+    for pid, x, y, w, h, name in cat.query_in(
+        "SELECT f.photo_id, f.x, f.y, f.w, f.h, c.name FROM faces f JOIN clusters c "
+        "ON c.id = f.cluster_id WHERE c.name IS NOT NULL AND f.photo_id IN {ids} ORDER BY f.id",
+        ids,
+    ):
+        faces[pid].append([name, round(x, 4), round(y, 4), round(w, 4), round(h, 4)])
     return {
         pid: hashlib.sha1(json.dumps(
             [tags[pid], faces[pid], sorted((k, str(v)) for k, v in vars(metas[pid]).items())],
@@ -444,11 +442,9 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     paths = cat.paths_for_ids(ids)
-    previous = dict(cat.query(
-        f"SELECT photo_id, detail FROM photo_stages WHERE stage = ? AND photo_id IN "
-        f"({','.join('?' * len(ids))})", (SIDECAR_STAGE, *ids))) if len(ids) < 900 else dict(
-        cat.query("SELECT photo_id, detail FROM photo_stages WHERE stage = ?",
-                  (SIDECAR_STAGE,)))
+    previous = dict(cat.query_in(
+        "SELECT photo_id, detail FROM photo_stages WHERE stage = ? AND photo_id IN {ids}",
+        ids, (SIDECAR_STAGE,)))
     ready = []
     for pid in ids:
         path = paths.get(pid)

@@ -29,13 +29,23 @@ from photoorg.core.media.boxes import match_boxes
 from photoorg.core.metadata.read import PhotoMetadata, read_metadata
 from photoorg.core.store import journal
 from photoorg.core.store.catalog import Catalog
-from photoorg.core.store.missing import MISSING_IDS
+from photoorg.core.store.photo_meta import (  # noqa: F401  (re-exported: callers of mi.*)
+    FIELDS,
+    SOURCE_IMPORTED,
+    SOURCE_USER,
+    PhotoMeta,
+    import_problems,
+    note_written,
+    photo_meta,
+    photo_metas,
+    photos_rated,
+    rating_counts,
+    rating_filter_sql,
+    texts_for_photos,
+)
 
 log = logging.getLogger(__name__)
 
-FIELDS: tuple[str, ...] = ("rating", "label", "title", "caption")
-SOURCE_IMPORTED = "imported"
-SOURCE_USER = "user"
 TAG_SOURCE = "xmp"  # photo_tags.source of imported keywords (the sidecar import's name)
 PEOPLE = "People"
 REGION_MIN_IOU = 0.3
@@ -47,18 +57,6 @@ class ImportReport:
     tags_added: int = 0
     faces_named: int = 0
     problems: dict[int, list[str]] = field(default_factory=dict)  # photo id -> reasons
-
-
-@dataclass(frozen=True)
-class PhotoMeta:
-    """A photo's rating / label / title / caption as photoorg shows them, with who set
-    each (``sources[field]`` is 'imported' or 'user')."""
-
-    rating: int | None = None
-    label: str | None = None
-    title: str | None = None
-    caption: str | None = None
-    sources: dict[str, str] = field(default_factory=dict)
 
 
 def import_metadata(
@@ -268,21 +266,6 @@ def sidecars_changed(cat: Catalog, changed: Iterable[tuple[int, str]]) -> Import
     return import_metadata(cat, ids) if ids else ImportReport()
 
 
-def note_written(cat: Catalog, photo_id: int, tags: Iterable[str]) -> None:
-    """photoorg wrote these tags into the photo's sidecar: reading them back later is not
-    news (so a tag the user takes away later is not brought back by our own sidecar)."""
-    with cat.transaction():
-        raw = cat.scalar("SELECT tags FROM photo_imports WHERE photo_id = ?", (int(photo_id),))
-        known = list(json.loads(raw)) if raw else []
-        seen = {t.casefold() for t in known}
-        known += [t for t in tags if t.casefold() not in seen]
-        cat.execute(
-            "INSERT INTO photo_imports(photo_id, tags, problems, read_at) VALUES(?, ?, '[]', ?) "
-            "ON CONFLICT(photo_id) DO UPDATE SET tags = excluded.tags",
-            (int(photo_id), json.dumps(known), time.time()),
-        )
-
-
 # -- named face regions -> people ----------------------------------------------------------
 
 
@@ -305,10 +288,7 @@ def apply_named_regions(cat: Catalog, photo_ids: Iterable[int] | None = None) ->
         rows = cat.query(sql + " ORDER BY r.id")
     else:
         ids = sorted({int(p) for p in photo_ids})
-        rows = []
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows += cat.query(sql + f" AND r.photo_id IN ({','.join('?' * len(chunk))})", chunk)
+        rows = cat.query_in(sql + " AND r.photo_id IN {ids}", ids)
     by_photo: dict[int, list[tuple]] = {}
     for row in rows:
         by_photo.setdefault(row[1], []).append(row)
@@ -397,36 +377,6 @@ def _automatic_person(cat: Catalog, cluster_id: int) -> bool:
 # -- reading and setting rating / label / title / caption ----------------------------------
 
 
-def photo_meta(cat: Catalog, photo_id: int) -> PhotoMeta:
-    """A photo's rating, label, title and caption (None where nobody said)."""
-    return photo_metas(cat, [photo_id])[int(photo_id)]
-
-
-def photo_metas(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, PhotoMeta]:
-    """:func:`photo_meta` for many photos at once."""
-    ids = sorted({int(p) for p in photo_ids})
-    values: dict[int, dict[str, object]] = {pid: {"sources": {}} for pid in ids}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for pid, name, value, source in cat.query(
-            "SELECT photo_id, field, value, source FROM photo_meta "
-            f"WHERE photo_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            entry = values[pid]
-            entry["sources"][name] = source  # type: ignore[index]
-            if value == "":
-                continue  # the user cleared it
-            entry[name] = int(float(value)) if name == "rating" else value
-    return {pid: PhotoMeta(**entry) for pid, entry in values.items()}  # type: ignore[arg-type]
-
-
-def texts_for_photos(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, tuple[str | None,
-                                                                                 str | None]]:
-    """(title, caption) of photos, for text search (the user's where set, else imported)."""
-    return {pid: (m.title, m.caption) for pid, m in photo_metas(cat, photo_ids).items()}
-
-
 def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
                    value: str | int | None) -> int:
     """The user sets (None / "": clears) a field on photos; it wins over imports from now
@@ -460,31 +410,3 @@ def set_photo_meta(cat: Catalog, photo_ids: Iterable[int], name: str,
     return len(ids)
 
 
-def rating_filter_sql(min_rating: int, column: str = "p.id") -> tuple[str, list[int]]:
-    """An SQL condition selecting photos rated at least ``min_rating`` stars."""
-    return (
-        f"{column} IN (SELECT photo_id FROM photo_meta WHERE field = 'rating' AND value != '' "
-        "AND CAST(value AS INTEGER) >= ?)",
-        [int(min_rating)],
-    )
-
-
-def photos_rated(cat: Catalog, min_rating: int) -> set[int]:
-    """Ids of the photos rated at least ``min_rating`` stars."""
-    cond, params = rating_filter_sql(min_rating, column="id")
-    return {pid for (pid,) in cat.query(f"SELECT id FROM photos WHERE {cond}", params)}
-
-
-def rating_counts(cat: Catalog) -> dict[int, int]:
-    """How many photos are rated at least n stars, for n = 1..5 (0s left out)."""
-    per = dict(cat.query(
-        "SELECT CAST(value AS INTEGER), COUNT(*) FROM photo_meta WHERE field = 'rating' "
-        f"AND value != '' AND photo_id NOT IN ({MISSING_IDS}) GROUP BY 1"))
-    out = {n: sum(c for r, c in per.items() if r >= n) for n in range(1, 6)}
-    return {n: c for n, c in out.items() if c}
-
-
-def import_problems(cat: Catalog, photo_id: int) -> list[str]:
-    """What the last import of a photo could not read (reasons)."""
-    raw = cat.scalar("SELECT problems FROM photo_imports WHERE photo_id = ?", (int(photo_id),))
-    return list(json.loads(raw)) if raw else []

@@ -573,7 +573,7 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     face regions already there that no detected face contradicts. Photos with nothing to
     say and no sidecar yet get none. Returns how many sidecars were written."""
     from photoorg.core.groups.clusters import tags_for_photos
-    from photoorg.core.metadata.importer import note_written, photo_metas
+    from photoorg.core.store.photo_meta import note_written, photo_metas
 
     ids = sorted({int(p) for p in photo_ids})
     paths = cat.paths_for_ids(ids)

@@ -125,12 +125,9 @@ def timeline(cat: Catalog, sort: str = "taken", root_id: int | None = None,
 def timeline_of(cat: Catalog, ids: Iterable[int], sort: str = "taken") -> Timeline:
     """The given photos (a tag, album, cluster), arranged; unknown ids are left out."""
     id_list = [int(i) for i in ids]
-    rows: list[tuple] = []
-    for start in range(0, len(id_list), 900):
-        chunk = id_list[start : start + 900]
-        rows += cat.query(
-            f"SELECT {_COLUMNS} FROM photos p WHERE p.status != 'skipped' "
-            f"AND p.missing_since IS NULL AND p.id IN ({','.join('?' * len(chunk))})", chunk)
+    rows = cat.query_in(
+        f"SELECT {_COLUMNS} FROM photos p WHERE p.status != 'skipped' "
+        "AND p.missing_since IS NULL AND p.id IN {ids}", id_list)
     return arrange(rows, sort)
 
 

@@ -19,10 +19,10 @@ from typing import Any
 from photoorg.core.groups import clusters as core_clusters
 from photoorg.core.groups import suggest
 from photoorg.core.media.thumbcache import face_key, photo_key, rotated_key
-from photoorg.core.metadata.importer import photo_meta, photos_rated
 from photoorg.core.search import browse, textindex
 from photoorg.core.store.catalog import Catalog
 from photoorg.core.store.missing import MISSING_IDS, VISIBLE
+from photoorg.core.store.photo_meta import photo_meta, photos_rated
 
 
 @dataclass
@@ -96,11 +96,8 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
                   title: str = "", matched: list[tuple[str, ...]] | None = None) -> PhotoList:
     """Rows for ``ids`` in the given order (ids no longer in the catalog are left out)."""
     found: dict[int, tuple] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in cat.query(_SELECT + f"WHERE p.id IN ({marks}) AND p.{VISIBLE}", chunk):
-            found[row[0]] = row
+    for row in cat.query_in(_SELECT + f"WHERE p.{VISIBLE} AND p.id IN {{ids}}", ids):
+        found[row[0]] = row
     keep = [i for i, pid in enumerate(ids) if pid in found]
     out = _rows_to_list(cat, [found[ids[i]] for i in keep], title)
     if scores is not None:

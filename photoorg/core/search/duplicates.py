@@ -187,16 +187,13 @@ def groups_from_pairs(cat: Catalog, pairs: Iterable[tuple[int, int, float]],
 def _members(cat: Catalog, ids: Sequence[int]) -> dict[int, Member]:
     """The photos' details (similarity left at 1.0); ids no longer in the catalog are absent."""
     out: dict[int, Member] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for row in cat.query(
-            "SELECT p.id, r.path, p.rel_path, COALESCE(p.width, 0), COALESCE(p.height, 0), "
-            "p.size, p.taken_at, p.mtime, p.content_hash, r.online FROM photos p "
-            f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            out[row[0]] = Member(row[0], Path(row[1]) / PurePosixPath(row[2]), 1.0, row[3],
-                                 row[4], row[5], row[6], row[7], row[8], bool(row[9]))
+    for row in cat.query_in(
+        "SELECT p.id, r.path, p.rel_path, COALESCE(p.width, 0), COALESCE(p.height, 0), "
+        "p.size, p.taken_at, p.mtime, p.content_hash, r.online FROM photos p "
+        "JOIN roots r ON r.id = p.root_id WHERE p.id IN {ids}", ids,
+    ):
+        out[row[0]] = Member(row[0], Path(row[1]) / PurePosixPath(row[2]), 1.0, row[3],
+                             row[4], row[5], row[6], row[7], row[8], bool(row[9]))
     return out
 
 

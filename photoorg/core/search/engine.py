@@ -94,10 +94,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from photoorg.core.groups.clusters import tag_filter_sql
-from photoorg.core.metadata.importer import rating_filter_sql
 from photoorg.core.models.policy import search_model
 from photoorg.core.search.textindex import has_text_sql
 from photoorg.core.store.catalog import Catalog, CatalogError, Model
+from photoorg.core.store.photo_meta import rating_filter_sql
 
 log = logging.getLogger(__name__)
 
@@ -1395,13 +1395,10 @@ class SearchIndex:
         roots = {r.id: r for r in self._cat.roots()}
         where: dict[int, tuple[int, str]] = {}
         id_list = ids.tolist()
-        for chunk in range(0, len(id_list), 900):
-            part = id_list[chunk : chunk + 900]
-            marks = ",".join("?" * len(part))
-            for pid, root_id, rel in self._cat.query(
-                f"SELECT id, root_id, rel_path FROM photos WHERE id IN ({marks})", part
-            ):
-                where[pid] = (root_id, rel)
+        for pid, root_id, rel in self._cat.query_in(
+            "SELECT id, root_id, rel_path FROM photos WHERE id IN {ids}", id_list
+        ):
+            where[pid] = (root_id, rel)
         out = []
         for pid, score in zip(id_list, scores.tolist(), strict=True):
             if pid not in where:

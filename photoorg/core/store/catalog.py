@@ -55,6 +55,7 @@ STATUS_OFFLINE = "offline"  # derived: a photo whose root is offline
 # sqlite-vec versions whose vec0 chunk tables (``<table>_chunks``: validity bitmap + rowids,
 # ``<table>_vector_chunks00``: float32 blocks) Catalog.vec0_chunk_index reads directly.
 VEC0_CHUNK_LAYOUTS = ("v0.1.9",)
+IN_CHUNK = 900  # ids per ``IN (...)`` in :meth:`Catalog.query_in` (SQLite's limit is 32766)
 
 _V1 = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -557,6 +558,18 @@ class Catalog:
         with self._lock:
             return list(self.conn.execute(sql, params))
 
+    def query_in(self, sql: str, ids: Iterable[int], params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of ``sql`` for any number of ids: ``{ids}`` in ``sql`` stands for the
+        ``(?, ?, ...)`` of one chunk of at most :data:`IN_CHUNK` ids, run once per chunk;
+        ``params`` are the parameters before it. Order across chunks is the ids' order."""
+        id_list = [int(i) for i in ids]
+        rows: list[tuple] = []
+        for start in range(0, len(id_list), IN_CHUNK):
+            part = id_list[start : start + IN_CHUNK]
+            rows += self.query(sql.replace("{ids}", "(" + ",".join("?" * len(part)) + ")"),
+                               [*params, *part])
+        return rows
+
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         with self._lock:
             row = self.conn.execute(sql, params).fetchone()
@@ -760,14 +773,8 @@ class Catalog:
         wanted = [int(i) for i in ids]
         table = vec_table(model_id)
         source = f"{table}_rowids" if self.vec0_chunk_index_usable(model_id) else table
-        found: set[int] = set()
-        for start in range(0, len(wanted), 900):
-            part = wanted[start : start + 900]
-            found.update(r for (r,) in self.query(
-                f"SELECT rowid FROM {source} WHERE rowid IN ({','.join('?' * len(part))})",
-                part,
-            ))
-        return found
+        return {r for (r,) in self.query_in(f"SELECT rowid FROM {source} WHERE rowid IN {{ids}}",
+                                            wanted)}
 
     def store_extra_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
         """Store a vector of a model that is not the photo's target (the active model during

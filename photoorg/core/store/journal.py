@@ -91,12 +91,6 @@ def register_inverse(action: str, inverse: Inverse) -> None:
     _INVERSES[action] = inverse
 
 
-def _builtin_inverses() -> None:
-    from photoorg.core.store import trash
-
-    register_inverse(trash.TRASH_ACTION, trash.undo_trash)
-
-
 # -- recording ---------------------------------------------------------------------------
 
 
@@ -225,8 +219,8 @@ def undo(cat: Catalog, steps: int = 1) -> list[Entry]:
 
 def _undo_one(cat: Catalog, action: str, data: dict[str, Any]) -> None:
     if "custom" in data:
-        if action not in _INVERSES:
-            _builtin_inverses()
+        # the module that records such an action registers its inverse when imported
+        # (the journal knows no feature: trash imports journal, never the other way)
         inverse = _INVERSES.get(action)
         if inverse is None:
             raise JournalError(f"no way to undo {action!r} is known here")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from photoorg.core.store import missing
+from photoorg.core.store import journal, missing
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -85,3 +85,6 @@ def undo_trash(cat: Catalog, payload: dict[str, Any]) -> None:
         else:  # the row stays missing: restoring the file by hand brings it all back
             log.warning("%s could not be taken out of the trash here; restore it from the "
                         "trash and photoorg takes it back", path)
+
+
+journal.register_inverse(TRASH_ACTION, undo_trash)
