@@ -4,18 +4,39 @@ is registered once; the window's toolbar shares the same QAction objects."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QComboBox, QMenu, QMenuBar, QMessageBox, QSlider, QStackedWidget
 
 from photoorg import __version__, config
-from photoorg.core.browse import SORT_LABELS, SORTS
+from photoorg.core.search.browse import SORT_LABELS, SORTS
 from photoorg.ui import desktop
 from photoorg.ui.shortcuts import standard_keys
 
-if TYPE_CHECKING:
-    from photoorg.ui.main_window import MainWindow
+
+class MainWindow(Protocol):
+    """What the menus use of the main window (a protocol: this module never imports the
+    window that imports it)."""
+
+    data: Path
+    add_folder_action: QAction
+    settings_action: QAction
+    quit_action: QAction
+    undo_action: QAction
+    forget_missing_action: QAction
+    restore_action: QAction
+    sort_box: QComboBox
+    zoom: QSlider
+    stack: QStackedWidget
+    viewer: Any
+
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802
+    def addAction(self, action: QAction) -> None: ...  # noqa: N802
+    def isFullScreen(self) -> bool: ...  # noqa: N802
+    def showNormal(self) -> None: ...  # noqa: N802
+    def showFullScreen(self) -> None: ...  # noqa: N802
 
 ZOOM_STEP = 40
 

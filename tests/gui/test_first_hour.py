@@ -19,8 +19,8 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from photoorg import config
-from photoorg.core import clusters
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 
@@ -337,7 +337,7 @@ def test_duplicates_page_follows_undo_and_other_changes(qtbot, library) -> None:
         qtbot.waitUntil(lambda: groups() == 1, timeout=10_000)
         assert window.stack.currentWidget() is page
         # another process (the CLI) says "not duplicates": the open page follows
-        from photoorg.core import duplicates
+        from photoorg.core.search import duplicates
 
         with Catalog(config.catalog_path(library)) as cat:
             duplicates.dismiss(cat, ids)
@@ -375,7 +375,8 @@ def test_retry_all_requeues_and_processes_the_files(qtbot, library) -> None:  # 
                         and "could not be read" in page.summary.text(), timeout=15_000)
         qtbot.waitUntil(lambda: window.sidebar.item_for("unreadable") is not None,
                         timeout=10_000)
-        assert window.photos.rowCount() == 48  # no "Can't preview" tile left in All photos
+        # no "Can't preview" tile left in All photos
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 48, timeout=10_000)
     finally:
         window.shutdown()
     assert window.errors.shown == []

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from photoorg import config
-from photoorg.core import clusters as cl
-from photoorg.core import sidecar as sc
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters as cl
+from photoorg.core.metadata import sidecar as sc
+from photoorg.core.store.catalog import Catalog
 
 
 def _photo(path: Path, orientation: int = 1, size: tuple[int, int] = (120, 80),
@@ -295,7 +295,7 @@ def test_a_new_sidecar_gets_the_users_mode_and_a_rewrite_keeps_it(tmp_path) -> N
     files (0666 less the umask), and a rewrite keeps the mode the user gave it."""
     import os
 
-    from photoorg.core import sidecar
+    from photoorg.core.metadata import sidecar
 
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"x")

@@ -87,7 +87,7 @@ class UnreadablePage(QWidget):
         return bool(self._retrying)
 
     def set_files(self, files: list[Any]) -> None:
-        """``files``: :class:`photoorg.core.browse.Unreadable` rows."""
+        """``files``: :class:`photoorg.core.search.browse.Unreadable` rows."""
         if self._retrying and not files:
             return  # still being read again: keep saying so
         self._retrying = 0
