@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QModelIndex,
     QPoint,
     QSettings,
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self._shown_sort = "taken"  # the order the grid's rows are in
         self._grid_from_sidebar = True  # the grid shows _browse_nav (not an event, a cluster)
         self._counts_due = False  # the indexer went idle: say the counts with the next overview
+        self._screen_hooked = False
         self._has_folders: bool | None = None
         self._settings_pending = False
         self._was_maximized = False
@@ -319,6 +321,7 @@ class MainWindow(QMainWindow):
         self.search_field.returnPressed.connect(self._search_entered)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.zoom.valueChanged.connect(lambda _v: self._tiles_changed())
         self.sort_box.currentIndexChanged.connect(
             lambda _i: c.set_sort(self.sort_box.currentData()))
         self.grid.zoom_changed.connect(self.zoom.setValue)
@@ -388,6 +391,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and not self._screen_hooked:
+            self._screen_hooked = True
+            handle.screenChanged.connect(lambda _s: self._tiles_changed())
+        self._tiles_changed()
         if not self._started:
             self._started = True
             QTimer.singleShot(0, self.controller.start)
@@ -396,6 +404,18 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         self.shutdown()
         super().closeEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._tiles_changed()
+
+    def _tiles_changed(self) -> None:
+        """Thumbnails are made for the pixels on screen: the tile size times the screen's
+        device pixel ratio (the zoom moved, or the window went to another screen)."""
+        if self.controller.thumbs.set_tile(self.grid.delegate.thumb, self.devicePixelRatioF()):
+            self.grid.viewport().update()
+            self.cluster_page.view.viewport().update()
 
     def _window_state(self) -> QSettings:
         return QSettings(str(config.window_state_path(self.data)), QSettings.Format.IniFormat)

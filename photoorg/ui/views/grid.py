@@ -71,7 +71,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.thumb = DEFAULT_THUMB
         self.cell_width = DEFAULT_THUMB + 2 * PAD  # set by the view to fill its width
         self.show_names = True
-        self._scaled: collections.OrderedDict[tuple[int, int], QPixmap] = (
+        self._scaled: collections.OrderedDict[tuple[int, int, float], QPixmap] = (
             collections.OrderedDict()
         )
 
@@ -81,11 +81,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
         return QSize(self.cell_width, self.thumb + 2 * PAD + self.caption_height(option))
 
-    def _fitted(self, pixmap: QPixmap, side: int) -> QPixmap:
-        key = (pixmap.cacheKey(), side)
+    def _fitted(self, pixmap: QPixmap, side: int, ratio: float = 1.0) -> QPixmap:
+        """The thumbnail scaled to ``side`` logical pixels at the screen's device pixel
+        ratio (scaled to logical pixels only, a 2x screen would stretch it: soft)."""
+        key = (pixmap.cacheKey(), side, ratio)
         found = self._scaled.get(key)
         if found is None:
-            ratio = pixmap.devicePixelRatio() or 1.0
             found = pixmap.scaled(
                 QSize(side, side) * ratio, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
@@ -130,7 +131,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         box.moveLeft(option.rect.x() + (option.rect.width() - self.thumb) // 2)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            fitted = self._fitted(pixmap, self.thumb)
+            fitted = self._fitted(pixmap, self.thumb, painter.device().devicePixelRatioF())
             size = fitted.deviceIndependentSize().toSize()
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
