@@ -45,7 +45,7 @@ class LibraryController(QObject):
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
     duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
-    events_ready = Signal(list)  # [events.Event] suggested, newest first
+    events_ready = Signal(list, object)  # [events.Event] newest first, {id: [(key, path)]}
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
@@ -287,8 +287,13 @@ class LibraryController(QObject):
     # -- events: suggested albums ----------------------------------------------------------
 
     def load_events(self) -> None:
-        self.writer.submit(engine.load_events,
-                           callback=lambda r, e: self._deliver(self.events_ready, r, e),
+        def done(result: tuple[list, dict] | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif result is not None and not self._closed:
+                self.events_ready.emit(*result)
+
+        self.writer.submit(engine.load_events_with_covers, callback=done,
                            what="finding events")
 
     def keep_event(self, event_id: int) -> None:

@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
         self.duplicates_page = DuplicatesPage(self.controller.thumbs)
-        self.events_page = EventsPage()
+        self.events_page = EventsPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,

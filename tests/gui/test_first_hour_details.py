@@ -176,3 +176,29 @@ def test_completion_popup_closes_and_all_of_wording(qtbot, window, monkeypatch) 
     assert not window.completer.popup().isVisible()
     qtbot.waitUntil(lambda: window.grid_count.text().startswith(
         "No photo matches all of: Angelina, Rome"), timeout=15_000)
+
+
+def test_events_show_cover_thumbnails(qtbot, library) -> None:  # noqa: ANN001
+    from guitools import make_window
+    from PIL import Image
+
+    photos = library.parent / "photos"
+    for k in range(4):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2023:06:03 1{k}:15:00"
+        Image.new("RGB", (96, 64), (50 * k, 120, 90)).save(photos / f"party_{k}.jpg", exif=exif)
+    window = make_window(qtbot, library)
+    try:
+        qtbot.waitUntil(lambda: window.photos.rowCount() == 52, timeout=30_000)
+        open_entry(qtbot, window, "events", None)
+        page = window.events_page
+        qtbot.waitUntil(lambda: page.row_count() == 1, timeout=15_000)
+        item = page.table.topLevelItem(0)
+        assert item.text(0) == "Saturday 3 June 2023"
+        assert not item.icon(0).isNull()
+        qtbot.waitUntil(lambda: page.cover_count(0) == 3, timeout=15_000)  # three photos shown
+        shown = item.icon(0).pixmap(page.table.iconSize()).toImage()
+        assert shown.pixelColor(10, 10).alpha() == 255  # a photo drawn, not the placeholder
+    finally:
+        window.shutdown()
+    assert window.errors.shown == []

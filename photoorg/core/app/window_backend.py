@@ -451,6 +451,22 @@ def load_events(state: State) -> list[Any]:
     return events.list_events(events.refresh_events(state["cat"]))
 
 
+COVERS_PER_EVENT = 3
+
+
+def load_events_with_covers(state: State) -> tuple[list[Any], dict[int, list[tuple[str, str]]]]:
+    """The suggested events and, for each, a few photos spread over it as its covers
+    (thumbnail key, path)."""
+    events = load_events(state)
+    covers: dict[int, list[tuple[str, str]]] = {}
+    for event in events:
+        ids = list(event.photo_ids)
+        step = max(1, len(ids) // COVERS_PER_EVENT)
+        rows = queries.photos_by_ids(state["cat"], ids[::step][:COVERS_PER_EVENT])
+        covers[int(event.id)] = list(zip(rows.keys, rows.paths, strict=True))
+    return events, covers
+
+
 def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:
     from photoorg.core.groups import events
 
