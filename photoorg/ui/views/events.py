@@ -95,7 +95,7 @@ class EventsPage(QWidget):
             item.setData(0, ID_ROLE, event.id)
             item.setData(0, PHOTOS_ROLE, list(event.photo_ids))
             item.setToolTip(0, event.title)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setIcon(0, self._cover_icon(int(event.id)))
             self.table.addTopLevelItem(item)
             if event.id == current:
