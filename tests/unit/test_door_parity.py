@@ -120,9 +120,10 @@ def test_every_decision_alike_through_the_cli_and_the_window(base: Path, tmp_pat
         people = sorted(cl.list_clusters(cat, "people"), key=lambda i: (-i.size, i.id))
         assert len(people) >= 2, people
         big, other = people[0].id, people[1].id
-        paths = cat.paths_for_ids(people[0].photo_ids)
-        big_photos = [paths[p] for p in sorted(people[0].photo_ids)]
-    rel = [Path(p).relative_to(cli_photos).as_posix() for p in big_photos]
+        paths = cat.paths_for_ids([*people[0].photo_ids, *people[1].photo_ids])
+        rel = [paths[p].relative_to(cli_photos).as_posix() for p in sorted(people[0].photo_ids)]
+        rel_other = [paths[p].relative_to(cli_photos).as_posix()
+                     for p in sorted(people[1].photo_ids)]
     shape, shape2 = "shapes/red_circle_0.jpg", "shapes/blue_square_0.jpg"
 
     def ids(*rels: str) -> list[int]:
@@ -138,8 +139,9 @@ def test_every_decision_alike_through_the_cli_and_the_window(base: Path, tmp_pat
          lambda: engine.add_to_album(state, "Trip", ids(shape, shape2), sidecars=True)),
         ("merge", ["merge", str(big), str(other)],
          lambda: engine.merge_clusters(state, [other], big, sidecars=True)),
-        ("reject", ["reject", str(big), str(cli_photos / rel[0])],
-         lambda: engine.reject_photos(state, big, ids(rel[0]), sidecars=True)),
+        # two photos at once (one from each merged person): still one decision, one step
+        ("reject", ["reject", str(big), str(cli_photos / rel[0]), str(cli_photos / rel_other[0])],
+         lambda: engine.reject_photos(state, big, ids(rel[0], rel_other[0]), sidecars=True)),
         ("confirm", ["confirm", str(big), str(cli_photos / rel[1])],
          lambda: engine.confirm_photos(state, big, ids(rel[1]))),
         ("hide", ["hide", str(big)], lambda: engine.hide_cluster(state, big, True)),
@@ -167,6 +169,12 @@ def test_every_decision_alike_through_the_cli_and_the_window(base: Path, tmp_pat
             else:  # one decision, one undo step
                 assert len(_steps(cli_after)) == len(_steps(cli_before)) + 1, what
             assert len(heard) == 1, (what, heard)  # announced once
+            if what == "reject":  # the faces taken out became one new person together
+                with Catalog(config.catalog_path(cli_data), readonly=True) as cat:
+                    taken = {c for (c,) in cat.query(
+                        "SELECT DISTINCT f.cluster_id FROM faces f JOIN photos p ON "
+                        "p.id = f.photo_id WHERE p.rel_path IN (?, ?)", (rel[0], rel_other[0]))}
+                assert len(taken) == 1 and big not in taken, taken
     finally:
         engine.close_catalog(state)
 
