@@ -18,8 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photoorg import config
 from photoorg.core.app import window_backend as engine
-from photoorg.core.ingest.indexer import Progress
-from photoorg.core.search import browse_queries as queries
+from photoorg.core.app.api import PhotoList, Progress, Source
 from photoorg.ui.service_client import ServiceClient
 from photoorg.ui.thumbnails import load_viewer_image
 from photoorg.ui.thumbstore import ThumbnailStore
@@ -36,7 +35,7 @@ POLL_INTERVAL_MS = 1500  # changes made elsewhere (the CLI) show within about tw
 
 
 class LibraryController(QObject):
-    photos_ready = Signal(object)  # queries.PhotoList for the grid
+    photos_ready = Signal(object)  # PhotoList for the grid
     overview_ready = Signal(object)  # engine.Overview
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
@@ -51,7 +50,7 @@ class LibraryController(QObject):
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
     undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
-    page_moved = Signal(object)  # queries.Source: the page shown was renamed or is gone
+    page_moved = Signal(object)  # Source: the page shown was renamed or is gone
     # the library changed in a way any page may show (a decision, an undo, the CLI, the
     # indexer): pages that are open refresh from it (a stand-in for the core's change
     # signal of issue 22)
@@ -94,7 +93,7 @@ class LibraryController(QObject):
         self.service.results.connect(self._on_results)
         self.service.download_progress.connect(self.download_progress)
 
-        self.source = queries.Source("all")
+        self.source = Source("all")
         self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
@@ -161,7 +160,7 @@ class LibraryController(QObject):
         self._generation += 1
         return self._generation
 
-    def show_source(self, source: queries.Source) -> None:
+    def show_source(self, source: Source) -> None:
         """Browse: all photos, a folder, a tag, a cluster."""
         self.source = source
         self.search_text = ""
@@ -186,7 +185,7 @@ class LibraryController(QObject):
                               callback=self._grid_cb(gen), what="loading photos")
 
     def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
-        def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:
+        def done(photos: PhotoList | None, error: TaskError | None) -> None:
             if gen != self._generation or self._closed:
                 return  # a newer request superseded this one
             if error is not None:
@@ -244,7 +243,7 @@ class LibraryController(QObject):
     def refine_similar(self, more: Sequence[int] = (), less: Sequence[int] = ()) -> None:
         """Relevance feedback on the shown results: ``more`` join the photos to be like,
         ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.search.feedback`)."""
-        from photoorg.core.search.feedback import Feedback
+        from photoorg.core.app.api import Feedback
 
         if not self.similar_to:
             return
@@ -394,8 +393,11 @@ class LibraryController(QObject):
         if result.settings.read_text != self.settings.read_text:
             self._write(engine.set_read_text, result.settings.read_text,
                         what="saving the settings")
+        sidecars_on = result.settings.write_sidecars and not self.settings.write_sidecars
         self.settings = result.settings
         self.settings.save(self.data)
+        if sidecars_on:  # the sidecars say what the catalog says from now, not after a restart
+            self._write(engine.set_write_sidecars, True, what="writing the sidecars")
         for root_id in result.removed_folders:
             self.remove_folder(root_id)
         if result.added_folders:
@@ -466,8 +468,8 @@ class LibraryController(QObject):
                 return
             undone, album_now = result
             if album is not None and album_now != album:  # the shown album was renamed/made
-                self._move_page(queries.Source("album", album_now, album_now) if album_now
-                                else queries.Source("all", None, "All photos"))
+                self._move_page(Source("album", album_now, album_now) if album_now
+                                else Source("all", None, "All photos"))
             self._clusters_changed(reload=True)
             self.refresh_overview()
             self.library_changed.emit()
@@ -478,7 +480,7 @@ class LibraryController(QObject):
         self.writer.submit(engine.undo_following, 1, album, self.settings.write_sidecars,
                            callback=finished, what="undoing")
 
-    def _move_page(self, source: queries.Source) -> None:
+    def _move_page(self, source: Source) -> None:
         """What the page showed was renamed or is gone: show it under its new name (or All
         photos), and tell the window so its title and sidebar follow."""
         self.source = source
@@ -553,7 +555,7 @@ class LibraryController(QObject):
         self._write(engine.rename_album, old, new, self.settings.write_sidecars,
                     what="renaming the album", done="Renamed",
                     after=lambda _: self._tags_changed(
-                        renamed=("album", old), to=queries.Source("album", new, new)))
+                        renamed=("album", old), to=Source("album", new, new)))
 
     def delete_album(self, name: str) -> None:
         self._write(engine.delete_album, name, self.settings.write_sidecars,
@@ -561,12 +563,12 @@ class LibraryController(QObject):
                     after=lambda _: self._tags_changed(renamed=("album", name)))
 
     def _tags_changed(self, renamed: tuple | None = None,
-                      to: queries.Source | None = None) -> None:
+                      to: Source | None = None) -> None:
         self.refresh_overview()
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if renamed is not None and (self.source.kind, self.source.arg) == renamed:
-            self._move_page(to or queries.Source("all", None, "All photos"))
+            self._move_page(to or Source("all", None, "All photos"))
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
@@ -630,7 +632,7 @@ class LibraryController(QObject):
     # -- the model (lives in the service) --------------------------------------------------
 
     def effective_model(self) -> str:
-        from photoorg.core.models.embedder import DEFAULT_MODEL  # numpy only: torch stays out
+        from photoorg.core.app.api import DEFAULT_MODEL  # numpy only: torch stays out
 
         reported = self.model_state_now[1]
         from_overview = self.overview.model if self.overview else None

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QMenu, QMenuBar, QMessageBox, QSlider, QStackedWidget
 
 from photoorg import __version__, config
-from photoorg.core.search.browse import SORT_LABELS, SORTS
+from photoorg.core.app.api import SORT_LABELS, SORTS
 from photoorg.ui import desktop
 from photoorg.ui.shortcuts import standard_keys
 
