@@ -142,6 +142,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli.library",
     "photoorg.cli.search",
     "photoorg.cli.clusters",
+    "photoorg.cli.faces",
     "photoorg.cli.watch",
     "photoorg.cli.metadata",
     "photoorg.cli.safety",

@@ -164,6 +164,44 @@ class Decisions:
             raise LibraryError(str(exc)) from exc
         self._decided("clusters", photo_ids, "confirm_photos", sync=False)
 
+    # -- unnamed faces ---------------------------------------------------------------------
+
+    def unnamed_faces(self) -> list[Any]:
+        """Faces no person holds, look-alikes grouped, largest groups first."""
+        from photoorg.core.groups import unnamed_faces as uf
+
+        return uf.unnamed_faces(self.reader())
+
+    def _face_photos(self, face_ids: Sequence[int]) -> list[int]:
+        rows = self.writer.query_in("SELECT DISTINCT photo_id FROM faces WHERE id IN {ids}",
+                                    [int(f) for f in face_ids])
+        return [r[0] for r in rows]
+
+    def name_faces(self, face_ids: Sequence[int], name: str) -> cl.ClusterInfo:
+        """"This is …": these faces are the person ``name`` (existing or new); one undo
+        step; their regions go to the sidecars at once when writing is on."""
+        from photoorg.core.groups import unnamed_faces as uf
+
+        try:
+            cid = uf.name_faces(self.writer, face_ids, name)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+        info = cl.get_cluster(self.writer, cid)
+        assert info is not None
+        self._decided("clusters", self._face_photos(face_ids), "name_faces")
+        return info
+
+    def not_faces(self, face_ids: Sequence[int]) -> int:
+        """"Not a face": never clustered or listed again (one undo step)."""
+        from photoorg.core.groups import unnamed_faces as uf
+
+        try:
+            n = uf.not_faces(self.writer, face_ids)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+        self._decided("clusters", self._face_photos(face_ids), "not_faces")
+        return n
+
     # -- tags and albums -----------------------------------------------------------------
 
     def add_tag(self, photo_ids: Sequence[int], name: str) -> int:

@@ -14,7 +14,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from photoorg import config
@@ -430,3 +430,47 @@ def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:
 
 def dismiss_event(state: State, event_id: int) -> None:
     _door(state).dismiss_event(event_id)
+
+
+# -- unnamed faces (the People page's "Unnamed faces") ---------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceTile:
+    """One unnamed face as the window shows it: a crop of its photo."""
+
+    face_id: int
+    photo_id: int
+    group: int  # index of its look-alike group (0: the largest)
+    key: str  # thumbnail cache key
+    path: str
+    crop: tuple[float, float, float, float]
+
+
+def unnamed_faces(state: State) -> tuple[list[FaceTile], list[str]]:
+    """Faces no person holds, largest look-alike groups first, and the names of people
+    (for "This is …")."""
+    from photoorg.core.groups import unnamed_faces as uf
+    from photoorg.core.media.thumbcache import face_key, photo_key
+
+    cat: Catalog = state["cat"]
+    groups = uf.unnamed_faces(cat)
+    ids = sorted({f.photo_id for g in groups for f in g.faces})
+    info = uf.photo_files(cat, ids)
+    tiles = []
+    for n, group in enumerate(groups):
+        for face in group.faces:
+            root, rel, chash, size, mtime = info[face.photo_id]
+            tiles.append(FaceTile(
+                face.id, face.photo_id, n,
+                face_key(face.id, photo_key(face.photo_id, chash, size, mtime)),
+                str(Path(root) / PurePosixPath(rel)), face.box))
+    return tiles, uf.people_names(cat)
+
+
+def name_faces(state: State, face_ids: list[int], name: str, sidecars: bool = False) -> str:
+    return _door(state, sidecars).name_faces(face_ids, name).name or name
+
+
+def not_faces(state: State, face_ids: list[int], sidecars: bool = False) -> int:
+    return _door(state, sidecars).not_faces(face_ids)

@@ -887,15 +887,18 @@ class Catalog(VectorIO):
             "(SELECT TOTAL(id * (source = 'auto')) FROM faces), "
             "(SELECT COUNT(*) FROM face_rejections), "
             "(SELECT TOTAL(face_id * cluster_id) FROM face_rejections), "
+            "(SELECT TOTAL(face_id) FROM not_faces), "
             "(SELECT COUNT(*) FROM clusters WHERE kind = 'people'), "
             "(SELECT TOTAL(id * (1 + hidden + 2 * (name IS NOT NULL))) FROM clusters "
             "WHERE kind = 'people')"
         )[0])
 
     def face_records(self) -> list[tuple[int, int, int | None, str, bytes]]:
-        """Every face as (id, photo_id, cluster_id, source, descriptor), by id."""
+        """Every face as (id, photo_id, cluster_id, source, descriptor), by id; faces the
+        user said are not faces are left out (never clustered)."""
         return self.query(
-            "SELECT id, photo_id, cluster_id, source, descriptor FROM faces ORDER BY id"
+            "SELECT id, photo_id, cluster_id, source, descriptor FROM faces "
+            "WHERE id NOT IN (SELECT face_id FROM not_faces) ORDER BY id"
         )
 
     def people_clusters(self) -> list[tuple[int, str | None, bool]]:

@@ -52,6 +52,7 @@ TABLES: dict[str, Table] = {
         Table("photo_tags", ("photo_id", "tag_id"), ("photo_id", "tag_id", "source")),
         Table("face_rejections", ("face_id", "cluster_id"), ("face_id", "cluster_id")),
         Table("photo_meta", ("photo_id", "field"), ("photo_id", "field", "value", "source")),
+        Table("not_faces", ("face_id",), ("face_id", "decided_at")),
         Table("not_duplicates", ("hash_a", "hash_b"), ("hash_a", "hash_b", "decided_at")),
     )
 }

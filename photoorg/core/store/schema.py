@@ -339,7 +339,16 @@ FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NU
 """
 
 # Numbered migrations of the current major version; index + 1 is the minor version.
+# Faces the user said are not faces ("Not a face" on the unnamed faces): never clustered,
+# never listed again; undone like any decision (a journal table).
+_V10_NOT_FACES = """
+CREATE TABLE IF NOT EXISTS not_faces(
+    face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+    decided_at REAL NOT NULL
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_NOT_FACES,
 ]
