@@ -38,6 +38,7 @@ class LibraryController(QObject):
     photos_ready = Signal(object)  # PhotoList for the grid
     overview_ready = Signal(object)  # engine.Overview
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
+    unnamed_faces_ready = Signal(list, list)  # [engine.FaceTile], people's names
     details_ready = Signal(object)  # PhotoDetails | None
     image_ready = Signal(int, object)  # photo id, QImage | None
     image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
@@ -345,6 +346,29 @@ class LibraryController(QObject):
 
         self.query.submit(engine.list_clusters, kind, callback=done, what="reading clusters")
 
+    def load_unnamed_faces(self) -> None:
+        def done(result: tuple | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif result is not None and not self._closed:
+                self.unnamed_faces_ready.emit(*result)
+
+        self.query.submit(engine.unnamed_faces, callback=done, what="reading unnamed faces")
+
+    def name_faces(self, face_ids: list[int], name: str) -> None:
+        """"This is …" for unnamed faces (one undo step)."""
+        if face_ids and name.strip():
+            self._write(engine.name_faces, face_ids, name.strip(),
+                        self.settings.write_sidecars, what="naming faces",
+                        done=f"Named “{name.strip()}”", after=lambda _: self._clusters_changed())
+
+    def not_faces(self, face_ids: list[int]) -> None:
+        """"Not a face" (one undo step)."""
+        if face_ids:
+            self._write(engine.not_faces, face_ids, self.settings.write_sidecars,
+                        what="dropping faces", done="Not a face",
+                        after=lambda _: self._clusters_changed())
+
     def load_details(self, photo_id: int) -> None:
         self.query.submit(engine.photo_details, photo_id,
                           callback=lambda d, e: self._deliver(self.details_ready, d, e),
@@ -625,6 +649,8 @@ class LibraryController(QObject):
     def _clusters_changed(self, reload: bool = False) -> None:
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
+        if self.cluster_kind == "people":
+            self.load_unnamed_faces()
         self.refresh_overview()
         if reload or self.source.kind in ("cluster", "tag"):
             self.reload()

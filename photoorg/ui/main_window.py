@@ -79,6 +79,7 @@ from photoorg.ui.views.grid import (
 )
 from photoorg.ui.views.settings import SettingsDialog
 from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
+from photoorg.ui.views.unnamed_faces import UnnamedFacesSection
 from photoorg.ui.views.unreadable import UnreadablePage
 from photoorg.ui.views.viewer import Viewer
 from photoorg.ui.views.welcome import ModelPanel, WelcomePage
@@ -263,6 +264,8 @@ class MainWindow(QMainWindow):
         body.addWidget(self.scrubber)
         grid_layout.addLayout(body, 1)
         self.cluster_page = ClusterPage(self.clusters)
+        self.unnamed_faces = UnnamedFacesSection(self.controller.thumbs)
+        self.cluster_page.layout().addWidget(self.unnamed_faces)
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
         self.duplicates_page = DuplicatesPage(self.controller.thumbs)
@@ -372,6 +375,9 @@ class MainWindow(QMainWindow):
         c.photos_ready.connect(self._show_photos)
         c.overview_ready.connect(self._show_overview)
         c.clusters_ready.connect(self._show_clusters)
+        c.unnamed_faces_ready.connect(self.unnamed_faces.set_faces)
+        self.unnamed_faces.name_requested.connect(c.name_faces)
+        self.unnamed_faces.not_face_requested.connect(c.not_faces)
         c.details_ready.connect(self.viewer.set_details)
         c.image_ready.connect(self.viewer.set_image)
         c.model_state.connect(self._model_state)
@@ -483,6 +489,9 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.cluster_page)
         self.sidebar.select_nav("clusters", kind)
         self.controller.load_clusters(kind)
+        self.unnamed_faces.hide()
+        if kind == "people":
+            self.controller.load_unnamed_faces()
 
     def _open_cluster(self, index: QModelIndex) -> None:
         info = self.clusters.cluster(index.row())
