@@ -196,9 +196,11 @@ def test_named_region_names_the_person_and_attracts_the_same_face(
     # the unlabelled photo carries the name through the person
     tags = json.loads(run_cli(data, "tags", str(photos / "obama2.jpg"), "--json").stdout)
     assert tags == ["People|Barack Obama"]
-    # a named region over no detected face still tags the photo
+    # a named region over no detected face still tags the photo, through a person card
     tags = json.loads(run_cli(data, "tags", str(photos / "obama.jpg"), "--json").stdout)
     assert tags == ["People|Barack Obama", "People|Nobody Here"]
+    (nobody,) = [c for c in people if c["name"] == "Nobody Here"]
+    assert [Path(p).name for p in nobody["photos"]] == ["obama.jpg"]
     with Catalog(data / "catalog.sqlite") as cat:
         sources = {r[0] for r in cat.query(
             "SELECT f.source FROM faces f JOIN photos p ON p.id = f.photo_id "
@@ -378,3 +380,31 @@ def test_caption_words_reach_the_words_search(tmp_path: Path) -> None:
         assert found.ids.tolist() == [ids["c0.jpg"]]
         mi.set_photo_meta(cat, [ids["c1.jpg"]], "title", "Bergen harbour")  # the user's
         assert sorted(textindex.match_text(cat, "bergen").ids.tolist()) == sorted(ids.values())
+
+
+@needs_faces
+def test_named_region_where_no_face_is_found_makes_a_person_card(tmp_path: Path) -> None:
+    """Lightroom writes MWG regions into the photo, digiKam into a sidecar: a named region
+    where the detector finds no face ("America" on a picture of a flag) still makes a person
+    card holding the photo; a second photo of that name joins the same card."""
+    from PIL import Image
+    from test_cli_e2e import run_cli
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, colour in (("flag.jpg", (200, 30, 40)), ("crowd.jpg", (30, 40, 200))):
+        Image.new("RGB", (480, 320), colour).save(photos / name, quality=90)
+    region = mwg_args([mwg_region("America", 0.5, 0.5, 0.3, 0.4)], (480, 320))
+    exiftool_batch([
+        (photos / "flag.jpg", region),  # Lightroom: embedded in the JPEG
+        (photos / "crowd.jpg.xmp", region),  # digiKam: a sidecar
+    ])
+    data = tmp_path / "data"
+    run_cli(data, "index", str(photos), "--model", TINY, "-q")
+    people = json.loads(run_cli(data, "clusters", "people", "--json").stdout)
+    (america,) = [c for c in people if c["name"] == "America"]
+    assert sorted(Path(p).name for p in america["photos"]) == ["crowd.jpg", "flag.jpg"]
+    with Catalog(data / "catalog.sqlite") as cat:
+        assert cat.scalar("SELECT COUNT(*) FROM faces") == 0  # no face was detected
+    tags = json.loads(run_cli(data, "tags", str(photos / "flag.jpg"), "--json").stdout)
+    assert tags == ["People|America"]  # the person's tag, once

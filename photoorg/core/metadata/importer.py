@@ -317,9 +317,25 @@ def _apply_photo(cat: Catalog, pid: int, regions: Sequence[tuple]) -> int:
             if _name_face(cat, face, region[2]):
                 named += 1
             _drop_imported_tag(cat, pid, f"{PEOPLE}|{region[2]}")
+        elif _region_without_face(cat, pid, region[2]):
+            _drop_imported_tag(cat, pid, f"{PEOPLE}|{region[2]}")
         cat.execute("UPDATE photo_regions SET applied = 1, face_id = ? WHERE id = ?",
                     (face_id, region[0]))
     return named
+
+
+def _region_without_face(cat: Catalog, pid: int, name: str) -> bool:
+    """A named region where no face was detected (a profile, a back, a face too small):
+    the photo still joins the person of that name (made when new), as a photo of that
+    person without a face box, unless the user took it out of that person. Returns
+    whether the person now holds the photo."""
+    from photoorg.core.groups.clusters import cluster_for_name
+
+    target = cluster_for_name(cat, "people", name)
+    cat.execute("INSERT OR IGNORE INTO cluster_photos(cluster_id, photo_id, source) "
+                "VALUES(?, ?, 'confirmed')", (target, pid))
+    return cat.scalar("SELECT source != 'rejected' FROM cluster_photos WHERE cluster_id = ? "
+                      "AND photo_id = ?", (target, pid)) == 1
 
 
 def _name_face(cat: Catalog, face: tuple, name: str) -> bool:
