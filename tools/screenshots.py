@@ -8,6 +8,8 @@ included), then captures:
 * ``search.png``   – the grid with results for "a photo of a red circle";
 * ``grid.png``     – all photos, with the indexing status bar;
 * ``people.png``   – the people cards (one named, one not);
+* ``unnamed-faces.png`` – the People page's unnamed faces with "This is…" open (three
+  single portraits of ``--faces``, default ``../shared/data/faces-dev``, when present);
 * ``scenes.png``   – scene clusters;
 * ``viewer.png``   – one photo large, with its metadata;
 * ``timeline.png`` – All photos by month with the date scrubber, the folder tree, an album;
@@ -96,6 +98,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
     parser.add_argument("--model", help="model spec (default: the bundled tiny model)")
+    parser.add_argument("--faces", default=str(REPO.parent / "shared" / "data" / "faces-dev"),
+                        help="a folder of portraits per person (faces-dev layout)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -136,6 +140,11 @@ def main() -> int:
     shutil.copytree(resource_path("samples"), photos,
                     ignore=shutil.ignore_patterns("*.md", "*.txt"))
     stage_library(photos)
+    faces = Path(args.faces)
+    for person, name in (("alex_lacamoire", "img1.jpg"), ("rose_leslie", "img1.jpg"),
+                         ("kit_harington", "john1.jpeg")):
+        if (faces / person / name).is_file():  # one photo each: faces no person holds
+            shutil.copy(faces / person / name, photos / "people" / f"{person}_{name}")
     from photoorg.core.store.catalog import Catalog
 
     add_dated_photos(photos / "Trips")
@@ -182,6 +191,7 @@ def main() -> int:
         wait_for(app, lambda: any(window.clusters.cluster(r).title == "Barack Obama"
                                   for r in range(window.clusters.rowCount())), timeout=30)
     shoot(window, "people.png")
+    shoot_unnamed_faces(window, app, out / "unnamed-faces.png")
 
     window.show_clusters("scenes")
     wait_for(app, lambda: window.clusters.rowCount() > 0, timeout=30)
@@ -273,6 +283,25 @@ def shoot_menu(window, app, title: str, path: Path) -> None:  # noqa: ANN001
     QTimer.singleShot(600, grab_and_close)
     window.menuBar().setActiveAction(action)  # opens it, as a click on the title does
     wait_for(app, lambda: not menu.isVisible(), timeout=10)
+
+
+def shoot_unnamed_faces(window, app, path: Path) -> None:  # noqa: ANN001
+    """The unnamed faces under the people cards, two selected, "This is…" open with a
+    name being typed (then cancelled)."""
+    section = window.unnamed_faces
+    try:
+        wait_for(app, lambda: section.isVisible() and section.faces.count() > 0, timeout=30)
+    except TimeoutError:
+        print("no unnamed faces: unnamed-faces.png not made")
+        return
+    settle(app, 1.5)  # face crops
+    section.faces.setFocus()
+    section.faces.item(0).setSelected(True)
+    section.ask_name()
+    wait_for(app, lambda: section.dialog is not None and section.dialog.isVisible())
+    section.dialog.names.lineEdit().setText("Jennifer")
+    _grab_screen(window, app, path)
+    section.dialog.reject()
 
 
 def shoot_trash_confirmation(window, app, path: Path) -> None:  # noqa: ANN001

@@ -39,12 +39,17 @@ State = dict[str, Any]
 # -- connections -----------------------------------------------------------------------
 
 
-def open_writer(data: Path) -> Callable[[State], None]:
+def open_writer(data: Path, on_change: Callable[[Any], None] | None = None
+                ) -> Callable[[State], None]:
     """The writer worker's door: a :class:`Library` (models never loaded here: the indexing
-    service owns them), its write connection as ``state["cat"]``."""
+    service owns them), its write connection as ``state["cat"]``; ``on_change`` hears every
+    decision's :class:`~photoorg.core.app.decisions.Change` (the window's pages refresh from
+    it)."""
 
     def init(state: State) -> None:
         lib = Library(data, encoders=Encoders(download=False))
+        if on_change is not None:
+            lib.subscribe(on_change)
         state["lib"] = lib
         state["cat"] = lib.writer
         lib.backup_daily()  # the daily safety net
