@@ -326,6 +326,7 @@ class ClustersStage:
     re-grouped (names, ids and the user's corrections kept)."""
 
     name = "clusters"
+    unit = "kinds"  # what pending() counts
     towers = ("text",)  # pets
     needs_model = False  # pets need the active model's text encoder; the others nothing
 
@@ -478,6 +479,7 @@ class NamesStage:
     model while its encoder is at hand, so the window suggests names with no model loaded."""
 
     name = "names"
+    unit = "models"
     towers = ("text",)
     needs_model = False  # without the model there is simply nothing to suggest yet
 
@@ -532,7 +534,9 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
         if st.name == "faces" and not ctx.faces:
             continue
         try:
-            if not st.pending(ctx):
+            stage_start = time.monotonic()
+            pending = st.pending(ctx)
+            if not pending:
                 continue
             if not getattr(st, "towers", ()):
                 ctx.models.encoders.idle()  # a lean process lets CLIP weights go meanwhile
@@ -541,6 +545,9 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
             finally:
                 if ctx.models.encoders.lean and hasattr(st, "release"):
                     st.release()  # what only this stage uses (face models, place data)
+                ctx.summary.stages[st.name] = {
+                    getattr(st, "unit", "photos"): int(pending),
+                    "seconds": round(time.monotonic() - stage_start, 3)}
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
         except Exception:
             if st.needs_model:
