@@ -45,13 +45,15 @@ WORDS = [
 ]
 
 
-def paint(path: Path, word: str, rng: random.Random) -> None:
+def paint(path: Path, word: str, rng: random.Random,
+          height: tuple[float, float] = (0.045, 0.09)) -> None:
+    """Paint ``word`` on the photo, its font size a random share of the photo's height."""
     from PIL import Image, ImageDraw, ImageFont
 
     with Image.open(path) as im:
         im = im.convert("RGB")
     w, h = im.size
-    size = int(h * rng.uniform(0.045, 0.09))
+    size = int(h * rng.uniform(*height))
     font = ImageFont.load_default(size=size)
     draw = ImageDraw.Draw(im)
     box = draw.textbbox((0, 0), word, font=font)

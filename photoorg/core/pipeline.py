@@ -476,7 +476,9 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
 
 class NamesStage:
     """The prompt vectors suggested names need (:mod:`photoorg.core.suggest`), made once per
-    model while its encoder is at hand, so the window suggests names with no model loaded."""
+    model's weights (kept in the app's cache folder for every library; the text tower is
+    loaded only when they are not there), so the window suggests names with no model
+    loaded."""
 
     name = "names"
     unit = "models"
@@ -491,6 +493,8 @@ class NamesStage:
     def run(self, ctx: RunContext) -> None:
         from photoorg.core import suggest
 
+        if suggest.prepare(ctx.cat, None):
+            return  # from the vectors another library made with these weights
         encoder = ctx.models.encoder_for(ctx.cat, "names")
         if encoder is not None:
             suggest.prepare(ctx.cat, encoder)
