@@ -41,7 +41,8 @@ def test_index_json_reports_each_stage_then_nothing_to_do(tmp_path: Path) -> Non
     assert report["seconds"] >= sum(s["seconds"] for s in stages.values()) - 0.01
     assert 30 < report["peak_rss_mb"] < 4000
 
-    again = json.loads(run_index(data, str(photos)).stdout)
+    again = json.loads(run_index(data, str(photos), "--model", TINY).stdout)
     assert again["indexed"] == 0
+    assert again["peak_rss_mb"] < 150  # nothing new: no model loaded, not even torch
     assert again["stages"]["scan"]["photos"] == 0
     assert "embed" not in again["stages"] and "faces" not in again["stages"]
