@@ -27,6 +27,9 @@ libraries are fresh but find it, as a user's next library would.
     python benchmarks/indexing.py --json
     python benchmarks/indexing.py --count 48 --model ViT-B-32-256/random --json
 
+``--proposals``: also, after the timed runs, the faces a whole-photo HOG scan keeps that
+the face-proposal path keeps too, and the CPU of each per photo (one thread).
+
 Prints one JSON line: seconds of each run, the ratios (``index_vs_naive``: naive seconds /
 index seconds), ``index``'s stages and peak RSS (``ru_maxrss`` of each child), whether
 every person photo was clustered and every painted word found, and the load average.
@@ -201,6 +204,33 @@ def check_found(data: Path, truth: dict) -> dict:
             "words": len(truth["words"]), "words_found": found}
 
 
+def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
+    """The face-proposal path against HOG over the whole photo (the face pass before face
+    proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
+    are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
+    from photoorg.core.boxes import iou
+    from photoorg.core.faces import FaceAnalyzer
+
+    full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
+    assert proposed.proposer is not None, "the face-proposal model did not load"
+    found = kept = 0
+    for path in paths:
+        theirs = [f.box for f in proposed.analyze(path)]
+        for face in full.analyze(path):
+            found += 1
+            kept += any(iou(face.box, box) > 0.5 for box in theirs)
+    cpu = {}
+    for name, analyzer in (("full", full), ("proposals", proposed)):
+        start = time.process_time()
+        for path in sample:
+            analyzer.analyze(path)
+        cpu[name] = (time.process_time() - start) / max(1, len(sample))
+    return {"full_scan_faces": found, "full_scan_faces_kept_with_proposals": kept,
+            "full_scan_cpu_ms_per_photo": round(1000 * cpu["full"], 1),
+            "proposals_cpu_ms_per_photo": round(1000 * cpu["proposals"], 1),
+            "proposals_cpu_vs_full_scan": round(cpu["full"] / cpu["proposals"], 2)}
+
+
 def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
@@ -214,6 +244,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--faces-dev", type=Path,
                         default=REPO.parent / "shared" / "data" / "faces-dev")
+    parser.add_argument("--proposals", action="store_true",
+                        help="also: faces kept by face proposals vs a whole-photo HOG scan")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,6 +313,10 @@ def main() -> int:
         **found,
         "load_avg_after": load(),
     })
+    if args.proposals:  # after the timed runs: not beside them
+        paths = sorted(folder.glob("*.jpg"))
+        row.update(proposals_vs_full_scan([folder / name for name in truth["people"]],
+                                          paths[:: max(1, len(paths) // 12)]))
     print(json.dumps(row) if args.json else json.dumps(row, indent=1))
     return 0
 
