@@ -35,6 +35,9 @@ any other stage a lean process (``photoorg index``) lets the model's weights go
 stage with a ``release()`` lets go of what only it uses (face models, place data) after it
 runs in a lean process; the window keeps them.
 
+Each stage that had work records what it had (``photos``, or its own ``unit``) and its
+seconds in ``summary.stages``: ``photoorg index --json`` prints them.
+
 Adding a stage (metadata import, OCR, ...): write a class with ``name``, ``needs_model``,
 ``pending(ctx)`` and ``run(ctx)`` — or subclass :class:`PhotoStage` and write
 ``run_batch(ctx, photos)`` — and insert it in :data:`STAGES`. :class:`PhotoStage` keeps its
