@@ -144,7 +144,7 @@ def photoorg_index(data: Path, cache: Path, folder: Path, *extra: str) -> dict:
 def _child_naive(model: str, folder: Path, batch: int) -> dict:
     from PIL import Image
 
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
 
     embedder = load_embedder(model)
     n = 0
@@ -160,7 +160,7 @@ def _child_model_only(model: str, folder: Path, batch: int) -> dict:
     import torch
     from PIL import Image
 
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
 
     embedder = load_embedder(model)
     tensors = []
@@ -187,8 +187,8 @@ def check_found(data: Path, truth: dict) -> dict:
     import people_photos as pp
 
     from photoorg import config
-    from photoorg.core import textindex
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.search import textindex
+    from photoorg.core.store.catalog import Catalog
 
     lib = pp.Library(people=truth["people"],
                      centres={k: [tuple(c) for c in v] for k, v in truth["centres"].items()},
@@ -210,8 +210,8 @@ def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
     """The face-proposal path against HOG over the whole photo (the face pass before face
     proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
     are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
-    from photoorg.core.boxes import iou
-    from photoorg.core.faces import FaceAnalyzer
+    from photoorg.core.media.boxes import iou
+    from photoorg.core.people.faces import FaceAnalyzer
 
     full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
     assert proposed.proposer is not None, "the face-proposal model did not load"

@@ -18,11 +18,14 @@ from photoorg.cli import (
     ConsoleProgress,
     open_library,
 )
-from photoorg.core.embedder import ModelUnavailableError
-from photoorg.core.indexer import Progress
-from photoorg.core.library import Library
-from photoorg.core.scanner import ScanReport
-from photoorg.core.watcher import WatchListener, WatchStatus
+from photoorg.core.app.api import (
+    ModelUnavailableError,
+    Progress,
+    ScanReport,
+    WatchListener,
+    WatchStatus,
+)
+from photoorg.core.app.library import Library
 
 
 class ConsoleWatchListener(WatchListener):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.media.synthetic import write_sample_library
 
 TINY = "photoorg-tiny/bundled"
 
