@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.groups import clusters as cl
-from photoorg.core.models.policy import prompt_cache
+from photoorg.core.models import prompt_cache
 from photoorg.core.store.catalog import Catalog, vector_blob
 
 ALPHA = 0.05
