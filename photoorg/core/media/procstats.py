@@ -7,6 +7,14 @@ import sys
 
 def peak_rss_mb() -> float | None:
     """The most resident memory this process has held, in MB (None where unknown)."""
+    try:  # Linux: this program's own high-water mark (ru_maxrss would carry over the
+        # parent's peak from before exec when the parent was the larger one)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        pass
     try:
         import resource
     except ImportError:  # Windows
@@ -17,5 +25,5 @@ def peak_rss_mb() -> float | None:
         except Exception:
             return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes
+    # macOS reports bytes, the BSDs KiB
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
