@@ -4,7 +4,8 @@
 groups of look-alike unnamed faces, largest first (``photo``: absolute path; ``box``:
 ``[x, y, w, h]`` as a fraction of the displayed photo). ``face-name FACE_ID... NAME`` says
 who they are (an existing person or a new one); ``not-a-face FACE_ID...`` drops
-detections that are no face. Both are one undo step (``photoorg undo``).
+detections that are no face; ``draw-face PATH --box X,Y,W,H NAME`` adds a face the
+detector missed. Each is one undo step (``photoorg undo``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,21 @@ def cmd_not_a_face(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draw_face(args: argparse.Namespace) -> int:
+    try:
+        box = [float(v) for v in args.box.split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4:
+        raise CliError("--box is X,Y,W,H: fractions of the photo, e.g. 0.4,0.2,0.2,0.3")
+    with open_library(args) as lib:
+        (pid,) = lib.photo_ids([args.path])
+        info = lib.draw_face(pid, box, args.name)
+        print(f"a face of {info.name!r} drawn on {args.path} (person {info.id}: "
+              f"{info.size} photos)")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("faces", help="faces no person holds, look-alikes grouped")
     p.add_argument("--unnamed", action="store_true", help="faces no person holds")
@@ -64,6 +80,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("face_ids", type=int, nargs="+", metavar="FACE_ID")
     p.add_argument("name")
     p.set_defaults(func=cmd_face_name)
+
+    p = sub.add_parser("draw-face", help="add a face the detector missed, and name it")
+    p.add_argument("path")
+    p.add_argument("--box", required=True, metavar="X,Y,W,H",
+                   help="fractions of the displayed photo")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_draw_face)
 
     p = sub.add_parser("not-a-face", help="these detections are not faces")
     p.add_argument("face_ids", type=int, nargs="+", metavar="FACE_ID")

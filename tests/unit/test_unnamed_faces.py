@@ -125,3 +125,35 @@ def test_refusals_say_why(base: Path, tmp_path: Path) -> None:
         with pytest.raises(LibraryError, match="a name is needed"):
             lib.name_faces(groups[0].face_ids, "  ")
         assert lib.history(1) == []
+
+
+def test_draw_a_face_the_detector_missed(base: Path, tmp_path: Path) -> None:
+    data, photos = unclustered(base, tmp_path)
+    target = photos / "rose_leslie_img1.jpg"
+    with Catalog(config.catalog_path(data)) as cat:  # as if the detector had missed it
+        pid = cat.photo_id_for_path(target)
+        (box,) = cat.query("SELECT x, y, w, h FROM faces WHERE photo_id = ?", (pid,))
+        (old,) = cat.query("SELECT descriptor FROM faces WHERE photo_id = ?", (pid,))
+        cat.execute("DELETE FROM faces WHERE photo_id = ?", (pid,))
+    out = _cli(data, "draw-face", str(target), "--box", ",".join(f"{v:.4f}" for v in box),
+               "Rose")
+    assert "Rose" in out
+    people = json.loads(_cli(data, "clusters", "people", "--json", "--no-refresh"))
+    (rose,) = [p for p in people if p["name"] == "Rose"]
+    assert rose["photos"] == [str(target)]
+    xmp = next(p for p in (Path(f"{target}.xmp"), target.with_suffix(".xmp")) if p.exists())
+    assert "Rose" in xmp.read_text()
+    import numpy as np
+
+    with Catalog(config.catalog_path(data)) as cat:
+        ((desc, source),) = cat.query(
+            "SELECT descriptor, source FROM faces WHERE photo_id = ?", (pid,))
+        assert source == "confirmed"
+        # described as the detector would have: the same person's descriptor
+        d = np.linalg.norm(np.frombuffer(desc, np.float32) - np.frombuffer(old[0], np.float32))
+        assert d < 0.3, d
+    _cli(data, "undo")  # one step: the face and the person go
+    with Catalog(config.catalog_path(data)) as cat:
+        assert cat.scalar("SELECT COUNT(*) FROM faces WHERE photo_id = ?", (pid,)) == 0
+    people = json.loads(_cli(data, "clusters", "people", "--json", "--no-refresh"))
+    assert not [p for p in people if p["name"] == "Rose"]

@@ -202,6 +202,35 @@ class Decisions:
         self._decided("clusters", self._face_photos(face_ids), "not_faces")
         return n
 
+    def draw_face(self, photo_id: int, box: Sequence[float], name: str) -> cl.ClusterInfo:
+        """A face the detector missed, drawn by the user (``box``: x, y, w, h as fractions
+        of the displayed photo) and named: one undo step; its region goes to the sidecar at
+        once when writing is on."""
+        from photoorg.core.groups import unnamed_faces as uf
+        from photoorg.core.media.imaging import DecodeError
+        from photoorg.core.people.faces import shared_analyzer
+
+        x, y, w, h = (float(v) for v in box)
+        if not (0 <= x < 1 and 0 <= y < 1 and w > 0 and h > 0 and x + w <= 1.001
+                and y + h <= 1.001):
+            raise LibraryError("a face box is x, y, width, height within the photo (0..1)")
+        (path,) = self.paths([photo_id]) or [None]
+        if path is None:
+            raise LibraryError(f"no photo with id {photo_id}")
+        analyzer = shared_analyzer()
+        try:
+            face = analyzer.describe_box(analyzer.analysis_image(path), (x, y, w, h))
+        except (DecodeError, OSError) as exc:
+            raise LibraryError(f"cannot read {path}: {exc}") from exc
+        try:
+            _, person = uf.add_drawn_face(self.writer, photo_id, face.row(), name)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+        info = cl.get_cluster(self.writer, person)
+        assert info is not None
+        self._decided("clusters", [photo_id], "draw_face")
+        return info
+
     # -- tags and albums -----------------------------------------------------------------
 
     def add_tag(self, photo_ids: Sequence[int], name: str) -> int:
@@ -347,6 +376,7 @@ class Decisions:
 
     def undo(self, steps: int = 1) -> list[journal.Entry]:
         """Undo the last ``steps`` decisions; every sidecar they touched is rewritten."""
+        from photoorg.core.groups import unnamed_faces  # noqa: F401  (a drawn face's undo)
         from photoorg.core.store import trash  # noqa: F401  (registers "move to trash"'s undo)
 
         try:

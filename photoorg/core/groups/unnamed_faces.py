@@ -149,6 +149,37 @@ def not_faces(cat: Catalog, face_ids: Sequence[int]) -> int:
     return len(ids)
 
 
+def _forget_drawn_face(cat: Catalog, payload: dict) -> None:
+    cat.execute("DELETE FROM faces WHERE id = ?",
+                (int(payload["face_id"]),))
+
+
+journal.register_inverse("faces.draw", _forget_drawn_face)
+
+
+def add_drawn_face(cat: Catalog, photo_id: int, row: tuple, name: str) -> tuple[int, int]:
+    """A face the user drew on a photo and named: a confirmed face of that person (made
+    when new); one undo step removes the face and the name's effects. ``row``: the
+    catalog row of :meth:`DetectedFace.row`. Returns (face id, person id)."""
+    new = clean_name(name)
+    if not new:
+        raise ClusterError("a name is needed")
+    with journal.batch(cat):
+        face_id = cat.execute(
+            "INSERT INTO faces(photo_id, x, y, w, h, score, sharpness, descriptor, source, "
+            "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'auto', ?) RETURNING id",
+            (int(photo_id), *row, time.time())).fetchone()[0]
+        journal.record(cat, "faces.draw", f"Draw a face on {_photo_label(cat, photo_id)}",
+                       {"face_id": int(face_id)})
+        person = name_faces(cat, [face_id], new)
+    return int(face_id), person
+
+
+def _photo_label(cat: Catalog, photo_id: int) -> str:
+    rel = cat.scalar("SELECT rel_path FROM photos WHERE id = ?", (int(photo_id),))
+    return str(rel).rsplit("/", 1)[-1] if rel else f"photo {photo_id}"
+
+
 def photo_files(cat: Catalog, photo_ids: Sequence[int]) -> dict[int, tuple]:
     """{photo id: (root path, relative path, content hash, size, mtime)}."""
     return {r[0]: r[1:] for r in cat.query_in(

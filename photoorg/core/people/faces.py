@@ -325,6 +325,27 @@ class FaceAnalyzer:
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces
 
+    def describe_box(self, image: Image.Image, box: tuple[float, float, float, float]
+                     ) -> DetectedFace:
+        """A face the user drew (``box`` normalised to the oriented image), described as a
+        detected one would be: landmarks inside the box, the aligned chip, its descriptor.
+        No quality gate: the user says it is a face."""
+        rgb = self.prepare(image)
+        width, height = rgb.size
+        _, shape_predictor, encoder = self._models()
+        x, y, w, h = box
+        rect = self._dlib.rectangle(int(x * width), int(y * height),
+                                    int((x + w) * width) - 1, int((y + h) * height) - 1)
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+        chip = self._dlib.get_face_chip(pixels, shape_predictor(pixels, rect), CHIP_SIZE,
+                                        CHIP_PADDING)
+        if self.descriptor is not None and self._torch_describes():
+            (vector,) = list(self.descriptor([chip]))
+        else:
+            (vector,) = encoder.compute_face_descriptor([chip], self.num_jitters)
+        return DetectedFace(tuple(box), 0.0, chip_sharpness(chip),  # type: ignore[arg-type]
+                            np.asarray(vector, dtype=np.float32))
+
     def locate(self, image: Image.Image) -> list[tuple[tuple[float, float, float, float], float]]:
         """Detector only (no landmarks, descriptors or quality gates): normalised boxes and
         scores; for benchmarks and quick previews."""
