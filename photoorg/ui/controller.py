@@ -366,6 +366,14 @@ class LibraryController(QObject):
                         self.settings.write_sidecars, what="naming faces",
                         done=f"Named “{name.strip()}”", after=lambda _: self._clusters_changed())
 
+    def draw_face(self, photo_id: int, box: tuple, name: str) -> None:
+        """A face box drawn in the viewer, named (one undo step)."""
+        if name.strip():
+            self._write(engine.draw_face, photo_id, tuple(box), name.strip(),
+                        self.settings.write_sidecars, what="adding the face",
+                        done=f"Face of “{name.strip()}” added",
+                        after=lambda _: self._clusters_changed())
+
     def not_faces(self, face_ids: list[int]) -> None:
         """"Not a face" (one undo step)."""
         if face_ids:

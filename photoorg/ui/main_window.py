@@ -79,7 +79,7 @@ from photoorg.ui.views.grid import (
 )
 from photoorg.ui.views.settings import SettingsDialog
 from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
-from photoorg.ui.views.unnamed_faces import UnnamedFacesSection
+from photoorg.ui.views.unnamed_faces import ThisIsDialog, UnnamedFacesSection
 from photoorg.ui.views.unreadable import UnreadablePage
 from photoorg.ui.views.viewer import Viewer
 from photoorg.ui.views.welcome import ModelPanel, WelcomePage
@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
         grid_layout.addLayout(body, 1)
         self.cluster_page = ClusterPage(self.clusters)
         self.unnamed_faces = UnnamedFacesSection(self.controller.thumbs)
+        self.face_dialog: ThisIsDialog | None = None  # "This is…" for a box drawn in the viewer
         self.cluster_page.layout().addWidget(self.unnamed_faces)
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
         self.viewer.sharper_requested.connect(
             lambda pid: pid == self._viewer_id and c.load_image(pid, self.viewer.path, None))
         self.viewer.menu_requested.connect(self._viewer_menu)
+        self.viewer.canvas.box_drawn.connect(self._name_drawn_face)
         c.image_unavailable.connect(self.viewer.set_unavailable)
         self.cluster_page.view.open_requested.connect(self._open_cluster)
         self.cluster_page.view.customContextMenuRequested.connect(self._cluster_menu)
@@ -831,8 +833,28 @@ class MainWindow(QMainWindow):
             self._show_in_viewer(row)
 
     def viewer_menu(self) -> QMenu:
-        """The viewer's right-click menu: the grid's, for the photo shown."""
-        return self.grid_menu([self._viewer_row_now()])
+        """The viewer's right-click menu: the grid's, for the photo shown, and "Draw a face
+        box…" (faces are boxes on the photo as stored, so not while it is turned on
+        screen)."""
+        menu = self.grid_menu([self._viewer_row_now()])
+        menu.addSeparator()
+        draw = menu.addAction("Draw a face box…")
+        canvas = self.viewer.canvas
+        draw.setEnabled(canvas.has_pixmap() and canvas.rotation == 0)
+        if canvas.rotation:
+            draw.setToolTip("Turn the photo back first: face boxes are on the photo as stored")
+        draw.triggered.connect(canvas.start_drawing)
+        return menu
+
+    def _name_drawn_face(self, box: tuple) -> None:
+        """A box drawn in the viewer: "This is…", then the face is added through the door."""
+        photo_id = self._viewer_id
+        if photo_id is None:
+            return
+        self.face_dialog = dialog = ThisIsDialog(self.unnamed_faces.names, 1, self)
+        dialog.accepted.connect(lambda: dialog.name() and self.controller.draw_face(
+            photo_id, box, dialog.name()))
+        dialog.open()
 
     def _viewer_menu(self, pos: QPoint) -> None:
         if self._viewer_id is None or self.photos.rowCount() == 0:

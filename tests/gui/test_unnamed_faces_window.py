@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from guitools import TINY, make_window, open_entry, tiny_available
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from photoorg import config
 from photoorg.core.store.catalog import Catalog
@@ -143,3 +144,76 @@ def test_this_is_offers_existing_people(qtbot, faces_window) -> None:  # noqa: A
     assert [combo.itemText(i) for i in range(combo.count())] == ["Alex"]
     section.dialog.reject()
     assert section.faces.count() == 6
+
+
+@pytest.fixture
+def missed_window(qtbot, faces_template: Path, tmp_path: Path):  # noqa: ANN001, ANN201
+    """rose_leslie_img1.jpg as if the detector had missed her face (its box kept aside)."""
+    root = tmp_path / "lib"
+    shutil.copytree(faces_template, root)
+    with Catalog(config.catalog_path(root / "data")) as cat:
+        (row,) = cat.roots()
+        cat.relocate_root(row.id, root / "photos")
+        pid = cat.photo_id_for_path(root / "photos" / "rose_leslie_img1.jpg")
+        (box,) = cat.query("SELECT x, y, w, h FROM faces WHERE photo_id = ?", (pid,))
+        cat.execute("DELETE FROM faces WHERE photo_id = ?", (pid,))
+    win = make_window(qtbot, root / "data")
+    qtbot.waitUntil(lambda: win.photos.rowCount() == 7, timeout=20_000)
+    yield win, pid, box, root / "data"
+    win.shutdown()
+    assert win.errors.shown == []
+
+
+def test_draw_a_face_box_in_the_viewer_and_undo(qtbot, missed_window) -> None:  # noqa: ANN001
+    window, pid, box, data = missed_window
+    row = window.photos.row_of_id(pid)
+    grid = window.grid
+    grid.setFocus()
+    grid.setCurrentIndex(window.photos.index(row))
+    QTest.keyClick(grid, Qt.Key.Key_Return)  # opens the viewer
+    canvas = window.viewer.canvas
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.viewer
+                    and canvas.has_pixmap(), timeout=20_000)
+
+    menu = window.viewer_menu()
+    draw = next(a for a in menu.actions() if a.text() == "Draw a face box…")
+    assert draw.isEnabled()
+    draw.trigger()
+    assert canvas.drawing and "Drag a box" in canvas.notice
+
+    target = canvas.target_rect()
+    x, y, w, h = box
+    start = QPoint(int(target.x() + x * target.width()), int(target.y() + y * target.height()))
+    end = QPoint(int(target.x() + (x + w) * target.width()),
+                 int(target.y() + (y + h) * target.height()))
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(canvas, end)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    qtbot.waitUntil(lambda: window.face_dialog is not None and window.face_dialog.isVisible())
+    assert not canvas.drawing
+    edit = window.face_dialog.names.lineEdit()
+    QTest.keyClicks(edit, "Rose")
+    with qtbot.waitSignal(window.controller.writes_done, timeout=30_000):
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+
+    def faces() -> list[tuple]:
+        with Catalog(config.catalog_path(data), readonly=True) as cat:
+            return cat.query("SELECT f.x, f.y, f.w, f.h, c.name FROM faces f "
+                             "LEFT JOIN clusters c ON c.id = f.cluster_id WHERE f.photo_id = ?",
+                             (pid,))
+
+    ((fx, fy, fw, fh, name),) = faces()
+    assert name == "Rose"
+    assert (fx, fy, fw, fh) == pytest.approx(box, abs=0.01)  # where it was drawn
+    qtbot.waitUntil(lambda: "Rose" in window.undo_action.text(), timeout=10_000)
+
+    # Ctrl+Z from the viewer: the drawn face goes, in one step
+    window.activateWindow()  # back from the dialog
+    window.viewer.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None
+                    and window.isAncestorOf(QApplication.focusWidget()))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=20_000):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z,
+                       Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: faces() == [], timeout=20_000)
+    assert window.stack.currentWidget() is window.viewer

@@ -479,3 +479,8 @@ def name_faces(state: State, face_ids: list[int], name: str, sidecars: bool = Fa
 
 def not_faces(state: State, face_ids: list[int], sidecars: bool = False) -> int:
     return _door(state, sidecars).not_faces(face_ids)
+
+
+def draw_face(state: State, photo_id: int, box: tuple[float, float, float, float], name: str,
+              sidecars: bool = False) -> str:
+    return _door(state, sidecars).draw_face(photo_id, box, name).name or name

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QNativeGestureEvent,
     QPainter,
     QPaintEvent,
+    QPen,
     QPixmap,
     QTransform,
     QWheelEvent,
@@ -31,6 +32,7 @@ class ZoomCanvas(QWidget):
     zoom_changed = Signal(float)  # the scale now (1.0 = 1:1)
     sharper_wanted = Signal()  # the zoom needs more pixels than the loaded picture has
     context_menu = Signal(object)  # global QPoint
+    box_drawn = Signal(object)  # (x, y, w, h): a box the user dragged, fractions of the photo
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +44,9 @@ class ZoomCanvas(QWidget):
         self.allow_upscale = False  # fit may enlarge small photos (off: never past 1:1)
         self._center = QPointF(0.5, 0.5)  # the point of the (rotated) photo in the middle
         self._drag: QPointF | None = None
+        self.drawing = False  # "Draw a face box": a drag draws a box instead of panning
+        self._box_from: QPointF | None = None
+        self._box_to: QPointF | None = None
         self.message = ""
         self.notice = ""  # a line over the picture ("The original is offline…")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -213,6 +218,10 @@ class ZoomCanvas(QWidget):
             painter.drawPixmap(QRectF(-w / 2, -h / 2, w, h), self._pixmap,
                                QRectF(self._pixmap.rect()))
             painter.resetTransform()
+        if self.drawing and self._box_from is not None and self._box_to is not None:
+            painter.setPen(QPen(QColor(255, 214, 10), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(self._box_from, self._box_to).normalized())
         if self.notice:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(0, 0, 0, 170))
@@ -244,19 +253,59 @@ class ZoomCanvas(QWidget):
                 return True
         return super().event(event)
 
+    def start_drawing(self) -> None:
+        """The next drag draws a box (Esc in the viewer cancels)."""
+        self.drawing = True
+        self.notice = "Drag a box around the face · Esc cancels"
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.update()
+
+    def stop_drawing(self) -> None:
+        self.drawing = False
+        self._box_from = self._box_to = None
+        self.notice = ""
+        self.unsetCursor()
+        self.update()
+
+    def _drawn_box(self) -> tuple[float, float, float, float] | None:
+        if self._box_from is None or self._box_to is None:
+            return None
+        a, b = self._photo_point(self._box_from), self._photo_point(self._box_to)
+        x0, x1 = sorted((max(0.0, min(1.0, a.x())), max(0.0, min(1.0, b.x()))))
+        y0, y1 = sorted((max(0.0, min(1.0, a.y())), max(0.0, min(1.0, b.y()))))
+        if x1 - x0 < 0.01 or y1 - y0 < 0.01:
+            return None  # a click, not a box
+        return (x0, y0, x1 - x0, y1 - y0)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.drawing and event.button() == Qt.MouseButton.LeftButton:
+            self._box_from = self._box_to = event.position()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._drag = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.drawing and self._box_from is not None:
+            self._box_to = event.position()
+            self.update()
+            return
         if self._drag is not None:
             self.pan(event.position() - self._drag)
             self._drag = event.position()
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.drawing and self._box_from is not None:
+            self._box_to = event.position()
+            box = self._drawn_box()
+            if box is not None:
+                self.stop_drawing()
+                self.box_drawn.emit(box)
+            else:
+                self._box_from = self._box_to = None
+            return
         self._drag = None
         self.unsetCursor()
         super().mouseReleaseEvent(event)

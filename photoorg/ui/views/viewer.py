@@ -290,7 +290,9 @@ class Viewer(QWidget):
         key = event.key()
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if key == Qt.Key.Key_Escape:
-            if self.fullscreen:
+            if self.canvas.drawing:
+                self.canvas.stop_drawing()
+            elif self.fullscreen:
                 self.set_fullscreen(False)
             else:
                 self.stop_slideshow()
