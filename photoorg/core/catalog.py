@@ -30,6 +30,8 @@ import numpy as np
 import sqlite_vec
 
 from photoorg.core.boxes import match_boxes
+from photoorg.core.failures import SUFFIX as FAILED_SUFFIX
+from photoorg.core.failures import waiting_sql
 from photoorg.core.platform_paths import (
     canonical_root,
     match_key,
@@ -1323,7 +1325,7 @@ class Catalog:
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
-            "AND p.missing_since IS NULL "
+            f"AND p.missing_since IS NULL AND {waiting_sql('faces')} "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -1333,7 +1335,7 @@ class Catalog:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 "
-            "AND p.missing_since IS NULL"
+            f"AND p.missing_since IS NULL AND {waiting_sql('faces')}"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -1367,6 +1369,8 @@ class Catalog:
                     ).fetchone()[0]
                 ids.append(face_id)
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
+            self.execute("DELETE FROM photo_stages WHERE photo_id = ? AND stage = ?",
+                         (photo_id, "faces" + FAILED_SUFFIX))
         return ids
 
     def count_faces(self) -> int:

@@ -222,18 +222,26 @@ class Indexer:
         metadata and sidecars) of new and changed photos (and of photos never read, as after
         an upgrade), and new photos joining existing place / scene / pet clusters. Never
         fatal."""
-        from photoorg.core import grouping, metadata_import
+        from photoorg.core import failures, grouping, metadata_import
 
         try:
             metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
-        except Exception:
+        except Exception as exc:
             log.exception("importing the metadata of new photos failed")
+            failures.record_step(self.cat, "metadata", "import", "importing metadata failed "
+                                 f"({failures.describe(exc)})")
+        else:
+            failures.clear_step(self.cat, "metadata", "import")
         if not photo_ids:
             return
         try:
             grouping.after_index(self.cat, photo_ids, self.text_encoder)
-        except Exception:
+        except Exception as exc:
             log.exception("assigning new photos to clusters failed")
+            failures.record_step(self.cat, "clusters", "new photos", "adding new photos to "
+                                 f"places, scenes and pets failed ({failures.describe(exc)})")
+        else:
+            failures.clear_step(self.cat, "clusters", "new photos")
 
     def _batches(
         self, pool: ThreadPoolExecutor, work: list[tuple[int, Path]]
@@ -345,7 +353,11 @@ def run_face_pass(
 ) -> int:
     """Run a face pass (``faces.face_pass``; or another stage of that shape, named by
     ``phase``) with progress, pause and cancel; returns the photos it processed. Never
-    raises: a failing pass must not take indexing down."""
+    raises: a failing pass must not take indexing down, so its failure is recorded
+    (:mod:`photoorg.core.failures`: shown by the CLI, ``status`` and the window) and the
+    photos it did not do stay pending for the next run."""
+    from photoorg.core import failures
+
     progress = Progress(phase, total=cat.count_pending_faces() if phase == "faces" else 0)
 
     def report(done: int, total: int) -> None:
@@ -356,17 +368,24 @@ def run_face_pass(
         done = face_pass(
             cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
         )
-    except Exception:
+    except Exception as exc:
         log.exception("%s pass failed", phase)
+        failures.record_step(cat, phase, "pass", f"the {phase} pass failed "
+                             f"({failures.describe(exc)})")
         return 0
+    failures.clear_step(cat, phase, "pass")
     if phase != "faces":
         return done
     try:  # named face regions other tools wrote meet the faces just detected
         from photoorg.core.metadata_import import apply_named_regions
 
         apply_named_regions(cat)
-    except Exception:
+    except Exception as exc:
         log.exception("matching named face regions failed")
+        failures.record_step(cat, phase, "regions", "matching named face regions failed "
+                             f"({failures.describe(exc)})")
+    else:
+        failures.clear_step(cat, phase, "regions")
     return done
 
 

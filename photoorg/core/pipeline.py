@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from photoorg.core import failures
 from photoorg.core.catalog import Catalog
 from photoorg.core.indexer import IndexControl, IndexListener, IndexSummary, Progress
 from photoorg.core.models import ModelPolicy
@@ -334,7 +335,8 @@ class ClustersStage:
 
         if not ctx.cat.roots():
             return []
-        return [k for k in grouping.KINDS if grouping.is_stale(ctx.cat, k)]
+        return [k for k in grouping.KINDS if grouping.is_stale(ctx.cat, k)
+                and failures.step_may_run(ctx.cat, "clusters", k)]
 
     def pending(self, ctx: RunContext) -> int:
         return len(self.stale_kinds(ctx))
@@ -363,9 +365,12 @@ class ClustersStage:
                 grouping.refresh_clusters(ctx.cat, kind, encoder)
             except ImportError as exc:
                 log.info("no %s clusters here: %s", kind, exc)
-            except Exception:
+            except Exception as exc:  # the kind stays stale: grouped again on a later run
                 log.exception("grouping %s failed", kind)
-                ctx.notes.append(f"grouping {kind} failed")
+                failures.record_step(ctx.cat, "clusters", kind,
+                                     f"grouping {kind} failed ({failures.describe(exc)})")
+            else:
+                failures.clear_step(ctx.cat, "clusters", kind)
             ctx.listener.on_progress(Progress("clusters", done=done, total=len(kinds)))
 
 
@@ -542,11 +547,12 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
                 if ctx.models.encoders.lean and hasattr(st, "release"):
                     st.release()  # what only this stage uses (face models, place data)
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
-        except Exception:
+        except Exception as exc:
             if st.needs_model:
                 raise  # the model failed mid-run: the caller retries later
             log.exception("pipeline stage %s failed", st.name)
-            ctx.notes.append(f"{st.name} failed")
+            failures.record_step(ctx.cat, st.name, "stage",
+                                 f"the {st.name} stage failed ({failures.describe(exc)})")
     ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
     ctx.summary.cancelled = ctx.control.cancelled
     ctx.summary.seconds = time.monotonic() - started
