@@ -34,6 +34,8 @@ log = logging.getLogger("photoorg")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3  # the command finished, but some work failed (listed on stderr)
+EXIT_INTERRUPTED = 130  # Ctrl+C (128 + SIGINT)
 
 CommandFn = Callable[[argparse.Namespace], int]
 

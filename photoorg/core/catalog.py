@@ -1294,13 +1294,16 @@ class Catalog:
 
     # -- work queues -----------------------------------------------------------------
 
-    def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
+    def pending_embedding(self, model_id: int, limit: int = 10_000,
+                          tried_since: float | None = None) -> list[tuple[int, Path]]:
         """Photos that need a vector from ``model_id`` (new, changed, or older model),
         on online roots: first those with no vector at all (new or changed: nothing finds
-        them yet, even during a model switch), then by id."""
+        them yet, even during a model switch), then by id. Photos whose last read failed
+        wait their turn (:mod:`photoorg.core.failures`; none failed since ``tried_since``)."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
+            f"AND {waiting_sql('embed', tried_since=tried_since)} "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
             "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
@@ -1311,6 +1314,7 @@ class Catalog:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
+            f"AND {waiting_sql('embed')} "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?)",
             (model_id,),
         )

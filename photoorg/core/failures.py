@@ -33,6 +33,10 @@ BACKOFF_S = (0.0, 300.0, 3600.0)
 GAVE_UP = 1e18  # "next try" of a photo that used its attempts: when its file changes
 
 SUFFIX = "!failed"
+# read errors that may pass (a file being written or moved, a drive asleep, memory pressure):
+# the photo is tried again, never marked skipped or done for them
+TRANSIENT_READ_ERRORS = frozenset({"file vanished", "permission denied", "read error",
+                                   "out of memory"})
 _META_PREFIX = "failed:"
 
 
@@ -42,13 +46,15 @@ def next_try(attempts: int, now: float) -> float:
     return now + BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
 
 
-def waiting_sql(stage: str, column: str = "p.id") -> str:
+def waiting_sql(stage: str, column: str = "p.id", tried_since: float | None = None) -> str:
     """An SQL condition true for photos that may run ``stage`` now (no failure record, or
-    one whose wait is over). ``stage`` is a fixed identifier of the code, never input."""
+    one whose wait is over; with ``tried_since``, not failed since then either: a run does
+    not retry what failed in it). ``stage`` is a fixed identifier of the code, never input."""
     assert stage.isidentifier(), stage
+    again = "" if tried_since is None else f" OR done_at >= {float(tried_since)!r}"
     return (
         f"{column} NOT IN (SELECT photo_id FROM photo_stages WHERE stage = '{stage}{SUFFIX}' "
-        "AND CAST(detail AS REAL) > unixepoch('subsec'))"
+        f"AND (CAST(detail AS REAL) > unixepoch('subsec'){again}))"
     )
 
 
@@ -157,7 +163,8 @@ def causes(cat: Catalog, since: float = 0.0, examples: int = 3) -> list[Cause]:
     rows = cat.query(
         "SELECT s.stage, s.error, s.version, r.path, p.rel_path FROM photo_stages s "
         "JOIN photos p ON p.id = s.photo_id JOIN roots r ON r.id = p.root_id "
-        "WHERE s.stage LIKE ? AND s.done_at >= ? ORDER BY s.photo_id",
+        "WHERE s.stage LIKE ? AND s.done_at >= ? AND p.missing_since IS NULL "
+        "ORDER BY s.photo_id",
         ("%" + SUFFIX, since))
     for stage, reason, tries, root, rel in rows:
         cause = out.setdefault((stage[: -len(SUFFIX)], reason or ""),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photoorg.core import failures
 from photoorg.core.catalog import Catalog
 from photoorg.core.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
 
@@ -98,6 +99,7 @@ class IndexControl:
 class IndexSummary:
     embedded: int = 0
     skipped: int = 0
+    failed: int = 0  # not read this time for a reason that may pass: tried again later
     faces_photos: int = 0
     text_photos: int = 0
     seconds: float = 0.0
@@ -177,6 +179,7 @@ class Indexer:
     def run(self) -> IndexSummary:
         """Index until nothing waits (or cancelled). Safe to call again at any time."""
         started = time.monotonic()
+        run_started = time.time()
         summary = IndexSummary()
         total = self.cat.count_pending_embedding(self.model.id)
         progress = Progress("embedding", total=total)
@@ -184,12 +187,13 @@ class Indexer:
         self.listener.on_progress(progress)
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
             while not self.control.cancelled:
-                work = self.cat.pending_embedding(self.model.id, limit=2048)
+                work = self.cat.pending_embedding(self.model.id, limit=2048,
+                                                  tried_since=run_started)
                 if not work:
                     break
                 for batch in self._batches(pool, work):
                     self._commit_batch(batch, summary)
-                    progress.done = summary.embedded + summary.skipped
+                    progress.done = summary.embedded + summary.skipped + summary.failed
                     progress.total = max(progress.total, progress.done)
                     progress.skipped = summary.skipped
                     progress.rate = rate.add(progress.done)
@@ -222,7 +226,7 @@ class Indexer:
         metadata and sidecars) of new and changed photos (and of photos never read, as after
         an upgrade), and new photos joining existing place / scene / pet clusters. Never
         fatal."""
-        from photoorg.core import failures, grouping, metadata_import
+        from photoorg.core import grouping, metadata_import
 
         try:
             metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
@@ -301,6 +305,11 @@ class Indexer:
         import torch
 
         good = [d for d in batch if d.error is None]
+        # a read error that may pass leaves the photo pending (tried again on a later run)
+        retry = [d for d in batch if d.error is not None
+                 and d.error.reason in failures.TRANSIENT_READ_ERRORS]
+        skipped = [d for d in batch if d.error is not None
+                   and d.error.reason not in failures.TRANSIENT_READ_ERRORS]
         vectors = (
             self.embedder.encode_image_tensors(torch.stack([d.tensor for d in good]))
             if good
@@ -332,17 +341,24 @@ class Indexer:
                     tz_offset=info.tz_offset,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
-            for decoded in batch:
-                if decoded.error is not None:
-                    err = decoded.error
-                    self.cat.mark_skipped(decoded.photo_id, err.reason, err.detail)
-                    summary.skipped_reasons[err.reason] = (
-                        summary.skipped_reasons.get(err.reason, 0) + 1
-                    )
+            for stage in ("embed", "info"):  # read now: what the info stage lacked too
+                failures.clear(self.cat, stage, [d.photo_id for d in good])
+            for decoded in retry:
+                assert decoded.error is not None
+                failures.record(self.cat, "embed", {
+                    decoded.photo_id: f"could not read the file ({decoded.error.reason})"})
+            for decoded in skipped:
+                err = decoded.error
+                assert err is not None
+                self.cat.mark_skipped(decoded.photo_id, err.reason, err.detail)
+                summary.skipped_reasons[err.reason] = (
+                    summary.skipped_reasons.get(err.reason, 0) + 1
+                )
         summary.embedded += len(good)
+        summary.failed += len(retry)
         summary.new_ids.extend(d.photo_id for d in good)
-        summary.skipped += len(batch) - len(good)
-        for decoded in batch:
+        summary.skipped += len(skipped)
+        for decoded in skipped:
             if decoded.error is not None:
                 self.listener.on_skipped(decoded.path, decoded.error.reason, decoded.error.detail)
 
@@ -356,8 +372,6 @@ def run_face_pass(
     raises: a failing pass must not take indexing down, so its failure is recorded
     (:mod:`photoorg.core.failures`: shown by the CLI, ``status`` and the window) and the
     photos it did not do stay pending for the next run."""
-    from photoorg.core import failures
-
     progress = Progress(phase, total=cat.count_pending_faces() if phase == "faces" else 0)
 
     def report(done: int, total: int) -> None:

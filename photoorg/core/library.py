@@ -28,6 +28,8 @@ from photoorg.core import clusters as cl
 from photoorg.core import models as model_policy
 from photoorg.core import pipeline
 from photoorg.core.catalog import Catalog, CatalogError
+from photoorg.core.failures import Cause, causes
+from photoorg.core.failures import counts as failure_counts
 from photoorg.core.indexer import IndexControl, IndexListener, IndexSummary
 from photoorg.core.models import Encoders, ModelPolicy
 from photoorg.core.scanner import ScanReport
@@ -58,6 +60,7 @@ class IndexOutcome:
     scan: ScanReport
     summary: IndexSummary
     notes: list[str] = field(default_factory=list)
+    failures: list[Cause] = field(default_factory=list)  # this run's, one per stage and cause
 
 
 class Library:
@@ -209,7 +212,7 @@ class Library:
         ctx = self.run_pipeline(control=control, listener=listener, **kwargs)
         if ctx.summary.embedded:
             self.save_search_cache()
-        return IndexOutcome(report, ctx.summary, ctx.notes)
+        return IndexOutcome(report, ctx.summary, ctx.notes, ctx.run_failures())
 
     def require_target_model(self, progress: Any = None) -> Any:
         """Load the model the pipeline embeds with (downloading it with ``progress``) and
@@ -276,7 +279,14 @@ class Library:
         gone = missing_folders(cat)
         if gone:
             result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
+        # photos (or steps) per stage whose last try failed: tried again on a later run
+        result["failures"] = failure_counts(cat)
         return result
+
+    def failures(self, since: float = 0.0, examples: int = 3) -> list[Cause]:
+        """What failed (since a time; 0: everything standing), one entry per stage and
+        cause, with a few example photos."""
+        return causes(self.reader(), since=since, examples=examples)
 
     def skipped(self, limit: int = 50) -> list[tuple[Path, str, str]]:
         return self.reader().skipped(limit=limit)

@@ -76,6 +76,11 @@ class RunContext:
     decode_workers: int | None = None
     summary: IndexSummary = field(default_factory=IndexSummary)
     notes: list[str] = field(default_factory=list)  # what could not run, for the user
+    started: float = field(default_factory=time.time)  # failures since then are this run's
+
+    def run_failures(self) -> list[failures.Cause]:
+        """What failed in this run, one entry per stage and cause."""
+        return failures.causes(self.cat, since=self.started)
 
     @property
     def stopped(self) -> bool:
@@ -94,11 +99,16 @@ class Stage(Protocol):
 # -- per-photo stages kept in photo_stages ------------------------------------------------
 
 
+RETRY = "retry: "
+
+
 class PhotoStage:
     """A stage that handles photos one batch at a time and records each in ``photo_stages``.
 
     Subclasses set ``name``, ``version`` and write :meth:`run_batch`, returning
-    ``{photo id: error or None}`` for the photos they handled (the others stay pending)."""
+    ``{photo id: error or None}`` for the photos they handled (the others stay pending). An
+    error starting with :data:`RETRY` is a failure that may pass: the photo is not done, and
+    is tried again on a later run (:mod:`photoorg.core.failures`)."""
 
     name = ""
     needs_model = False
@@ -115,7 +125,7 @@ class PhotoStage:
             "FROM photos p JOIN roots r ON r.id = p.root_id "
             "LEFT JOIN photo_stages s ON s.photo_id = p.id AND s.stage = ? "
             "WHERE r.online = 1 AND p.status != 'skipped' AND s.photo_id IS NULL "
-            f"AND ({self.where()})"
+            f"AND {failures.waiting_sql(self.name)} AND ({self.where()})"
         )
 
     def pending(self, ctx: RunContext) -> int:
@@ -138,7 +148,11 @@ class PhotoStage:
                 break
             after = photos[-1][0]
             results = self.run_batch(ctx, photos)
-            record_stage(ctx.cat, self.name, self.version, results)
+            retry = {pid: err[len(RETRY):] for pid, err in results.items()
+                     if err is not None and err.startswith(RETRY)}
+            failures.record(ctx.cat, self.name, retry)
+            record_stage(ctx.cat, self.name, self.version,
+                         {pid: err for pid, err in results.items() if pid not in retry})
             progress.done += len(photos)
             if self.phase:
                 ctx.listener.on_progress(progress)
@@ -208,6 +222,7 @@ class EmbedStage:
         total = ctx.summary
         total.embedded += summary.embedded
         total.skipped += summary.skipped
+        total.failed += summary.failed
         total.new_ids += summary.new_ids
         for reason, n in summary.skipped_reasons.items():
             total.skipped_reasons[reason] = total.skipped_reasons.get(reason, 0) + n
@@ -249,11 +264,13 @@ class InfoStage(PhotoStage):
             try:
                 info = read_info(path)
             except DecodeError as exc:
-                results[pid] = str(exc)  # the embed stage records why it is skipped
+                results[pid] = (  # the embed stage records why one is skipped
+                    f"{RETRY}could not read the file ({exc.reason})"
+                    if exc.reason in failures.TRANSIENT_READ_ERRORS else str(exc))
                 continue
             except Exception as exc:  # a reader bug costs one photo's metadata, not the run
-                log.exception("reading the metadata of %s failed", path)
-                results[pid] = repr(exc)
+                log.debug("reading the metadata of %s failed", path, exc_info=True)
+                results[pid] = f"{RETRY}reading size and date failed ({failures.describe(exc)})"
                 continue
             infos.append((pid, info))
             results[pid] = None
@@ -547,6 +564,7 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
                 if ctx.models.encoders.lean and hasattr(st, "release"):
                     st.release()  # what only this stage uses (face models, place data)
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
+            failures.clear_step(ctx.cat, st.name, "stage")
         except Exception as exc:
             if st.needs_model:
                 raise  # the model failed mid-run: the caller retries later
