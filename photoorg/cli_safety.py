@@ -60,7 +60,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
                 when = _dt.datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M")
                 print(f"{e.batch:6d}  {when}  {e.summary}{'  (undone)' if e.undone else ''}")
             return EXIT_OK
-        done = journal.undo(cat, args.steps or 1)
+        try:
+            done = journal.undo(cat, args.steps or 1)
+        except journal.JournalError as exc:
+            raise CliError(str(exc)) from exc
     if args.json:
         emit_json([{"step": e.batch, "action": e.action, "summary": e.summary} for e in done])
         return EXIT_OK
