@@ -244,7 +244,10 @@ class Library:
 
         try:
             SearchIndex(self.catalog_path).close(save=True)
-        except Exception:  # an optimisation only: search rebuilds it when missing
+        except OSError as exc:  # an optimisation only: search rebuilds it when missing
+            log.warning("could not write the search cache (%s); the next search starts "
+                        "slower", exc.strerror or exc)
+        except Exception:
             log.exception("could not write the search cache")
 
     # -- status --------------------------------------------------------------------------

@@ -171,3 +171,38 @@ def test_errors_are_clear(tmp_path: Path) -> None:
     )
     assert offline.returncode == 1
     assert "ViT-B-32/laion2b_s34b_b79k" in offline.stderr
+
+
+def test_a_closed_pipe_is_quiet(library: tuple[Path, Path], tmp_path: Path) -> None:
+    """``photoorg search ... --json | head -c 300``: the reader goes away, photoorg stops
+    without a traceback (``true`` closes the pipe before photoorg writes)."""
+    _, data = library
+    err = tmp_path / "err.txt"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for reader in ("true", "head -c 300 >/dev/null"):
+        proc = subprocess.run(
+            ["bash", "-c", "set -o pipefail; "
+             f"'{sys.executable}' -m photoorg --data-dir '{data}' search 'red circle' "
+             f"--json --all 2>'{err}' | {reader}"],
+            env=env, timeout=300, capture_output=True, text=True)
+        stderr = err.read_text()
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+        assert proc.returncode in (0, 141), (proc.returncode, stderr)
+
+
+def test_ctrl_c_is_a_clean_message(library: tuple[Path, Path], tmp_path: Path) -> None:
+    import signal
+    import time
+
+    photos, data = library
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photoorg", "--data-dir", str(copy), "watch"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode in (0, 130), (proc.returncode, err)
