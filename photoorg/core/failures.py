@@ -33,10 +33,10 @@ BACKOFF_S = (0.0, 300.0, 3600.0)
 GAVE_UP = 1e18  # "next try" of a photo that used its attempts: when its file changes
 
 SUFFIX = "!failed"
-# read errors that may pass (a file being written or moved, a drive asleep, memory pressure):
-# the photo is tried again, never marked skipped or done for them
-TRANSIENT_READ_ERRORS = frozenset({"file vanished", "permission denied", "read error",
-                                   "out of memory"})
+# read errors that may pass (a file being moved, a drive asleep, memory pressure): the photo
+# is tried again, never marked skipped or done for them. ("permission denied" is the file's
+# state until someone changes it: skipped, with that reason, like an unreadable format.)
+TRANSIENT_READ_ERRORS = frozenset({"file vanished", "read error", "out of memory"})
 _META_PREFIX = "failed:"
 
 

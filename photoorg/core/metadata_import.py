@@ -24,10 +24,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from photoorg.core import journal
 from photoorg.core.boxes import match_boxes
 from photoorg.core.catalog import Catalog
+from photoorg.core.failures import describe
 from photoorg.core.metadata import PhotoMetadata, read_metadata
 from photoorg.core.missing import MISSING_IDS
 
@@ -73,6 +75,7 @@ def import_metadata(
     ids = sorted({int(p) for p in photo_ids})
     paths = cat.paths_for_ids(ids)
     report = ImportReport()
+    fresh: list[tuple[Path, list[str]]] = []
     for pid in ids:
         path = paths.get(pid)
         if path is None or not path.is_file():
@@ -80,16 +83,47 @@ def import_metadata(
         try:
             meta = reader(str(path))
         except Exception as exc:  # a reader bug must cost this photo's metadata, not the run
-            log.exception("reading the metadata of %s failed", path)
-            meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
+            log.debug("reading the metadata of %s failed", path, exc_info=True)
+            meta = PhotoMetadata(problems=[f"could not read metadata ({describe(exc)})"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
         _index_texts(cat, [pid])
         if meta.problems:
             report.problems[pid] = list(meta.problems)
-            log.warning("metadata of %s partly unreadable: %s", path, "; ".join(meta.problems))
+            if _first_time(path, meta.problems):
+                fresh.append((path, meta.problems))
+    _log_problems(fresh)
     report.faces_named += apply_named_regions(cat, ids)
     return report
+
+
+# what was logged, per file and its state: the same problems of an unchanged file are not
+# logged again on every pass (they stay in the catalog for the window to show)
+_warned: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+_WARNED_MAX = 10_000
+LOGGED_PER_PASS = 5  # files logged one by one per pass; the rest in one line
+
+
+def _first_time(path: Path, problems: list[str]) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return True
+    state = (st.st_size, st.st_mtime_ns, tuple(problems))
+    if _warned.get(str(path)) == state:
+        return False
+    if len(_warned) >= _WARNED_MAX:
+        _warned.clear()
+    _warned[str(path)] = state
+    return True
+
+
+def _log_problems(fresh: list[tuple[Path, list[str]]]) -> None:
+    for path, problems in fresh[:LOGGED_PER_PASS]:
+        log.warning("metadata of %s partly unreadable: %s", path, "; ".join(problems))
+    if len(fresh) > LOGGED_PER_PASS:
+        log.warning("... and the metadata of %d more photos partly unreadable",
+                    len(fresh) - LOGGED_PER_PASS)
 
 
 # Photos on online folders whose metadata was never read: readable or not yet judged (a
