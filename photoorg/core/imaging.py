@@ -63,11 +63,43 @@ def _avif_supported() -> bool:
 
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".bmp",
+     ".gif"}
     | _HEIF_EXTENSIONS
     | ({".avif"} if _avif_supported() else set())
     | RAW_EXTENSIONS
 )
+# Image formats photoorg does not read: listed (skipped, "not supported (TGA)") so the user
+# sees them in Couldn't read instead of wondering where they went.
+UNSUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".j2k": "JPEG 2000", ".jp2": "JPEG 2000", ".jpx": "JPEG 2000", ".jpf": "JPEG 2000",
+    ".tga": "TGA", ".sgi": "SGI", ".rgb": "SGI", ".bw": "SGI", ".eps": "EPS", ".ps": "EPS",
+    ".dds": "DDS", ".avifs": "AVIF sequence", ".psd": "Photoshop", ".xcf": "GIMP",
+    ".jxl": "JPEG XL", ".ico": "icon", ".icns": "icon", ".pcx": "PCX", ".ppm": "PPM",
+    ".pgm": "PGM", ".pbm": "PBM", ".exr": "OpenEXR", ".hdr": "Radiance HDR", ".svg": "SVG",
+    ".qoi": "QOI", ".x3f": "Sigma RAW", ".rw1": "RAW", ".3fr": "Hasselblad RAW",
+    ".iiq": "Phase One RAW", ".mos": "Leaf RAW", ".kdc": "Kodak RAW", ".mrw": "Minolta RAW",
+    ".nrw": "Nikon RAW", ".sr2": "Sony RAW", ".srf": "Sony RAW", ".erf": "Epson RAW",
+}
+REASON_NOT_SUPPORTED = "not supported"
+if _avif_supported():
+    UNSUPPORTED_EXTENSIONS.pop(".avif", None)
+for _ext in SUPPORTED_EXTENSIONS:
+    UNSUPPORTED_EXTENSIONS.pop(_ext, None)
+
+# Pillow refuses PNG text chunks over 1 MB ("truncated or corrupt" for a Photoshop export
+# with a 1.15 MB XMP packet); 16 MB still guards against a decompression bomb.
+_MAX_TEXT_CHUNK = 16 * 1024 * 1024
+
+
+def _raise_text_guard() -> None:
+    from PIL import PngImagePlugin
+
+    PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, _MAX_TEXT_CHUNK)
+    PngImagePlugin.MAX_TEXT_MEMORY = max(PngImagePlugin.MAX_TEXT_MEMORY, 4 * _MAX_TEXT_CHUNK)
+
+
+_raise_text_guard()
 
 # Pillow plugins we let identify a file; anything else (EPS, PSD, ICO, ...) is "not recognised".
 # EPS in particular would shell out to Ghostscript.
@@ -170,7 +202,8 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
     name = os.path.basename(os.fsdecode(path))
     if name.startswith("._"):  # macOS AppleDouble side files, not images
         return False
-    return os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+    ext = os.path.splitext(name)[1].lower()
+    return ext in SUPPORTED_EXTENSIONS or ext in UNSUPPORTED_EXTENSIONS
 
 
 def decode_photo(
@@ -235,6 +268,9 @@ def _decode(
         name = os_path(os.fsdecode(path))  # \\?\ prefix for long paths on Windows
         ext = os.path.splitext(name)[1].lower()
         _check_regular_file(name)
+        if ext in UNSUPPORTED_EXTENSIONS:
+            raise DecodeError(f"{REASON_NOT_SUPPORTED} ({UNSUPPORTED_EXTENSIONS[ext]})",
+                              "photoorg does not read this image format")
         if ext not in RAW_EXTENSIONS:
             return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
         try:
@@ -294,7 +330,7 @@ def _guard() -> Iterator[None]:
         except Image.DecompressionBombError as exc:
             raise DecodeError(REASON_TOO_LARGE, str(exc)) from exc
         except UnidentifiedImageError as exc:
-            raise DecodeError(REASON_UNRECOGNISED, str(exc)) from exc
+            raise DecodeError(REASON_UNRECOGNISED, _readable(str(exc))) from exc
         except FileNotFoundError as exc:
             raise DecodeError(REASON_VANISHED, str(exc)) from exc
         except PermissionError as exc:
@@ -310,6 +346,15 @@ def _guard() -> Iterator[None]:
             raise DecodeError(REASON_READ_ERROR, str(exc)) from exc
         except Exception as exc:  # SyntaxError, ValueError, struct.error, EOFError, ...
             raise DecodeError(REASON_CORRUPT, f"{type(exc).__name__}: {exc}") from exc
+
+
+_PY_OBJECT = re.compile(r"<_?[\w.]+ (?:name=(['\"]).*?\1[^>]*|object at 0x[0-9a-f]+)>")
+
+
+def _readable(text: str) -> str:
+    """Pillow's messages without Python object reprs ("cannot identify image file
+    <_io.BufferedReader name='...'>" -> "cannot identify image file")."""
+    return _PY_OBJECT.sub("", text).strip() or "unknown format"
 
 
 def _check_regular_file(name: str) -> None:
@@ -401,7 +446,7 @@ def _decode_pillow(
             if not heif_ok and (kind == "HEIF" or ext in _HEIF_EXTENSIONS):
                 raise DecodeError(REASON_HEIF_NOT_INSTALLED, name) from exc
             if kind:  # Pillow reports a damaged header as "cannot identify"
-                raise DecodeError(REASON_CORRUPT, f"damaged {kind} file: {exc}") from exc
+                raise DecodeError(REASON_CORRUPT, f"damaged {kind} file") from exc
             raise
         with im:
             return _from_pillow_image(im, min_side, max_side, max_pixels, want_image, slack)
