@@ -22,7 +22,7 @@ def test_a_png_with_a_big_xmp_chunk_is_read(tmp_path: Path) -> None:
               + "</x:xmpmeta>")
     assert len(packet) > 1_150_000
     info = PngImagePlugin.PngInfo()
-    info.add_itxt("XML:com.adobe.xmp", packet)
+    info.add_itxt("XML:com.adobe.xmp", packet, zip=True)  # compressed, as Photoshop writes
     path = tmp_path / "export.png"
     Image.new("RGB", (200, 130), "green").save(path, pnginfo=info)
     photo = imaging.decode_photo(path)
