@@ -33,6 +33,8 @@ BACKOFF_S = (0.0, 300.0, 3600.0)
 GAVE_UP = 1e18  # "next try" of a photo that used its attempts: when its file changes
 
 SUFFIX = "!failed"
+# the stages that record per-photo failures (queried by name: photo_stages' index)
+PHOTO_STAGES = ("embed", "info", "metadata", "faces", "text")
 # read errors that may pass (a file being moved, a drive asleep, memory pressure): the photo
 # is tried again, never marked skipped or done for them. ("permission denied" is the file's
 # state until someone changes it: skipped, with that reason, like an unreadable format.)
@@ -63,6 +65,7 @@ def record(cat: Catalog, stage: str, failed: Mapping[int, str], now: float | Non
     """Record that ``stage`` failed on these photos (``{photo id: reason}``)."""
     if not failed:
         return
+    assert stage in PHOTO_STAGES, stage
     now = time.time() if now is None else now
     key = stage + SUFFIX
     with cat.transaction() as conn:
@@ -160,12 +163,13 @@ def causes(cat: Catalog, since: float = 0.0, examples: int = 3) -> list[Cause]:
     """Failures recorded at or after ``since`` (0: all standing ones), one per stage and
     reason, most photos first."""
     out: dict[tuple[str, str], Cause] = {}
+    keys = [stage + SUFFIX for stage in PHOTO_STAGES]
     rows = cat.query(
         "SELECT s.stage, s.error, s.version, r.path, p.rel_path FROM photo_stages s "
         "JOIN photos p ON p.id = s.photo_id JOIN roots r ON r.id = p.root_id "
-        "WHERE s.stage LIKE ? AND s.done_at >= ? AND p.missing_since IS NULL "
-        "ORDER BY s.photo_id",
-        ("%" + SUFFIX, since))
+        f"WHERE s.stage IN ({','.join('?' * len(keys))}) AND s.done_at >= ? "
+        "AND p.missing_since IS NULL ORDER BY s.photo_id",
+        (*keys, since))
     for stage, reason, tries, root, rel in rows:
         cause = out.setdefault((stage[: -len(SUFFIX)], reason or ""),
                                Cause(stage[: -len(SUFFIX)], reason or ""))
@@ -188,9 +192,16 @@ def causes(cat: Catalog, since: float = 0.0, examples: int = 3) -> list[Cause]:
 
 def counts(cat: Catalog) -> dict[str, int]:
     """Standing failures per stage (photos, or steps for whole-step failures)."""
+    keys = [stage + SUFFIX for stage in PHOTO_STAGES]
     result: dict[str, int] = {}
-    for cause in causes(cat, examples=0):
-        result[cause.stage] = result.get(cause.stage, 0) + cause.count
+    for key, n in cat.query(
+        "SELECT s.stage, COUNT(*) FROM photo_stages s JOIN photos p ON p.id = s.photo_id "
+        f"WHERE s.stage IN ({','.join('?' * len(keys))}) AND p.missing_since IS NULL "
+        "GROUP BY s.stage", keys):
+        result[key[: -len(SUFFIX)]] = int(n)
+    for (key,) in cat.query("SELECT key FROM meta WHERE key LIKE ?", (_META_PREFIX + "%",)):
+        stage = key[len(_META_PREFIX):].split(":", 1)[0]
+        result[stage] = result.get(stage, 0) + 1
     return result
 
 

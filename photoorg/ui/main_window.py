@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         apply_scheduled_restore(data)
         offer_backup_if_damaged(data, self)
         self._missing = 0  # photos whose files are gone (from the last overview)
+        self._idle_counts_due = False  # indexing went idle: say the counts with the next overview
         self.controller = LibraryController(
             data, self.settings, model_spec=model_spec, index_mode=index_mode, watch=watch,
             faces=faces, parent=self,
@@ -319,6 +320,7 @@ class MainWindow(QMainWindow):
         self.unreadable_page.retry_requested.connect(c.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
+        c.problems_ready.connect(self.unreadable_page.set_problems)
         dupes = self.duplicates_page
         dupes.threshold_changed.connect(c.load_duplicates)
         dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
@@ -835,6 +837,9 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        if self._idle_counts_due:
+            self._idle_counts_due = False
+            self._show_idle_counts(overview)
         self._missing = int(overview.counts.get("missing", 0))
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
@@ -871,12 +876,18 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        overview = self.controller.overview
-        counts = overview.library if overview else {}
+        # the counts come with the overview the controller reads now (this one is older:
+        # what the run failed on is not in it yet)
+        self._idle_counts_due = True
+
+    def _show_idle_counts(self, overview: Overview) -> None:
+        counts = overview.library or {}
         if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
             text = f"{counts['photos']:,} photos"
             if counts.get("unreadable"):
                 text += f" · {counts['unreadable']:,} couldn't be read"
+            if counts.get("failed"):
+                text += f" · {counts['failed']:,} not done yet (see Couldn't read)"
             if counts.get("offline"):
                 text += f" · {counts['offline']:,} offline"
             self.statusBar().showMessage(text, 5000)
