@@ -397,6 +397,17 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class Rows(list):
+    """A statement's rows, all read (what :meth:`Catalog.execute` returns): used like the
+    cursor it replaces (``fetchone``, ``fetchall``, iteration)."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
 class CatalogError(RuntimeError):
     """The catalog file cannot be used (newer major version, corrupt file, ...)."""
 
@@ -551,9 +562,11 @@ class Catalog:
                 if not self.conn.getautocommit():
                     self.conn.execute("ROLLBACK")
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Rows:
+        """Run one statement; its rows are read while the lock is held (a cursor stepped
+        later would interleave with another thread's statements on this connection)."""
         with self._lock:
-            return self.conn.execute(sql, params)
+            return Rows(self.conn.execute(sql, params))
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         with self._lock:
