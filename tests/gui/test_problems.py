@@ -13,7 +13,7 @@ pytestmark = needs_tiny
 def test_a_failed_face_pass_shows_in_the_status_bar_and_couldnt_read(
     qtbot, library, monkeypatch  # noqa: ANN001
 ) -> None:
-    from photoorg.core.faces import FaceAnalyzer
+    from photoorg.core.people.faces import FaceAnalyzer
 
     real = FaceAnalyzer.analyze
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import search
-from photoorg.core.catalog import Catalog
+from photoorg.core.search import engine as search
+from photoorg.core.store.catalog import Catalog
 
 
 def _mount_small(where: Path, size: str) -> bool:
@@ -61,7 +61,7 @@ def test_search_cache_on_a_full_disk_is_an_error_not_sigbus(
     (small_fs / "filler").write_bytes(b"x" * 1000)
     script = textwrap.dedent(f"""
         import sys
-        from photoorg.core.search import SearchIndex
+        from photoorg.core.search.engine import SearchIndex
         try:
             index = SearchIndex({str(catalog)!r}, cache_dir={str(small_fs)!r},
                                 backend="numpy")

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from photoorg.cli import EXIT_INCOMPLETE, EXIT_OK
-from photoorg.core import failures, grouping, ocr
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import weights_available
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.groups import grouping
+from photoorg.core.ingest import ocr
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.models.embedder import weights_available
+from photoorg.core.store import failures
+from photoorg.core.store.catalog import Catalog
 
 TINY = "photoorg-tiny/bundled"
 needs_tiny = pytest.mark.skipif(not weights_available(TINY), reason="tiny model missing")
@@ -60,7 +62,7 @@ def test_a_face_pass_raising_on_a_photo_is_reported_and_retried(
     photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from photoorg.core.faces import FaceAnalyzer
+    from photoorg.core.people.faces import FaceAnalyzer
 
     data = tmp_path / "data"
     real = FaceAnalyzer.analyze
@@ -154,7 +156,7 @@ def test_a_file_that_vanishes_mid_run_is_not_skipped_for_good(
     photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from photoorg.core.library import Library
+    from photoorg.core.app.library import Library
 
     data = tmp_path / "data"
     gone = photos / "green_star_0.jpg"
@@ -186,7 +188,7 @@ def test_a_file_that_vanishes_mid_run_is_not_skipped_for_good(
 def test_attempts_are_bounded_with_backoff(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     write_sample_library(folder, per_class=1, seed=1, size=64)
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.scanner import scan_library
 
     with Catalog(tmp_path / "c.sqlite") as cat:
         cat.add_root(folder)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from photoorg.core import imaging
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import scan_library
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media import imaging
+from photoorg.core.store.catalog import Catalog
 
 UNSUPPORTED = (".j2k", ".tga", ".sgi", ".eps", ".dds", ".avifs")
 
@@ -48,8 +48,8 @@ def test_unsupported_formats_are_listed_with_a_reason(tmp_path: Path, ext: str) 
 
 
 def test_unsupported_files_reach_couldnt_read(tmp_path: Path) -> None:
-    from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-    from photoorg.core.indexer import Indexer
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
 
     if not weights_available(TEST_MODEL):
         pytest.skip("tiny model missing")

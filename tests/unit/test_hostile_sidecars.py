@@ -9,9 +9,11 @@ from pathlib import Path
 
 from metadata_files import blank_jpeg, xmp_packet
 
-from photoorg.core import metadata, metadata_import, xmp
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import scan_library
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.metadata import importer as metadata_import
+from photoorg.core.metadata import read as metadata
+from photoorg.core.metadata import xmp
+from photoorg.core.store.catalog import Catalog
 
 
 def _bag(words: list[str]) -> str:

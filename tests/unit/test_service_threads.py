@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from photoorg.core.embedder import TEST_MODEL, weights_available
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, weights_available
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 
@@ -35,8 +35,8 @@ class _Recording:
 
 
 def test_queries_and_the_pipeline_use_their_own_connections(tmp_path: Path) -> None:
-    from photoorg.core.library import Library
-    from photoorg.core.service import LibraryService
+    from photoorg.core.app.library import Library
+    from photoorg.core.app.service import LibraryService
 
     photos, data = tmp_path / "photos", tmp_path / "data"
     write_sample_library(photos, per_class=3, seed=4, size=96)

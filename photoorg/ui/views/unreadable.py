@@ -87,7 +87,7 @@ class UnreadablePage(QWidget):
         self._selection_changed()
 
     def set_files(self, files: list[Any]) -> None:
-        """``files``: :class:`photoorg.core.browse.Unreadable` rows."""
+        """``files``: :class:`photoorg.core.search.browse.Unreadable` rows."""
         self.table.clear()
         items = []
         for f in files:
@@ -113,7 +113,7 @@ class UnreadablePage(QWidget):
         self._selection_changed()
 
     def set_problems(self, causes: list[Any]) -> None:
-        """``causes``: :class:`photoorg.core.failures.Cause`, one line each."""
+        """``causes``: :class:`photoorg.core.store.failures.Cause`, one line each."""
         self.problems.clear()
         for cause in causes:
             item = QTreeWidgetItem([STEP_NAMES.get(cause.stage, cause.stage), cause.reason,
