@@ -529,6 +529,10 @@ def main(argv: list[str] | None = None) -> int:
     data = config.data_dir(args.data_dir)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    from photoorg.logsetup import RepeatFilter
+
+    for handler in logging.getLogger().handlers:  # repeats summarised, rate-limited
+        handler.addFilter(RepeatFilter())
     if args.nice:
         lower_priority()
     out_lock = threading.Lock()

@@ -15,6 +15,7 @@ Either is cleared when the work succeeds.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import time
@@ -226,8 +227,10 @@ def describe(exc: BaseException) -> str:
         return "permission denied"
     if isinstance(exc, MemoryError):
         return "out of memory"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "the disk is full"
     if isinstance(exc, OSError) and exc.errno is not None:
-        return f"read error ({exc.strerror or exc.errno})"
+        return exc.strerror or f"OS error {exc.errno}"
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str) and reason:
         return reason
