@@ -111,3 +111,104 @@ def test_temp_files_of_dead_writers_are_swept_at_start(tmp_path: Path) -> None:
     mine.write_bytes(b"busy")
     search.SearchIndex(catalog, cache_dir=cache, backend="numpy").close()
     assert not left.exists() and mine.exists()
+
+
+def _enospc(*_args: object, **_kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_thumbnail_on_a_full_disk_is_shown_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from photoorg.ui.thumbnails import ThumbnailCache
+    from photoorg.ui.workers import ThumbRequest
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (400, 300), "red").save(photo)
+    thumbs = tmp_path / "thumbs"
+    real_save = Image.Image.save
+
+    def half_then_full(self: Image.Image, fp: object, *args: object, **kw: object) -> None:
+        Path(str(fp)).write_bytes(b"\xff\xd8 half")  # some bytes made it
+        _enospc()
+
+    monkeypatch.setattr(Image.Image, "save", half_then_full)
+    image = ThumbnailCache(thumbs).load(ThumbRequest("1-abc", str(photo), 128))
+    assert image is not None and not image.isNull()  # the picture still shows
+    assert [p for p in thumbs.rglob("*") if p.is_file()] == []  # nothing half-written
+    monkeypatch.setattr(Image.Image, "save", real_save)
+    assert ThumbnailCache(thumbs).load(ThumbRequest("1-abc", str(photo), 128)) is not None
+    assert [p.suffix for p in thumbs.rglob("*") if p.is_file()] == [".jpg"]  # room again
+
+
+def test_a_sidecar_on_a_full_disk_is_an_error_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from photoorg.core.metadata import sidecar
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (40, 30)).save(photo)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fd: int, mode: str) -> None:
+            self.f = real_fdopen(fd, mode)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()
+
+        def write(self, data: bytes) -> int:
+            self.f.write(data[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sidecar.os, "fdopen", Full)
+    with pytest.raises(OSError, match="No space left"):
+        sidecar.write_sidecar(photo, ["Keep"], [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temp file
+    monkeypatch.undo()
+    written = sidecar.write_sidecar(photo, ["Keep"], [])
+    assert written.exists() and b"Keep" in written.read_bytes()
+
+
+def test_a_backup_on_a_full_disk_is_a_warning_and_leaves_no_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daily backup on a full disk: indexing goes on, one clear warning, no partial
+    file (the data folder on a small file system with room for half a copy)."""
+    import logging
+
+    from photoorg.core.app.library import Library
+
+    catalog = _library(tmp_path, n=200, dim=64)
+    fs = tmp_path / "fs"
+    if not _mount_small(fs, "16m"):
+        pytest.skip("cannot mount a small file system here")
+    try:
+        data = fs / "data"
+        data.mkdir()
+        (data / "catalog.sqlite").write_bytes(catalog.read_bytes())
+        with Library(data) as lib:
+            lib.writer  # noqa: B018 - opened (WAL files made) before the disk fills up
+            st = os.statvfs(fs)
+            (fs / "filler").write_bytes(
+                b"x" * (st.f_bavail * st.f_frsize - os.path.getsize(catalog) // 2))
+            with caplog.at_level(logging.WARNING):
+                lib.backup_daily()
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any("could not back up the catalog" in w for w in warnings), warnings
+        backups = data / "backups"
+        assert not backups.exists() or [p.name for p in backups.iterdir()] == []
+        (fs / "filler").unlink()  # room again: the next run backs up
+        with Library(data) as lib:
+            lib.backup_daily()
+        assert [p.suffix for p in (data / "backups").iterdir()] == [".sqlite"]
+    finally:
+        subprocess.run(["umount", str(fs)], check=False)
