@@ -212,3 +212,35 @@ def test_a_backup_on_a_full_disk_is_a_warning_and_leaves_no_file(
         assert [p.suffix for p in (data / "backups").iterdir()] == [".sqlite"]
     finally:
         subprocess.run(["umount", str(fs)], check=False)
+
+
+@pytest.mark.slow
+def test_photoorg_index_on_a_full_disk_then_with_room(tmp_path: Path) -> None:
+    """The real command, its data folder on a 2 MB file system: a clear error, no traceback,
+    no temp file; with room again the next run completes."""
+    from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.models.embedder import TEST_MODEL, weights_available
+
+    if not weights_available(TEST_MODEL):
+        pytest.skip("tiny model missing")
+    photos, fs = tmp_path / "photos", tmp_path / "fs"
+    write_sample_library(photos, per_class=2, seed=1, size=128)
+    if not _mount_small(fs, "2m"):
+        pytest.skip("cannot mount a small file system here")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.getcwd(),
+           "PHOTOORG_READ_TEXT": "0"}
+    cmd = [sys.executable, "-m", "photoorg", "--data-dir", str(fs / "data"), "index",
+           str(photos), "--model", TEST_MODEL, "--no-faces", "-q"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1] == (
+            "photoorg: catalog error: database or disk is full")
+        assert not [p for p in fs.rglob("*") if ".tmp" in p.name or ".partial" in p.name]
+        subprocess.run(["mount", "-o", "remount,size=64m", str(fs)], check=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "library: 48 indexed, 0 pending" in proc.stdout
+    finally:
+        subprocess.run(["umount", str(fs)], check=False)

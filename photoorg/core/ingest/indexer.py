@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import apsw
+
 from photoorg.core.media.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
 from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog
@@ -231,6 +233,8 @@ class Indexer:
 
         try:
             metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
+        except (apsw.FullError, apsw.IOError, apsw.ReadOnlyError):
+            raise  # the catalog cannot be written: the run stops with that error
         except Exception as exc:
             log.exception("importing the metadata of new photos failed")
             failures.record_step(self.cat, "metadata", "import", "importing metadata failed "

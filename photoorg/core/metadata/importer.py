@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import apsw
+
 from photoorg.core.media.boxes import match_boxes
 from photoorg.core.metadata.read import PhotoMetadata, read_metadata
 from photoorg.core.store import journal
@@ -177,6 +179,8 @@ def _index_texts(cat: Catalog, photo_ids: Iterable[int]) -> None:
     for pid, (title, caption) in texts_for_photos(cat, photo_ids).items():
         try:
             hook(cat, pid, "\n".join(t for t in (title, caption) if t) or None)
+        except (apsw.FullError, apsw.IOError, apsw.ReadOnlyError):
+            raise  # the catalog cannot be written at all: not this photo's problem
         except Exception:
             log.exception("indexing the caption of photo %s for search failed", pid)
 
