@@ -24,8 +24,7 @@ from photoorg.cli import (
     emit_json,
     open_library,
 )
-from photoorg.core.app.library import LibraryError
-from photoorg.core.store.failures import Cause
+from photoorg.core.app.library import Cause, LibraryError
 
 MAX_CAUSES = 10  # lines of problems printed by index (the rest: photoorg status)
 
