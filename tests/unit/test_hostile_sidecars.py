@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from metadata_files import blank_jpeg, xmp_packet
 
 from photoorg.core.ingest.scanner import scan_library
@@ -87,3 +88,27 @@ def test_packets_past_the_bound_and_doctypes_are_refused() -> None:
         xmp.parse(b" " + b"<x:xmpmeta>" + b"a" * (xmp.MAX_PACKET_BYTES + 1))
     with pytest.raises(xmp.XmpError, match="DOCTYPE"):
         xmp.parse(b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>')
+
+
+def test_the_same_problems_of_an_unchanged_file_are_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    blank_jpeg(photos / "a.jpg")
+    (photos / "a.jpg.xmp").write_bytes(b"<x:xmpmeta><rdf:RDF>truncated")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.add_root(photos)
+        scan_library(cat)
+        ids = [pid for (pid,) in cat.query("SELECT id FROM photos")]
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):  # three passes (the watcher re-reading, a rescan)
+                report = metadata_import.import_metadata(cat, ids)
+                assert report.problems  # still recorded every time
+            assert sum("partly unreadable" in r.getMessage() for r in caplog.records) == 1
+            (photos / "a.jpg.xmp").write_bytes(b"<x:xmpmeta><rdf:RDF>truncated again")
+            os.utime(photos / "a.jpg.xmp")
+            metadata_import.import_metadata(cat, ids)  # changed: said again
+            assert sum("partly unreadable" in r.getMessage() for r in caplog.records) == 2

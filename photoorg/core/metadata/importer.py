@@ -99,17 +99,20 @@ def import_metadata(
 
 # what was logged, per file and its state: the same problems of an unchanged file are not
 # logged again on every pass (they stay in the catalog for the window to show)
-_warned: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+_warned: dict[str, tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]] = {}
 _WARNED_MAX = 10_000
 LOGGED_PER_PASS = 5  # files logged one by one per pass; the rest in one line
 
 
 def _first_time(path: Path, problems: list[str]) -> bool:
-    try:
-        st = path.stat()
+    from photoorg.core.metadata.sidecar import find_sidecars
+
+    try:  # the photo and its sidecars as they are now
+        stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in (path, *find_sidecars(path))]
     except OSError:
         return True
-    state = (st.st_size, st.st_mtime_ns, tuple(problems))
+    state = (tuple(stats), tuple(problems))
     if _warned.get(str(path)) == state:
         return False
     if len(_warned) >= _WARNED_MAX:
