@@ -29,6 +29,16 @@ def test_a_png_with_a_big_xmp_chunk_is_read(tmp_path: Path) -> None:
     assert (photo.info.width, photo.info.height) == (200, 130)
 
 
+def test_a_text_chunk_past_the_guard_is_still_refused(tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", "x" * (17 * 1024 * 1024), zip=True)  # a bomb
+    path = tmp_path / "bomb.png"
+    Image.new("RGB", (20, 20)).save(path, pnginfo=info)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(imaging.DecodeError, match="truncated or corrupt"):
+        imaging.decode_photo(path)
+
+
 def test_mpo_is_read(tmp_path: Path) -> None:
     path = tmp_path / "stereo.mpo"
     Image.new("RGB", (64, 48), "red").save(path, save_all=True,

@@ -34,10 +34,12 @@ HOSTILE = REPO / "tests" / "data" / "hostile"
 MODEL = "photoorg-tiny/bundled"
 
 # Corpus files that cannot be decoded (the others decode despite broken metadata).
+# png_decompression_dos.png decodes since the text-chunk guard is 16 MB (issue 24): its three
+# 2 MB text chunks are read; a chunk past the guard is still refused (test_formats_...).
 CORPUS_BAD = {
     "badbitcount.bmp", "badwidth.bmp", "broken.png", "broken_data_stream.png",
     "crash-j2k-as.png", "crash-sgi-as.jpg", "decompression_bomb.gif",
-    "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif", "png_decompression_dos.png",
+    "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif",
     "reallybig.bmp", "seek_too_large.tif", "shortfile.bmp", "tiff_overflow_rows_per_strip.tif",
     "truncated_end_chunk.png", "truncated_image.png", "truncated_jpeg.jpg", "zero_width.gif",
 }
