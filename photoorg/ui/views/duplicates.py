@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.media.thumbcache import photo_key
+from photoorg.core.app.api import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
 SHOWN_GROUPS = 100  # more are listed after the user deals with these
