@@ -203,8 +203,9 @@ def test_attempts_are_bounded_with_backoff(tmp_path: Path) -> None:
         failures.record(cat, "faces", {pid: "boom"})
         assert pid not in [p for p, _ in cat.pending_faces()]
         assert cat.count_pending_faces() == total - 1
-        waits = [failures.next_try(n, now) - now for n in range(1, failures.MAX_ATTEMPTS)]
-        assert waits == sorted(waits) and waits[0] == 0
+        waits = [failures.next_try(n, now) - now for n in range(2, failures.MAX_ATTEMPTS)]
+        assert waits == sorted(waits) and waits[0] > 0
+        assert failures.next_try(1, now) == 0.0  # the first retry is due at once
         assert failures.next_try(failures.MAX_ATTEMPTS, now) == failures.GAVE_UP
         for _ in range(failures.MAX_ATTEMPTS):
             failures.record(cat, "faces", {pid: "boom"})

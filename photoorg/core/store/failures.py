@@ -58,7 +58,8 @@ _META_PREFIX = "failed:"
 def next_try(attempts: int, now: float) -> float:
     if attempts >= MAX_ATTEMPTS:
         return GAVE_UP
-    return now + BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
+    wait = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
+    return now + wait if wait else 0.0  # no wait: due at once (SQLite's clock is in ms)
 
 
 def waiting_sql(stage: str, column: str = "p.id", tried_since: float | None = None) -> str:
