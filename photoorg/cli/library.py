@@ -1,6 +1,9 @@
 """``index``, ``status`` and ``folders``: the library itself.
 
-Contracts: ``status --json`` prints one object ``{"indexed", "pending", "skipped",
+Contracts: ``index --json`` prints one object ``{"stages": {stage: {"photos" (clusters:
+"kinds", names: "models"), "seconds"}}, "seconds", "peak_rss_mb", "indexed", "skipped",
+...}`` (stages that had work, in the order they ran; ``seconds``: the whole command after
+start-up); ``status --json`` prints one object ``{"indexed", "pending", "skipped",
 "skipped_reasons", "offline", "model", ...}`` (``searching_with`` during a model switch,
 ``not_searchable``, ``folders``, ``unreadable_folders``, ``failures``: ``{stage: photos
 whose last try failed}``; keys are only ever added).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from photoorg.cli import (
     EXIT_INCOMPLETE,
@@ -24,6 +28,7 @@ from photoorg.cli import (
     emit_json,
     open_library,
 )
+from photoorg.core.app.api import peak_rss_mb
 from photoorg.core.app.library import Cause, LibraryError
 
 MAX_CAUSES = 10  # lines of problems printed by index (the rest: photoorg status)
@@ -32,6 +37,7 @@ MAX_CAUSES = 10  # lines of problems printed by index (the rest: photoorg status
 def cmd_index(args: argparse.Namespace) -> int:
     from photoorg.core.app.api import ModelUnavailableError
 
+    started = time.monotonic()
     with open_library(args, model=args.model) as lib:
         try:
             lib.add_folders(args.paths)
@@ -45,7 +51,9 @@ def cmd_index(args: argparse.Namespace) -> int:
                 lib.require_target_model()
             except ModelUnavailableError as exc:
                 raise CliError(str(exc)) from exc
+        scan_start = time.monotonic()
         report = lib.scan()
+        scan_s = time.monotonic() - scan_start
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
             f"{report.removed} removed, {len(report.offline_roots)} offline folders",
@@ -63,13 +71,28 @@ def cmd_index(args: argparse.Namespace) -> int:
         spec = lib.models.target_spec(lib.writer)
         why = lib.encoders.failed.get(spec)
         problems, notes = ctx.run_failures(), ctx.notes
+    if args.json:
+        emit_json({
+            "stages": {"scan": {"photos": report.added + report.changed + report.moved,
+                                "seconds": round(scan_s, 3)}, **summary.stages},
+            "seconds": round(time.monotonic() - started, 3),
+            "peak_rss_mb": peak_rss_mb(),
+            "indexed": summary.embedded, "skipped": summary.skipped,
+            "skipped_reasons": summary.skipped_reasons, "faces_photos": summary.faces_photos,
+            "text_photos": summary.text_photos, "notes": ctx.notes,
+            "library": counts,
+            "failures": [{"stage": c.stage, "reason": c.reason, "count": c.count,
+                          "examples": c.examples} for c in problems],
+        })
+    out = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON only
     print(
         f"indexed {summary.embedded} photos in {summary.seconds:.1f}s, "
         f"skipped {summary.skipped}; library: {counts['indexed']} indexed, "
         f"{counts['pending']} pending, {counts['skipped']} skipped, {counts['offline']} offline",
+        file=out,
     )
     for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  skipped {n}: {reason}")
+        print(f"  skipped {n}: {reason}", file=out)
     print_problems(problems, notes)
     if missing and why is not None:
         # faces, places and people were found anyway; search waits for the model
@@ -167,6 +190,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--read-text", choices=("on", "off"),
                    help="read the words in photos so search finds them (persisted; default on)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help='print {"stages": {name: {"photos", "seconds"}}, "seconds", '
+                   '"peak_rss_mb", ...}: where the time went')
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="library counts")

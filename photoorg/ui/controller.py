@@ -45,12 +45,17 @@ class LibraryController(QObject):
     unreadable_ready = Signal(list)  # [browse.Unreadable]
     problems_ready = Signal(list)  # [failures.Cause]: what failed and is tried again
     duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
-    events_ready = Signal(list)  # [events.Event] suggested, newest first
+    events_ready = Signal(list, object)  # [events.Event] newest first, {id: [(key, path)]}
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
     undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
+    page_moved = Signal(object)  # Source: the page shown was renamed or is gone
+    # the library changed in a way any page may show (a decision, an undo, the CLI, the
+    # indexer): pages that are open refresh from it (a stand-in for the core's change
+    # signal of issue 22)
+    library_changed = Signal()
 
     def __init__(
         self,
@@ -282,8 +287,13 @@ class LibraryController(QObject):
     # -- events: suggested albums ----------------------------------------------------------
 
     def load_events(self) -> None:
-        self.writer.submit(engine.load_events,
-                           callback=lambda r, e: self._deliver(self.events_ready, r, e),
+        def done(result: tuple[list, dict] | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif result is not None and not self._closed:
+                self.events_ready.emit(*result)
+
+        self.writer.submit(engine.load_events_with_covers, callback=done,
                            what="finding events")
 
     def keep_event(self, event_id: int) -> None:
@@ -378,6 +388,9 @@ class LibraryController(QObject):
         """What the settings dialog changed: saved, written, and the service restarted
         where it must be (watching mode, model)."""
         watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        if result.settings.write_sidecars and not self.settings.write_sidecars:
+            self._write(engine.sync_stale_sidecars, what="writing sidecars",
+                        done="Sidecars written")
         if result.settings.read_text != self.settings.read_text:
             self._write(engine.set_read_text, result.settings.read_text,
                         what="saving the settings")
@@ -422,6 +435,7 @@ class LibraryController(QObject):
                 return
             if after is not None:
                 after(result)
+            self.library_changed.emit()
             self.writes_done.emit(done or what)
             self.refresh_undo()
 
@@ -444,19 +458,34 @@ class LibraryController(QObject):
 
     def undo(self) -> None:
         """Undo the last decision (Edit › Undo, Ctrl+Z)."""
-        def finished(undone: list[str] | None, error: TaskError | None) -> None:
+        album = self.source.arg if self.source.kind == "album" else None
+
+        def finished(result: tuple[list[str], str | None] | None,
+                     error: TaskError | None) -> None:
             if error is not None:
                 self._on_task_error(error)
                 return
-            if self._closed:
+            if self._closed or result is None:
                 return
+            undone, album_now = result
+            if album is not None and album_now != album:  # the shown album was renamed/made
+                self._move_page(Source("album", album_now, album_now) if album_now
+                                else Source("all", None, "All photos"))
             self._clusters_changed(reload=True)
+            self.refresh_overview()
+            self.library_changed.emit()
             self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
                                   "Nothing to undo")
             self.refresh_undo()
 
-        self.writer.submit(engine.undo, 1, self.settings.write_sidecars, callback=finished,
-                           what="undoing")
+        self.writer.submit(engine.undo_following, 1, album, self.settings.write_sidecars,
+                           callback=finished, what="undoing")
+
+    def _move_page(self, source: Source) -> None:
+        """What the page showed was renamed or is gone: show it under its new name (or All
+        photos), and tell the window so its title and sidebar follow."""
+        self.source = source
+        self.page_moved.emit(source)
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:
@@ -526,19 +555,21 @@ class LibraryController(QObject):
     def rename_album(self, old: str, new: str) -> None:
         self._write(engine.rename_album, old, new, self.settings.write_sidecars,
                     what="renaming the album", done="Renamed",
-                    after=lambda _: self._tags_changed(renamed=("album", old)))
+                    after=lambda _: self._tags_changed(
+                        renamed=("album", old), to=Source("album", new, new)))
 
     def delete_album(self, name: str) -> None:
         self._write(engine.delete_album, name, self.settings.write_sidecars,
                     what="deleting the album", done="Album deleted",
                     after=lambda _: self._tags_changed(renamed=("album", name)))
 
-    def _tags_changed(self, renamed: tuple | None = None) -> None:
+    def _tags_changed(self, renamed: tuple | None = None,
+                      to: Source | None = None) -> None:
         self.refresh_overview()
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if renamed is not None and (self.source.kind, self.source.arg) == renamed:
-            self.source = Source("all", None, "All photos")  # what it showed is gone
+            self._move_page(to or Source("all", None, "All photos"))
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
@@ -669,6 +700,8 @@ class LibraryController(QObject):
             return
         external, self._external_change = self._external_change, False
         self.refresh_overview()
+        if external or force:
+            self.library_changed.emit()
         if external and self.source.kind in ("tag", "album", "cluster") \
                 and not (self.search_text or self.similar_to):
             self.reload()  # a name or tag given elsewhere changes what this page holds

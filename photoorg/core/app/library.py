@@ -218,8 +218,16 @@ class Library(Decisions):
 
     def require_target_model(self, progress: Any = None) -> Any:
         """Load the model the pipeline embeds with (downloading it with ``progress``) and
-        make it the library's target; raises ``ModelUnavailableError`` saying why it cannot."""
-        encoder = self.encoders.require(self.models.target_spec(self.writer), progress=progress)
+        make it the library's target; raises ``ModelUnavailableError`` saying why it cannot.
+        Already the target with nothing left to embed: not loaded here (the embed stage
+        loads it when the scan finds new photos, and says so if it cannot; ``index --model``
+        with nothing new starts in a second). Returns the encoder, or None when it was not
+        loaded."""
+        spec = self.models.target_spec(self.writer)
+        target = self.writer.target_model()
+        if target is not None and target.spec == spec and not self.embedding_pending():
+            return None
+        encoder = self.encoders.require(spec, progress=progress)
         self.writer.set_target_model(encoder.spec.name, encoder.dim)
         return encoder
 

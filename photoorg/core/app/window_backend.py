@@ -130,6 +130,7 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    album_counts: dict[str, int] = field(default_factory=dict)  # name -> photos (tag albums)
 
 
 def overview(state: State) -> Overview:
@@ -147,6 +148,7 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
+        album_counts=queries.album_counts(cat),
     )
 
 
@@ -362,6 +364,25 @@ def undo(state: State, steps: int = 1, sidecars: bool | None = None) -> list[str
     return [entry.summary for entry in _door(state, sidecars).undo(steps)]
 
 
+def sync_stale_sidecars(state: State) -> int:
+    """Sidecar writing was turned on: every sidecar that does not say what the catalog says
+    is written now (not at the next start)."""
+    return _door(state, False).set_write_sidecars(True)
+
+
+def undo_following(state: State, steps: int, album: str | None,
+                   sidecars: bool | None = None) -> tuple[list[str], str | None]:
+    """Undo (the door rewrites the sidecars it touched), and say what the album shown is
+    called afterwards (None: it is gone), so the page follows an undone rename instead of
+    showing a name that no longer exists."""
+    lib = _door(state, sidecars)
+    before = next((a for a in lib.albums() if album and a.name == album), None)
+    undone = undo(state, steps, sidecars)
+    if before is None:
+        return undone, None
+    return undone, next((a.name for a in lib.albums() if a.id == before.id), None)
+
+
 def last_decision(state: State) -> str | None:
     """What Undo would undo now, or None."""
     entries = journal.history(state["cat"], limit=1)
@@ -392,6 +413,22 @@ def load_events(state: State) -> list[Any]:
     """Writer worker (the split is stored, keeping ids and decisions): the suggestions,
     newest first."""
     return _door(state).events()
+
+
+COVERS_PER_EVENT = 3
+
+
+def load_events_with_covers(state: State) -> tuple[list[Any], dict[int, list[tuple[str, str]]]]:
+    """The suggested events and, for each, a few photos spread over it as its covers
+    (thumbnail key, path)."""
+    events = load_events(state)
+    covers: dict[int, list[tuple[str, str]]] = {}
+    for event in events:
+        ids = list(event.photo_ids)
+        step = max(1, len(ids) // COVERS_PER_EVENT)
+        rows = queries.photos_by_ids(state["cat"], ids[::step][:COVERS_PER_EVENT])
+        covers[int(event.id)] = list(zip(rows.keys, rows.paths, strict=True))
+    return events, covers
 
 
 def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:

@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -237,7 +238,17 @@ def _what(info: ClusterInfo) -> str:
     """How a summary refers to a cluster: “Alice”, or the unnamed person."""
     label = info.display_name
     noun = {"people": "person", "pets": "pet", "places": "place", "scenes": "scene"}[info.kind]
-    return f"“{label}”" if label else f"the unnamed {noun} ({info.id})"
+    if label:
+        return f"“{label}”"
+    # not the internal id: the user never sees it; the size tells the groups apart
+    n = info.size
+    return f"an unnamed {noun} ({n} photo{'s' if n != 1 else ''})"
+
+
+def _photo_name(cat: Catalog, photo_id: int) -> str:
+    """How a summary names a photo: its file name (the user never sees photo ids)."""
+    rel = cat.scalar("SELECT rel_path FROM photos WHERE id = ?", (int(photo_id),))
+    return PurePosixPath(rel).name if rel else f"a photo ({photo_id})"
 
 
 def _cluster_scope(cluster_id: int) -> list[journal.Scope]:
@@ -407,7 +418,7 @@ def remove_photo_from_cluster(
         ("cluster_photos", "cluster_id = ? AND photo_id = ?", (info.id, pid)),
         ("face_rejections", "face_id IN (SELECT id FROM faces WHERE photo_id = ?)", (pid,)),
     ]
-    summary = f"Not {_what(info)}: photo {pid}"
+    summary = f"Not {_what(info)}: {_photo_name(cat, pid)}"
     target = into
     with journal.decision(cat, "cluster.reject", summary, scopes):
         if info.kind == "people":
@@ -445,7 +456,8 @@ def add_photo_to_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
     if info.kind == "people":
         raise ClusterError("people clusters hold faces: move the face instead")
     scopes = [("cluster_photos", "photo_id = ?", (int(photo_id),))]
-    with journal.decision(cat, "cluster.add", f"Put photo {photo_id} in {_what(info)}", scopes):
+    summary = f"Put {_photo_name(cat, photo_id)} in {_what(info)}"
+    with journal.decision(cat, "cluster.add", summary, scopes):
         # one place/scene per photo: a confirmed photo leaves the kind's other clusters
         if info.kind in ("places", "scenes"):
             cat.execute(

@@ -108,6 +108,8 @@ class IndexSummary:
     cancelled: bool = False
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     new_ids: list[int] = field(default_factory=list, repr=False)
+    # per stage that ran: {"photos" (or the stage's own unit): n, "seconds": s}
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class _Rate:

@@ -353,6 +353,12 @@ class LibraryWatcher:
             else:
                 self._rescan_roots.add(root_id)
 
+    def request_index(self) -> None:
+        """Run the pipeline on whatever waits (files put back in the queue by "Retry", which
+        no scan sees as changed), as soon as the watcher is quiet."""
+        with self._lock:
+            self._index_needed = True
+
     def check_roots_now(self) -> None:
         """Look for folders that went away or came back (and added/removed folders)."""
         with self._lock:
