@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from photoorg.core.groups import suggest as sg
+from photoorg.core.models import prompt_cache
 from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available, weights_file
-from photoorg.core.models.policy import prompt_cache
 from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")

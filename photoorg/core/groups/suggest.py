@@ -18,7 +18,7 @@ The built-in vocabularies share one pool of shuffles (of all their labels: sized
 largest), so each vocabulary's false-suggestion rate stays at or below ``ALPHA``.
 
 Prompt vectors are computed once per model's weights and kept in the app's cache folder
-(:mod:`photoorg.core.models.policy.prompt_cache`, shared by every library) and in the catalog
+(:mod:`photoorg.core.models.prompt_cache`, shared by every library) and in the catalog
 (``prompt_vectors``), so suggestions need no model at read time (the window has none
 loaded): the pipeline's names stage calls :func:`prepare` (from the shared cache when it
 has them, else with the encoder).
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.groups import clusters as cl
-from photoorg.core.models.policy import prompt_cache
+from photoorg.core.models import prompt_cache
 from photoorg.core.store.catalog import Catalog, vector_blob
 
 ALPHA = 0.05
