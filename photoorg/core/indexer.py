@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photoorg.core import pixels
 from photoorg.core.catalog import Catalog
 from photoorg.core.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
 
@@ -130,6 +131,16 @@ class _Decoded:
     active_tensor: Any = None  # for the active model during a switch, when it differs
     info: PhotoInfo | None = None
     error: DecodeError | None = None
+    signature: Any = None  # pixels.Signature, from the same decode (None: the stage retries)
+
+
+def _signature(image: Any, path: Path) -> Any:
+    """The pixel signature of the decoded image (never fatal: the pixels stage retries)."""
+    try:
+        return pixels.signature(image)
+    except Exception:
+        log.exception("no pixel signature for %s", path)
+        return None
 
 
 def default_decode_workers() -> int:
@@ -282,7 +293,8 @@ class Indexer:
                 self.active_embedder.preprocess(photo.image)
                 if self.active_embedder is not None else None
             )
-            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info)
+            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info,
+                            signature=_signature(photo.image, path))
         except DecodeError as exc:
             return _Decoded(photo_id, path, error=exc)
         except Exception as exc:  # a decoder bug must cost one photo, not the run
@@ -324,6 +336,8 @@ class Indexer:
                     tz_offset=info.tz_offset,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
+            pixels.store(self.cat, [(d.photo_id, d.signature) for d in good
+                                    if d.signature is not None])
             for decoded in batch:
                 if decoded.error is not None:
                     err = decoded.error

@@ -1,0 +1,310 @@
+"""The pixel check that decides duplicates (Qt-free, no model): two photos are copies only
+when their pixels say so, whatever a CLIP cosine says.
+
+Each photo keeps a small signature, made from the image the embed stage has already decoded
+(EXIF orientation applied): a 64 x 64 greyscale of the whole picture (squashed to a square;
+the aspect ratio is kept beside it) and a 64-bit perceptual hash (DCT of 32 x 32, the 8 x 8
+lowest frequencies against their median). Comparing two signatures:
+
+- **exact copy**: same picture up to resizing, recompression, a format change or a rotation
+  (the four quarter turns are tried): the greyscales agree in structure (correlation of
+  their gradients) *and* in level (mean absolute difference);
+- **edited copy**: the structure agrees but the levels moved (brightness, contrast, a filter),
+  or one is a crop of the other (searched over scale and position, coarse then fine);
+- otherwise, nothing: two different photos of the same beach or whiteboard differ in their
+  gradients even when CLIP puts them at 0.99.
+
+Featureless pictures (almost uniform) are never called copies: there is nothing to compare.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    from photoorg.core.catalog import Catalog
+
+VERSION = 1
+SIDE = 64
+EXACT = "exact"
+EDITED = "edited"
+
+# thresholds measured on real photos and their copies (benchmarks/duplicates_quality.py)
+_ASPECT_TOL = 0.04  # |log(aspect a / aspect b)| for "same framing"
+_GRAD_EXACT = 0.90  # gradient correlation of an exact copy (resize/recompress: >= 0.95)
+_LEVEL_EXACT = 6.0  # mean |grey a - grey b| (0-255) of an exact copy
+_GRAD_EDITED = 0.85  # same framing, levels moved (brightness, contrast, filters)
+_INT_EDITED = 0.95  # ... and the greyscales themselves still correlate
+_CROP_INT = 0.96  # a crop: intensity correlation at the best placement (32 x 32)
+_CROP_GRAD = 0.90  # ... and gradient correlation there (true crops 0.91-0.98; two views
+# of one scene panned 10% reached 0.88)
+_FLAT = 3.0  # grey standard deviation under which a picture is featureless
+PHASH_PROPOSE = 12  # hash distance (bits of 64) under which a pair is worth a pixel check
+
+
+@dataclass(frozen=True)
+class Signature:
+    grey: np.ndarray  # (SIDE, SIDE) uint8
+    aspect: float  # width / height after orientation
+    phash: int  # unsigned 64-bit
+
+    def to_row(self) -> tuple[bytes, float, int]:
+        """``(grey bytes, aspect, phash as signed int64)`` for the catalog."""
+        return self.grey.tobytes(), self.aspect, _signed(self.phash)
+
+    @classmethod
+    def from_row(cls, grey: bytes, aspect: float, phash: int) -> Signature:
+        return cls(np.frombuffer(grey, np.uint8).reshape(SIDE, SIDE), float(aspect),
+                   phash & 0xFFFF_FFFF_FFFF_FFFF)
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # EXACT or EDITED
+    score: float  # the structural correlation that decided (0-1)
+    how: str  # "same", "rotated 90", "brightness", "crop 80%" ...
+
+
+def _signed(h: int) -> int:
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def signature(image: Image.Image) -> Signature:
+    """The signature of an oriented image (any mode, any size). Costs well under 1 ms for
+    the embed stage's ~224 px decode (benchmarks/duplicates.py ``signature_ms``)."""
+    w, h = image.size
+    grey = image.convert("L") if image.mode != "L" else image
+    small = np.asarray(grey.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.uint8)
+    return Signature(small.copy(), w / max(1, h), phash(small))
+
+
+def phash(grey: np.ndarray) -> int:
+    """64-bit perceptual hash of a 64 x 64 greyscale (pHash: the DCT's 8 x 8 lowest
+    frequencies but the first, each against their median)."""
+    g = grey.astype(np.float32).reshape(32, 2, 32, 2).mean(axis=(1, 3))
+    low = (_DCT8 @ g @ _DCT8.T).ravel()
+    bits = low > np.median(low[1:])
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def _dct_rows(n: int, k: int) -> np.ndarray:
+    """The first ``k`` rows of the orthonormal DCT-II matrix of size ``n``."""
+    i = np.arange(n)
+    rows = np.cos(np.pi * (2 * i[None, :] + 1) * np.arange(k)[:, None] / (2 * n)) * math.sqrt(2 / n)
+    rows[0] /= math.sqrt(2)
+    return rows.astype(np.float32)
+
+
+_DCT8 = _dct_rows(32, 8)
+
+
+def hash_distance(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean()
+    n = float(np.sqrt((x * x).sum()))
+    return x / n if n > 1e-9 else np.zeros_like(x)
+
+
+def _grad(g: np.ndarray) -> np.ndarray:
+    return np.concatenate([(g[:, 1:] - g[:, :-1]).ravel(), (g[1:, :] - g[:-1, :]).ravel()])
+
+
+def _half(g: np.ndarray) -> np.ndarray:
+    n = g.shape[0] // 2
+    return g.reshape(n, 2, n, 2).mean(axis=(1, 3))
+
+
+def compare(a: Signature, b: Signature) -> Match | None:
+    """Whether ``b`` is a copy of ``a`` (or ``a`` of ``b``), and which kind; ``None``: two
+    different photos."""
+    ga, gb = a.grey.astype(np.float32), b.grey.astype(np.float32)
+    if ga.std() < _FLAT or gb.std() < _FLAT:
+        return None
+    best: Match | None = None
+    for turns in range(4):
+        aspect = b.aspect if turns % 2 == 0 else 1 / b.aspect
+        if abs(math.log(a.aspect / aspect)) > _ASPECT_TOL:
+            continue
+        rb = np.rot90(gb, turns) if turns else gb
+        grad = float(_z(_grad(ga)) @ _z(_grad(rb)))
+        how = f"rotated {90 * turns}" if turns else "same"
+        if grad >= _GRAD_EXACT and float(np.abs(ga - rb).mean()) <= _LEVEL_EXACT:
+            return Match(EXACT, grad, how)
+        if grad >= _GRAD_EDITED and float(_z(ga).ravel() @ _z(rb).ravel()) >= _INT_EDITED:
+            cand = Match(EDITED, grad, "levels" if not turns else f"levels, {how}")
+            if best is None or cand.score > best.score:
+                best = cand
+    if best is not None:
+        return best
+    return _crop_match(ga, a.aspect, gb, b.aspect) or _crop_match(gb, b.aspect, ga, a.aspect)
+
+
+# -- crops ------------------------------------------------------------------------------------
+
+_FRACTIONS = np.array([0.5, 0.56, 0.62, 0.68, 0.74, 0.8, 0.85, 0.9, 0.94])
+
+
+def _sample(big: np.ndarray, boxes: np.ndarray, n: int) -> np.ndarray:
+    """Bilinear samples of ``big`` (S x S, on [0, 1]^2) on an n x n grid inside each box
+    ``(x0, y0, fw, fh)`` (fractions): shape (len(boxes), n, n)."""
+    s = big.shape[0]
+    t = (np.arange(n, dtype=np.float32) + 0.5) / n
+    xs = (boxes[:, 0:1] + boxes[:, 2:3] * t) * s - 0.5  # (k, n)
+    ys = (boxes[:, 1:2] + boxes[:, 3:4] * t) * s - 0.5
+    xs, ys = np.clip(xs, 0, s - 1.001), np.clip(ys, 0, s - 1.001)
+    x0, y0 = xs.astype(np.int32), ys.astype(np.int32)
+    fx, fy = xs - x0, ys - y0
+    rows0 = big[y0]  # (k, n, S)
+    rows1 = big[y0 + 1]
+    k = len(boxes)
+    idx = np.broadcast_to(x0[:, None, :], (k, n, n))
+
+    def at(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(rows, cols, axis=2)
+
+    top = at(rows0, idx) * (1 - fx[:, None, :]) + at(rows0, idx + 1) * fx[:, None, :]
+    bot = at(rows1, idx) * (1 - fx[:, None, :]) + at(rows1, idx + 1) * fx[:, None, :]
+    return top * (1 - fy[:, :, None]) + bot * fy[:, :, None]
+
+
+def _boxes(fracs: Iterable[float], ratio: float, steps: int) -> np.ndarray:
+    """Crop boxes of the big picture with the small one's aspect: width fraction ``fw``,
+    height ``fw * ratio`` (ratio = aspect big / aspect small), at ``steps`` positions a side."""
+    out = []
+    for fw in fracs:
+        fh = fw * ratio
+        if fh > 1.0 or fh < 0.45 or fw > 1.0:
+            continue
+        for x0 in np.linspace(0, 1 - fw, steps):
+            for y0 in np.linspace(0, 1 - fh, steps):
+                out.append((x0, y0, fw, fh))
+    return np.array(out, np.float32).reshape(-1, 4)
+
+
+def _around(box: np.ndarray, ratio: float, scale: float, shift: float) -> np.ndarray:
+    """Boxes near ``box``: width +-``scale``, place +-``shift`` (5 steps each), kept inside."""
+    x0, y0, fw, _ = (float(v) for v in box)
+    out = []
+    for w in fw + np.linspace(-scale, scale, 5):
+        h = w * ratio
+        if not (0.4 <= w <= 1.0 and 0.4 <= h <= 1.0):
+            continue
+        for dx in np.linspace(-shift, shift, 5):
+            for dy in np.linspace(-shift, shift, 5):
+                out.append((min(max(x0 + dx, 0.0), 1 - w), min(max(y0 + dy, 0.0), 1 - h), w, h))
+    return np.array(out, np.float32).reshape(-1, 4)
+
+
+def _batch_ncc(stack: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    flat = stack.reshape(len(stack), -1)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(flat, axis=1) + 1e-9
+    return (flat @ _z(ref).ravel()) / norms
+
+
+def _crop_match(big: np.ndarray, big_aspect: float, small: np.ndarray,
+                small_aspect: float) -> Match | None:
+    """Whether ``small`` is a crop of ``big``: coarse search (8 x 8) over scale and
+    place, then a finer one around the best, then the decision at 32 x 32."""
+    ratio = big_aspect / small_aspect
+    boxes = _boxes(_FRACTIONS, ratio, 7)
+    if not len(boxes):
+        return None
+    small32 = _half(small)
+    small16 = _half(small32)
+    small8 = _half(small16)
+    scores = _batch_ncc(_sample(big, boxes, 8), small8)
+    if scores.max() < _CROP_INT - 0.1:
+        return None
+    # refine the three best placements at 16 x 16, then the best of those at 32 x 32
+    seeds = boxes[np.argsort(scores)[-3:]]
+    near = np.concatenate([_around(box, ratio, 0.06, 0.06) for box in seeds])
+    scores = _batch_ncc(_sample(big, near, 16), small16)
+    fine_boxes = _around(near[int(np.argmax(scores))], ratio, 0.02, 0.02)
+    samples = _sample(big, fine_boxes, 32)
+    scores = _batch_ncc(samples, small32)
+    top = int(np.argmax(scores))
+    if scores[top] < _CROP_INT:
+        return None
+    grad = float(_z(_grad(samples[top])) @ _z(_grad(small32)))
+    if grad < _CROP_GRAD:
+        return None
+    area = float(fine_boxes[top, 2] * fine_boxes[top, 3])
+    return Match(EDITED, grad, f"crop {round(100 * area)}%")
+
+
+# -- proposals without a model ----------------------------------------------------------------
+
+
+def hash_pairs(ids: Sequence[int], hashes: Sequence[int], max_distance: int = PHASH_PROPOSE,
+               block: int = 4096) -> list[tuple[int, int]]:
+    """Pairs of photos whose perceptual hashes are within ``max_distance`` bits (blockwise,
+    exhaustive): candidates from the pixels alone, whatever the model."""
+    if len(ids) < 2:
+        return []
+    h = np.array([x & 0xFFFF_FFFF_FFFF_FFFF for x in hashes], np.uint64)
+    id_arr = np.asarray(ids, np.int64)
+    out: list[tuple[int, int]] = []
+    for a in range(0, len(h), block):
+        left = h[a : a + block]
+        dist = np.bitwise_count(left[:, None] ^ h[None, a:])
+        i, j = np.nonzero(dist <= max_distance)
+        upper = j > i
+        for x, y in zip((i[upper] + a).tolist(), (j[upper] + a).tolist(), strict=True):
+            out.append((int(id_arr[x]), int(id_arr[y])))
+    return out
+
+
+# -- the catalog's copy -----------------------------------------------------------------------
+
+
+def store(cat: Catalog, signatures: Iterable[tuple[int, Signature]]) -> None:
+    """Keep these photos' signatures (for their current content; call inside the writer's
+    transaction or on its own)."""
+    rows = [(pid, *sig.to_row()) for pid, sig in signatures]
+    if not rows:
+        return
+    with cat.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO pixel_signatures(photo_id, content_hash, version, grey, "
+            "aspect, phash) SELECT ?1, content_hash, ?5, ?2, ?3, ?4 FROM photos WHERE id = ?1",
+            [(pid, grey, aspect, ph, VERSION) for pid, grey, aspect, ph in rows])
+
+
+def load(cat: Catalog, ids: Sequence[int] | None = None) -> dict[int, Signature]:
+    """Signatures of these photos (all when ``None``) that still match their content."""
+    sql = ("SELECT g.photo_id, g.grey, g.aspect, g.phash FROM pixel_signatures g "
+           "JOIN photos p ON p.id = g.photo_id AND p.content_hash IS g.content_hash "
+           "WHERE g.version = ? AND p.missing_since IS NULL")
+    out: dict[int, Signature] = {}
+    if ids is None:
+        chunks: list[Sequence[int] | None] = [None]
+    else:
+        id_list = [int(i) for i in ids]
+        chunks = [id_list[s : s + 900] for s in range(0, len(id_list), 900)]
+    for chunk in chunks:
+        if chunk is None:
+            rows = cat.query(sql, (VERSION,))
+        elif not chunk:
+            continue
+        else:
+            rows = cat.query(sql + f" AND g.photo_id IN ({','.join('?' * len(chunk))})",
+                             (VERSION, *chunk))
+        for pid, grey, aspect, ph in rows:
+            out[int(pid)] = Signature.from_row(grey, aspect, ph)
+    return out
+
+
+# the photos whose signature is missing or stale (SQL condition on ``p``, photos)
+MISSING_SQL = ("p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM pixel_signatures g "
+               f"WHERE g.photo_id = p.id AND g.version = {VERSION} "
+               "AND g.content_hash IS p.content_hash)")
