@@ -397,7 +397,8 @@ CREATE TABLE pixel_signatures(
     version INTEGER NOT NULL,
     grey BLOB NOT NULL,
     aspect REAL NOT NULL,
-    phash INTEGER NOT NULL
+    phash INTEGER NOT NULL,
+    colour BLOB NOT NULL
 );
 """
 

@@ -29,6 +29,7 @@ that comes later forms a group without the photos the user said were different.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import json
 import logging
@@ -53,6 +54,8 @@ from photoorg.core.search import (
 from photoorg.core.trash import TRASH_ACTION
 
 log = logging.getLogger(__name__)
+
+PROPOSALS_PER_PHOTO = 10  # CLIP proposes at most this many partners per photo
 
 _EDITED = re.compile(
     r"(\(\d+\)$|[-_ ](edit(ed)?|copy|kopie|copie|bearbeitet|modifi[eé])(\d*|[-_ ]\d+)$"
@@ -178,8 +181,9 @@ def review(
     eligible = index.filter_ids(filters or Filters())
     started = time.perf_counter()
     sigs = pixels.load(cat, eligible)
-    ids = sorted(sigs)
-    proposed = set(clip) | set(pixels.hash_pairs(ids, [sigs[i].phash for i in ids]))
+    ids = [i for i in sorted(sigs) if not sigs[i].flat]  # featureless: never a copy
+    proposed = (_nearest(clip, PROPOSALS_PER_PHOTO)
+                | set(pixels.hash_pairs(ids, [sigs[i].phash for i in ids])))
     verdicts: dict[tuple[int, int], pixels.Match] = {}
     for a, b in proposed:
         if a in sigs and b in sigs:
@@ -192,6 +196,21 @@ def review(
     scores = _cosines(index, clip, list(verdicts))
     return groups_from_matches(cat, {pair: (scores[pair], m) for pair, m in verdicts.items()},
                                threshold, skip_dismissed=skip_dismissed)
+
+
+def _nearest(pairs: dict[tuple[int, int], float], k: int) -> set[tuple[int, int]]:
+    """Each photo's ``k`` most alike partners among the pairs: a weak model that finds
+    everything alike (random weights: 9,492 of 9,870 pairs above 0.97) proposes O(n k)
+    pairs for the pixel check, not O(n^2)."""
+    partners: dict[int, list[tuple[float, int]]] = {}
+    for (a, b), score in pairs.items():
+        partners.setdefault(a, []).append((score, b))
+        partners.setdefault(b, []).append((score, a))
+    keep: set[tuple[int, int]] = set()
+    for a, found in partners.items():
+        for _, b in heapq.nlargest(k, found):
+            keep.add(_pair_ids(a, b))
+    return keep
 
 
 def _cosines(index: SearchIndex, known: dict[tuple[int, int], float],

@@ -19,6 +19,7 @@ Featureless pictures (almost uniform) are never called copies: there is nothing 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 VERSION = 1
 SIDE = 64
+COLOUR_SIDE = 16
 EXACT = "exact"
 EDITED = "edited"
 
@@ -46,6 +48,7 @@ _INT_EDITED = 0.95  # ... and the greyscales themselves still correlate
 # 10% (different photos) 0.97 / 0.88: both must hold
 _CROP_INT = 0.975
 _CROP_GRAD = 0.90
+_CROP_CHROMA = 0.03  # mean |chromaticity difference| of a crop and its place in the original
 _FLAT = 3.0  # grey standard deviation under which a picture is featureless
 PHASH_PROPOSE = 12  # hash distance (bits of 64) under which a pair is worth a pixel check
 
@@ -55,15 +58,35 @@ class Signature:
     grey: np.ndarray  # (SIDE, SIDE) uint8
     aspect: float  # width / height after orientation
     phash: int  # unsigned 64-bit
+    colour: np.ndarray  # (16, 16, 3) uint8: what a crop's colours are checked against
 
-    def to_row(self) -> tuple[bytes, float, int]:
-        """``(grey bytes, aspect, phash as signed int64)`` for the catalog."""
-        return self.grey.tobytes(), self.aspect, _signed(self.phash)
+    def to_row(self) -> tuple[bytes, float, int, bytes]:
+        """``(grey bytes, aspect, phash as signed int64, colour bytes)`` for the catalog."""
+        return self.grey.tobytes(), self.aspect, _signed(self.phash), self.colour.tobytes()
+
+    @functools.cached_property
+    def levels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The greyscale as float at 64, 32, 16 and 8 px (computed once per photo)."""
+        g64 = self.grey.astype(np.float32)
+        g32 = _half(g64)
+        g16 = _half(g32)
+        return g64, g32, g16, _half(g16)
+
+    @functools.cached_property
+    def flat(self) -> bool:
+        """Almost uniform: nothing to compare, never called a copy."""
+        return bool(self.levels[0].std() < _FLAT)
+
+    @functools.cached_property
+    def structure(self) -> np.ndarray:
+        """Its normalised gradients (what "same picture" is judged on)."""
+        return _z(_grad(self.levels[0]))
 
     @classmethod
-    def from_row(cls, grey: bytes, aspect: float, phash: int) -> Signature:
+    def from_row(cls, grey: bytes, aspect: float, phash: int, colour: bytes) -> Signature:
         return cls(np.frombuffer(grey, np.uint8).reshape(SIDE, SIDE), float(aspect),
-                   phash & 0xFFFF_FFFF_FFFF_FFFF)
+                   phash & 0xFFFF_FFFF_FFFF_FFFF,
+                   np.frombuffer(colour, np.uint8).reshape(COLOUR_SIDE, COLOUR_SIDE, 3))
 
 
 @dataclass(frozen=True)
@@ -81,9 +104,11 @@ def signature(image: Image.Image) -> Signature:
     """The signature of an oriented image (any mode, any size). Costs well under 1 ms for
     the embed stage's ~224 px decode (benchmarks/duplicates.py ``signature_ms``)."""
     w, h = image.size
-    grey = image.convert("L") if image.mode != "L" else image
-    small = np.asarray(grey.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.uint8)
-    return Signature(small.copy(), w / max(1, h), phash(small))
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    small = rgb.resize((SIDE, SIDE), Image.Resampling.BOX)
+    grey = np.asarray(small.convert("L"), dtype=np.uint8)
+    colour = np.asarray(small.reduce(SIDE // COLOUR_SIDE), dtype=np.uint8)
+    return Signature(grey.copy(), w / max(1, h), phash(grey), colour.copy())
 
 
 def phash(grey: np.ndarray) -> int:
@@ -128,8 +153,8 @@ def _half(g: np.ndarray) -> np.ndarray:
 def compare(a: Signature, b: Signature) -> Match | None:
     """Whether ``b`` is a copy of ``a`` (or ``a`` of ``b``), and which kind; ``None``: two
     different photos."""
-    ga, gb = a.grey.astype(np.float32), b.grey.astype(np.float32)
-    if ga.std() < _FLAT or gb.std() < _FLAT:
+    ga, gb = a.levels[0], b.levels[0]
+    if a.flat or b.flat:
         return None
     best: Match | None = None
     for turns in range(4):
@@ -137,7 +162,7 @@ def compare(a: Signature, b: Signature) -> Match | None:
         if abs(math.log(a.aspect / aspect)) > _ASPECT_TOL:
             continue
         rb = np.rot90(gb, turns) if turns else gb
-        grad = float(_z(_grad(ga)) @ _z(_grad(rb)))
+        grad = float(a.structure @ (_z(_grad(rb)) if turns else b.structure))
         how = f"rotated {90 * turns}" if turns else "same"
         if grad >= _GRAD_EXACT and float(np.abs(ga - rb).mean()) <= _LEVEL_EXACT:
             return Match(EXACT, grad, how)
@@ -147,14 +172,16 @@ def compare(a: Signature, b: Signature) -> Match | None:
                 best = cand
     if best is not None:
         return best
-    return _crop_match(ga, a.aspect, gb, b.aspect) or _crop_match(gb, b.aspect, ga, a.aspect)
+    return _crop_match(a, b) or _crop_match(b, a)
 
 
 # -- crops ------------------------------------------------------------------------------------
 
 _COARSE_STEPS = 5  # placements a side in the coarse search
 _COARSE_MARGIN = 0.06  # how far below _CROP_INT a coarse (8 x 8) placement may score
-_FRACTIONS = np.array([0.5, 0.56, 0.62, 0.68, 0.74, 0.8, 0.85, 0.9, 0.94], np.float32)
+# width fractions of a crop (at the same aspect, its area is about their square: >= 49%; a
+# "crop" of less is a different picture, and circles matched circles at 42-48%)
+_FRACTIONS = np.array([0.7, 0.74, 0.78, 0.82, 0.86, 0.9, 0.94], np.float32)
 
 
 def _sample(big: np.ndarray, boxes: np.ndarray, n: int) -> np.ndarray:
@@ -180,7 +207,7 @@ def _boxes(fracs: np.ndarray, ratio: float, steps: int) -> np.ndarray:
     height ``fw * ratio`` (ratio = aspect big / aspect small), at ``steps`` positions a side."""
     fw = np.asarray(fracs, np.float32)
     fh = fw * ratio
-    keep = (fh <= 1.0) & (fh >= 0.45) & (fw <= 1.0)
+    keep = (fh <= 1.0) & (fh >= 0.6) & (fw <= 1.0)
     fw, fh = fw[keep], fh[keep]
     if not len(fw):
         return np.zeros((0, 4), np.float32)
@@ -198,7 +225,7 @@ def _around(box: np.ndarray, ratio: float, scale: float, shift: float) -> np.nda
     x0, y0, fw, _ = (float(v) for v in box)
     w = fw + np.linspace(-scale, scale, 5, dtype=np.float32)
     h = w * ratio
-    ok = (w >= 0.4) & (w <= 1.0) & (h >= 0.4) & (h <= 1.0)
+    ok = (w >= 0.6) & (w <= 1.0) & (h >= 0.6) & (h <= 1.0) & (w * h >= 0.49)
     w, h = w[ok], h[ok]
     d = np.linspace(-shift, shift, 5, dtype=np.float32)
     dx, dy = np.meshgrid(d, d, indexing="ij")
@@ -216,21 +243,25 @@ def _batch_ncc(stack: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (flat @ _z(ref).ravel()) / norms
 
 
-def _crop_match(big: np.ndarray, big_aspect: float, small: np.ndarray,
-                small_aspect: float) -> Match | None:
+def _chroma_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean difference of chromaticity (r, g over r + g + b) of two (n, n, 3) colour grids:
+    blind to brightness, not to hue."""
+    ca = a[..., :2] / (a.sum(axis=-1, keepdims=True) + 30.0)
+    cb = b[..., :2] / (b.sum(axis=-1, keepdims=True) + 30.0)
+    return float(np.abs(ca - cb).mean())
+
+
+def _crop_match(big_sig: Signature, small_sig: Signature) -> Match | None:
     """Whether ``small`` is a crop of ``big``: coarse search (8 x 8) over scale and
     place, then a finer one around the best, then the decision at 32 x 32."""
-    ratio = big_aspect / small_aspect
+    ratio = big_sig.aspect / small_sig.aspect
     boxes = _boxes(_FRACTIONS, ratio, _COARSE_STEPS)
     if not len(boxes):
         return None
-    small32 = _half(small)
-    small16 = _half(small32)
-    small8 = _half(small16)
     # each level samples a picture reduced to about twice its grid (points, not averages:
     # sampled from the full 64 x 64 they alias and a true crop scored 0.8 at 8 x 8)
-    big32 = _half(big)
-    big16 = _half(big32)
+    big, big32, big16, _ = big_sig.levels
+    _, small32, small16, small8 = small_sig.levels
     scores = _batch_ncc(_sample(big16, boxes, 8), small8)
     if scores.max() < _CROP_INT - _COARSE_MARGIN:
         return None
@@ -246,6 +277,14 @@ def _crop_match(big: np.ndarray, big_aspect: float, small: np.ndarray,
         return None
     grad = float(_z(_grad(samples[top])) @ _z(_grad(small32)))
     if grad < _CROP_GRAD:
+        return None
+    # the colours there must be the crop's too: greyscale alone took a zoomed purple circle
+    # for a crop of an orange one
+    box = fine_boxes[top : top + 1]
+    there = np.stack([_sample(big_sig.colour[:, :, c].astype(np.float32), box, 8)[0]
+                      for c in range(3)], axis=-1)
+    if _chroma_gap(there, small_sig.colour.astype(np.float32).reshape(8, 2, 8, 2, 3)
+                   .mean(axis=(1, 3))) > _CROP_CHROMA:
         return None
     area = float(fine_boxes[top, 2] * fine_boxes[top, 3])
     return Match(EDITED, grad, f"crop {round(100 * area)}%")
@@ -285,13 +324,14 @@ def store(cat: Catalog, signatures: Iterable[tuple[int, Signature]]) -> None:
     with cat.transaction() as conn:
         conn.executemany(
             "INSERT OR REPLACE INTO pixel_signatures(photo_id, content_hash, version, grey, "
-            "aspect, phash) SELECT ?1, content_hash, ?5, ?2, ?3, ?4 FROM photos WHERE id = ?1",
-            [(pid, grey, aspect, ph, VERSION) for pid, grey, aspect, ph in rows])
+            "aspect, phash, colour) SELECT ?1, content_hash, ?6, ?2, ?3, ?4, ?5 FROM photos "
+            "WHERE id = ?1",
+            [(pid, grey, aspect, ph, colour, VERSION) for pid, grey, aspect, ph, colour in rows])
 
 
 def load(cat: Catalog, ids: Sequence[int] | None = None) -> dict[int, Signature]:
     """Signatures of these photos (all when ``None``) that still match their content."""
-    sql = ("SELECT g.photo_id, g.grey, g.aspect, g.phash FROM pixel_signatures g "
+    sql = ("SELECT g.photo_id, g.grey, g.aspect, g.phash, g.colour FROM pixel_signatures g "
            "JOIN photos p ON p.id = g.photo_id AND p.content_hash IS g.content_hash "
            "WHERE g.version = ? AND p.missing_since IS NULL")
     out: dict[int, Signature] = {}
@@ -308,8 +348,8 @@ def load(cat: Catalog, ids: Sequence[int] | None = None) -> dict[int, Signature]
         else:
             rows = cat.query(sql + f" AND g.photo_id IN ({','.join('?' * len(chunk))})",
                              (VERSION, *chunk))
-        for pid, grey, aspect, ph in rows:
-            out[int(pid)] = Signature.from_row(grey, aspect, ph)
+        for pid, grey, aspect, ph, colour in rows:
+            out[int(pid)] = Signature.from_row(grey, aspect, ph, colour)
     return out
 
 
