@@ -82,7 +82,7 @@ class Member:
     content_hash: str | None = None
     online: bool = True
     kind: str = "keeper"  # "keeper", or the pixel check's verdict: pixels.EXACT / EDITED
-    how: str = ""  # what the pixel check saw ("same", "rotated 90", "crop 64%", "levels")
+    how: str = ""  # what the pixel check saw ("same", "rotated 90", "cropped to 64%", ...)
 
     @property
     def pixels(self) -> int:

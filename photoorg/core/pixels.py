@@ -93,7 +93,7 @@ class Signature:
 class Match:
     kind: str  # EXACT or EDITED
     score: float  # the structural correlation that decided (0-1)
-    how: str  # "same", "rotated 90", "brightness", "crop 80%" ...
+    how: str  # "same", "rotated 90", "brightness or colours changed", "cropped to 64%" ...
 
 
 def _signed(h: int) -> int:
@@ -167,7 +167,8 @@ def compare(a: Signature, b: Signature) -> Match | None:
         if grad >= _GRAD_EXACT and float(np.abs(ga - rb).mean()) <= _LEVEL_EXACT:
             return Match(EXACT, grad, how)
         if grad >= _GRAD_EDITED and float(_z(ga).ravel() @ _z(rb).ravel()) >= _INT_EDITED:
-            cand = Match(EDITED, grad, "levels" if not turns else f"levels, {how}")
+            cand = Match(EDITED, grad, "brightness or colours changed" if not turns
+                         else f"brightness or colours changed, {how}")
             if best is None or cand.score > best.score:
                 best = cand
     if best is not None:
@@ -287,7 +288,7 @@ def _crop_match(big_sig: Signature, small_sig: Signature) -> Match | None:
                    .mean(axis=(1, 3))) > _CROP_CHROMA:
         return None
     area = float(fine_boxes[top, 2] * fine_boxes[top, 3])
-    return Match(EDITED, grad, f"crop {round(100 * area)}%")
+    return Match(EDITED, grad, f"cropped to {round(100 * area)}%")
 
 
 # -- proposals without a model ----------------------------------------------------------------

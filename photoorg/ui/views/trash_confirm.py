@@ -80,7 +80,7 @@ class TrashConfirmDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.buttons)
-        self.resize(min(1100, 60 + (TILE + 16) * (n + 1)), TILE + 230)
+        self.resize(min(1200, 80 + (TILE + 40) * (n + 1)), TILE + 230)
         store.updated.connect(self._arrived)
 
     def _tile(self, m: Any, badge: str) -> QWidget:
