@@ -73,6 +73,24 @@ class Signature:
         return g64, g32, g16, _half(g16)
 
     @functools.cached_property
+    def _coarse(self) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        return {}
+
+    def coarse(self, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+        """The crop search's first step as the bigger picture: the placements of a crop of
+        aspect ``aspect / ratio`` and each one's 8 x 8 samples, normalised (made once per
+        photo and aspect ratio, then each candidate pair costs a product)."""
+        key = round(ratio, 3)
+        found = self._coarse.get(key)
+        if found is None:
+            boxes = _boxes(_FRACTIONS, key, _COARSE_STEPS)
+            rows = _sample(self.levels[2], boxes, 8).reshape(len(boxes), 64)
+            rows = rows - rows.mean(axis=1, keepdims=True)
+            rows /= np.linalg.norm(rows, axis=1, keepdims=True) + 1e-9
+            found = self._coarse[key] = (boxes, rows)
+        return found
+
+    @functools.cached_property
     def flat(self) -> bool:
         """Almost uniform: nothing to compare, never called a copy."""
         return bool(self.levels[0].std() < _FLAT)
@@ -256,14 +274,14 @@ def _crop_match(big_sig: Signature, small_sig: Signature) -> Match | None:
     """Whether ``small`` is a crop of ``big``: coarse search (8 x 8) over scale and
     place, then a finer one around the best, then the decision at 32 x 32."""
     ratio = big_sig.aspect / small_sig.aspect
-    boxes = _boxes(_FRACTIONS, ratio, _COARSE_STEPS)
-    if not len(boxes):
-        return None
     # each level samples a picture reduced to about twice its grid (points, not averages:
     # sampled from the full 64 x 64 they alias and a true crop scored 0.8 at 8 x 8)
-    big, big32, big16, _ = big_sig.levels
+    boxes, rows = big_sig.coarse(ratio)
+    if not len(boxes):
+        return None
+    big, big32, _, _ = big_sig.levels
     _, small32, small16, small8 = small_sig.levels
-    scores = _batch_ncc(_sample(big16, boxes, 8), small8)
+    scores = rows @ _z(small8).ravel()
     if scores.max() < _CROP_INT - _COARSE_MARGIN:
         return None
     # refine the three best placements at 16 x 16, then the best of those at 32 x 32
