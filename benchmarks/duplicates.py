@@ -9,18 +9,18 @@ Prints ONE JSON line: ``{"photos", "pairs", "groups", "pairs_s", "grouping_s",
 
 ``pairs_s``: :meth:`SearchIndex.duplicate_pairs` (blockwise matmul, numpy) over N synthetic
 512-d vectors, half of them noisy copies of the other half, stored through the catalog;
-``grouping_s``: :func:`photoorg.core.search.keeper_groups` on those pairs (same run). The
+``grouping_s``: :func:`photoorg.core.search.engine.keeper_groups` on those pairs (same run). The
 ratio says what the no-chaining grouping adds.
 
 The pixel stage, on real photos (Debian's mate-backgrounds and the sample portraits, each
 with copies: benchmarks/duplicate_library.py): ``decode_ms`` is the embed stage's decode
 (``decode_photo(min_side=224)``) per photo and ``signature_ms`` what the signature adds to
-it (:func:`photoorg.core.pixels.signature` on that decoded image: the indexing cost; wall
+it (:func:`photoorg.core.media.pixels.signature` on that decoded image: the indexing cost; wall
 time, and ``signature_cpu_ms`` the thread's CPU time, which a busy machine does not inflate);
-``pixel_pair_ms``: :func:`photoorg.core.pixels.compare` per candidate pair over every pair
+``pixel_pair_ms``: :func:`photoorg.core.media.pixels.compare` per candidate pair over every pair
 of photos of different origin (what a model proposing nonsense costs: the crop search runs),
 ``copy_pair_ms`` over the true copy pairs; ``hash_pairs_s``: the model-free proposals
-(:func:`photoorg.core.pixels.hash_pairs`) over N hashes.
+(:func:`photoorg.core.media.pixels.hash_pairs`) over N hashes.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photoorg.core import pixels  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.imaging import decode_photo  # noqa: E402
-from photoorg.core.search import SearchIndex, keeper_groups  # noqa: E402
+from photoorg.core.media import pixels  # noqa: E402
+from photoorg.core.media.imaging import decode_photo  # noqa: E402
+from photoorg.core.search.engine import SearchIndex, keeper_groups  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 def pixel_costs(work: Path, n: int) -> dict:

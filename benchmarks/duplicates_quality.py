@@ -35,7 +35,7 @@ import duplicate_library  # noqa: E402
 from people_photos import fetch_mate_backgrounds  # noqa: E402
 
 from photoorg import config  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 MODELS = ("photoorg-tiny/bundled", "ViT-B-32/random", "photoorg-tiny/random")
 

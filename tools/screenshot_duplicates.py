@@ -57,7 +57,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from photoorg import config
-    from photoorg.core.embedder import TEST_MODEL
+    from photoorg.core.models.embedder import TEST_MODEL
     from photoorg.ui.app import create_application
     from photoorg.ui.main_window import MainWindow
 
@@ -65,7 +65,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="photoorg-dupshots-"))
     os.environ[config.ENV_CACHE_DIR] = str(work / "cache")
     stage(work / "photos")
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.store.catalog import Catalog
 
     (work / "data").mkdir()
     with Catalog(config.catalog_path(work / "data")) as cat:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.media.synthetic import write_sample_library
 
 TINY = "photoorg-tiny/bundled"
 
@@ -105,7 +105,7 @@ def test_duplicates_a_weak_model_chaining_shapes_proposes_no_trash(
     import numpy as np
 
     from photoorg import config
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.store.catalog import Catalog
 
     _, data = library
     with Catalog(config.catalog_path(data), readonly=True) as cat:

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from photoorg import config
-from photoorg.core import catalog as catalog_mod
+from photoorg.core.store import catalog as catalog_mod
 
 TINY = "photoorg-tiny/bundled"
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples" / "people"

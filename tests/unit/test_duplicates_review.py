@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import duplicates, journal, missing, pixels
-from photoorg.core.catalog import Catalog
-from photoorg.core.duplicates import Member, looks_edited, suggest_keeper
-from photoorg.core.imaging import decode_photo
+from photoorg.core.media import pixels
+from photoorg.core.media.imaging import decode_photo
+from photoorg.core.search import duplicates
+from photoorg.core.search.duplicates import Member, looks_edited, suggest_keeper
+from photoorg.core.store import journal, missing, pixel_signatures
+from photoorg.core.store.catalog import Catalog
 
 
 def test_edited_names() -> None:
@@ -57,7 +59,7 @@ def cat(tmp_path: Path) -> Catalog:
             pid = c.add_photo(root.id, name, path.stat().st_size, 1.0 + i, f"hash{i}")
             c.record_info(pid, width=w, height=w, taken_at=None, latitude=None,
                           longitude=None, camera=None)
-            pixels.store(c, [(pid, pixels.signature(decode_photo(path).image))])
+            pixel_signatures.store(c, [(pid, pixels.signature(decode_photo(path).image))])
         yield c
 
 

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from photoorg.core import duplicates, pixels
-from photoorg.core.catalog import Catalog
-from photoorg.core.imaging import decode_photo
+from photoorg.core.media import pixels
+from photoorg.core.media.imaging import decode_photo
+from photoorg.core.search import duplicates
+from photoorg.core.store import pixel_signatures
+from photoorg.core.store.catalog import Catalog
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples" / "people"
 
@@ -118,13 +120,13 @@ def test_signature_round_trips_through_the_catalog(tmp_path: Path) -> None:
     with Catalog(tmp_path / "catalog.db") as cat:
         root = cat.add_root(tmp_path)
         pid = cat.add_photo(root.id, "a.jpg", 1, 1.0, "hash-a")
-        pixels.store(cat, [(pid, sig)])
-        back = pixels.load(cat, [pid])[pid]
+        pixel_signatures.store(cat, [(pid, sig)])
+        back = pixel_signatures.load(cat, [pid])[pid]
         assert np.array_equal(back.grey, sig.grey) and back.phash == sig.phash
         assert back.aspect == pytest.approx(sig.aspect)
         # the file changed (new content hash): the old signature no longer counts
         cat.execute("UPDATE photos SET content_hash = 'hash-b' WHERE id = ?", (pid,))
-        assert pixels.load(cat, [pid]) == {}
+        assert pixel_signatures.load(cat, [pid]) == {}
 
 
 # -- review: CLIP proposes, pixels decide ----------------------------------------------------
@@ -147,7 +149,7 @@ def _catalog(folder: Path, files: dict[str, Path], vectors: dict[str, np.ndarray
             w, h = ImageOps.exif_transpose(im).size
         cat.record_info(pid, width=w, height=h, taken_at=None, latitude=None,
                         longitude=None, camera=None)
-        pixels.store(cat, [(pid, _sig(path))])
+        pixel_signatures.store(cat, [(pid, _sig(path))])
         ids.append(pid)
     cat.store_vectors(model.id, ids, np.stack([vectors[n] for n in files]))
     return cat

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import search as search_mod
-from photoorg.core.catalog import Catalog
-from photoorg.core.search import (
+from photoorg.core.search import engine as search_mod
+from photoorg.core.search.engine import (
     F16_SCORE_ERROR,
     Filters,
     Query,
@@ -25,6 +24,7 @@ from photoorg.core.search import (
     parse_query,
     to_timestamp,
 )
+from photoorg.core.store.catalog import Catalog
 
 BACKENDS = ["torch", "numpy"]
 DIM = 32
@@ -241,7 +241,7 @@ def test_text_and_image_parts_combine(algebra, tmp_path: Path) -> None:
     with lib.index() as index:
         # a library photo as an image part uses its stored vector (no decoding)
         assert index.search(query, enc, k=1)[0].photo_id == names["ab"]
-        pytest.importorskip("photoorg.core.imaging")
+        pytest.importorskip("photoorg.core.media.imaging")
         from PIL import Image
 
         Image.new("RGB", (40, 40), "red").save(outside)
@@ -437,7 +437,7 @@ def test_follows_another_connection_and_process(lib: Library) -> None:
         assert index.search(q, k=1)[0].photo_id == new[0]
         code = (
             "import sys, numpy as np\n"
-            "from photoorg.core.catalog import Catalog\n"
+            "from photoorg.core.store.catalog import Catalog\n"
             "cat = Catalog(sys.argv[1]); root = cat.roots()[0]; model = cat.active_model()\n"
             "ids = cat.add_photos(root.id, [('proc.jpg', 1, 0.0, None)])\n"
             "cat.store_vectors(model.id, ids, -np.array(sys.argv[2].split(','), np.float32)"
@@ -667,7 +667,7 @@ def test_catalog_bulk_vector_io(lib: Library) -> None:
 
 
 def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) -> None:
-    from photoorg.core import catalog as catalog_mod
+    from photoorg.core.store import catalog as catalog_mod
 
     ids = lib.add(random_vectors(40, seed=1))
     monkeypatch.setattr(catalog_mod, "VEC0_CHUNK_LAYOUTS", ("v9.9.9",))
@@ -685,10 +685,10 @@ def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) 
 
 @pytest.mark.slow
 def test_tiny_model_ranks_red_circles_first(tmp_path: Path) -> None:
-    embedder_mod = pytest.importorskip("photoorg.core.embedder")
-    pytest.importorskip("photoorg.core.imaging")
-    from photoorg.core.imaging import decode_photo
-    from photoorg.core.synthetic import write_sample_library
+    embedder_mod = pytest.importorskip("photoorg.core.models.embedder")
+    pytest.importorskip("photoorg.core.media.imaging")
+    from photoorg.core.media.imaging import decode_photo
+    from photoorg.core.media.synthetic import write_sample_library
 
     weights = embedder_mod.bundled_model_dir() / getattr(embedder_mod, "TINY_WEIGHTS", "?")
     if not weights.is_file():
@@ -722,7 +722,7 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_cli_search_similar_duplicates(
     algebra, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photoorg.core.library import Library as CoreLibrary
+    from photoorg.core.app.library import Library as CoreLibrary
 
     lib, names, enc = algebra
     lib.add(unit(basis(0) + 0.01 * basis(3))[None], ["sub/a_copy.png"])

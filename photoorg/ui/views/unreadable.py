@@ -70,7 +70,7 @@ class UnreadablePage(QWidget):
         self._selection_changed()
 
     def set_files(self, files: list[Any]) -> None:
-        """``files``: :class:`photoorg.core.browse.Unreadable` rows."""
+        """``files``: :class:`photoorg.core.search.browse.Unreadable` rows."""
         self.table.clear()
         items = []
         for f in files:
