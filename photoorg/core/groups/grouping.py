@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from photoorg.core.groups import clusters
-from photoorg.core.groups.clusters import KINDS, ClusterError, TextEncoder
-from photoorg.core.groups.regroup import assign_to_nearest
+from photoorg.core.groups.clusters import KINDS, ClusterError, TextEncoder, assign_to_nearest
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)

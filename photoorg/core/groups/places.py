@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from photoorg.core.groups.clusters import _Stored, mean_position
-from photoorg.core.groups.regroup import Group, ReconcileReport, reconcile
+from photoorg.core.groups.clusters import Group, ReconcileReport, _Stored, mean_position, reconcile
 from photoorg.core.store.catalog import Catalog
 
 EARTH_RADIUS_KM = 6371.0088
