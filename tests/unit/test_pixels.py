@@ -241,3 +241,18 @@ def test_groups_form_around_the_keeper_never_by_chaining(tmp_path: Path) -> None
     assert group.member(group.keep).path.name == "a.jpg"
     assert [m.path.name for m in group.members] == ["a.jpg", "b.jpg"]
     assert group.others == [] and len(group.edited) == 1  # a crop: review, never ticked
+
+
+def test_a_copy_with_one_part_changed_is_never_an_exact_copy(tmp_path: Path) -> None:
+    """Like another frame of a burst (someone moved a hand): the same picture but for one
+    part. Offered for review at most, never ticked for the trash."""
+    im = _original("obama_1.jpg")
+    w, h = im.size
+    original = _write(im, tmp_path / "original.jpg", quality=92)
+    changed = im.copy()
+    with Image.open(SAMPLES / "biden_2.jpg") as other:
+        patch = other.convert("RGB").resize((w // 6, h // 6))
+    changed.paste(patch, (w // 2, h // 2))
+    match = pixels.compare(_sig(original), _sig(_write(changed, tmp_path / "frame2.jpg",
+                                                       quality=92)))
+    assert match is None or match.kind == pixels.EDITED, match

@@ -37,6 +37,7 @@ EDITED = "edited"
 _ASPECT_TOL = 0.04  # |log(aspect a / aspect b)| for "same framing"
 _GRAD_EXACT = 0.90  # gradient correlation of an exact copy (resize/recompress: >= 0.95)
 _LEVEL_EXACT = 6.0  # mean |grey a - grey b| (0-255) of an exact copy
+_BLOCK_EXACT = 12.0  # ... and in each 8 x 8 block (true copies: <= 8.1; a moved hand: more)
 _GRAD_EDITED = 0.85  # same framing, levels moved (brightness, contrast, filters)
 _INT_EDITED = 0.95  # ... and the greyscales themselves still correlate
 # a crop: intensity and gradient correlation at the best placement (32 x 32). Measured: true
@@ -179,8 +180,15 @@ def compare(a: Signature, b: Signature) -> Match | None:
         rb = np.rot90(gb, turns) if turns else gb
         grad = float(a.structure @ (_z(_grad(rb)) if turns else b.structure))
         how = f"rotated {90 * turns}" if turns else "same"
-        if grad >= _GRAD_EXACT and float(np.abs(ga - rb).mean()) <= _LEVEL_EXACT:
-            return Match(EXACT, grad, how)
+        diff = np.abs(ga - rb)
+        if grad >= _GRAD_EXACT and float(diff.mean()) <= _LEVEL_EXACT:
+            if float(diff.reshape(8, 8, 8, 8).mean(axis=(1, 3)).max()) <= _BLOCK_EXACT:
+                return Match(EXACT, grad, how)
+            # the same picture but one part differs (retouched, or another frame of a
+            # burst): for review, never ticked
+            best = Match(EDITED, grad, "a part changed" if not turns
+                         else f"a part changed, {how}")
+            continue
         if grad >= _GRAD_EDITED and float(_z(ga).ravel() @ _z(rb).ravel()) >= _INT_EDITED:
             cand = Match(EDITED, grad, "brightness or colours changed" if not turns
                          else f"brightness or colours changed, {how}")
