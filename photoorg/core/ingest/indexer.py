@@ -286,7 +286,7 @@ class Indexer:
 
     def _decode(self, photo_id: int, path: Path) -> _Decoded:
         try:
-            side = self.embedder.image_size
+            side = max(self.embedder.image_size, pixels.MIN_SIDE)  # the signature needs it
             if self.active_embedder is not None:
                 side = max(side, self.active_embedder.image_size)
             photo: DecodedPhoto = decode_photo(path, min_side=side)

@@ -293,7 +293,8 @@ class PixelsStage(PhotoStage):
         made = []
         for pid, path in photos:
             try:
-                made.append((pid, pixels.signature(decode_photo(path, min_side=224).image)))
+                made.append((pid, pixels.signature(
+                    decode_photo(path, min_side=max(224, pixels.MIN_SIDE)).image)))
                 results[pid] = None
             except DecodeError as exc:
                 results[pid] = str(exc)
