@@ -18,8 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photoorg import config
 from photoorg.core.app import window_backend as engine
-from photoorg.core.ingest.indexer import Progress
-from photoorg.core.search import browse_queries as queries
+from photoorg.core.app.api import PhotoList, Progress, Source
 from photoorg.ui.service_client import ServiceClient
 from photoorg.ui.thumbnails import load_viewer_image
 from photoorg.ui.thumbstore import ThumbnailStore
@@ -36,7 +35,7 @@ POLL_INTERVAL_MS = 1500  # changes made elsewhere (the CLI) show within about tw
 
 
 class LibraryController(QObject):
-    photos_ready = Signal(object)  # queries.PhotoList for the grid
+    photos_ready = Signal(object)  # PhotoList for the grid
     overview_ready = Signal(object)  # engine.Overview
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
@@ -89,7 +88,7 @@ class LibraryController(QObject):
         self.service.results.connect(self._on_results)
         self.service.download_progress.connect(self.download_progress)
 
-        self.source = queries.Source("all")
+        self.source = Source("all")
         self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
@@ -156,7 +155,7 @@ class LibraryController(QObject):
         self._generation += 1
         return self._generation
 
-    def show_source(self, source: queries.Source) -> None:
+    def show_source(self, source: Source) -> None:
         """Browse: all photos, a folder, a tag, a cluster."""
         self.source = source
         self.search_text = ""
@@ -181,7 +180,7 @@ class LibraryController(QObject):
                               callback=self._grid_cb(gen), what="loading photos")
 
     def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
-        def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:
+        def done(photos: PhotoList | None, error: TaskError | None) -> None:
             if gen != self._generation or self._closed:
                 return  # a newer request superseded this one
             if error is not None:
@@ -239,7 +238,7 @@ class LibraryController(QObject):
     def refine_similar(self, more: Sequence[int] = (), less: Sequence[int] = ()) -> None:
         """Relevance feedback on the shown results: ``more`` join the photos to be like,
         ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.search.feedback`)."""
-        from photoorg.core.search.feedback import Feedback
+        from photoorg.core.app.api import Feedback
 
         if not self.similar_to:
             return
@@ -381,8 +380,11 @@ class LibraryController(QObject):
         if result.settings.read_text != self.settings.read_text:
             self._write(engine.set_read_text, result.settings.read_text,
                         what="saving the settings")
+        sidecars_on = result.settings.write_sidecars and not self.settings.write_sidecars
         self.settings = result.settings
         self.settings.save(self.data)
+        if sidecars_on:  # the sidecars say what the catalog says from now, not after a restart
+            self._write(engine.set_write_sidecars, True, what="writing the sidecars")
         for root_id in result.removed_folders:
             self.remove_folder(root_id)
         if result.added_folders:
@@ -452,7 +454,8 @@ class LibraryController(QObject):
                                   "Nothing to undo")
             self.refresh_undo()
 
-        self.writer.submit(engine.undo, 1, callback=finished, what="undoing")
+        self.writer.submit(engine.undo, 1, self.settings.write_sidecars, callback=finished,
+                           what="undoing")
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:
@@ -534,7 +537,7 @@ class LibraryController(QObject):
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if renamed is not None and (self.source.kind, self.source.arg) == renamed:
-            self.source = queries.Source("all", None, "All photos")  # what it showed is gone
+            self.source = Source("all", None, "All photos")  # what it showed is gone
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
@@ -598,7 +601,7 @@ class LibraryController(QObject):
     # -- the model (lives in the service) --------------------------------------------------
 
     def effective_model(self) -> str:
-        from photoorg.core.models.embedder import DEFAULT_MODEL  # numpy only: torch stays out
+        from photoorg.core.app.api import DEFAULT_MODEL  # numpy only: torch stays out
 
         reported = self.model_state_now[1]
         from_overview = self.overview.model if self.overview else None

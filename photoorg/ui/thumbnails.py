@@ -14,8 +14,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photoorg.core.media.imaging import DecodeError, load_rgb, make_thumbnail
-from photoorg.core.media.thumbcache import cache_file, key_rotation
+from photoorg.core.app.api import DecodeError, cache_file, key_rotation, load_rgb, make_thumbnail
 from photoorg.ui.workers import ThumbRequest
 
 log = logging.getLogger(__name__)

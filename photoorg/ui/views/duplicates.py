@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.media.thumbcache import photo_key
+from photoorg.core.app.api import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 from photoorg.ui.views.trash_confirm import TrashConfirmDialog
 from photoorg.ui.views.trash_confirm import size_text as _size_text

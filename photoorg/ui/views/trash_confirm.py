@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.media.thumbcache import photo_key
+from photoorg.core.app.api import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
 TILE = 180
