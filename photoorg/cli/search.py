@@ -137,9 +137,11 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         raise CliError("--threshold must be in (0, 1]")
     with open_library(args) as lib:
         groups = lib.duplicates(args.threshold, filters=_filters(args))
-    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+    if args.json:  # "keep" / "why": the suggestion, "kind": keeper / exact / edited (the
+        # pixel check's verdict); extra keys, the shape is unchanged
         emit_json([[{"path": str(m.path), "score": round(m.similarity, 6),
-                     "keep": m.id == g.keep, **({"why": g.why} if m.id == g.keep else {})}
+                     "keep": m.id == g.keep, "kind": m.kind,
+                     **({"why": g.why} if m.id == g.keep else {})}
                     for m in g.members] for g in groups])
         return 0
     if not groups:
@@ -147,7 +149,8 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group.members)} photos)")
         for m in group.members:
-            mark = f"  keep: {group.why}" if m.id == group.keep else ""
+            mark = (f"  keep: {group.why}" if m.id == group.keep
+                    else f"  {m.kind} copy ({m.how})")
             print(f"  {m.similarity:.3f}  {m.path}{mark}")
     return 0
 
@@ -213,9 +216,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_query_options(p)
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("duplicates", help="groups of near-identical photos")
+    p = sub.add_parser("duplicates", help="groups of copies of the same photo",
+                       description="Copies of the same photo, decided by their pixels: exact "
+                       "copies (resized, recompressed, converted, turned) and edited copies "
+                       "(crop, brightness). CLIP only proposes pairs to check.")
     p.add_argument("--threshold", type=float, default=DEFAULT_DUPLICATE_THRESHOLD,
-                   help=f"cosine similarity (default {DEFAULT_DUPLICATE_THRESHOLD})")
+                   help="CLIP cosine at which a pair is proposed for the pixel check "
+                   f"(default {DEFAULT_DUPLICATE_THRESHOLD})")
     _add_filter_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)

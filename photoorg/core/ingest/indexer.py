@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
+from photoorg.core.media import pixels
 from photoorg.core.media.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
-from photoorg.core.store import failures
+from photoorg.core.store import failures, pixel_signatures
 from photoorg.core.store.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -136,6 +137,16 @@ class _Decoded:
     active_tensor: Any = None  # for the active model during a switch, when it differs
     info: PhotoInfo | None = None
     error: DecodeError | None = None
+    signature: Any = None  # pixels.Signature, from the same decode (None: the stage retries)
+
+
+def _signature(image: Any, path: Path) -> Any:
+    """The pixel signature of the decoded image (never fatal: the pixels stage retries)."""
+    try:
+        return pixels.signature(image)
+    except Exception:
+        log.exception("no pixel signature for %s", path)
+        return None
 
 
 def default_decode_workers() -> int:
@@ -282,7 +293,7 @@ class Indexer:
 
     def _decode(self, photo_id: int, path: Path) -> _Decoded:
         try:
-            side = self.embedder.image_size
+            side = max(self.embedder.image_size, pixels.MIN_SIDE)  # the signature needs it
             if self.active_embedder is not None:
                 side = max(side, self.active_embedder.image_size)
             photo: DecodedPhoto = decode_photo(path, min_side=side)
@@ -291,7 +302,8 @@ class Indexer:
                 self.active_embedder.preprocess(photo.image)
                 if self.active_embedder is not None else None
             )
-            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info)
+            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info,
+                            signature=_signature(photo.image, path))
         except DecodeError as exc:
             return _Decoded(photo_id, path, error=exc)
         except Exception as exc:  # a decoder bug must cost one photo, not the run
@@ -338,6 +350,8 @@ class Indexer:
                     tz_offset=info.tz_offset,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
+            pixel_signatures.store(self.cat, [(d.photo_id, d.signature) for d in good
+                                    if d.signature is not None])
             for stage in ("embed", "info"):  # read now: what the info stage lacked too
                 failures.clear(self.cat, stage, [d.photo_id for d in good])
             for decoded in retry:

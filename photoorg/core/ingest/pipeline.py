@@ -1,6 +1,6 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → metadata → faces → clusters → names → sidecars → text
+    scan → embed → info → pixels → metadata → faces → clusters → names → sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.app.library.Library`). Each stage keeps per-photo state
@@ -14,6 +14,9 @@ embed      yes          a vector of the target model (``photos.model_id``; skipp
                         get ``status = 'skipped'`` with a reason)
 info       no           size, date, GPS, camera read without decoding pixels, for photos the
                         embed stage has not read (no model yet): ``photo_stages`` 'info'
+pixels     no           the pixel signature that decides duplicates (``pixel_signatures``, per
+                        content hash): made by the embed stage from its decode; this stage
+                        decodes only photos embedded before (older catalogs), resumably
 metadata   no           keywords, rating, captions, named regions other tools wrote, for
                         photos the embed stage has not read: ``photo_imports``
 faces      no           ``photos.faces_done``; faces join people incrementally
@@ -286,6 +289,43 @@ class InfoStage(PhotoStage):
         return results
 
 
+class PixelsStage(PhotoStage):
+    """Pixel signatures (photoorg.core.media.pixels) for photos embedded before signatures existed
+    (an older catalog): the embed stage makes them from its own decode for every new photo,
+    so this decodes only the backlog, a batch at a time, resuming where it stopped."""
+
+    name = "pixels"
+    version = "1"
+    batch = 64
+    phase = "checking pixels"
+
+    def where(self) -> str:
+        from photoorg.core.store.pixel_signatures import MISSING_SQL
+
+        return MISSING_SQL
+
+    def run_batch(self, ctx: RunContext, photos: Sequence[tuple[int, Path]]
+                  ) -> dict[int, str | None]:
+        from photoorg.core.media import pixels
+        from photoorg.core.media.imaging import DecodeError, decode_photo
+        from photoorg.core.store import pixel_signatures
+
+        results: dict[int, str | None] = {}
+        made = []
+        for pid, path in photos:
+            try:
+                made.append((pid, pixels.signature(
+                    decode_photo(path, min_side=max(224, pixels.MIN_SIDE)).image)))
+                results[pid] = None
+            except DecodeError as exc:
+                results[pid] = str(exc)
+            except Exception as exc:  # costs this photo's signature, recorded with why
+                log.exception("no pixel signature for %s", path)
+                results[pid] = repr(exc)
+        pixel_signatures.store(ctx.cat, made)
+        return results
+
+
 class MetadataStage:
     """What other tools wrote (keywords, ratings, captions, named faces; embedded and in
     sidecars). The embed stage reads it for the photos it embeds; this stage reads the rest,
@@ -541,8 +581,8 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), MetadataStage(), FacesStage(), ClustersStage(),
-                     NamesStage(), SidecarStage(), TextStage()]
+STAGES: list[Any] = [EmbedStage(), InfoStage(), PixelsStage(), MetadataStage(), FacesStage(),
+                     ClustersStage(), NamesStage(), SidecarStage(), TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

@@ -338,8 +338,22 @@ SELECT trim(COALESCE(name, '') || ' ' ||
 FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NULL);
 """
 
+# the pixel signature that decides duplicates (photoorg.core.media.pixels), per photo content:
+# photos indexed before get theirs from the "pixels" stage (pipeline), lazily and resumably
+_V10_PIXEL_SIGNATURES = """
+CREATE TABLE pixel_signatures(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    content_hash TEXT,
+    version INTEGER NOT NULL,
+    grey BLOB NOT NULL,
+    aspect REAL NOT NULL,
+    phash INTEGER NOT NULL,
+    colour BLOB NOT NULL
+);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_PIXEL_SIGNATURES,
 ]
