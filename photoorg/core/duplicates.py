@@ -39,7 +39,7 @@ from photoorg.core.search import (
     SearchIndex,
     keeper_groups,
 )
-from photoorg.core.trash import TRASH_ACTION
+from photoorg.core.trash import TRASH_ACTION, send_to_trash
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def move_to_trash(
     and drop their catalog rows; returns the files moved. A file that cannot be trashed
     stays in the catalog, and the error names it."""
     if trash is None:
-        from send2trash import send2trash as trash  # noqa: N813
+        trash = send_to_trash
     moved: list[Path] = []
     moved_ids: list[int] = []
     failed: list[str] = []
