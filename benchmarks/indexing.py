@@ -20,7 +20,7 @@ Prints one JSON line per size and a final summary line.
 
 ``--people``: a mixed library of ``--count`` 12 MP photos built from the same real photos
 (benchmarks/people_photos.py: 60% scenes, 30% with one or two real faces from
-``../shared/data/faces-dev`` pasted in at 150-400 px, 10% drawings/posters/sketches/test
+``tests/data/faces-dev`` pasted in at 150-400 px, 10% drawings/posters/sketches/test
 charts). In a fresh child process (so its peak RSS is the indexer's own), as a user would
 run it: ``photoorg index --no-faces`` (Indexer without a face pass), then ``photoorg
 index`` again (only the face pass runs). In this process: the naive CLIP-only loop, the
@@ -273,7 +273,7 @@ def main() -> int:
     parser.add_argument("--people", action="store_true",
                         help="a mixed 12 MP library with faces: CLIP + face pass, one JSON line")
     parser.add_argument("--faces-dev", type=Path,
-                        default=REPO.parent / "shared" / "data" / "faces-dev")
+                        default=REPO / "tests" / "data" / "faces-dev")
     args = parser.parse_args()
     if args.people and not args.faces_dev.is_dir():
         parser.error(f"faces-dev not found at {args.faces_dev} (give --faces-dev DIR)")

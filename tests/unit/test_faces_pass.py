@@ -33,8 +33,7 @@ from photoorg.core.scanner import scan_library
 from photoorg.core.synthetic import write_sample_library
 
 REPO = Path(__file__).resolve().parents[2]
-FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
-needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 
 def _people_photos():
@@ -56,8 +55,6 @@ def analyzer() -> FaceAnalyzer:
 
 @pytest.fixture(scope="module")
 def heads():
-    if not FACES_DEV.is_dir():
-        pytest.skip("faces-dev not found")
     return _people_photos().cut_heads(FACES_DEV)
 
 
@@ -72,7 +69,6 @@ def test_a_12_mp_jpeg_is_decoded_for_faces_by_dct_scaling(tmp_path: Path) -> Non
     assert load_rgb(tmp_path / "big.jpg", max_side=2048).size == (1536, 2048)  # exact as before
 
 
-@needs_faces_dev
 def test_threads_find_the_same_faces_as_one(tmp_path: Path, analyzer: FaceAnalyzer) -> None:
     photos = tmp_path / "photos"
     for person in ("biden", "obama"):
@@ -91,7 +87,6 @@ def test_threads_find_the_same_faces_as_one(tmp_path: Path, analyzer: FaceAnalyz
     assert len(found[0]) >= 4 and found[0] == found[1]
 
 
-@needs_faces_dev
 def test_drawings_are_not_people_and_real_faces_stay(heads, analyzer: FaceAnalyzer) -> None:
     pp = _people_photos()
     rng = np.random.default_rng(3)
@@ -191,7 +186,6 @@ def test_clustering_plans_without_the_write_lock_and_sees_concurrent_decisions(
         assert cat.scalar("SELECT cluster_id FROM faces WHERE id = ?", (face,)) != cid
 
 
-@needs_faces_dev
 def test_new_photos_alone_are_analysed(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     shutil.copytree(FACES_DEV / "obama", photos / "obama")
@@ -274,7 +268,6 @@ def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
         assert len(mine) == len(set(mine.tolist()))
 
 
-@needs_faces_dev
 def test_a_lean_index_lets_the_face_models_go_and_the_window_keeps_them(tmp_path: Path) -> None:
     """``photoorg index`` (lean) needs the face models' memory for the stages after the face
     pass; the window's service (not lean) keeps them for the next photos."""
