@@ -53,6 +53,7 @@ from photoorg import config
 from photoorg.core.browse import SORT_LABELS, SORTS
 from photoorg.core.browse_queries import ClusterInfo, PhotoList, Source
 from photoorg.core.indexer import Progress
+from photoorg.core.platform_paths import display_name
 from photoorg.core.thumbcache import key_rotation
 from photoorg.core.window_backend import Overview, SettingsInfo
 from photoorg.ui import desktop, organize_actions
@@ -515,7 +516,7 @@ class MainWindow(QMainWindow):
         self.sidebar.clear_selection_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page)
-        name = os.path.basename(paths[0])
+        name = display_name(os.path.basename(paths[0]))
         more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
         self.grid_title.setText(f"Similar to {name}{more}")
         self.controller.find_similar(ids)

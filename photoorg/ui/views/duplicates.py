@@ -5,6 +5,7 @@ how alike the others are to it (each at least the threshold: groups never chain)
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.platform_paths import display_name
 from photoorg.core.thumbcache import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
@@ -45,7 +47,8 @@ class GroupCard(QFrame):
         keep = group.member(group.keep)
         n = len(group.members)
         alike = group.similarity * 100
-        self.header = QLabel(f"<b>{n} photos</b> · keep <b>{keep.path.name}</b>: {group.why}"
+        kept = escape(display_name(keep.path.name))
+        self.header = QLabel(f"<b>{n} photos</b> · keep <b>{kept}</b>: {group.why}"
                              f" · the other{'s' if n > 2 else ''} at least {alike:.1f}% "
                              "alike to it")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -59,14 +62,14 @@ class GroupCard(QFrame):
             picture.setFixedSize(TILE, TILE)
             picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
             picture.setStyleSheet("background: palette(base); border-radius: 6px;")
-            picture.setToolTip(str(m.path))
+            picture.setToolTip(display_name(str(m.path)))
             key = photo_key(m.id, m.content_hash, m.size, m.mtime)
             self.tiles[key] = picture
             self._show(key, str(m.path))
             badge = "Keep" if m.id == group.keep else "Goes to the trash"
             dims = f"{m.width:,} × {m.height:,}" if m.pixels else "size unknown"
             offline = "" if m.online else " · offline"
-            caption = QLabel(f"<b>{badge}</b><br>{m.path.name}<br>{dims} · "
+            caption = QLabel(f"<b>{badge}</b><br>{escape(display_name(m.path.name))}<br>{dims} · "
                              f"{_size_text(m.size)}{offline}")
             caption.setTextFormat(Qt.TextFormat.RichText)
             caption.setWordWrap(True)
@@ -188,11 +191,11 @@ class DuplicatesPage(QWidget):
         if card is None:
             return
         names = [card.group.member(pid).path for pid in photo_ids]
-        listed = "\n".join(f"• {p}" for p in names)
+        listed = "\n".join(f"• {display_name(str(p))}" for p in names)
         answer = QMessageBox.question(
             self, "Move to the trash",
             f"Move {len(names)} file{'s' if len(names) != 1 else ''} to the trash?\n\n{listed}"
-            f"\n\nYou keep {card.group.member(card.group.keep).path.name}. "
+            f"\n\nYou keep {display_name(card.group.member(card.group.keep).path.name)}. "
             "The trash can give them back.")
         if answer == QMessageBox.StandardButton.Yes:
             self.trash_requested.emit(list(photo_ids))

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.platform_paths import display_name
+
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -74,9 +76,9 @@ class UnreadablePage(QWidget):
         self.table.clear()
         items = []
         for f in files:
-            item = QTreeWidgetItem([f.path.name, f.reason, f.detail])
+            item = QTreeWidgetItem([display_name(f.path.name), f.reason, f.detail])
             item.setData(0, ID_ROLE, f.id)
-            item.setToolTip(0, str(f.path))
+            item.setToolTip(0, display_name(str(f.path)))
             item.setToolTip(2, f.detail)
             if not f.online:
                 item.setText(1, f"{f.reason} (folder offline)")

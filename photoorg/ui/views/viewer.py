@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg.core.browse_queries import PhotoDetails
+from photoorg.core.platform_paths import display_name
 from photoorg.ui.icons import icon
 from photoorg.ui.views.canvas import ZoomCanvas
 
@@ -216,7 +217,7 @@ class Viewer(QWidget):
                    position: int, total: int) -> None:
         self.photo_id = photo_id
         self.path = path
-        self.title.setText(os.path.basename(path))
+        self.title.setText(display_name(os.path.basename(path)))
         self.set_position(position, total)
         self.canvas.set_pixmap(preview, "Loading…")
         self.canvas.set_rotation(0)
