@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,12 +93,25 @@ def test_progress_updates_while_indexing(qtbot, tmp_path: Path,  # noqa: ANN001
 
 
 @needs_tiny
-def test_pause_and_resume(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_pause_and_resume(qtbot, tmp_path: Path,  # noqa: ANN001
+                          monkeypatch: pytest.MonkeyPatch) -> None:
     photos, data = tmp_path / "photos", tmp_path / "data"
     write_sample_library(photos, per_class=4, seed=3)
     data.mkdir()
     with Catalog(config.catalog_path(data)) as cat:
         cat.add_root(photos)
+    # A fast CPU indexes these 96 photos before the test can click Pause: the indexing thread
+    # waits after its first batch until the test has paused, so there is always work to pause.
+    clicked = threading.Event()
+    report = service_module._Listener.on_progress
+
+    def held(listener, progress) -> None:  # noqa: ANN001
+        report(listener, progress)
+        if progress.phase == "embedding" and progress.done > 0:
+            clicked.wait(30)
+
+    monkeypatch.setattr(service_module._Listener, "on_progress", held)
+    monkeypatch.setattr(service_module, "PROGRESS_INTERVAL_S", 0.0)  # each batch reports
     window = make_window(qtbot, data)
     try:
         service = window.controller.service
@@ -105,13 +119,17 @@ def test_pause_and_resume(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
         window.pause_button.click()
         qtbot.waitUntil(lambda: "paused" in window.progress_label.text(), timeout=10_000)
         assert service.paused
+        clicked.set()
         done = service.last_progress.done
+        assert service.last_progress.phase == "embedding" and done < 96  # work left
         qtbot.wait(600)
         assert service.last_progress.done <= done + 16  # at most the batch in hand
+        assert service.last_progress.phase == "embedding"
         window.pause_button.click()
         qtbot.waitUntil(lambda: service.last_progress is not None
                         and service.last_progress.phase == "done", timeout=30_000)
     finally:
+        clicked.set()
         window.shutdown()
 
 
