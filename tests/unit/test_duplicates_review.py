@@ -4,6 +4,9 @@ the trash move with the catalog following (the system's real trash; on Linux a t
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +91,30 @@ def test_move_to_trash_real_trash(cat: Catalog, tmp_path: Path,
     assert not (system_trash / "files" / "a (1).jpg").exists()
     assert not list((system_trash / "info").iterdir())
     assert missing.missing_ids(cat) == set()
+
+
+def test_a_file_open_in_another_process(cat: Catalog, tmp_path: Path,
+                                        system_trash: Path | None) -> None:
+    """Each OS as it behaves: Windows refuses to move a file that another process has open
+    (the trash move names it, the photo stays as it was); elsewhere the move goes through and
+    the other process keeps reading what it opened."""
+    path = tmp_path / "photos" / "a (1).jpg"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nf = open(sys.argv[1], 'rb')\nprint('open', flush=True)"
+         "\nsys.stdin.read()\nprint(f.read().decode())", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        if sys.platform == "win32":
+            with pytest.raises(duplicates.TrashError, match=re.escape("a (1).jpg")):
+                duplicates.move_to_trash(cat, [2])
+            assert path.read_bytes() == b"xx" and missing.missing_ids(cat) == set()
+        else:
+            assert duplicates.move_to_trash(cat, [2]) == [path]
+            assert not path.exists() and missing.missing_ids(cat) == {2}
+    finally:
+        out, _ = holder.communicate("", timeout=30)
+    assert out.strip() == "xx"
 
 
 # -- groups form around keepers, never by chaining ---------------------------------------------
