@@ -134,20 +134,26 @@ def test_pause_and_resume(qtbot, tmp_path: Path,  # noqa: ANN001
 
 
 @needs_tiny
-def test_service_as_a_child_process(qtbot, library: Path) -> None:  # noqa: ANN001
+def test_service_as_a_child_process(qtbot, library: Path,  # noqa: ANN001
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The app's default: the model and indexing live in a child process; the window
     never imports torch."""
     import sys
 
+    # The app lowers the child's priority (a desktop stays responsive); on a machine loaded by
+    # other work that starves it for minutes, so here it runs at normal priority, and the
+    # waits are for the model to be ready, however long a loaded machine takes.
+    monkeypatch.setenv("PHOTOORG_SERVICE_NICE", "0")
     window = make_window(qtbot, library, index_mode="process", watch=True)
     try:
-        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
-        with qtbot.waitSignal(window.controller.photos_ready, timeout=20_000):
+        assert "--nice" not in window.controller.service._args()
+        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=180_000)
+        with qtbot.waitSignal(window.controller.photos_ready, timeout=60_000):
             window.search_field.setText("a photo of a orange circle")
-        qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=60_000)
         assert all(n.startswith("orange_circle") for n in names(window, 2)), names(window, 4)
         qtbot.waitUntil(lambda: window.watch_label.text().startswith("Watching 1 folder"),
-                        timeout=20_000)
+                        timeout=60_000)
         if "torch" not in sys.modules:  # (other tests in this process may have loaded it)
             assert window.controller.service.mode == "process"
     finally:
