@@ -36,21 +36,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from photoorg import config  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.embedder import TEST_MODEL  # noqa: E402
-from photoorg.core.library import Library  # noqa: E402
-from photoorg.core.synthetic import write_sample_library  # noqa: E402
+from photoorg.core.app.library import Library  # noqa: E402
+from photoorg.core.media.synthetic import write_sample_library  # noqa: E402
+from photoorg.core.models.embedder import TEST_MODEL  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 def build(data: Path, photos: Path, faces: int, per_photo_files: int, seed: int) -> dict:
     """The library: vectors for the photos that carry the faces, half the faces grouped."""
-    from photoorg.core import faces as faces_mod
-    from photoorg.core.grouping import refresh_clusters
+    from photoorg.core.groups.grouping import refresh_clusters
+    from tests.synthetic_faces import synthetic_descriptors
 
     rng = np.random.default_rng(seed)
     write_sample_library(photos / "new", per_class=per_photo_files, seed=seed, size=96)
     per_identity = 50
-    x, _labels, face_photo = faces_mod.synthetic_descriptors(
+    x, _labels, face_photo = synthetic_descriptors(
         identities=max(1, faces // per_identity), per_identity=per_identity, seed=seed)
     n_photos = int(face_photo.max()) + 1
     with Library(data, model=TEST_MODEL) as lib:
@@ -116,7 +116,7 @@ def user_actions(data: Path, seconds: float | None, proc: subprocess.Popen | Non
     rng = random.Random(seed)
     latencies: list[float] = []
     errors: list[str] = []
-    from photoorg.core.search import Query, QueryPart
+    from photoorg.core.search.engine import Query, QueryPart
 
     with Library(data) as lib:
         encoder = lib.search_encoder()

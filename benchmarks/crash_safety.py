@@ -51,9 +51,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core import clusters, journal  # noqa: E402
-from photoorg.core.catalog import Catalog, vec_table  # noqa: E402
-from photoorg.core.synthetic import CLASSES, draw_shape_image  # noqa: E402
+from photoorg.core.groups import clusters  # noqa: E402
+from photoorg.core.media.synthetic import CLASSES, draw_shape_image  # noqa: E402
+from photoorg.core.store import journal  # noqa: E402
+from photoorg.core.store.catalog import Catalog, vec_table  # noqa: E402
 
 TEST_MODEL = "photoorg-tiny/bundled"
 

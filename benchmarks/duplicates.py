@@ -5,7 +5,7 @@
 Prints ONE JSON line: ``{"photos", "pairs", "groups", "pairs_s", "grouping_s",
 "grouping_over_pairs"}``. ``pairs_s``: :meth:`SearchIndex.duplicate_pairs` (blockwise
 matmul, numpy) over N synthetic 512-d vectors, half of them noisy copies of the other half,
-stored through the catalog; ``grouping_s``: :func:`photoorg.core.search.keeper_groups` on
+stored through the catalog; ``grouping_s``: :func:`photoorg.core.search.engine.keeper_groups` on
 those pairs (same run). The ratio says what the no-chaining grouping adds.
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.search import SearchIndex, keeper_groups  # noqa: E402
+from photoorg.core.search.engine import SearchIndex, keeper_groups  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 def main() -> int:

@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photoorg.core import events as ev  # noqa: E402
-from photoorg.core import suggest as sg  # noqa: E402
+from photoorg.core.groups import events as ev  # noqa: E402
+from photoorg.core.groups import suggest as sg  # noqa: E402
 
 
 def bench_events(n: int, seed: int = 0) -> dict:
@@ -67,8 +67,8 @@ def bench_gate_null(trials: int = 3000, m: int = 24, dim: int = 64, seed: int = 
 
 
 def bench_gate_tiny() -> dict:
-    from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-    from photoorg.core.synthetic import CLASSES, draw_shape_image
+    from photoorg.core.media.synthetic import CLASSES, draw_shape_image
+    from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
 
     if not weights_available(TEST_MODEL):
         return {"skipped": "tiny model missing"}

@@ -1,5 +1,5 @@
 """Face descriptors: dlib's ResNet (no BLAS in the dlib-bin wheel) against its torch port
-(photoorg/core/face_descriptor.py), on the same chips, in one run.
+(photoorg/core/people/descriptor.py), on the same chips, in one run.
 
 Chips: every face FaceAnalyzer keeps in the faces-dev photos, plus the faces-dev faces
 pasted small (50-150 px tall) into a textured scene, as benchmarks/people_photos.py does.
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photoorg.core.face_descriptor import TorchFaceDescriptor
-from photoorg.core.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer, model_path
-from photoorg.core.imaging import load_rgb
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.people.descriptor import TorchFaceDescriptor
+from photoorg.core.people.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer, model_path
 
 HERE = Path(__file__).resolve().parent
 

@@ -57,8 +57,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.faces import (  # noqa: E402
+from photoorg.core.ingest.scanner import scan_library  # noqa: E402
+from photoorg.core.people.faces import (  # noqa: E402
     DEFAULT_PARAMS,
     ClusterParams,
     FaceAnalyzer,
@@ -66,9 +66,9 @@ from photoorg.core.faces import (  # noqa: E402
     people_pairwise_scores,
     process_pending_faces,
     recluster_people,
-    synthetic_descriptors,
 )
-from photoorg.core.scanner import scan_library  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
+from tests.synthetic_faces import synthetic_descriptors  # noqa: E402
 
 
 def dbscan_labels(x: np.ndarray, eps: float = 0.6) -> list[int]:
@@ -103,7 +103,7 @@ def add_degraded(folder: Path, dest: Path) -> None:
     """Copy ``folder`` with three degraded variants of every photo."""
     from PIL import ImageEnhance, ImageFilter
 
-    from photoorg.core.imaging import load_rgb
+    from photoorg.core.media.imaging import load_rgb
 
     for path in sorted(folder.glob("*/*")):
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
@@ -243,7 +243,7 @@ def run_scale(n: int, params: ClusterParams) -> dict[str, Any]:
     """Full and incremental clustering of ``n`` synthetic faces through a catalog."""
     import resource
 
-    from photoorg.core.faces import update_people
+    from photoorg.core.people.faces import update_people
 
     x, truth, photos = synthetic_descriptors(max(2, n // 50), 50, seed=3)
     out: dict[str, Any] = {"scale_faces": len(x), "scale_people": int(truth.max()) + 1}
@@ -284,7 +284,7 @@ def detector_tradeoff(folder: Path) -> dict[str, Any]:
     photos tiled 5x3 (faces ~150-350 px, like a group shot from a 24 MP camera)."""
     from PIL import Image
 
-    from photoorg.core.imaging import load_rgb
+    from photoorg.core.media.imaging import load_rgb
 
     paths = sorted(p for p in folder.glob("*/*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     canvas = Image.new("RGB", (6000, 4000), (128, 128, 128))

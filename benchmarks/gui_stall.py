@@ -35,7 +35,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def make_library(folder: Path, photos: int, size: int) -> int:
-    from photoorg.core.synthetic import CLASSES, write_sample_library
+    from photoorg.core.media.synthetic import CLASSES, write_sample_library
 
     per_class = -(-photos // len(CLASSES))
     written = write_sample_library(folder, per_class=per_class, seed=7, size=size)
@@ -45,7 +45,7 @@ def make_library(folder: Path, photos: int, size: int) -> int:
 
 
 def default_model() -> str:
-    from photoorg.core.embedder import TEST_MODEL, weights_available
+    from photoorg.core.models.embedder import TEST_MODEL, weights_available
 
     return TEST_MODEL if weights_available(TEST_MODEL) else "ViT-B-32/random"
 
@@ -90,7 +90,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
 
     from photoorg import config
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.store.catalog import Catalog
     from photoorg.ui.app import create_application
     from photoorg.ui.heartbeat import StallMonitor
     from photoorg.ui.main_window import MainWindow

@@ -19,7 +19,7 @@ watching) starts as usual meanwhile.
 
 ``--timeline`` measures only the timeline grid, in this process: N photos (default 100k)
 spread over 20 years of capture dates (plus 5 % without a date), arranged by
-``photoorg.core.browse`` into month sections, shown by the window's own grid and date
+``photoorg.core.search.browse`` into month sections, shown by the window's own grid and date
 scrubber with real thumbnails; it pages through the whole timeline and makes 100 scrubber
 jumps, and reports the worst and p95 repaint, beside the same grid over the same photos
 with no sections (``ratio`` = timeline / flat, same run)::
@@ -50,10 +50,10 @@ def build_library(root: Path, photos: int) -> Path:
     import numpy as np
 
     from photoorg import config
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.embedder import TEST_MODEL
-    from photoorg.core.scanner import scan_library
-    from photoorg.core.synthetic import write_sample_library
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.models.embedder import TEST_MODEL
+    from photoorg.core.store.catalog import Catalog
 
     samples = root / "samples"
     written = [p for p, _c, _s in write_sample_library(samples, per_class=4, seed=3)]
@@ -166,10 +166,10 @@ def timeline_scroll(photos: int) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-    from photoorg.core import browse
-    from photoorg.core.browse_queries import PhotoList
-    from photoorg.core.synthetic import write_sample_library
-    from photoorg.core.thumbcache import photo_key
+    from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.media.thumbcache import photo_key
+    from photoorg.core.search import browse
+    from photoorg.core.search.browse_queries import PhotoList
     from photoorg.ui.app import create_application
     from photoorg.ui.models.photos import PhotoListModel
     from photoorg.ui.thumbstore import ThumbnailStore

@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 _SAVE = """
 import sys
 from safetensors.torch import save_file
-from photoorg.core.embedder import _create
+from photoorg.core.models.embedder import _create
 model, _ = _create(sys.argv[1], None)
 save_file({k: v.contiguous() for k, v in model.state_dict().items()}, sys.argv[2])
 """
 _LOAD_ONE = """
 import resource, sys
 from PIL import Image
-from photoorg.core.embedder import load_embedder
+from photoorg.core.models.embedder import load_embedder
 load_embedder(sys.argv[1]).encode_images([Image.new("RGB", (64, 64))])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
@@ -76,7 +76,7 @@ def _index_runs(model: str, folder: Path, work: Path, runs: list[list[str]]) -> 
 def _weights_file_peak(model: str, work: Path) -> dict:
     """Peak RSS of loading the model from a .safetensors file and embedding one image. Both
     steps in children: a child's peak counts what its parent held when it forked."""
-    from photoorg.core.embedder import parse_model_spec
+    from photoorg.core.models.embedder import parse_model_spec
 
     arch = parse_model_spec(model).arch
     path = work / "weights.safetensors"

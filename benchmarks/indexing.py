@@ -102,9 +102,9 @@ def run_model_only(embedder, paths: list[Path], batch: int) -> float:
 
 
 def run_indexer(embedder, folder: Path, batch: int) -> float:
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.indexer import Indexer
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.store.catalog import Catalog
 
     with tempfile.TemporaryDirectory() as tmp, Catalog(Path(tmp) / "c.sqlite") as cat:
         cat.add_root(folder)
@@ -121,11 +121,11 @@ def _index_child(model: str, folder: Path, catalog: Path, batch: int) -> dict:
     (child) process; times, face-pass CPU, and the process's peak RSS."""
     import os
 
-    from photoorg.core import faces
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.embedder import load_embedder
-    from photoorg.core.indexer import Indexer
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.models.embedder import load_embedder
+    from photoorg.core.people import faces
+    from photoorg.core.store.catalog import Catalog
 
     embedder = load_embedder(model)
     embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])  # warm up
@@ -153,8 +153,8 @@ def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
     import dlib
     import numpy as np
 
-    from photoorg.core.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
-    from photoorg.core.imaging import load_rgb
+    from photoorg.core.media.imaging import load_rgb
+    from photoorg.core.people.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
 
     analyzer = FaceAnalyzer(reject_drawings=False, proposals=False,
                             torch_descriptors=False)
@@ -175,8 +175,8 @@ def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
     """The face-proposal path against HOG over the whole photo (this pass before face
     proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
     are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
-    from photoorg.core.boxes import iou
-    from photoorg.core.faces import FaceAnalyzer
+    from photoorg.core.media.boxes import iou
+    from photoorg.core.people.faces import FaceAnalyzer
 
     full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
     assert proposed.proposer is not None, "the face-proposal model did not load"
@@ -205,8 +205,8 @@ def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dic
 
     import people_photos as pp
 
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
+    from photoorg.core.store.catalog import Catalog
 
     load = [round(v, 1) for v in os.getloadavg()]
     n = args.count
@@ -278,7 +278,7 @@ def main() -> int:
     if args.people and not args.faces_dev.is_dir():
         parser.error(f"faces-dev not found at {args.faces_dev} (give --faces-dev DIR)")
 
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
 
     sources = (
         sorted(args.photos.glob("*.jpg")) if args.photos

@@ -17,8 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core import clusters, journal  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
+from photoorg.core.groups import clusters  # noqa: E402
+from photoorg.core.store import journal  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 def run(n: int) -> dict[str, float | int]:

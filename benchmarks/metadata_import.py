@@ -7,8 +7,8 @@ a digiKam / Lightroom library has (IPTC keywords, XMP dc:subject, lr:hierarchica
 digiKam:TagsList, rating, label, title, caption, two MWG face regions; exiftool writes them
 in one batch), a sidecar beside every other one, and then measures in one process:
 
-* ``read_ms``: :func:`photoorg.core.metadata.read_metadata` per photo (embedded + sidecars);
-* ``store_ms``: :func:`photoorg.core.metadata_import.import_metadata` per photo (read +
+* ``read_ms``: :func:`photoorg.core.metadata.read.read_metadata` per photo (embedded + sidecars);
+* ``store_ms``: :func:`photoorg.core.metadata.importer.import_metadata` per photo (read +
   catalog writes, first import);
 * ``reimport_ms``: the same again (nothing changed: the watcher's case);
 * ``decode_ms``: the indexer's own decode of the photo (``decode_photo`` at CLIP size,
@@ -73,11 +73,11 @@ def main() -> int:
         print("exiftool is needed (Debian: libimage-exiftool-perl)", file=sys.stderr)
         return 2
 
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.imaging import decode_photo
-    from photoorg.core.metadata import read_metadata
-    from photoorg.core.metadata_import import import_metadata
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.media.imaging import decode_photo
+    from photoorg.core.metadata.importer import import_metadata
+    from photoorg.core.metadata.read import read_metadata
+    from photoorg.core.store.catalog import Catalog
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"

@@ -22,7 +22,7 @@ CANDIDATES = ["ViT-B-32/random", "ViT-B-32-256/random", "ViT-B-16/random"]
 def ms_per_image(spec: str, batch: int, rounds: int) -> float:
     import torch
 
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
 
     emb = load_embedder(spec)
     x = torch.randn(batch, 3, emb.image_size, emb.image_size)

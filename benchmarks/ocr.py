@@ -9,7 +9,7 @@ Photos: real ones (Debian's ``mate-backgrounds``, fetched with ``apt-get downloa
 letters, or bare letters, Pillow's bundled font, random size and place).
 
 Measured in one process:
-- ``stage``: :func:`photoorg.core.ocr.text_stage` over a fresh catalog of those photos
+- ``stage``: :func:`photoorg.core.ingest.ocr.text_stage` over a fresh catalog of those photos
   (decode in a pool, detection on a small copy, recognition only where text is found),
   engine loading excluded (``load_ms``);
 - ``naive``: RapidOCR's own full pipeline on each full-size file (the trial's way), on
@@ -80,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from photoorg.core import ocr, textindex
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest import ocr
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.search import textindex
+    from photoorg.core.store.catalog import Catalog
 
     sources = (sorted(Path(args.photos).glob("*.jpg")) if args.photos
                else fetch_mate_backgrounds(REPO / "bench-data" / "mate"))

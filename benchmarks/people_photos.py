@@ -277,7 +277,7 @@ def truth_of(lib: Library, face: FaceRow) -> str | None:
 def score_people(lib: Library, faces: list[FaceRow]) -> dict:
     """Quality of People as the user sees it: pairwise F1 over real faces, people photos
     whose every person is in a group, and faces that are not people but are in a group."""
-    from photoorg.core.faces import people_pairwise_scores
+    from photoorg.core.people.faces import people_pairwise_scores
 
     truth = [truth_of(lib, f) for f in faces]
     labelled = [(t, f.cluster) for t, f in zip(truth, faces, strict=True)
@@ -311,9 +311,9 @@ def replay(folder: Path, faces: list[FaceRow], chunks: list[list[str]], tmp: Pat
     """The faces of ``faces`` arriving in ``chunks`` of photos (relative paths), each chunk
     followed by the face pass's clustering step, in a fresh catalog. Returns the cluster of
     every face keyed by (photo, index in that photo)."""
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.faces import recluster_people
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.people.faces import recluster_people
+    from photoorg.core.store.catalog import Catalog
 
     by_photo: dict[str, list[FaceRow]] = {}
     for f in faces:
@@ -337,7 +337,7 @@ def replay(folder: Path, faces: list[FaceRow], chunks: list[list[str]], tmp: Pat
 
 def partition_f1(a: dict, b: dict) -> float:
     """Pairwise F1 between two groupings of the same faces (unassigned = alone)."""
-    from photoorg.core.faces import people_pairwise_scores
+    from photoorg.core.people.faces import people_pairwise_scores
 
     keys = sorted(a)
     truth = [a[k] if a[k] >= 0 else ("alone", k) for k in keys]

@@ -12,7 +12,7 @@ noisy copies of library vectors. ``--data-dir`` keeps (and on a rerun with the s
 reuses) the library.
 
 ``library_p50_ms`` / ``library_p95_ms``: the same queries through the one search the CLI
-and the window call (:func:`photoorg.core.library_search.search_library`): the full-text
+and the window call (:func:`photoorg.core.search.library_search.search_library`): the full-text
 step (FTS5 over file and folder names, tags, places, people), the relevance cut-off and
 the merge, with a phrase per query (descriptions, a place, a tag, a folder name); the
 library carries a tag on 1% of photos, a place on 2%, a person on 0.5%.
@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from photoorg.core import clusters  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.library_search import search_library  # noqa: E402
-from photoorg.core.search import Filters, SearchIndex  # noqa: E402
+from photoorg.core.groups import clusters  # noqa: E402
+from photoorg.core.search.engine import Filters, SearchIndex  # noqa: E402
+from photoorg.core.search.library_search import search_library  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 MODEL_SPEC = "benchmark/synthetic"
 BATCH = 50_000

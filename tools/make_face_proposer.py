@@ -97,8 +97,8 @@ def _quantize(fp32: Path, out: Path, photos: list[Path]) -> None:
     )
     from PIL import Image
 
-    from photoorg.core.face_proposals import PROPOSAL_SIDE
-    from photoorg.core.imaging import load_rgb
+    from photoorg.core.media.imaging import load_rgb
+    from photoorg.core.people.proposals import PROPOSAL_SIDE
 
     def blob(path: Path) -> dict:
         image = load_rgb(path, max_side=PROPOSAL_SIDE)  # 512x384 for the 4:3 photos

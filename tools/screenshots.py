@@ -98,7 +98,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from photoorg import config
-    from photoorg.core.embedder import TEST_MODEL, weights_available
+    from photoorg.core.models.embedder import TEST_MODEL, weights_available
     from photoorg.resources import resource_path
     from photoorg.ui.app import create_application
     from photoorg.ui.main_window import MainWindow
@@ -133,7 +133,7 @@ def main() -> int:
     shutil.copytree(resource_path("samples"), photos,
                     ignore=shutil.ignore_patterns("*.md", "*.txt"))
     stage_library(photos)
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.store.catalog import Catalog
 
     add_dated_photos(photos / "Trips")
     with Catalog(config.catalog_path(data)) as cat:
@@ -245,7 +245,7 @@ def add_dated_photos(folder: Path) -> None:
 
     from PIL import Image
 
-    from photoorg.core.synthetic import draw_shape_image
+    from photoorg.core.media.synthetic import draw_shape_image
 
     def dms(v: float) -> tuple:
         d, m = int(v), int((v - int(v)) * 60)
@@ -273,10 +273,10 @@ def show_suggestions(window, model: str, app) -> None:  # noqa: ANN001
     """Scene cards with suggested names. The tiny model knows colours and shapes only, so
     it gets a vocabulary of those (the built-in scene words do not pass its gate)."""
     from photoorg import config
-    from photoorg.core import suggest
-    from photoorg.core.catalog import Catalog
-    from photoorg.core.embedder import load_embedder
-    from photoorg.core.synthetic import CLASSES, COLORS
+    from photoorg.core.groups import suggest
+    from photoorg.core.media.synthetic import CLASSES, COLORS
+    from photoorg.core.models.embedder import load_embedder
+    from photoorg.core.store.catalog import Catalog
 
     shapes = suggest.Vocabulary.of([f"{c} {s}" for c, s in CLASSES]
                                    + [f"{c} shape" for c in COLORS], name="shapes")

@@ -2,7 +2,7 @@
 
 Real CLIP weights cannot be shipped with the tests, and random weights say nothing about text.
 This script trains a tiny open_clip CLIP (architecture ``photoorg-tiny``) on pictures drawn by
-:mod:`photoorg.core.synthetic`, so that "a photo of a red circle" really finds red circles.
+:mod:`photoorg.core.media.synthetic`, so that "a photo of a red circle" really finds red circles.
 
 Writes ``resources/models/photoorg-tiny.json`` (the open_clip model config) and
 ``resources/models/photoorg-tiny.safetensors`` (float16 weights), then prints held-out
@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from photoorg.core.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
+from photoorg.core.media.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
 
 ARCH = "photoorg-tiny"
 

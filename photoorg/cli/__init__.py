@@ -7,7 +7,7 @@ Human-readable progress goes to stderr, results to stdout.
 A package of thin commands: this module holds what they share (errors, JSON output,
 progress, the parser and :func:`main`); each command module (``library``: index, status,
 folders; ``search``; ``clusters``; ``watch``; and ``photoorg.cli_<topic>`` modules) parses
-its options and calls :class:`photoorg.core.library.Library` -- none of them composes the
+its options and calls :class:`photoorg.core.app.library.Library` -- none of them composes the
 pipeline or chooses a model.
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 import apsw
 
 from photoorg import __version__, config
-from photoorg.core.catalog import Catalog, CatalogError
-from photoorg.core.indexer import IndexListener, Progress
-from photoorg.core.library import Library, LibraryError
+from photoorg.core.app.library import Library, LibraryError
+from photoorg.core.ingest.indexer import IndexListener, Progress
+from photoorg.core.store.catalog import Catalog, CatalogError
 
 log = logging.getLogger("photoorg")
 
@@ -108,7 +108,7 @@ def format_seconds(seconds: float) -> str:
 
 def open_library(args: argparse.Namespace, **options: Any) -> Library:
     """The library of ``--data-dir`` (the core layer every command goes through)."""
-    from photoorg.core.models import Encoders
+    from photoorg.core.models.policy import Encoders
 
     encoders = Encoders(download=True, progress_for=download_progress)
     return Library(args.data_dir, encoders=encoders, **options)
@@ -149,9 +149,9 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli.search",
     "photoorg.cli.clusters",
     "photoorg.cli.watch",
-    "photoorg.cli_metadata",
-    "photoorg.cli_safety",
-    "photoorg.cli_events",
+    "photoorg.cli.metadata",
+    "photoorg.cli.safety",
+    "photoorg.cli.events",
 ]
 
 
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"photoorg: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except (CatalogError, apsw.Error) as exc:
-        from photoorg.core.backup import check_catalog
+        from photoorg.core.store.backup import check_catalog
 
         problem = check_catalog(config.catalog_path(config.data_dir(args.data_dir)))
         if problem is not None:  # a damaged file: say how to get the work back

@@ -6,7 +6,7 @@ Contracts (scripted by other tools; keep them):
 "suggestion"}]`` biggest first; ``name`` is the user's name (for places the automatic
 "City, Country" until the user renames it; ``named_by`` says "user", "auto" or null);
 ``suggestion`` is ``{"name", "confidence"}`` for an unnamed pet, scene or place group the
-model can name (:mod:`photoorg.core.suggest`), else null. Nothing is named until the user
+model can name (:mod:`photoorg.core.groups.suggest`), else null. Nothing is named until the user
 runs ``name``.
 ``tags PATH --json`` prints a list of tag names; ``album list --json`` prints
 ``[{"name", "tags", "match", "query", "filters"}]``; ``album show NAME --json`` prints a
@@ -20,8 +20,8 @@ import sys
 from typing import Any
 
 from photoorg.cli import CliError, emit_json, open_library
-from photoorg.core import clusters as cl
-from photoorg.core.library import Library
+from photoorg.core.app.library import Library
+from photoorg.core.groups import clusters as cl
 
 
 def _cluster_json(lib: Library, info: cl.ClusterInfo,

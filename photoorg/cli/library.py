@@ -17,11 +17,11 @@ from photoorg.cli import (
     emit_json,
     open_library,
 )
-from photoorg.core.library import LibraryError
+from photoorg.core.app.library import LibraryError
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from photoorg.core.embedder import ModelUnavailableError
+    from photoorg.core.models.embedder import ModelUnavailableError
 
     with open_library(args, model=args.model) as lib:
         try:
@@ -30,7 +30,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
         lib.exclude(args.exclude or [])
         if args.read_text is not None:
-            from photoorg.core import ocr
+            from photoorg.core.ingest import ocr
 
             ocr.set_enabled(lib.writer, args.read_text == "on")
         if args.model:  # asked for by name: it must be there (and becomes the target)
@@ -119,13 +119,13 @@ def cmd_folders(args: argparse.Namespace) -> int:
         for root in cat.roots():
             print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
             if not root.online:
-                from photoorg.core.relocation import find_relocated_root
+                from photoorg.core.ingest.relocation import find_relocated_root
 
                 moved_to = find_relocated_root(cat, root)  # a drive back under another letter
                 if moved_to is not None:
                     print(f"{root.path} seems to be at {moved_to} now: photoorg folders "
                           f'--relocate "{root.path}" "{moved_to}"', file=sys.stderr)
-        from photoorg.core.missing import missing_folders
+        from photoorg.core.store.missing import missing_folders
 
         for gone in missing_folders(cat):
             print(f"{gone.path}\tmissing folder\t{gone.photos} photos")

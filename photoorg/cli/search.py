@@ -1,9 +1,9 @@
 """``search``, ``similar`` and ``duplicates``: queries over the library's vectors.
 
-``search`` and ``similar`` go through :mod:`photoorg.core.library_search` (word matches on
+``search`` and ``similar`` go through :mod:`photoorg.core.search.library_search` (word matches on
 names, places, tags, file names and text read in photos first, then CLIP similarity down to
 a relevance cut-off; ``--all`` lifts it), ``duplicates`` through
-:class:`photoorg.core.search.SearchIndex` -- the same APIs the GUI uses.
+:class:`photoorg.core.search.engine.SearchIndex` -- the same APIs the GUI uses.
 ``--json`` output: ``search`` / ``similar`` print ``[{"path", "score", "matched"}]`` best
 first (``matched``: the kinds of what the words matched, e.g. ``["person", "place"]``; empty
 for similarity-only results); ``duplicates`` prints a list of groups, each a list of
@@ -19,10 +19,8 @@ import sys
 from pathlib import Path
 
 from photoorg.cli import CliError, emit_json, open_library
-from photoorg.core.catalog import Catalog
-from photoorg.core.library import Library
-from photoorg.core.library_search import SearchPage
-from photoorg.core.search import (
+from photoorg.core.app.library import Library
+from photoorg.core.search.engine import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     Query,
@@ -31,6 +29,8 @@ from photoorg.core.search import (
     parse_query,
     to_timestamp,
 )
+from photoorg.core.search.library_search import SearchPage
+from photoorg.core.store.catalog import Catalog
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -131,7 +131,7 @@ def _similar_items(cat: Catalog, raw_paths: list[str]) -> list[int | Path]:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from photoorg.core.feedback import Feedback
+    from photoorg.core.search.feedback import Feedback
 
     with open_library(args) as lib:
         cat = lib.reader()

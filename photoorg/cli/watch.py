@@ -18,11 +18,11 @@ from photoorg.cli import (
     ConsoleProgress,
     open_library,
 )
-from photoorg.core.embedder import ModelUnavailableError
-from photoorg.core.indexer import Progress
-from photoorg.core.library import Library
-from photoorg.core.scanner import ScanReport
-from photoorg.core.watcher import WatchListener, WatchStatus
+from photoorg.core.app.library import Library
+from photoorg.core.ingest.indexer import Progress
+from photoorg.core.ingest.scanner import ScanReport
+from photoorg.core.ingest.watcher import WatchListener, WatchStatus
+from photoorg.core.models.embedder import ModelUnavailableError
 
 
 class ConsoleWatchListener(WatchListener):

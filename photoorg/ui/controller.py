@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photoorg import config
-from photoorg.core import browse_queries as queries
-from photoorg.core import window_backend as engine
-from photoorg.core.indexer import Progress
+from photoorg.core.app import window_backend as engine
+from photoorg.core.ingest.indexer import Progress
+from photoorg.core.search import browse_queries as queries
 from photoorg.ui.service_client import ServiceClient
 from photoorg.ui.thumbnails import load_viewer_image
 from photoorg.ui.thumbstore import ThumbnailStore
@@ -238,8 +238,8 @@ class LibraryController(QObject):
 
     def refine_similar(self, more: Sequence[int] = (), less: Sequence[int] = ()) -> None:
         """Relevance feedback on the shown results: ``more`` join the photos to be like,
-        ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.feedback`)."""
-        from photoorg.core.feedback import Feedback
+        ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.search.feedback`)."""
+        from photoorg.core.search.feedback import Feedback
 
         if not self.similar_to:
             return
@@ -598,7 +598,7 @@ class LibraryController(QObject):
     # -- the model (lives in the service) --------------------------------------------------
 
     def effective_model(self) -> str:
-        from photoorg.core.embedder import DEFAULT_MODEL  # numpy only: torch stays out
+        from photoorg.core.models.embedder import DEFAULT_MODEL  # numpy only: torch stays out
 
         reported = self.model_state_now[1]
         from_overview = self.overview.model if self.overview else None

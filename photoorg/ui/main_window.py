@@ -50,12 +50,12 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
-from photoorg.core.browse import SORT_LABELS, SORTS
-from photoorg.core.browse_queries import ClusterInfo, PhotoList, Source
-from photoorg.core.indexer import Progress
-from photoorg.core.platform_paths import display_name
-from photoorg.core.thumbcache import key_rotation
-from photoorg.core.window_backend import Overview, SettingsInfo
+from photoorg.core.app.window_backend import Overview, SettingsInfo
+from photoorg.core.ingest.indexer import Progress
+from photoorg.core.media.platform_paths import display_name
+from photoorg.core.media.thumbcache import key_rotation
+from photoorg.core.search.browse import SORT_LABELS, SORTS
+from photoorg.core.search.browse_queries import ClusterInfo, PhotoList, Source
 from photoorg.ui import desktop, organize_actions
 from photoorg.ui.controller import LibraryController, progress_text
 from photoorg.ui.errors import ErrorReporter
@@ -947,7 +947,7 @@ class MainWindow(QMainWindow):
 
     def restore_backup(self) -> None:
         """Choose a catalog backup; it replaces the catalog when photoorg starts again."""
-        from photoorg.core.backup import list_backups
+        from photoorg.core.store.backup import list_backups
 
         found = list_backups(self.data)
         if not found:

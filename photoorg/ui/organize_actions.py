@@ -4,16 +4,24 @@ not shown, so tests can trigger their actions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QWidget
 
 from photoorg.ui import desktop
+from photoorg.ui.controller import LibraryController
 from photoorg.ui.icons import icon
-from photoorg.ui.views.sidebar import tag_label
+from photoorg.ui.views.sidebar import Sidebar, tag_label
 
-if TYPE_CHECKING:
-    from photoorg.ui.main_window import MainWindow
+
+class MainWindow(Protocol):
+    """What these actions use of the main window (a protocol, so this module never imports
+    the window that imports it)."""
+
+    controller: LibraryController
+    sidebar: Sidebar
+
+    def window(self) -> QWidget: ...  # the window itself, as the dialogs' parent
 
 
 def tag_from_label(text: str) -> str:
@@ -30,7 +38,7 @@ def ask_album(window: MainWindow, photo_ids: list[int]) -> None:
     """"Add to album…": pick an album or type a new name."""
     n = len(photo_ids)
     name, ok = QInputDialog.getItem(
-        window, "Add to album",
+        window.window(), "Add to album",
         f"Add {n} photo{'s' if n != 1 else ''} to an album (pick one, or type a new name):",
         album_names(window), 0, True)
     if ok and name.strip():
@@ -42,7 +50,7 @@ def ask_tag(window: MainWindow, photo_ids: list[int]) -> None:
     existing = [tag_label(name) for name, _ in (overview.tags if overview else [])]
     n = len(photo_ids)
     text, ok = QInputDialog.getItem(
-        window, "Add tag", f"Tag for {n} photo{'s' if n != 1 else ''} (› makes a level):",
+        window.window(), "Add tag", f"Tag for {n} photo{'s' if n != 1 else ''} (› makes a level):",
         existing, 0, True)
     if ok and tag_from_label(text):
         window.controller.add_tag(photo_ids, tag_from_label(text))
@@ -50,7 +58,7 @@ def ask_tag(window: MainWindow, photo_ids: list[int]) -> None:
 
 def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
     kind, arg, label = nav
-    menu = QMenu(window)
+    menu = QMenu(window.window())
     c = window.controller
     if kind in ("folder", "subfolder"):
         entry = window.sidebar.item_for(kind, arg)
@@ -83,7 +91,7 @@ def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
 
 def _rename(window: MainWindow, kind: str, name: str) -> None:
     shown = tag_label(name) if kind == "tag" else name
-    text, ok = QInputDialog.getText(window, f"Rename {kind}", f"New name for “{shown}”:",
+    text, ok = QInputDialog.getText(window.window(), f"Rename {kind}", f"New name for “{shown}”:",
                                     QLineEdit.EchoMode.Normal, shown)
     if not ok or not text.strip() or text.strip() == shown:
         return
@@ -97,8 +105,8 @@ def _delete(window: MainWindow, kind: str, name: str) -> None:
     shown = tag_label(name) if kind == "tag" else name
     what = ("The photos keep everything else; only this tag (and the tags under it) goes."
             if kind == "tag" else "The photos stay in your library; only the album goes.")
-    answer = QMessageBox.question(window, f"Delete {kind}", f"Delete the {kind} “{shown}”?\n\n"
-                                  f"{what}")
+    answer = QMessageBox.question(window.window(), f"Delete {kind}",
+                                  f"Delete the {kind} “{shown}”?\n\n{what}")
     if answer != QMessageBox.StandardButton.Yes:
         return
     if kind == "tag":

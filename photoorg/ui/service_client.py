@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
 
-from photoorg.core.indexer import Progress
+from photoorg.core.ingest.indexer import Progress
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def service_command() -> list[str]:
     """How to start the service: the same interpreter, or the frozen app itself."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "--library-service"]
-    return [sys.executable, "-m", "photoorg.core.service"]
+    return [sys.executable, "-m", "photoorg.core.app.service"]
 
 
 class ServiceClient(QObject):
@@ -124,7 +124,7 @@ class ServiceClient(QObject):
         process.start(program, pre + self._args())
 
     def _start_thread(self) -> None:
-        from photoorg.core.service import LibraryService
+        from photoorg.core.app.service import LibraryService
 
         self._service = LibraryService(
             self.data, self._event.emit, model=self.model, faces=self.faces, watch=self.watch,

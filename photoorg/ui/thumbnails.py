@@ -1,7 +1,8 @@
 """Making thumbnails (one small JPEG per photo or face crop) on demand, as ``QImage``.
 
 Keys, file layout and pruning of the on-disk cache are Qt-free, in
-:mod:`photoorg.core.thumbcache`. Runs in the thumbnail worker threads (``QImage`` is safe there).
+:mod:`photoorg.core.media.thumbcache`. Runs in the thumbnail worker threads (``QImage`` is
+safe there).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photoorg.core.imaging import DecodeError, load_rgb, make_thumbnail
-from photoorg.core.thumbcache import cache_file, key_rotation
+from photoorg.core.media.imaging import DecodeError, load_rgb, make_thumbnail
+from photoorg.core.media.thumbcache import cache_file, key_rotation
 from photoorg.ui.workers import ThumbRequest
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ Separate workers for separate work, so one kind never starves another:
 * :class:`ThumbnailLoader` – thumbnails (decode, cache on disk, hand back ``QImage``).
 
 The model (text encoder, search index) and indexing live in the library service, a child
-process (:mod:`photoorg.core.service`): torch never shares a GIL with the window.
+process (:mod:`photoorg.core.app.service`): torch never shares a GIL with the window.
 
 QImage is made in workers; QPixmap only on the GUI thread (the models convert lazily).
 """

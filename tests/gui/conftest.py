@@ -17,8 +17,8 @@ from guitools import TINY, make_window, tiny_available  # noqa: E402
 
 import photoorg.ui  # noqa: E402, F401 - applies the binding workarounds first
 from photoorg import config  # noqa: E402
-from photoorg.core.catalog import Catalog  # noqa: E402
-from photoorg.core.synthetic import write_sample_library  # noqa: E402
+from photoorg.core.media.synthetic import write_sample_library  # noqa: E402
+from photoorg.core.store.catalog import Catalog  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +27,10 @@ def indexed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     once per session and copied for each test that changes it."""
     if not tiny_available():
         pytest.skip("bundled tiny model missing")
-    from photoorg.core import grouping
-    from photoorg.core.embedder import load_embedder
-    from photoorg.core.indexer import Indexer
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.groups import grouping
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.models.embedder import load_embedder
 
     root = tmp_path_factory.mktemp("gui-library")
     photos, data = root / "photos", root / "data"

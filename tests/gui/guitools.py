@@ -13,7 +13,7 @@ TINY = "photoorg-tiny/bundled"
 
 def tiny_available() -> bool:
     """Whether the bundled tiny model is here (a file check: torch stays unloaded)."""
-    from photoorg.core.embedder import TINY_WEIGHTS, bundled_model_dir
+    from photoorg.core.models.embedder import TINY_WEIGHTS, bundled_model_dir
 
     folder = bundled_model_dir()
     return (folder / TINY_WEIGHTS).is_file() and (folder / "photoorg-tiny.json").is_file()

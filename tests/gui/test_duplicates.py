@@ -14,7 +14,7 @@ from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

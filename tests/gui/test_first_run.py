@@ -14,9 +14,9 @@ from guitools import TINY, make_window, names, needs_tiny, tiny_available
 from PySide6.QtGui import QGuiApplication
 
 from photoorg import config
-from photoorg.core import service as service_module
-from photoorg.core.catalog import Catalog
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.app import service as service_module
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.store.catalog import Catalog
 
 
 def test_welcome_page_then_sample_photos(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
@@ -238,7 +238,7 @@ def test_settings_apply_through_the_controller(qtbot, library: Path) -> None:  #
 def test_download_model_with_progress(qtbot, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """First run without the weights: the welcome page offers the download and shows real
     progress (the hub is faked: this machine has no network)."""
-    from photoorg.core import embedder as embedder_mod
+    from photoorg.core.models import embedder as embedder_mod
 
     real_load = embedder_mod.load_embedder
     hub = "ViT-B-32/laion2b_s34b_b79k"

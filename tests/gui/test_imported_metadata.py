@@ -11,8 +11,8 @@ import pytest
 from guitools import make_window, needs_tiny
 
 from photoorg import config
-from photoorg.core import metadata_import
-from photoorg.core.catalog import Catalog
+from photoorg.core.metadata import importer as metadata_import
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = [
     needs_tiny,

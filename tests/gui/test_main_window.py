@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

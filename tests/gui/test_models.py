@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt
 
-from photoorg.core.browse_queries import ClusterInfo, PhotoList
+from photoorg.core.search.browse_queries import ClusterInfo, PhotoList
 from photoorg.ui.models.clusters import MIME, ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel, PhotoRole
 

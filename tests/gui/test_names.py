@@ -11,7 +11,7 @@ from guitools import make_window, needs_tiny, open_entry
 from PySide6.QtCore import Qt
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

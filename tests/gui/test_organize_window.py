@@ -12,8 +12,8 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from photoorg import config
-from photoorg.core import clusters
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

@@ -8,16 +8,16 @@ from guitools import TINY, names, needs_tiny
 from PySide6.QtCore import Qt
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
-from photoorg.core.indexer import Progress
+from photoorg.core.ingest.indexer import Progress
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 
 
 def test_the_tiny_shapes_model_makes_no_pet_groups(library) -> None:  # noqa: ANN001
-    from photoorg.core import clusters
-    from photoorg.core.competence import REQUIRED, animal_score
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.groups import clusters
+    from photoorg.core.models.competence import REQUIRED, animal_score
+    from photoorg.core.models.embedder import load_embedder
 
     embedder = load_embedder(TINY)
     assert animal_score(embedder.encode_texts, clusters.PET_PROMPTS) < REQUIRED
@@ -29,7 +29,7 @@ def test_the_tiny_shapes_model_makes_no_pet_groups(library) -> None:  # noqa: AN
 
 
 def _vectors(cat, embedder):  # noqa: ANN001, ANN202
-    from photoorg.core import clusters
+    from photoorg.core.groups import clusters
 
     _ids, x = clusters._active_vectors(cat, None)
     return x, embedder.encode_texts(clusters.pet_prompts())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from guitools import make_window, names, needs_tiny
 
-from photoorg.core.library import Library
+from photoorg.core.app.library import Library
 
 pytestmark = needs_tiny
 

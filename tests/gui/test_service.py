@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from photoorg import config
-from photoorg.core import embedder as embedder_mod
-from photoorg.core.catalog import Catalog
-from photoorg.core.service import LibraryService
+from photoorg.core.app.service import LibraryService
+from photoorg.core.models import embedder as embedder_mod
+from photoorg.core.store.catalog import Catalog
 
 
 class FakeEmbedder:

@@ -9,10 +9,10 @@ from guitools import make_window, names, open_entry
 from PySide6.QtCore import QPoint, Qt
 
 from photoorg import config
-from photoorg.core import clusters as cl
-from photoorg.core import suggest as sg
-from photoorg.core.catalog import Catalog
-from photoorg.core.synthetic import CLASSES
+from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import suggest as sg
+from photoorg.core.media.synthetic import CLASSES
+from photoorg.core.store.catalog import Catalog
 from photoorg.ui.models.clusters import ClusterRole
 
 SHAPES = sg.Vocabulary.of([f"{c} {s}" for c, s in CLASSES], name="shapes")
@@ -20,7 +20,7 @@ SHAPES = sg.Vocabulary.of([f"{c} {s}" for c, s in CLASSES], name="shapes")
 
 def test_card_shows_a_suggestion_and_one_click_names_it(
         qtbot, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    from photoorg.core.embedder import TEST_MODEL, load_embedder
+    from photoorg.core.models.embedder import TEST_MODEL, load_embedder
 
     # the built-in scene words mean nothing to the shapes model: the test brings its own
     monkeypatch.setitem(sg.BUILTIN, "scenes", SHAPES)

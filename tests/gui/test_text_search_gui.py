@@ -9,8 +9,10 @@ from pathlib import Path
 from guitools import make_window, names, needs_tiny
 
 from photoorg import config
-from photoorg.core import clusters, ocr, textindex
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters
+from photoorg.core.ingest import ocr
+from photoorg.core.search import textindex
+from photoorg.core.store.catalog import Catalog
 from photoorg.ui.models.photos import PhotoRole
 
 pytestmark = needs_tiny

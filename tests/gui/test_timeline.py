@@ -10,7 +10,7 @@ from guitools import make_window, names, needs_tiny
 from PySide6.QtCore import QItemSelectionModel, QPoint, QRect, Qt
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from photoorg import config
-from photoorg.core import clusters
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters
+from photoorg.core.store.catalog import Catalog
 
 
 def _name_two_scenes(library: Path) -> tuple[int, int]:
@@ -77,7 +77,7 @@ def test_merge_named_asks_and_ctrl_z_undoes_after_restart(qtbot, library: Path, 
 
 def test_a_damaged_catalog_is_offered_its_backup(qtbot, library: Path,  # noqa: ANN001
                                                  monkeypatch) -> None:  # noqa: ANN001
-    from photoorg.core import backup
+    from photoorg.core.store import backup
 
     beach, garden = _name_two_scenes(library)
     with Catalog(config.catalog_path(library)) as cat:
@@ -113,8 +113,8 @@ def test_missing_photos_shown_forgotten_and_a_backup_restored(qtbot, library: Pa
     catalog backup brings the catalog of the backup back at the next start."""
     import shutil
 
-    from photoorg.core import backup, missing
-    from photoorg.core.scanner import scan_library
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.store import backup, missing
 
     photos = library.parent / "photos"
     sub = photos / "trip"

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 
 from photoorg import config
-from photoorg.core.catalog import Catalog
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = needs_tiny
 

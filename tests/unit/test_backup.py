@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from photoorg import cli, config
-from photoorg.core import backup, clusters
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters
+from photoorg.core.store import backup
+from photoorg.core.store.catalog import Catalog
 
 
 def _library(data: Path) -> Catalog:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from photoorg.core import browse
-from photoorg.core.catalog import Catalog
+from photoorg.core.search import browse
+from photoorg.core.store.catalog import Catalog
 
 
 def _ts(y: int, m: int, d: int = 15) -> float:

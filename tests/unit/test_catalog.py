@@ -6,8 +6,8 @@ import apsw
 import numpy as np
 import pytest
 
-from photoorg.core import catalog as catalog_mod
-from photoorg.core.catalog import Catalog, CatalogError, encode_version
+from photoorg.core.store import catalog as catalog_mod
+from photoorg.core.store.catalog import Catalog, CatalogError, encode_version
 
 
 def test_new_catalog_has_schema_wal_and_sqlite_vec(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.media.synthetic import write_sample_library
 
 TINY = "photoorg-tiny/bundled"
 
@@ -103,7 +103,7 @@ def test_duplicates_json_each_photo_alike_to_its_keeper(library: tuple[Path, Pat
     import numpy as np
 
     from photoorg import config
-    from photoorg.core.catalog import Catalog
+    from photoorg.core.store.catalog import Catalog
 
     _, data = library
     with Catalog(config.catalog_path(data), readonly=True) as cat:

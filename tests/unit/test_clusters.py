@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import clusters as cl
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters as cl
+from photoorg.core.store.catalog import Catalog
 
 DIM = 64
 
@@ -54,7 +54,7 @@ class World:
     """Synthetic CLIP: a random unit vector per prompt and per individual animal/scene."""
 
     def __init__(self, seed: int = 0, knows_animals: bool = True) -> None:
-        from photoorg.core.competence import PARAPHRASES
+        from photoorg.core.models.competence import PARAPHRASES
 
         self.rng = np.random.default_rng(seed)
         prompts = cl.pet_prompts()
@@ -135,7 +135,7 @@ def test_pets_cluster_per_animal_and_names_survive_reclustering(lib: Lib) -> Non
 
 
 def test_a_model_that_does_not_know_animals_makes_no_pet_groups(lib: Lib) -> None:
-    from photoorg.core.competence import REQUIRED, animal_score
+    from photoorg.core.models.competence import REQUIRED, animal_score
 
     knowing, weak = World(seed=3), World(seed=3, knows_animals=False)
     assert animal_score(knowing.encode_texts, cl.PET_PROMPTS) == 8

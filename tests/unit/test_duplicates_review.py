@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import duplicates, journal, missing
-from photoorg.core.catalog import Catalog
-from photoorg.core.duplicates import Member, looks_edited, suggest_keeper
+from photoorg.core.search import duplicates
+from photoorg.core.search.duplicates import Member, looks_edited, suggest_keeper
+from photoorg.core.store import journal, missing
+from photoorg.core.store.catalog import Catalog
 
 
 def test_edited_names() -> None:

@@ -1,4 +1,4 @@
-"""photoorg.core.embedder: spec parsing, loading, encoding, hub download (fake local hub).
+"""photoorg.core.models.embedder: spec parsing, loading, encoding, hub download (fake local hub).
 
 No test touches the real network: HF_ENDPOINT points at a closed local port unless a test
 starts its own fake Hugging Face server on 127.0.0.1.
@@ -24,8 +24,8 @@ torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-from photoorg.core import embedder as E  # noqa: E402
-from photoorg.core.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
+from photoorg.core.media.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
+from photoorg.core.models import embedder as E  # noqa: E402
 
 FAKE_REPO = "photoorg-test/tiny-clip"
 FAKE_TAG = "fakehub"

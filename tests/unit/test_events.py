@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photoorg.core import clusters as cl
-from photoorg.core import events as ev
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-from photoorg.core.indexer import Indexer
-from photoorg.core.scanner import scan_library
+from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import events as ev
+from photoorg.core.ingest.indexer import Indexer
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 

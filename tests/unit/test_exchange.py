@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from photoorg import cli, config
-from photoorg.core import clusters as cl
-from photoorg.core import journal
-from photoorg.core.catalog import Catalog
-from photoorg.core.metadata_import import set_photo_meta
-from photoorg.core.scanner import scan_library
+from photoorg.core.groups import clusters as cl
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.metadata.importer import set_photo_meta
+from photoorg.core.store import journal
+from photoorg.core.store.catalog import Catalog
 
 BOXES = [(0.1, 0.1, 0.2, 0.2), (0.6, 0.2, 0.25, 0.25)]
 

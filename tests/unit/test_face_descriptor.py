@@ -1,4 +1,4 @@
-"""The torch port of dlib's face descriptor network (photoorg.core.face_descriptor)."""
+"""The torch port of dlib's face descriptor network (photoorg.core.people.descriptor)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import face_descriptor as fd
-from photoorg.core.faces import DESCRIPTOR_MODEL, FaceAnalyzer, model_path
-from photoorg.core.imaging import load_rgb
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.people import descriptor as fd
+from photoorg.core.people.faces import DESCRIPTOR_MODEL, FaceAnalyzer, model_path
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -169,7 +169,7 @@ def test_a_truncated_or_corrupt_model_file_falls_back_to_dlib_with_one_warning(
         fd.load_dlib_network(truncated)
     with pytest.raises(fd.DlibFormatError, match="unknown layer"):
         fd.load_dlib_network(corrupt)
-    with caplog.at_level(logging.WARNING, logger="photoorg.core.face_descriptor"):
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people.descriptor"):
         assert fd.load_torch_descriptor(truncated) is None
         assert fd.load_torch_descriptor(corrupt) is None
         assert fd.load_torch_descriptor(truncated) is None  # warned once per file

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import face_proposals
-from photoorg.core.boxes import iou
-from photoorg.core.face_proposals import FaceProposer
-from photoorg.core.faces import FaceAnalyzer
+from photoorg.core.media.boxes import iou
+from photoorg.core.people import proposals as face_proposals
+from photoorg.core.people.faces import FaceAnalyzer
+from photoorg.core.people.proposals import FaceProposer
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -98,7 +98,7 @@ def test_without_the_proposal_model_the_whole_photo_is_scanned(
         tmp_path: Path) -> None:
     module, cut = heads
     monkeypatch.setattr(face_proposals, "model_file", lambda: tmp_path / "missing.onnx")
-    with caplog.at_level(logging.WARNING, logger="photoorg.core.faces"):
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people.faces"):
         analyzer = FaceAnalyzer()
     assert analyzer.proposer is None
     assert "scanning whole photos" in caplog.text

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from photoorg.core.catalog import Catalog
-from photoorg.core.faces import (
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.media.synthetic import draw_shape_image
+from photoorg.core.people.faces import (
     ClusterParams,
     FaceAnalyzer,
     assign_new_faces,
@@ -21,11 +23,9 @@ from photoorg.core.faces import (
     people_pairwise_scores,
     process_pending_faces,
     recluster_people,
-    synthetic_descriptors,
 )
-from photoorg.core.imaging import load_rgb
-from photoorg.core.scanner import scan_library
-from photoorg.core.synthetic import draw_shape_image
+from photoorg.core.store.catalog import Catalog
+from tests.synthetic_faces import synthetic_descriptors
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -292,7 +292,7 @@ def test_names_confirmations_and_hiding_survive_full_recluster(cat: Catalog) -> 
 
 
 def test_confirming_a_photo_in_a_person_pins_its_face(cat: Catalog) -> None:
-    from photoorg.core.clusters import confirm_photos
+    from photoorg.core.groups.clusters import confirm_photos
 
     recluster_people(cat)
     face = face_of(cat, "obama/obama2.jpg")

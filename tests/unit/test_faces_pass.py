@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-from photoorg.core.faces import (
+from photoorg.core.ingest.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.people.faces import (
     FaceAnalyzer,
     cluster_faces,
     face_pass,
@@ -24,13 +27,10 @@ from photoorg.core.faces import (
     photo_likeness,
     process_pending_faces,
     recluster_people,
-    synthetic_descriptors,
     update_people,
 )
-from photoorg.core.imaging import load_rgb
-from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
-from photoorg.core.scanner import scan_library
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.store.catalog import Catalog
+from tests.synthetic_faces import synthetic_descriptors
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -160,7 +160,7 @@ def test_the_same_people_whatever_order_photos_arrive_in(tmp_path: Path) -> None
 def test_clustering_plans_without_the_write_lock_and_sees_concurrent_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photoorg.core import faces
+    from photoorg.core.people import faces
 
     x, _, photos = synthetic_descriptors(5, 6, seed=1, group_share=0)
     with Catalog(tmp_path / "c.sqlite") as cat:
@@ -246,8 +246,8 @@ def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
 ) -> None:
     """At 100k faces the k-means atoms left ~24k single faces, and their linkage matrix
     took 5 GB: single faces beyond the cap wait for the k-means steps instead."""
-    from photoorg.core import faces
-    from photoorg.core.faces import ClusterParams
+    from photoorg.core.people import faces
+    from photoorg.core.people.faces import ClusterParams
 
     x, truth, photos = synthetic_descriptors(60, 25, seed=4)
     sizes: list[int] = []
@@ -271,9 +271,9 @@ def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
 def test_a_lean_index_lets_the_face_models_go_and_the_window_keeps_them(tmp_path: Path) -> None:
     """``photoorg index`` (lean) needs the face models' memory for the stages after the face
     pass; the window's service (not lean) keeps them for the next photos."""
-    from photoorg.core import faces
-    from photoorg.core.library import Library
-    from photoorg.core.models import Encoders
+    from photoorg.core.app.library import Library
+    from photoorg.core.models.policy import Encoders
+    from photoorg.core.people import faces
 
     shutil.copytree(FACES_DEV / "biden", tmp_path / "photos" / "biden")
     faces.release_shared_analyzer()

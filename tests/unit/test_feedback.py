@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import clusters as cl
-from photoorg.core import feedback as fb
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-from photoorg.core.indexer import Indexer
-from photoorg.core.scanner import scan_library
-from photoorg.core.search import SearchIndex
-from photoorg.core.synthetic import draw_shape_image, write_sample_library
+from photoorg.core.groups import clusters as cl
+from photoorg.core.ingest.indexer import Indexer
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.synthetic import draw_shape_image, write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.search import feedback as fb
+from photoorg.core.search.engine import SearchIndex
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 

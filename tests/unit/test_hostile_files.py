@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import scan_library
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = REPO / "tests" / "data" / "hostile"
@@ -234,8 +234,8 @@ def test_index_skips_every_hostile_file_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_file_vanishing_between_scan_and_read_is_skipped(tmp_path: Path) -> None:
-    from photoorg.core.embedder import load_embedder
-    from photoorg.core.indexer import Indexer
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.models.embedder import load_embedder
 
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -263,7 +263,10 @@ NOBODY_SCRIPT = textwrap.dedent(
     import sqlite_vec
     from photoorg import cli
     import photoorg.cli.search, photoorg.cli.watch
-    from photoorg.core import catalog, embedder, imaging, indexer, scanner
+    from photoorg.core.store import catalog
+    from photoorg.core.models import embedder
+    from photoorg.core.media import imaging
+    from photoorg.core.ingest import indexer, scanner
     model = embedder.load_embedder(sys.argv[3])  # lazy imports and weights: still as root
     embedder.load_embedder = lambda *args, **kwargs: model
     so = sqlite_vec.loadable_path()

@@ -1,4 +1,5 @@
-"""Tests for photoorg.core.imaging: every format, every mode, every way a file can be broken."""
+"""Tests for photoorg.core.media.imaging: every format, every mode, every way a file can be
+broken."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, features
 
-from photoorg.core import imaging
-from photoorg.core.imaging import (
+from photoorg.core.media import imaging
+from photoorg.core.media.imaging import (
     MAX_PIXELS,
     SUPPORTED_EXTENSIONS,
     DecodedPhoto,

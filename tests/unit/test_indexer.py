@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-from photoorg.core.indexer import IndexControl, Indexer, IndexListener, Progress
-from photoorg.core.scanner import scan_library
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.ingest.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 
@@ -34,7 +34,7 @@ def _faces_done(path: Path) -> int:
 
 
 def test_pause_holds_the_face_pass_until_resume(tmp_path: Path) -> None:
-    from photoorg.core import faces
+    from photoorg.core.people import faces
 
     write_sample_library(tmp_path / "photos", per_class=1, seed=5, size=96)
     cat = Catalog(tmp_path / "catalog.sqlite")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from photoorg import cli, config
-from photoorg.core import clusters as cl
-from photoorg.core import journal
-from photoorg.core.catalog import Catalog
-from photoorg.core.metadata_import import set_photo_meta
+from photoorg.core.groups import clusters as cl
+from photoorg.core.metadata.importer import set_photo_meta
+from photoorg.core.store import journal
+from photoorg.core.store.catalog import Catalog
 
 FACE = b"\x01" * 16
 
@@ -116,7 +116,7 @@ def test_many_decisions_undone_in_reverse_after_a_restart(cat: Catalog, tmp_path
 
 
 def test_tags_and_albums_by_hand_are_undone(cat: Catalog) -> None:
-    from photoorg.core import organize
+    from photoorg.core.groups import organize
 
     ids = cat.ids  # type: ignore[attr-defined]
     cl.add_tag(cat, ids[:3], "Trips|Rome")
@@ -176,7 +176,7 @@ def test_cli_undo(cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_rejected_faces_are_in_sight_and_counts_agree(cat: Catalog) -> None:
     """"Not this person": the faces go to a new unnamed person at once; the sidebar's count
     of people and the cards agree, before and after, and Undo puts them back."""
-    from photoorg.core import browse_queries as queries
+    from photoorg.core.search import browse_queries as queries
 
     ids = cat.ids  # type: ignore[attr-defined]
     alice = cat.people[0]  # type: ignore[attr-defined]

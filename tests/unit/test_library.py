@@ -18,13 +18,13 @@ import pytest
 from metadata_files import blank_jpeg, exiftool_batch, needs_exiftool
 
 from photoorg import config
-from photoorg.core import clusters as cl
-from photoorg.core import pipeline
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, weights_available
-from photoorg.core.indexer import IndexControl, IndexListener, Progress
-from photoorg.core.library import Library, LibraryError
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.app.library import Library, LibraryError
+from photoorg.core.groups import clusters as cl
+from photoorg.core.ingest import pipeline
+from photoorg.core.ingest.indexer import IndexControl, IndexListener, Progress
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, weights_available
+from photoorg.core.store.catalog import Catalog
 
 OTHER_MODEL = "photoorg-tiny/random"  # same compute, other weights: a model switch offline
 MISSING_MODEL = "ViT-B-32/laion2b_s34b_b79k"  # weights not on this machine
@@ -88,7 +88,7 @@ def test_saved_search_album_through_the_service(lib_copy: Path) -> None:
     import threading
     import time
 
-    from photoorg.core.service import LibraryService
+    from photoorg.core.app.service import LibraryService
 
     with Library(lib_copy / "data") as lib:
         lib.create_album("Blue", query="a photo of a blue circle")
@@ -172,7 +172,7 @@ def test_switch_completes_with_a_folder_offline_and_catches_up_when_back(
 @needs_tiny
 def test_window_model_option_is_a_search_model_not_a_switch(lib_copy: Path) -> None:
     """``photoorg --model X`` used to make X the library's target and re-embed everything."""
-    from photoorg.core.service import LibraryService
+    from photoorg.core.app.service import LibraryService
 
     svc = LibraryService(lib_copy / "data", lambda e: None, model=OTHER_MODEL, faces=False)
     svc.command("quit")
@@ -186,7 +186,7 @@ def test_window_model_option_is_a_search_model_not_a_switch(lib_copy: Path) -> N
 
 
 def _descriptors(n: int, seed: int) -> np.ndarray:
-    from photoorg.core.faces import synthetic_descriptors
+    from tests.synthetic_faces import synthetic_descriptors
 
     x, _labels, _photos = synthetic_descriptors(
         identities=1, per_identity=n, seed=seed, group_share=0, lookalike_share=0, bad_share=0)
@@ -195,7 +195,7 @@ def _descriptors(n: int, seed: int) -> np.ndarray:
 
 def test_sidecars_follow_a_named_person_after_reclustering(tmp_path: Path) -> None:
     """4 of 6 photos of a named person carried her name on disk after 2 more arrived."""
-    from photoorg.core import sidecar
+    from photoorg.core.metadata import sidecar
 
     photos = tmp_path / "photos"
     written = write_sample_library(photos, per_class=1, seed=1, size=64)[:6]
@@ -220,7 +220,7 @@ def test_sidecars_follow_a_named_person_after_reclustering(tmp_path: Path) -> No
 
 
 def test_sidecar_moves_with_its_photo(tmp_path: Path) -> None:
-    from photoorg.core import sidecar
+    from photoorg.core.metadata import sidecar
 
     photos = tmp_path / "photos"
     (path, _, _), = write_sample_library(photos, per_class=1, seed=1, size=64)[:1]
@@ -306,7 +306,7 @@ def test_relocate_onto_another_library_folder_is_a_clear_error(tmp_path: Path) -
 
 
 def _faces_library(path: Path, identities: int = 6, per: int = 12) -> Catalog:
-    from photoorg.core.faces import synthetic_descriptors
+    from tests.synthetic_faces import synthetic_descriptors
 
     x, _labels, photo = synthetic_descriptors(identities=identities, per_identity=per, seed=3,
                                               group_share=0, lookalike_share=0, bad_share=0)
@@ -319,8 +319,8 @@ def _faces_library(path: Path, identities: int = 6, per: int = 12) -> Catalog:
 
 
 def test_staged_grouping_equals_direct_grouping(tmp_path: Path) -> None:
-    from photoorg.core.faces import recluster_people
-    from photoorg.core.staged import run_staged
+    from photoorg.core.people.faces import recluster_people
+    from photoorg.core.store.staged import run_staged
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -338,8 +338,8 @@ def test_staged_grouping_equals_direct_grouping(tmp_path: Path) -> None:
 def test_grouping_never_holds_the_write_lock_while_it_computes(tmp_path: Path) -> None:
     """A rename from another connection lands at once while people are being grouped, and
     the grouping keeps the name (the plan is written after, in one short step)."""
-    from photoorg.core import faces
-    from photoorg.core.staged import run_staged
+    from photoorg.core.people import faces
+    from photoorg.core.store.staged import run_staged
 
     cat = _faces_library(tmp_path / "c.sqlite")
     run_staged(cat, faces.recluster_people)
@@ -351,7 +351,7 @@ def test_grouping_never_holds_the_write_lock_while_it_computes(tmp_path: Path) -
     renamed: list[bool] = []
 
     def compute(snapshot: object) -> object:
-        from photoorg.core import clusters as cl
+        from photoorg.core.groups import clusters as cl
 
         cl.name_cluster(other, named, "Alice")  # busy timeout 0: fails if locked
         renamed.append(True)
@@ -368,8 +368,8 @@ def test_grouping_never_holds_the_write_lock_while_it_computes(tmp_path: Path) -
 @needs_tiny
 def test_text_tasks_use_the_active_model_during_a_switch(lib_copy: Path) -> None:
     """Pets were scored against the prompts of whichever model was loaded last."""
-    from photoorg.core.indexer import Indexer
-    from photoorg.core.models import spec_of
+    from photoorg.core.ingest.indexer import Indexer
+    from photoorg.core.models.policy import spec_of
 
     with Library(lib_copy / "data", model=OTHER_MODEL) as lib:
         target = lib.require_target_model()

@@ -18,8 +18,8 @@ from metadata_files import (
     xmp_packet,
 )
 
-from photoorg.core.metadata import PhotoMetadata, read_metadata
-from photoorg.core.sidecar import stored_to_displayed
+from photoorg.core.metadata.read import PhotoMetadata, read_metadata
+from photoorg.core.metadata.sidecar import stored_to_displayed
 
 # name -> (exiftool arguments, what read_metadata must give, also as a sidecar?)
 DIALECTS: dict[str, tuple[list[str], dict, bool]] = {

@@ -20,11 +20,11 @@ from metadata_files import (
     needs_exiftool,
 )
 
-from photoorg.core import clusters as cl
-from photoorg.core import metadata_import as mi
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import scan_library
-from photoorg.core.sidecar import sync_sidecars
+from photoorg.core.groups import clusters as cl
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.metadata import importer as mi
+from photoorg.core.metadata.sidecar import sync_sidecars
+from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -91,7 +91,7 @@ def test_imported_facts_keep_provenance_and_the_user_wins(tmp_path: Path) -> Non
 
 @needs_exiftool
 def test_rating_filter_in_search(tmp_path: Path) -> None:
-    from photoorg.core.search import Filters, SearchIndex
+    from photoorg.core.search.engine import Filters, SearchIndex
 
     photos = [blank_jpeg(tmp_path / "photos" / f"p{i}.jpg") for i in range(3)]
     exiftool_batch([(photos[0], ["-XMP-xmp:Rating=5"]), (photos[1], ["-XMP-xmp:Rating=3"])])
@@ -156,8 +156,8 @@ def people_library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
         pytest.skip("exiftool not installed")
     from test_cli_e2e import run_cli
 
-    from photoorg.core.faces import FaceAnalyzer
-    from photoorg.core.imaging import load_rgb
+    from photoorg.core.media.imaging import load_rgb
+    from photoorg.core.people.faces import FaceAnalyzer
 
     base = tmp_path_factory.mktemp("people")
     photos = base / "photos"
@@ -238,7 +238,7 @@ def test_user_decision_beats_a_later_import(tmp_path: Path,
 def test_watcher_reads_a_sidecar_another_tool_edits(tmp_path: Path) -> None:
     import time
 
-    from photoorg.core.watcher import LibraryWatcher
+    from photoorg.core.ingest.watcher import LibraryWatcher
 
     photo = blank_jpeg(tmp_path / "photos" / "IMG_3.jpg")
     cat, _ = _library(tmp_path)
@@ -362,7 +362,7 @@ def test_stage_catches_up_on_a_library_indexed_before(tmp_path: Path) -> None:
 @needs_exiftool
 def test_caption_words_reach_the_words_search(tmp_path: Path) -> None:
     """Issue 14's words search indexes titles and captions through its set_caption hook."""
-    from photoorg.core import textindex
+    from photoorg.core.search import textindex
 
     photos = [blank_jpeg(tmp_path / "photos" / f"c{i}.jpg") for i in range(2)]
     exiftool_batch([(photos[0], ["-XMP-dc:Description=Fish market in Bergen"])])

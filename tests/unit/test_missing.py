@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import browse_queries as queries
-from photoorg.core import clusters, missing
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import scan_library
-from photoorg.core.watcher import LibraryWatcher
+from photoorg.core.groups import clusters
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.ingest.watcher import LibraryWatcher
+from photoorg.core.search import browse_queries as queries
+from photoorg.core.store import missing
+from photoorg.core.store.catalog import Catalog
 
 
 def _jpeg(path: Path, seed: int, size: int = 24) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from photoorg.core import clusters, organize
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters, organize
+from photoorg.core.store.catalog import Catalog
 
 
 @pytest.fixture

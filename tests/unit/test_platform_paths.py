@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import platform_paths as pp
-from photoorg.core.catalog import Catalog
-from photoorg.core.relocation import find_relocated_root
-from photoorg.core.scanner import is_excluded, scan_library, scan_paths
-from photoorg.core.sidecar import sidecar_path, write_sidecar
+from photoorg.core.ingest.relocation import find_relocated_root
+from photoorg.core.ingest.scanner import is_excluded, scan_library, scan_paths
+from photoorg.core.media import platform_paths as pp
+from photoorg.core.metadata.sidecar import sidecar_path, write_sidecar
+from photoorg.core.store.catalog import Catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from casefold_fs import mounted  # noqa: E402
@@ -346,7 +346,7 @@ def test_case_only_rename_keeps_the_row(library: Path, cat: Catalog) -> None:
 def test_watcher_follows_a_case_only_rename(library: Path, cat: Catalog) -> None:
     """The real folder watcher (native events, or polling where it picks that for the file
     system) sees IMG_0002.JPG renamed to img_0002.jpg: one row, the same id."""
-    from photoorg.core.watcher import LibraryWatcher
+    from photoorg.core.ingest.watcher import LibraryWatcher
 
     _jpeg(library / "IMG_0002.JPG", seed=2)
     _jpeg(library / "other.jpg", seed=3)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import content_hash, is_excluded, scan_library
+from photoorg.core.ingest.scanner import content_hash, is_excluded, scan_library
+from photoorg.core.store.catalog import Catalog
 
 
 def _jpeg(path: Path, color: tuple[int, int, int] = (200, 10, 10), size: int = 64) -> Path:
@@ -141,7 +141,8 @@ def test_a_file_moved_on_while_scanned_keeps_its_row_and_tags(
 ) -> None:
     """A -> B is scanned, but B moves on to C between listing and hashing. No hashless row
     may appear at B: the photo's row (and its tag) must follow it to C."""
-    from photoorg.core import clusters, scanner
+    from photoorg.core.groups import clusters
+    from photoorg.core.ingest import scanner
 
     lib = tmp_path / "lib"
     _jpeg(lib / "a.jpg")

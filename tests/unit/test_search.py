@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import search as search_mod
-from photoorg.core.catalog import Catalog
-from photoorg.core.search import (
+from photoorg.core.search import engine as search_mod
+from photoorg.core.search.engine import (
     F16_SCORE_ERROR,
     Filters,
     Query,
@@ -25,6 +24,7 @@ from photoorg.core.search import (
     parse_query,
     to_timestamp,
 )
+from photoorg.core.store.catalog import Catalog
 
 BACKENDS = ["torch", "numpy"]
 DIM = 32
@@ -436,7 +436,7 @@ def test_follows_another_connection_and_process(lib: Library) -> None:
         assert index.search(q, k=1)[0].photo_id == new[0]
         code = (
             "import sys, numpy as np\n"
-            "from photoorg.core.catalog import Catalog\n"
+            "from photoorg.core.store.catalog import Catalog\n"
             "cat = Catalog(sys.argv[1]); root = cat.roots()[0]; model = cat.active_model()\n"
             "ids = cat.add_photos(root.id, [('proc.jpg', 1, 0.0, None)])\n"
             "cat.store_vectors(model.id, ids, -np.array(sys.argv[2].split(','), np.float32)"
@@ -666,7 +666,7 @@ def test_catalog_bulk_vector_io(lib: Library) -> None:
 
 
 def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) -> None:
-    from photoorg.core import catalog as catalog_mod
+    from photoorg.core.store import catalog as catalog_mod
 
     ids = lib.add(random_vectors(40, seed=1))
     monkeypatch.setattr(catalog_mod, "VEC0_CHUNK_LAYOUTS", ("v9.9.9",))
@@ -684,9 +684,9 @@ def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) 
 
 @pytest.mark.slow
 def test_tiny_model_ranks_red_circles_first(tmp_path: Path) -> None:
-    from photoorg.core import embedder as embedder_mod
-    from photoorg.core.imaging import decode_photo
-    from photoorg.core.synthetic import write_sample_library
+    from photoorg.core.media.imaging import decode_photo
+    from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.models import embedder as embedder_mod
 
     embedder = embedder_mod.load_embedder(embedder_mod.TEST_MODEL)
     written = write_sample_library(tmp_path / "photos", per_class=2, seed=0, size=96)
@@ -717,7 +717,7 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_cli_search_similar_duplicates(
     algebra, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photoorg.core.library import Library as CoreLibrary
+    from photoorg.core.app.library import Library as CoreLibrary
 
     lib, names, enc = algebra
     lib.add(unit(basis(0) + 0.01 * basis(3))[None], ["sub/a_copy.png"])

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from photoorg import config
-from photoorg.core import clusters as cl
-from photoorg.core import sidecar as sc
-from photoorg.core.catalog import Catalog
+from photoorg.core.groups import clusters as cl
+from photoorg.core.metadata import sidecar as sc
+from photoorg.core.store.catalog import Catalog
 
 
 def _photo(path: Path, orientation: int = 1, size: tuple[int, int] = (120, 80),

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoorg.core import clusters as cl
-from photoorg.core import suggest as sg
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder, weights_available
-from photoorg.core.indexer import Indexer
-from photoorg.core.scanner import scan_library
-from photoorg.core.synthetic import CLASSES, draw_shape_image, write_sample_library
+from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import suggest as sg
+from photoorg.core.ingest.indexer import Indexer
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.synthetic import CLASSES, draw_shape_image, write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 

@@ -55,6 +55,6 @@ def test_model_caches_are_the_tests_own() -> None:
         assert home not in Path(os.environ[var]).resolve().parents, var
     cache = Path(constants.HF_HUB_CACHE).resolve()
     assert cache == Path(os.environ["HF_HUB_CACHE"]).resolve()
-    from photoorg.core.embedder import _user_hf_cache
+    from photoorg.core.models.embedder import _user_hf_cache
 
     assert Path(_user_hf_cache()).resolve() == cache

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from photoorg.core import clusters, grouping, ocr, pipeline, textindex
-from photoorg.core.catalog import Catalog
-from photoorg.core.embedder import TEST_MODEL, load_embedder
-from photoorg.core.indexer import Indexer
-from photoorg.core.library_search import search_library, similar_photos
-from photoorg.core.scanner import scan_library
-from photoorg.core.search import Filters, SearchIndex
-from photoorg.core.synthetic import draw_shape_image, write_sample_library
+from photoorg.core.groups import clusters, grouping
+from photoorg.core.ingest import ocr, pipeline
+from photoorg.core.ingest.indexer import Indexer
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.synthetic import draw_shape_image, write_sample_library
+from photoorg.core.models.embedder import TEST_MODEL, load_embedder
+from photoorg.core.search import textindex
+from photoorg.core.search.engine import Filters, SearchIndex
+from photoorg.core.search.library_search import search_library, similar_photos
+from photoorg.core.store.catalog import Catalog
 
 PARIS = (48.8566, 2.3522)
 TOKYO = (35.6762, 139.6503)

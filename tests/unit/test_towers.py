@@ -1,5 +1,5 @@
-"""CLIP towers loaded one at a time (photoorg.core.towers, Embedder): same weights and vectors
-as open_clip's whole model, whatever the order, after letting a tower go, from every weights
+"""CLIP towers loaded one at a time (photoorg.core.models.towers, Embedder): same weights and
+vectors as open_clip's whole model, whatever the order, after letting a tower go, from every weights
 format; a lean `index` pipeline still makes pets, scenes and suggested names."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-from photoorg.core import embedder as E  # noqa: E402
-from photoorg.core import towers  # noqa: E402
-from photoorg.core.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
+from photoorg.core.media.synthetic import CLASSES, caption, draw_shape_image  # noqa: E402
+from photoorg.core.models import embedder as E  # noqa: E402
+from photoorg.core.models import towers  # noqa: E402
 
 TINY_FILE = E.bundled_model_dir() / E.TINY_WEIGHTS
 needs_tiny = pytest.mark.skipif(not TINY_FILE.is_file(), reason="tiny model missing")
@@ -84,7 +84,7 @@ def test_text_vectors_after_letting_go_equal_the_whole_models() -> None:
 
 @needs_tiny
 def test_a_window_embedder_keeps_both_towers() -> None:
-    from photoorg.core.models import Encoders
+    from photoorg.core.models.policy import Encoders
 
     keep = Encoders(download=False, lean=False).get(E.TEST_MODEL)
     keep.encode_images(_images())
@@ -150,9 +150,9 @@ def test_a_broken_weights_file_is_refused_at_load(tmp_path: Path) -> None:
 def test_a_lean_index_still_makes_pets_scenes_and_names(tmp_path: Path) -> None:
     """``photoorg index`` lets the model go between stages; the text stages load the text
     tower and store the same prompt vectors as the whole model would."""
-    from photoorg.core import grouping, suggest
-    from photoorg.core.library import Library
-    from photoorg.core.synthetic import write_sample_library
+    from photoorg.core.app.library import Library
+    from photoorg.core.groups import grouping, suggest
+    from photoorg.core.media.synthetic import write_sample_library
 
     write_sample_library(tmp_path / "photos", per_class=1, seed=5, size=96)
     with Library(tmp_path / "data", model=E.TEST_MODEL) as lib:

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from photoorg.core import trash
+from photoorg.core.store import trash
 
 freedesktop = pytest.mark.skipif(sys.platform in ("win32", "darwin"),
                                  reason="freedesktop trash: Linux/BSD only")

@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core import clusters
-from photoorg.core.catalog import Catalog
-from photoorg.core.scanner import ScanReport, scan_library, scan_paths
-from photoorg.core.watcher import (
+from photoorg.core.groups import clusters
+from photoorg.core.ingest.scanner import ScanReport, scan_library, scan_paths
+from photoorg.core.ingest.watcher import (
     LibraryWatcher,
     WatchListener,
     WatchStatus,
     filesystem_type,
     simulate_overflow,
 )
+from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
 SETTLE = 0.3
@@ -448,7 +448,7 @@ MODEL = "photoorg-tiny/bundled"
 def test_watcher_indexes_new_photos_and_moves_keep_their_vectors(
     library: tuple[Path, Catalog],
 ) -> None:
-    from photoorg.core.embedder import load_embedder
+    from photoorg.core.models.embedder import load_embedder
 
     lib, cat = library
     embedder = load_embedder(MODEL)

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoorg.core.browse_queries import FACE_KINDS, ClusterInfo
+from photoorg.core.search.browse_queries import FACE_KINDS, ClusterInfo
 from photoorg.ui.thumbnails import FACE_SIZE, THUMB_SIZE
 from photoorg.ui.thumbstore import ThumbnailStore
 

@@ -22,8 +22,8 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoorg.core.browse_queries import PhotoList
-from photoorg.core.platform_paths import display_name
+from photoorg.core.media.platform_paths import display_name
+from photoorg.core.search.browse_queries import PhotoList
 from photoorg.ui.thumbstore import ThumbnailStore
 
 Index = QModelIndex | QPersistentModelIndex

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.platform_paths import display_name
-from photoorg.core.thumbcache import photo_key
+from photoorg.core.media.platform_paths import display_name
+from photoorg.core.media.thumbcache import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
 SHOWN_GROUPS = 100  # more are listed after the user deals with these

@@ -71,7 +71,7 @@ class EventsPage(QWidget):
         self._selection_changed()
 
     def set_events(self, events: list[Any]) -> None:
-        """``events``: :class:`photoorg.core.events.Event`, newest first."""
+        """``events``: :class:`photoorg.core.groups.events.Event`, newest first."""
         current = self.current_id()
         self.table.clear()
         for event in events:

@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.browse_queries import stars_label
-from photoorg.core.window_backend import Overview
+from photoorg.core.app.window_backend import Overview
+from photoorg.core.search.browse_queries import stars_label
 from photoorg.ui.models.sidebar import (
     COUNT_ROLE,
     DEPTH_ROLE,

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.platform_paths import display_name
+from photoorg.core.media.platform_paths import display_name
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -72,7 +72,7 @@ class UnreadablePage(QWidget):
         self._selection_changed()
 
     def set_files(self, files: list[Any]) -> None:
-        """``files``: :class:`photoorg.core.browse.Unreadable` rows."""
+        """``files``: :class:`photoorg.core.search.browse.Unreadable` rows."""
         self.table.clear()
         items = []
         for f in files:

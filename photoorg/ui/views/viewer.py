@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.browse_queries import PhotoDetails
-from photoorg.core.platform_paths import display_name
+from photoorg.core.media.platform_paths import display_name
+from photoorg.core.search.browse_queries import PhotoDetails
 from photoorg.ui.icons import icon
 from photoorg.ui.views.canvas import ZoomCanvas
 

@@ -1,0 +1,646 @@
+"""The library: the one Qt-free application layer the CLI, ``watch`` and the window's indexing
+service talk to (TagStudio's ``Library`` idea).
+
+It owns, for one data folder,
+
+- **the connections**: one writer (:attr:`Library.writer`, short transactions) and read-only
+  connections for queries (:meth:`Library.reader`; WAL: a reader never waits on the writer);
+- **the pipeline** (:mod:`photoorg.core.ingest.pipeline`): :meth:`index`, :meth:`run_pipeline` and
+  :meth:`watcher` run the very same stages;
+- **the model policy** (:mod:`photoorg.core.models`): which model embeds, which answers;
+- **the queries**: search, similar, duplicates, albums of both kinds, clusters;
+- **user decisions** (name, merge, hide, tag, reject) with the sidecars kept true.
+
+Adapters only parse input and show results.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from photoorg import config
+from photoorg.core.groups import clusters as cl
+from photoorg.core.ingest import pipeline
+from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSummary
+from photoorg.core.ingest.scanner import ScanReport
+from photoorg.core.models import policy as model_policy
+from photoorg.core.models.policy import Encoders, ModelPolicy
+from photoorg.core.store.catalog import Catalog, CatalogError
+
+log = logging.getLogger(__name__)
+
+ALBUM_SEARCH_K = 200
+"""How many best matches a saved-search album holds."""
+
+
+class LibraryError(Exception):
+    """Something the user asked for cannot be done; the message says why, in one line."""
+
+
+@dataclass
+class SearchOutcome:
+    """Search results plus what the search could not see."""
+
+    hits: list[Any]
+    not_searchable: int = 0  # photos without a vector of the answering model
+    model: str | None = None
+    page: Any = None  # the library_search.SearchPage: totals, why each matched, cut-off
+    note: str = ""  # e.g. searching words only: the model is not here
+
+
+@dataclass
+class IndexOutcome:
+    scan: ScanReport
+    summary: IndexSummary
+    notes: list[str] = field(default_factory=list)
+
+
+class Library:
+    """One library (a data folder). Thread-safe for readers; one writer connection.
+
+    ``model``: the target model asked for (``index --model``). ``search_model``: the model
+    that should answer searches when the library has its vectors (the window's ``--model``).
+    ``encoders``: share loaded CLIP models with another object (the service does).
+    """
+
+    def __init__(
+        self,
+        data: str | Path | None = None,
+        *,
+        model: str | None = None,
+        search_model: str | None = None,
+        encoders: Encoders | None = None,
+        settings: config.Settings | None = None,
+    ) -> None:
+        self.data = config.data_dir(data)
+        self.catalog_path = config.catalog_path(self.data)
+        self.settings = settings or config.Settings.load(self.data)
+        self.encoders = encoders or Encoders(download=True)
+        self.models = ModelPolicy(self.encoders, requested=model, search_preference=search_model)
+        self._writer: Catalog | None = None
+        self._writer_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[Catalog] = []
+
+    # -- connections ---------------------------------------------------------------------
+
+    @property
+    def writer(self) -> Catalog:
+        """The library's write connection (created and upgraded on first use)."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = Catalog(self.catalog_path)
+            return self._writer
+
+    def reader(self) -> Catalog:
+        """This thread's read-only connection: queries never take the write lock."""
+        cat = getattr(self._local, "cat", None)
+        if cat is None:
+            if not self.catalog_path.exists():
+                self.writer  # noqa: B018 - create the file and its schema first
+            try:
+                cat = Catalog(self.catalog_path, readonly=True)
+            except CatalogError:  # needs an upgrade: the writer does it once
+                self.writer  # noqa: B018
+                cat = Catalog(self.catalog_path, readonly=True)
+            self._local.cat = cat
+            self._readers.append(cat)
+        return cat
+
+    def close(self) -> None:
+        for cat in self._readers:
+            try:
+                cat.close()
+            except Exception:  # another thread's connection: closed at exit anyway
+                log.debug("closing a reader failed", exc_info=True)
+        self._readers.clear()
+        self._local = threading.local()
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- folders -------------------------------------------------------------------------
+
+    def add_folders(self, paths: Iterable[str | Path]) -> list[Any]:
+        roots = []
+        for raw in paths:
+            path = Path(raw).expanduser()
+            if not path.is_dir():
+                raise LibraryError(f"not a folder: {path}")
+            roots.append(self.writer.add_root(path))
+        return roots
+
+    def exclude(self, patterns: Iterable[str]) -> None:
+        for pattern in patterns:
+            self.writer.add_exclusion(pattern)
+
+    def remove_folder(self, path: str | Path) -> Path:
+        root = self.writer.root_by_path(path)
+        if root is None:
+            raise LibraryError(f"not a library folder: {path}")
+        self.writer.remove_root(root.id)
+        return root.path
+
+    def relocate_folder(self, old: str | Path, new: str | Path) -> None:
+        cat = self.writer
+        root = cat.root_by_path(old)
+        if root is None:
+            raise LibraryError(f"not a library folder: {old}")
+        taken = cat.root_by_path(new)
+        if taken is not None and taken.id != root.id:
+            raise LibraryError(
+                f"{taken.path} is already a library folder: `photoorg folders --remove "
+                f"{taken.path}` first if {old} moved there")
+        cat.relocate_root(root.id, new)
+
+    # -- the pipeline --------------------------------------------------------------------
+
+    def context(self, *, control: IndexControl | None = None,
+                listener: IndexListener | None = None, faces: bool = True,
+                batch_size: int = 16, decode_workers: int | None = None) -> pipeline.RunContext:
+        return pipeline.RunContext(
+            cat=self.writer, models=self.models, control=control or IndexControl(),
+            listener=listener or IndexListener(), faces=faces,
+            write_sidecars=self.settings.write_sidecars, batch_size=batch_size,
+            decode_workers=decode_workers,
+        )
+
+    def scan(self, should_stop: Callable[[], bool] | None = None) -> ScanReport:
+        """Reconcile the catalog with the folders (after the daily catalog backup); photos
+        missing longer than the grace period (settings) are forgotten."""
+        from photoorg.core.ingest.scanner import scan_library
+
+        self.backup_daily()
+        return scan_library(self.writer, should_stop=should_stop,
+                            grace_days=self.settings.missing_grace_days)
+
+    def backup_daily(self) -> None:
+        """The catalog's daily backup (core.backup); never in the way of indexing."""
+        from photoorg.core.store.backup import BackupError, maybe_backup
+
+        try:
+            maybe_backup(self.catalog_path, self.data)
+        except (BackupError, OSError) as exc:
+            log.warning("could not back up the catalog: %s", exc)
+
+    def run_pipeline(self, **kwargs: Any) -> pipeline.RunContext:
+        """Every stage after the scan, as far as it can go (see :mod:`pipeline`)."""
+        ctx = self.context(**kwargs)
+        pipeline.run_pipeline(ctx)
+        return ctx
+
+    def index(self, *, control: IndexControl | None = None,
+              listener: IndexListener | None = None, **kwargs: Any) -> IndexOutcome:
+        """Scan every folder, then run the pipeline."""
+        control = control or IndexControl()
+        report = self.scan(should_stop=lambda: control.cancelled)
+        ctx = self.run_pipeline(control=control, listener=listener, **kwargs)
+        if ctx.summary.embedded:
+            self.save_search_cache()
+        return IndexOutcome(report, ctx.summary, ctx.notes)
+
+    def require_target_model(self, progress: Any = None) -> Any:
+        """Load the model the pipeline embeds with (downloading it with ``progress``) and
+        make it the library's target; raises ``ModelUnavailableError`` saying why it cannot."""
+        encoder = self.encoders.require(self.models.target_spec(self.writer), progress=progress)
+        self.writer.set_target_model(encoder.spec.name, encoder.dim)
+        return encoder
+
+    def embedding_pending(self) -> int:
+        return pipeline.stage("embed").pending(self.context())
+
+    def watcher(self, listener: Any = None, *, embed: bool = True, faces: bool = True,
+                batch_size: int = 16, **options: Any) -> Any:
+        """A :class:`~photoorg.core.ingest.watcher.LibraryWatcher` whose indexing is this
+        library's pipeline (``embed=False``: keep the catalog in step only)."""
+        from photoorg.core.ingest.watcher import LibraryWatcher
+
+        def run(control: IndexControl, bridge: IndexListener) -> IndexSummary:
+            return self.run_pipeline(control=control, listener=bridge, faces=faces,
+                                     batch_size=batch_size).summary
+
+        return LibraryWatcher(self.writer, None, listener=listener,
+                              run_index=run if embed else None, batch_size=batch_size,
+                              **options)
+
+    def save_search_cache(self) -> None:
+        """Write the search index's start-up file now, so the next search starts fast."""
+        from photoorg.core.search.engine import SearchIndex
+
+        try:
+            SearchIndex(self.catalog_path).close(save=True)
+        except Exception:  # an optimisation only: search rebuilds it when missing
+            log.exception("could not write the search cache")
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What ``photoorg status --json`` prints."""
+        from photoorg.core.ingest.scanner import unreadable_folders
+        from photoorg.core.store.missing import missing_folders
+
+        cat = self.reader()
+        counts = cat.status_counts()
+        target, active = cat.target_model(), cat.active_model()
+        result: dict[str, Any] = {
+            "indexed": counts["indexed"],
+            "pending": counts["pending"],
+            "skipped": counts["skipped"],
+            "skipped_reasons": counts["skipped_reasons"],
+            "offline": counts["offline"],
+            "missing": counts["missing"],  # files gone, rows kept (core.missing)
+            "model": target.spec if target else None,
+        }
+        if active and target and active.id != target.id:
+            result["searching_with"] = active.spec
+        result["not_searchable"] = model_policy.coverage(cat)["not_searchable"]
+        result["folders"] = [
+            {"path": str(r.path), "online": r.online, "watch_mode": r.watch_mode}
+            for r in cat.roots()
+        ]
+        unreadable = unreadable_folders(cat)
+        if unreadable:
+            result["unreadable_folders"] = [{"path": p, "reason": r} for p, r in unreadable]
+        gone = missing_folders(cat)
+        if gone:
+            result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
+        return result
+
+    def skipped(self, limit: int = 50) -> list[tuple[Path, str, str]]:
+        return self.reader().skipped(limit=limit)
+
+    # -- search --------------------------------------------------------------------------
+
+    def search_index(self) -> Any:
+        from photoorg.core.search.engine import SearchIndex
+
+        index = getattr(self._local, "search_index", None)
+        if index is None:
+            index = SearchIndex(self.catalog_path, prefer=self.models.search_preference)
+            self._local.search_index = index
+        return index
+
+    def close_search_index(self) -> None:
+        index = getattr(self._local, "search_index", None)
+        if index is not None:
+            index.close()
+            self._local.search_index = None
+
+    def search_encoder(self) -> Any:
+        """The text/image encoder of the model that answers searches."""
+        cat = self.reader()
+        model = self.models.search_model(cat)
+        if model is None:
+            raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
+        encoder = self.encoders.get(model.spec)
+        if encoder is None:
+            why = self.encoders.failed.get(model.spec, "")
+            if why in ("missing", ""):
+                why = f"the weights of {model.spec} are not on this computer"
+            raise LibraryError(why)
+        return encoder
+
+    def search(self, query: Any, *, filters: Any = None, k: int = 20, offset: int = 0,
+               min_score: float | None = None, exclude: Iterable[int] = (),
+               show_all: bool = False) -> SearchOutcome:
+        """The one search (:mod:`photoorg.core.search.library_search`): word matches (names,
+        places, tags, file names, text read in photos) first, then CLIP similarity down to
+        the query's relevance cut-off (``show_all`` lifts it). Without the model's weights,
+        word matches still answer (``note`` says so). Says how many photos the search could
+        not see (offline without its vector, or still waiting to be embedded)."""
+        from photoorg.core.search.engine import parse_query
+        from photoorg.core.search.library_search import search_library
+
+        if isinstance(query, str):
+            query = parse_query(query)
+        cat = self.reader()
+        if not cat.scalar("SELECT 1 FROM photos LIMIT 1"):
+            raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
+        model = self.models.search_model(cat)
+        encoder, note = None, ""
+        if model is not None:
+            needs = any(p.kind == "text" for p in query.parts) or any(
+                p.kind == "image" and not self._has_vector(cat, Path(p.value), model.id)
+                for p in query.parts)
+            if needs:
+                try:
+                    encoder = self.search_encoder()
+                except LibraryError as exc:
+                    if any(p.kind == "image" for p in query.parts):
+                        raise
+                    note = f"searching words only: {exc}"
+        index = self.search_index()
+        page = search_library(index, query, encoder, filters=filters, k=k, offset=offset,
+                              show_all=show_all, min_score=min_score, exclude=exclude)
+        cover = model_policy.coverage(cat, model) if model is not None else {
+            "not_searchable": 0}
+        return SearchOutcome(page.hits, cover["not_searchable"],
+                             model.spec if model else None, page, note)
+
+    def similar(self, photo_ids: Sequence[int], *, k: int = 20, offset: int = 0,
+                include_self: bool = False, show_all: bool = False, filters: Any = None,
+                extra: Any = None) -> Any:
+        """Find similar, with the same relevance cut-off as search (a SearchPage)."""
+        from photoorg.core.search.library_search import similar_photos
+
+        encoder = None
+        if extra is not None and any(p.kind in ("text", "image") for p in extra.parts):
+            encoder = self.search_encoder()
+        return similar_photos(self.search_index(), [int(i) for i in photo_ids], k=k,
+                              offset=offset, include_self=include_self, show_all=show_all,
+                              filters=filters, extra=extra, encoder=encoder)
+
+    @staticmethod
+    def _has_vector(cat: Catalog, path: Path, model_id: int) -> bool:
+        pid = cat.photo_id_for_path(path)
+        return pid is not None and cat.vector(pid, model_id) is not None
+
+    def similar_ids(self, photo_ids: Sequence[int], k: int = 20,
+                    include_self: bool = False) -> list[Any]:
+        return self.search_index().similar_to_photos(
+            [int(i) for i in photo_ids], k=k, include_self=include_self)
+
+    def duplicates(self, threshold: float, filters: Any = None) -> list[Any]:
+        """Near-duplicate groups around their suggested keepers (``core.duplicates.Group``),
+        as the window shows them: "Not duplicates" pairs left out."""
+        from photoorg.core.search import duplicates
+
+        if self.reader().active_model() is None:
+            raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
+        return duplicates.review(self.reader(), threshold, self.search_index(),
+                                 filters=filters)
+
+    # -- albums --------------------------------------------------------------------------
+
+    def create_album(self, name: str, *, tags: Sequence[str] = (), query: str | None = None,
+                     filters: dict[str, Any] | None = None, match: str = "all") -> cl.Album:
+        try:
+            return cl.create_album(self.writer, name, tags=tags, query=query,
+                                   filters=filters, match=match)
+        except cl.AlbumError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def albums(self) -> list[cl.Album]:
+        return cl.list_albums(self.reader())
+
+    def delete_album(self, name: str) -> bool:
+        return cl.delete_album(self.writer, name)
+
+    def album_photos(self, name: str) -> list[int]:
+        """An album's photos: tag albums by date, saved searches best match first."""
+        return self.album_results(name)[0]
+
+    def album_results(self, name: str) -> tuple[list[int], list[float] | None]:
+        """An album's photo ids and, for a saved search with text, their scores."""
+        scores: dict[int, float] = {}
+
+        def resolve(cat: Catalog, album: cl.Album) -> list[int]:
+            return self._resolve_search_album(cat, album, scores)
+
+        try:
+            ids = cl.album_photos(self.reader(), name, resolver=resolve)
+        except cl.AlbumError as exc:
+            raise LibraryError(str(exc)) from exc
+        return ids, ([scores[i] for i in ids] if scores else None)
+
+    def _resolve_search_album(self, cat: Catalog, album: cl.Album,
+                              scores: dict[int, float] | None = None) -> list[int]:
+        from photoorg.core.search.engine import Filters, parse_query
+
+        if album.similar:  # "more like these": re-ranked now, so new photos join
+            from photoorg.core.search import feedback
+
+            return feedback.resolve_album(cat, album, index=self.search_index(),
+                                          scores=scores)
+
+        known = {"folder", "after", "before", "exts", "person", "place"}
+        options = {k: v for k, v in album.filters.items() if k in known}
+        if "exts" in options:
+            options["exts"] = tuple(options["exts"])
+        filters = Filters(tags=tuple(album.tags), **options)
+        if not album.query:  # filters only: every photo that passes, by date
+            return cl.order_by_date(cat, self.search_index().filter_ids(filters))
+        outcome = self.search(parse_query(album.query), filters=filters, k=ALBUM_SEARCH_K)
+        if scores is not None:
+            scores.update((h.photo_id, float(h.score)) for h in outcome.hits)
+        return [h.photo_id for h in outcome.hits]
+
+    # -- clusters, names and tags ----------------------------------------------------------
+
+    def clusters(self, kind: str, *, include_hidden: bool = False,
+                 refresh: bool = True) -> list[cl.ClusterInfo]:
+        """A kind's clusters; grouped again first only if its input changed."""
+        if refresh:
+            self.refresh_clusters([kind])
+        return cl.list_clusters(self.reader(), kind, include_hidden=include_hidden)
+
+    def refresh_clusters(self, kinds: Sequence[str] | None = None) -> None:
+        """Re-group the kinds whose input changed, then bring sidecars up to date."""
+        from photoorg.core.groups import grouping
+
+        cat = self.writer
+        for kind in kinds or cl.KINDS:
+            if not grouping.is_stale(cat, kind):
+                continue
+            encoder = None
+            if kind == "pets":
+                encoder = self.models.encoder_for(cat, "pets")
+                if encoder is None:
+                    continue
+            grouping.refresh_clusters(cat, kind, encoder)
+        self.sync_sidecars()
+
+    def sync_sidecars(self, photo_ids: Iterable[int] | None = None) -> int:
+        """With writing on, make sidecars say what the catalog says (all stale ones, or
+        these photos')."""
+        if not self.settings.write_sidecars:
+            return 0
+        cat = self.writer
+        ids = pipeline.stale_sidecars(cat) if photo_ids is None else list(photo_ids)
+        return pipeline.sync_sidecars(cat, ids)
+
+    def _user_change(self, photo_ids: Iterable[int]) -> None:
+        self.sync_sidecars(list(photo_ids))
+
+    def name_cluster(self, cluster_id: int, name: str | None) -> cl.ClusterInfo:
+        try:
+            info = cl.name_cluster(self.writer, cluster_id, name or None)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(info.photo_ids)
+        return info
+
+    def clusters_named(self, kind: str, name: str) -> list[int]:
+        return cl.clusters_named(self.reader(), kind, name)
+
+    def merge_clusters(self, keep: int, others: Sequence[int]) -> cl.ClusterInfo:
+        cat = self.writer
+        try:
+            with cat.transaction():
+                info = None
+                for other in others:
+                    info = cl.merge_clusters(cat, keep, other)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+        assert info is not None
+        self._user_change(info.photo_ids)
+        return info
+
+    def hide_cluster(self, cluster_id: int, hidden: bool = True) -> None:
+        try:
+            cl.hide_cluster(self.writer, cluster_id, hidden=hidden)
+        except cl.ClusterError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def reject_photos(self, cluster_id: int, photo_ids: Sequence[int]) -> None:
+        """"Not this person" (or not this place / scene): the photos leave it for good."""
+        cat = self.writer
+        with cat.transaction():
+            for pid in photo_ids:
+                cl.remove_photo_from_cluster(cat, cluster_id, pid)
+        self._user_change(photo_ids)
+
+    def confirm_photos(self, cluster_id: int, photo_ids: Sequence[int]) -> None:
+        cl.confirm_photos(self.writer, cluster_id, list(photo_ids))
+
+    def photo_ids(self, paths: Iterable[str | Path]) -> list[int]:
+        cat = self.reader()
+        ids = []
+        for raw in paths:
+            pid = cat.photo_id_for_path(Path(raw).expanduser().absolute())
+            if pid is None:
+                pid = cat.photo_id_for_path(Path(raw).expanduser().resolve())
+            if pid is None:
+                raise LibraryError(f"not in the library: {raw}")
+            ids.append(pid)
+        return ids
+
+    def photo_metas(self, photo_ids: Sequence[int]) -> dict[int, Any]:
+        """Rating, label, title and caption of each photo, with who set them."""
+        from photoorg.core.metadata import importer as mi
+
+        return mi.photo_metas(self.reader(), photo_ids)
+
+    def metadata_problems(self, photo_id: int) -> list[str]:
+        """Why parts of what other tools wrote into this photo could not be read."""
+        from photoorg.core.metadata import importer as mi
+
+        return mi.import_problems(self.reader(), photo_id)
+
+    def reread_metadata(self, photo_ids: Sequence[int]) -> None:
+        from photoorg.core.metadata import importer as mi
+
+        mi.import_metadata(self.writer, photo_ids)
+
+    def set_photo_meta(self, photo_ids: Sequence[int], name: str, value: str) -> None:
+        """The user's rating/label/title/caption (wins over imported values from then on)."""
+        from photoorg.core.metadata import importer as mi
+
+        try:
+            mi.set_photo_meta(self.writer, photo_ids, name, value)
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(photo_ids)
+
+    def tags(self, photo_id: int) -> list[str]:
+        return cl.tags_for_photo(self.reader(), photo_id)
+
+    def add_tag(self, photo_ids: Sequence[int], name: str) -> int:
+        try:
+            n = cl.add_tag(self.writer, photo_ids, name)
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(photo_ids)
+        return n
+
+    def remove_tag(self, photo_ids: Sequence[int], name: str) -> int:
+        n = cl.remove_tag(self.writer, photo_ids, name)
+        self._user_change(photo_ids)
+        return n
+
+    def paths(self, ids: Iterable[int]) -> list[str]:
+        id_list = list(ids)
+        found = self.reader().paths_for_ids(id_list)
+        return [str(found[i]) for i in id_list if i in found]
+
+    # -- suggested names, more like these, events (photoorg.core.groups.suggest / feedback / events)
+
+    def name_suggestions(self, infos: Sequence[cl.ClusterInfo]) -> dict[int, Any]:
+        """A suggested name (or None) per unnamed pet, scene and place cluster among
+        ``infos``. The prompt vectors are made once per model with the "names" encoder;
+        without it (weights missing), no suggestions."""
+        from photoorg.core.groups import suggest
+
+        if not any(i.kind in suggest.BUILTIN and i.name is None for i in infos):
+            return {}
+        cat = self.writer
+        if not suggest.is_prepared(cat):
+            encoder = self.models.encoder_for(cat, "names")
+            if encoder is None:
+                return {}
+            suggest.prepare(cat, encoder)
+        return suggest.suggest_names(cat, infos)
+
+    def accept_suggestion(self, cluster_id: int, name: str) -> cl.ClusterInfo:
+        """The user took a suggested name: the cluster is named with it."""
+        return self.name_cluster(cluster_id, name)
+
+    def more_like_these(self, feedback: Any, *, k: int = 60, filters: Any = None,
+                        show_all: bool = False) -> SearchOutcome:
+        """Rocchio over ``feedback`` (a :class:`photoorg.core.search.feedback.Feedback`); photos
+        marked "less like these" are left out. The relevance cut-off of search applies
+        (``show_all`` lifts it)."""
+        from pathlib import Path as _Path
+
+        left_out = [int(n) for n in feedback.negative if not isinstance(n, _Path)]
+        return self.search(feedback.to_query(), filters=filters, k=k, exclude=left_out,
+                           show_all=show_all)
+
+    def save_similar_album(self, name: str, feedback: Any, k: int | None = None) -> cl.Album:
+        """An album of "more like these" that stays current (re-ranked on every read)."""
+        from photoorg.core.search import feedback as fb
+
+        try:
+            return fb.save_album(self.writer, name, feedback, k or fb.ALBUM_K)
+        except cl.AlbumError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def events(self, *, include_all: bool = False, min_photos: int | None = None) -> list[Any]:
+        """Events split again from the photos' dates and places (ids and the user's keep /
+        dismiss decisions kept), newest first; suggestions only unless ``include_all``."""
+        from photoorg.core.groups import events as ev
+
+        found = ev.refresh_events(self.writer, min_photos=min_photos or ev.MIN_PHOTOS)
+        return ev.list_events(found, include_all=include_all)
+
+    def keep_event(self, event_id: int, name: str | None = None) -> cl.Album:
+        """Keep an event: an album of its photos (tagged ``Events|<name>``)."""
+        from photoorg.core.groups import events as ev
+
+        try:
+            album = ev.keep_event(self.writer, event_id, name=name)
+            ids = ev.event_photo_ids(self.writer, event_id)
+        except (ev.EventError, cl.AlbumError) as exc:
+            raise LibraryError(str(exc)) from exc
+        self._user_change(ids)
+        return album
+
+    def dismiss_event(self, event_id: int) -> None:
+        from photoorg.core.groups import events as ev
+
+        try:
+            ev.dismiss_event(self.writer, event_id)
+        except ev.EventError as exc:
+            raise LibraryError(str(exc)) from exc

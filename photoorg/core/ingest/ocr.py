@@ -1,0 +1,225 @@
+"""The OCR stage: reading the words written in photos (signs, receipts, screenshots), offline.
+
+Engine: RapidOCR (``rapidocr-onnxruntime``, Apache-2.0): PaddleOCR's PP-OCRv4 detection and
+recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB, opencv
+72 MB, pyclipper and shapely), run by onnxruntime (MIT); wheels for Linux, macOS and
+Windows. Nothing is downloaded.
+
+Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
+a fraction of a full decode) to :data:`DETECT_SIDE` for a cheap text *detection* (~30 ms);
+only where it finds text is it decoded again at :data:`READ_SIDE`, and the boxes, scaled
+up, are cropped from that and *recognised* (~60 ms per photo with a line or two). Decoding
+runs in a thread pool ahead of the engine. ``python benchmarks/ocr.py --json`` measures
+ms/photo and recall.
+
+The stage is resumable and recorded per photo (``photo_text``: what was read, or "failed"
+with the reason; a photo whose content changes is read again), runs last (lowest
+priority) and never raises: a photo that cannot be read costs that photo only. The
+library setting ``read_text`` (catalog meta, on by default) turns it off.
+
+Issue 11 turns the pipeline into named stages: :func:`text_stage` has the stage shape
+(catalog, progress, should_stop) -> photos processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.search import textindex
+from photoorg.core.store.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+DETECT_SIDE = 512
+"""Longest side of the copy the detector scans: text a reader could make out in a
+512-pixel preview is found; smaller print is not worth the cost on every photo."""
+READ_SIDE = 1600
+"""Longest side of the image the found lines are cropped from for recognition."""
+MIN_LINE_SCORE = 0.6
+"""Recognised lines below this confidence are dropped (texture read as letters)."""
+META_READ_TEXT = "read_text"
+BATCH = 16
+
+
+class OcrUnavailableError(RuntimeError):
+    """The OCR engine cannot be loaded here."""
+
+
+ENV_READ_TEXT = "PHOTOORG_READ_TEXT"
+
+
+def enabled(cat: Catalog) -> bool:
+    """The library setting: read text in photos (on unless turned off). The environment
+    variable ``PHOTOORG_READ_TEXT=0`` turns it off for one run (scripts, the test suite)."""
+    if os.environ.get(ENV_READ_TEXT) == "0":
+        return False
+    return cat.get_meta(META_READ_TEXT, "1") != "0"
+
+
+def set_enabled(cat: Catalog, on: bool) -> None:
+    cat.set_meta(META_READ_TEXT, "1" if on else "0")
+
+
+class TextReader:
+    """One loaded RapidOCR engine (load once per process: ~0.3 s). Not thread-safe; the
+    engine itself uses every core."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        # half the cores for the engine, the decode pool beside it: together every core.
+        # More engine threads mostly spin (onnxruntime busy-waits) on a machine that is
+        # busy anyway: measured, 1 thread + decoding cost 83 ms CPU per photo on 2 cores,
+        # 2 threads 196 ms (benchmarks/ocr.py).
+        self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._engine is None:
+            # opencv-python points Qt at its own plugins when imported: keep the window's
+            saved = os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH")
+            try:
+                from rapidocr_onnxruntime import RapidOCR
+            except Exception as exc:  # not installed, or a broken native library
+                raise OcrUnavailableError(f"OCR engine unavailable: {exc}") from exc
+            finally:
+                if saved is None:
+                    os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
+                else:
+                    os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"] = saved
+            # "min" with a tiny limit: the detector takes the size it is given (no upscaling)
+            self._engine = RapidOCR(
+                det_limit_type="min", det_limit_side_len=32,
+                intra_op_num_threads=self.threads, inter_op_num_threads=1,
+            )
+        return self._engine
+
+    def read(self, image: Image.Image,
+             larger: Callable[[], Image.Image] | None = None) -> str:
+        """The text in an RGB image, one line per detected line ("" when none).
+        ``larger``: where text is found, a sharper copy of the same image to read it from
+        (decoded only then); without it, ``image`` itself."""
+        with self._lock:
+            engine = self._load()
+            probe = image
+            if max(image.size) > DETECT_SIDE:
+                probe = image.copy()
+                probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
+            boxes, _ = engine.text_det(_bgr(probe))
+            if boxes is None or not len(boxes):
+                return ""
+            source = larger() if larger is not None else image
+            scale = source.width / probe.width
+            big = _bgr(source)
+            boxes = engine.sorted_boxes(np.asarray(boxes, np.float32) * scale)
+            crops = engine.get_crop_img_list(big, list(boxes))
+            crops, _, _ = engine.text_cls(crops)
+            lines, _ = engine.text_rec(crops)
+            return "\n".join(
+                text.strip() for text, score in lines
+                if score >= MIN_LINE_SCORE and len(text.strip()) >= 2
+            )
+
+
+def _bgr(image: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+_default_reader: TextReader | None = None
+
+
+def default_reader() -> TextReader:
+    global _default_reader
+    if _default_reader is None:
+        _default_reader = TextReader()
+    return _default_reader
+
+
+def read_photo(path: str | os.PathLike[str], reader: TextReader | None = None) -> str:
+    """Read the text in a photo: a small decode (JPEG draft mode) for detection, a larger
+    one only when there is text to recognise."""
+    return (reader or default_reader()).read(
+        load_rgb(path, max_side=DETECT_SIDE), lambda: load_rgb(path, max_side=READ_SIDE))
+
+
+def text_stage(
+    cat: Catalog,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    reader: TextReader | None = None,
+    decode_workers: int = 2,
+) -> int:
+    """Read the text of every photo not read yet (resumable: the catalog is the queue).
+    Returns the photos processed. Failures are recorded per photo and logged."""
+    if not enabled(cat):
+        return 0
+    total = textindex.count_pending_text(cat)
+    if not total:
+        return 0
+    reader = reader or default_reader()
+    try:
+        reader._load()
+    except OcrUnavailableError as exc:
+        log.warning("%s; photos keep waiting for it", exc)
+        return 0
+    done = 0
+    after = 0
+    with ThreadPoolExecutor(decode_workers, thread_name_prefix="ocr-decode") as pool:
+        while True:
+            work = textindex.pending_text(cat, limit=BATCH * 4, after_id=after)
+            if not work:
+                break
+            after = work[-1][0]
+            ahead: list[tuple[int, Path, Future[Image.Image]]] = [
+                (pid, path, pool.submit(load_rgb, path, DETECT_SIDE)) for pid, path in work
+            ]
+            results: list[tuple[int, str, str, str | None]] = []
+            for pid, path, future in ahead:
+                if should_stop is not None and should_stop():
+                    for _, _, rest in ahead:
+                        rest.cancel()
+                    _store(cat, results)
+                    return done
+                results.append(_read_one(pid, path, future, reader))
+                done += 1
+                if len(results) >= BATCH:
+                    _store(cat, results)
+                    results = []
+                if progress is not None:
+                    progress(done, max(total, done))
+            _store(cat, results)
+    return done
+
+
+def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextReader
+              ) -> tuple[int, str, str, str | None]:
+    try:
+        text = reader.read(future.result(), lambda: load_rgb(path, max_side=READ_SIDE))
+        return pid, text, "done", None
+    except Exception as exc:  # one unreadable photo must not stop the stage
+        log.warning("reading text in %s failed: %s", path, exc)
+        return pid, "", "failed", f"{type(exc).__name__}: {exc}"
+
+
+def _store(cat: Catalog, results: list[tuple[int, str, str, str | None]]) -> None:
+    if not results:
+        return
+    with cat.transaction():
+        for pid, text, status, detail in results:
+            content_hash = cat.scalar("SELECT content_hash FROM photos WHERE id = ?", (pid,))
+            if content_hash is None and not cat.scalar(
+                "SELECT 1 FROM photos WHERE id = ?", (pid,)
+            ):
+                continue  # removed meanwhile
+            textindex.store_text(cat, pid, text, content_hash=content_hash, status=status,
+                                 detail=detail)

@@ -1,0 +1,2 @@
+"""Faces: proposals, detection, the descriptor network, and clustering faces into people.
+"""
