@@ -112,13 +112,13 @@ def send_to_trash(path: str | os.PathLike[str]) -> None:
     """Move one file to this system's trash (never a delete): the freedesktop trash on Linux
     and BSD, the Recycle Bin on Windows, the Trash on macOS. Raises OSError when it cannot."""
     path = Path(path)
+    if not os.path.lexists(path):  # the same error on every system
+        raise FileNotFoundError(f"{path} is not there")
     if sys.platform in ("win32", "darwin"):
         from send2trash import send2trash
 
         send2trash(str(path))
         return
-    if not os.path.lexists(path):
-        raise FileNotFoundError(f"{path} is not there")
     _freedesktop_trash(path)
 
 
