@@ -51,7 +51,15 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
-from photoorg.core.app.api import SORT_LABELS, SORTS, PhotoList, Progress, Source, key_rotation
+from photoorg.core.app.api import (
+    SORT_LABELS,
+    SORTS,
+    PhotoList,
+    Progress,
+    Source,
+    display_name,
+    key_rotation,
+)
 from photoorg.core.app.api import ClusterRow as ClusterInfo
 from photoorg.core.app.window_backend import Overview, SettingsInfo
 from photoorg.ui import desktop, organize_actions
@@ -600,7 +608,7 @@ class MainWindow(QMainWindow):
         self.sidebar.clear_selection_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page)
-        name = os.path.basename(paths[0])
+        name = display_name(os.path.basename(paths[0]))
         more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
         self.grid_title.setText(f"Similar to {name}{more}")
         self.controller.find_similar(ids)

@@ -1,10 +1,12 @@
 """Reviewing duplicates (core): the suggested keeper and why, "not duplicates" by content,
-the trash move with the catalog following (a real send2trash into a temporary trash)."""
+the trash move with the catalog following (the system's real trash; on Linux a temporary one)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,29 +81,55 @@ def test_not_duplicates_hides_the_group_until_a_new_lookalike(cat: Catalog) -> N
     assert back.keep == 1 and back.others == [3]
 
 
-def test_move_to_trash_real_send2trash(cat: Catalog, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import send2trash.plat_other as other
-
-    monkeypatch.setattr(other, "XDG_DATA_HOME", os.fsencode(tmp_path / "xdg"))
-    monkeypatch.setattr(other, "HOMETRASH_B", os.fsencode(tmp_path / "xdg" / "Trash"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # where undo looks
+def test_move_to_trash_real_trash(cat: Catalog, tmp_path: Path,
+                                  system_trash: Path | None) -> None:
+    original = (tmp_path / "photos" / "a (1).jpg").read_bytes()
     moved = duplicates.move_to_trash(cat, [2])
     assert [p.name for p in moved] == ["a (1).jpg"]
     assert not (tmp_path / "photos" / "a (1).jpg").exists()
-    assert (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
+    if system_trash is not None:
+        assert (system_trash / "files" / "a (1).jpg").read_bytes() == original
     # the row stays, missing (hidden), so nothing the user made on it is lost
     assert missing.missing_ids(cat) == {2} and cat.photo(1) is not None
     (tmp_path / "photos" / "b.jpg").unlink()  # offline or gone: named, kept in the catalog
     with pytest.raises(duplicates.TrashError, match="b.jpg"):
         duplicates.move_to_trash(cat, [3])
     assert cat.photo(3) is not None
-    # Undo takes the file out of the trash; the photo is back as it was
     (entry,) = journal.undo(cat)
     assert entry.summary == "Move 1 photo(s) to the trash"
-    assert (tmp_path / "photos" / "a (1).jpg").stat().st_size == cat.photo(2).size
-    assert not (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
+    if system_trash is None:  # no index of the Recycle Bin/Trash here: the row waits, missing
+        assert missing.missing_ids(cat) == {2}
+        return
+    # Undo takes the file out of the trash; the photo is back as it was
+    assert (tmp_path / "photos" / "a (1).jpg").read_bytes() == original
+    assert not (system_trash / "files" / "a (1).jpg").exists()
+    assert not list((system_trash / "info").iterdir())
     assert missing.missing_ids(cat) == set()
+
+
+def test_a_file_open_in_another_process(cat: Catalog, tmp_path: Path,
+                                        system_trash: Path | None) -> None:
+    """Each OS as it behaves: Windows refuses to move a file that another process has open
+    (the trash move names it, the photo stays as it was); elsewhere the move goes through and
+    the other process keeps reading what it opened."""
+    path = tmp_path / "photos" / "a (1).jpg"
+    original = path.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nf = open(sys.argv[1], 'rb')\nprint('open', flush=True)"
+         "\nsys.stdin.read()\nprint(len(f.read()))", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        if sys.platform == "win32":
+            with pytest.raises(duplicates.TrashError, match=re.escape("a (1).jpg")):
+                duplicates.move_to_trash(cat, [2])
+            assert path.read_bytes() == original and missing.missing_ids(cat) == set()
+        else:
+            assert duplicates.move_to_trash(cat, [2]) == [path]
+            assert not path.exists() and missing.missing_ids(cat) == {2}
+    finally:
+        out, _ = holder.communicate("", timeout=30)
+    assert out.strip() == str(len(original))
 
 
 # -- groups form around keepers, never by chaining ---------------------------------------------

@@ -241,7 +241,6 @@ def test_text_and_image_parts_combine(algebra, tmp_path: Path) -> None:
     with lib.index() as index:
         # a library photo as an image part uses its stored vector (no decoding)
         assert index.search(query, enc, k=1)[0].photo_id == names["ab"]
-        pytest.importorskip("photoorg.core.media.imaging")
         from PIL import Image
 
         Image.new("RGB", (40, 40), "red").save(outside)
@@ -685,14 +684,10 @@ def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) 
 
 @pytest.mark.slow
 def test_tiny_model_ranks_red_circles_first(tmp_path: Path) -> None:
-    embedder_mod = pytest.importorskip("photoorg.core.models.embedder")
-    pytest.importorskip("photoorg.core.media.imaging")
     from photoorg.core.media.imaging import decode_photo
     from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.models import embedder as embedder_mod
 
-    weights = embedder_mod.bundled_model_dir() / getattr(embedder_mod, "TINY_WEIGHTS", "?")
-    if not weights.is_file():
-        pytest.skip("the bundled tiny model is not built here (tools/train_tiny_model.py)")
     embedder = embedder_mod.load_embedder(embedder_mod.TEST_MODEL)
     written = write_sample_library(tmp_path / "photos", per_class=2, seed=0, size=96)
     lib = Library(tmp_path, dim=embedder.dim, spec=embedder_mod.TEST_MODEL)

@@ -52,7 +52,7 @@ from photoorg.core.search.engine import (
 )
 from photoorg.core.store import journal, missing, pixel_signatures
 from photoorg.core.store.catalog import Catalog
-from photoorg.core.store.trash import TRASH_ACTION
+from photoorg.core.store.trash import TRASH_ACTION, send_to_trash
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ def move_to_trash(
     and drop their catalog rows; returns the files moved. A file that cannot be trashed
     stays in the catalog, and the error names it."""
     if trash is None:
-        from send2trash import send2trash as trash  # noqa: N813
+        trash = send_to_trash
     moved: list[Path] = []
     moved_ids: list[int] = []
     failed: list[str] = []

@@ -7,6 +7,7 @@ the CLIP cosine at which pairs are proposed for the pixel check."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.app.api import photo_key
+from photoorg.core.app.api import display_name, photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 from photoorg.ui.views.trash_confirm import TrashConfirmDialog
 from photoorg.ui.views.trash_confirm import size_text as _size_text
@@ -50,7 +51,8 @@ class GroupCard(QFrame):
         parts = [f"{exact} exact cop{'ies' if exact != 1 else 'y'}"] if exact else []
         if edited:
             parts.append(f"{edited} edited cop{'ies' if edited != 1 else 'y'} to review")
-        self.header = QLabel(f"<b>{n} photos</b> · keep <b>{keep.path.name}</b>: {group.why}"
+        kept = escape(display_name(keep.path.name))
+        self.header = QLabel(f"<b>{n} photos</b> · keep <b>{kept}</b>: {group.why}"
                              f" · {', '.join(parts)} (compared pixel by pixel)")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.tiles: dict[str, QLabel] = {}
@@ -64,7 +66,7 @@ class GroupCard(QFrame):
             picture.setFixedSize(TILE, TILE)
             picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
             picture.setStyleSheet("background: palette(base); border-radius: 6px;")
-            picture.setToolTip(str(m.path))
+            picture.setToolTip(display_name(str(m.path)))
             key = photo_key(m.id, m.content_hash, m.size, m.mtime)
             self.tiles[key] = picture
             self._show(key, str(m.path))
@@ -72,7 +74,8 @@ class GroupCard(QFrame):
             how = f" ({m.how})" if m.id != group.keep and m.how not in ("", "same") else ""
             dims = f"{m.width:,} × {m.height:,}" if m.pixels else "size unknown"
             offline = "" if m.online else " · offline"
-            caption = QLabel(f"<b>{badge}</b>{how}<br>{m.path.name}<br>{dims} · "
+            name = escape(display_name(m.path.name))
+            caption = QLabel(f"<b>{badge}</b>{how}<br>{name}<br>{dims} · "
                              f"{_size_text(m.size)}{offline}")
             caption.setTextFormat(Qt.TextFormat.RichText)
             caption.setWordWrap(True)

@@ -5,6 +5,7 @@ the user sees what goes instead of reading paths."""
 from __future__ import annotations
 
 import time
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.app.api import photo_key
+from photoorg.core.app.api import display_name, photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
 TILE = 180
@@ -91,15 +92,15 @@ class TrashConfirmDialog(QDialog):
         picture.setFixedSize(TILE, TILE)
         picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         picture.setStyleSheet("background: palette(base); border-radius: 6px;")
-        picture.setToolTip(str(m.path))
+        picture.setToolTip(display_name(str(m.path)))
         key = photo_key(m.id, m.content_hash, m.size, m.mtime)
         self.pictures[key] = picture
         self.paths[key] = str(m.path)
         self._show(key)
         dims = f"{m.width:,} × {m.height:,}" if m.pixels else "size unknown"
-        caption = QLabel(f"<b>{badge}</b><br>{m.path.name}<br>{dims} · {size_text(m.size)}"
-                         f"<br>{_date_text(m)}<br><span style='color: gray'>"
-                         f"{m.path.parent}</span>")
+        name, folder = escape(display_name(m.path.name)), escape(display_name(str(m.path.parent)))
+        caption = QLabel(f"<b>{badge}</b><br>{name}<br>{dims} · {size_text(m.size)}"
+                         f"<br>{_date_text(m)}<br><span style='color: gray'>{folder}</span>")
         caption.setTextFormat(Qt.TextFormat.RichText)
         caption.setWordWrap(True)
         caption.setFixedWidth(TILE)

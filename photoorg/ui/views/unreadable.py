@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.app.api import display_name
+
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STEP_NAMES = {"embed": "Search", "info": "Size and date", "metadata": "Tags from other apps",
               "faces": "Faces", "clusters": "Grouping", "names": "Name suggestions",
@@ -111,9 +113,10 @@ class UnreadablePage(QWidget):
         self.table.clear()
         items = []
         for f in files:
-            item = QTreeWidgetItem([f.path.name, str(f.path.parent), f.reason, f.detail])
+            item = QTreeWidgetItem([display_name(f.path.name), display_name(str(f.path.parent)),
+                                    f.reason, f.detail])
             item.setData(0, ID_ROLE, f.id)
-            item.setToolTip(0, str(f.path))
+            item.setToolTip(0, display_name(str(f.path)))
             item.setToolTip(3, f.detail)
             if not f.online:
                 item.setText(2, f"{f.reason} (folder offline)")
