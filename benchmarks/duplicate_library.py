@@ -2,7 +2,7 @@
 benchmarks/duplicates_quality.py and the tests).
 
 Originals: Debian's mate-backgrounds wallpapers (fetched by people_photos.fetch_mate_backgrounds)
-and the labelled portraits in ../shared/data/faces-dev, reduced to at most ``long_side`` px.
+and the labelled portraits in tests/data/faces-dev, reduced to at most ``long_side`` px.
 Each original gets copies a user really has:
 
 - exact copies: ``small`` (a 40% export), ``recompressed`` (JPEG quality 45), ``rotated``

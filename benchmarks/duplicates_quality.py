@@ -104,7 +104,7 @@ def main() -> int:
         truth = duplicate_library.Truth(**json.loads(truth_file.read_text()))
     else:
         wallpapers = fetch_mate_backgrounds(args.work / "mate")
-        shared = HERE.parent.parent / "shared"
+        shared = HERE.parent / "tests"  # its data/faces-dev (MIT, licence beside it)
         truth = duplicate_library.build(folder, wallpapers, duplicate_library.faces_dev(shared))
     out: dict = {"photos": len(truth.origin), "models": {}}
     for spec in args.models:
