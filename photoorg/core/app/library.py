@@ -261,6 +261,7 @@ class Library:
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
             "missing": counts["missing"],  # files gone, rows kept (core.missing)
+            "videos": counts["videos"],  # of the readable items, how many are videos
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:

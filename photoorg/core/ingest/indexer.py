@@ -323,6 +323,7 @@ class Indexer:
                     longitude=info.longitude,
                     camera=info.camera,
                     tz_offset=info.tz_offset,
+                    duration=info.duration,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
             for decoded in batch:

@@ -261,7 +261,7 @@ class InfoStage(PhotoStage):
                 ctx.cat.record_info(pid, width=info.width, height=info.height,
                                     taken_at=info.taken_at, latitude=info.latitude,
                                     longitude=info.longitude, camera=info.camera,
-                                    tz_offset=info.tz_offset)
+                                    tz_offset=info.tz_offset, duration=info.duration)
         return results
 
 
@@ -510,8 +510,60 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), MetadataStage(), FacesStage(), ClustersStage(),
-                     NamesStage(), SidecarStage(), TextStage()]
+KEYFRAME_STAGE = "keyframes"
+
+
+class KeyframeStage:
+    """A few frames of each video embedded with the target model, so search finds a moment
+    inside a clip (:mod:`photoorg.core.ingest.keyframes`)."""
+
+    name = KEYFRAME_STAGE
+    towers = ("visual",)
+    needs_model = True
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.ingest.keyframes import count_pending
+
+        target = ctx.cat.target_model()
+        return count_pending(ctx.cat, target.spec) if target is not None else 0
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.ingest.keyframes import embed_video, pending_videos
+        from photoorg.core.media.imaging import DecodeError
+        from photoorg.core.search.video_frames import store_frames
+
+        target = ctx.cat.target_model()
+        encoder = ctx.models.encoder_for(ctx.cat, "embed")
+        if target is None or encoder is None or getattr(encoder.spec, "name", None) != target.spec:
+            return
+        progress = Progress("keyframes", total=self.pending(ctx))
+        after = 0
+        while not ctx.stopped:
+            videos = pending_videos(ctx.cat, target.spec, limit=8, after=after)
+            if not videos:
+                break
+            after = videos[-1][0]
+            for pid, path in videos:
+                error = None
+                try:
+                    frames = embed_video(path, encoder)
+                except DecodeError as exc:
+                    frames, error = [], str(exc)
+                except Exception as exc:  # one video's frames, not the run
+                    log.exception("keyframes of %s failed", path)
+                    frames, error = [], repr(exc)
+                with ctx.cat.transaction():
+                    store_frames(ctx.cat, pid, target.id, frames)
+                    record_stage(ctx.cat, KEYFRAME_STAGE, target.spec, {pid: error})
+                progress.done += 1
+                progress.current = str(path)
+                ctx.listener.on_progress(progress)
+                if ctx.control.stop_requested(progress, ctx.listener):
+                    return
+
+
+STAGES: list[Any] = [EmbedStage(), KeyframeStage(), InfoStage(), MetadataStage(), FacesStage(),
+                     ClustersStage(), NamesStage(), SidecarStage(), TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

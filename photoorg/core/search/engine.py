@@ -1193,6 +1193,16 @@ class SearchIndex:
                 out[present] = self.exact_vectors(np.asarray(ids, np.int64)[present]) @ qvec
             return out
 
+    def video_moments(self, qvec: np.ndarray) -> dict[int, tuple[float, float]]:
+        """``{video id: (best keyframe score, its second)}`` for the answering model
+        (:mod:`photoorg.core.search.video_frames`)."""
+        from photoorg.core.search.video_frames import best_moments
+
+        with self._lock:
+            if self._model is None or self._model.dim != len(qvec):
+                return {}
+            return best_moments(self._cat, self._model.id, qvec)
+
     def restrict(self, ids: np.ndarray, filters: Filters | None = None,
                  exclude: Iterable[int] = ()) -> np.ndarray:
         """The photos of ``ids`` that ``filters`` allow (skipped ones and offline drives

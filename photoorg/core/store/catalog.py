@@ -389,10 +389,25 @@ SELECT trim(COALESCE(name, '') || ' ' ||
 FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NULL);
 """
 
+# Videos (photoorg.core.media.video): a video is a row of photos with a duration (its vector
+# is its poster frame's); a few keyframes per video and model carry their own vectors, so
+# search finds the moment (photoorg.core.search.video_frames).
+_V10_VIDEOS = """
+ALTER TABLE photos ADD COLUMN duration REAL;
+CREATE TABLE video_frames(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    t REAL NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY(model_id, photo_id, t)
+);
+CREATE INDEX video_frames_photo ON video_frames(photo_id);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_VIDEOS,
 ]
 
 
@@ -911,6 +926,7 @@ class Catalog:
                 (size, mtime, content_hash, photo_id),
             )
             self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
+            self.execute("DELETE FROM video_frames WHERE photo_id = ?", (photo_id,))
 
     def delete_photos(self, ids: Iterable[int]) -> None:
         with self.transaction():
@@ -1011,13 +1027,16 @@ class Catalog:
         longitude: float | None,
         camera: str | None,
         tz_offset: int | None = None,
+        duration: float | None = None,
     ) -> None:
         """``tz_offset``: minutes east of UTC the capture time was recorded with (None: the
-        file gave none, and ``taken_at`` is the camera's wall clock read as UTC)."""
+        file gave none, and ``taken_at`` is the camera's wall clock read as UTC).
+        ``duration``: seconds, for a video (None for a photo)."""
         self.execute(
             "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
-            "longitude = ?, camera = ?, tz_offset = ? WHERE id = ?",
-            (width, height, taken_at, latitude, longitude, camera, tz_offset, photo_id),
+            "longitude = ?, camera = ?, tz_offset = ?, duration = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, tz_offset, duration,
+             photo_id),
         )
 
     def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
@@ -1486,6 +1505,10 @@ class Catalog:
                 "GROUP BY p.reason ORDER BY 2 DESC"
             )
         )
+        counts["videos"] = int(self.scalar(
+            "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE p.duration IS NOT NULL AND p.status != 'skipped' AND r.online = 1 "
+            "AND p.missing_since IS NULL"))
         return {**counts, "skipped_reasons": reasons}
 
     def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:
