@@ -645,3 +645,27 @@ class Library:
             ev.dismiss_event(self.writer, event_id)
         except ev.EventError as exc:
             raise LibraryError(str(exc)) from exc
+
+    # -- stacks --------------------------------------------------------------------------
+
+    def stacks(self, *, include_unstacked: bool = True) -> list[Any]:
+        """RAW+JPEG pairs, Live Photos and bursts (:mod:`photoorg.core.groups.stacks`),
+        found again first for photos in none yet."""
+        from photoorg.core.groups import stacks as st
+
+        if st.is_stale(self.writer):
+            st.refresh(self.writer)
+        return st.stacks(self.reader(), include_unstacked=include_unstacked)
+
+    def unstack(self, stack_id: int) -> None:
+        """Show a stack's members one by one (undo restacks it)."""
+        from photoorg.core.groups import stacks as st
+
+        if not st.unstack(self.writer, stack_id):
+            raise LibraryError(f"no stacked stack {stack_id}")
+
+    def restack(self, stack_id: int) -> None:
+        from photoorg.core.groups import stacks as st
+
+        if not st.restack(self.writer, stack_id):
+            raise LibraryError(f"no unstacked stack {stack_id}")

@@ -562,8 +562,27 @@ class KeyframeStage:
                     return
 
 
-STAGES: list[Any] = [EmbedStage(), KeyframeStage(), InfoStage(), MetadataStage(), FacesStage(),
-                     ClustersStage(), NamesStage(), SidecarStage(), TextStage()]
+class StacksStage:
+    """RAW+JPEG pairs, Live Photos and bursts become stacks once their dates are read
+    (:mod:`photoorg.core.groups.stacks`); runs again only when the photos changed."""
+
+    name = "stacks"
+    needs_model = False
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.groups import stacks
+
+        return int(stacks.is_stale(ctx.cat))
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.groups import stacks
+
+        stacks.refresh(ctx.cat)
+
+
+STAGES: list[Any] = [EmbedStage(), KeyframeStage(), InfoStage(), MetadataStage(),
+                     StacksStage(), FacesStage(), ClustersStage(), NamesStage(), SidecarStage(),
+                     TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

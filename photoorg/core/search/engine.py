@@ -1391,7 +1391,10 @@ class SearchIndex:
     def _excluded_ids(self, filters: Filters) -> np.ndarray:
         parts = [r[0] for r in self._cat.query(  # unreadable, or file gone (kept missing)
             "SELECT id FROM photos WHERE status = 'skipped' UNION ALL "  # two index lookups
-            "SELECT id FROM photos WHERE missing_since IS NOT NULL")]
+            "SELECT id FROM photos WHERE missing_since IS NOT NULL UNION ALL "
+            # a stack is found once, by its cover (photoorg.core.groups.stacks)
+            "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+            "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id")]
         if not filters.include_offline:
             offline = [r.id for r in self._cat.roots() if not r.online]
             for root_id in offline:
