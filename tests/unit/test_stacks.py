@@ -107,9 +107,14 @@ def test_search_counts_a_stack_once_and_unstack_undo(library: tuple[Path, Path])
 
 def test_duplicates_never_pair_a_stacks_members(library: tuple[Path, Path]) -> None:
     _, data = library
-    groups = json.loads(run_cli(data, "duplicates", "--json").stdout)
-    members = [{Path(p["path"] if isinstance(p, dict) else p).name for p in g}
-               for g in groups]
+    burst = next(s for s in _stacks(data) if s["kind"] == "burst")
+    run_cli(data, "stacks", "unstack", str(burst["id"]))  # all four shown again
+    try:
+        groups = json.loads(run_cli(data, "duplicates", "--json").stdout)
+    finally:
+        run_cli(data, "undo")
+    members = [{Path(p["path"]).name for p in g} for g in groups]
+    assert {"a.jpg", "b.jpg"} in members  # the same picture from two cameras: offered
     for group in members:
         assert len({n for n in group if n.startswith("BURST")}) <= 1, group
 
