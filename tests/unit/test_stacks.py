@@ -119,6 +119,15 @@ def test_duplicates_never_pair_a_stacks_members(library: tuple[Path, Path]) -> N
         assert len({n for n in group if n.startswith("BURST")}) <= 1, group
 
 
+def test_events_count_a_stack_once(library: tuple[Path, Path]) -> None:
+    _, data = library
+    events = json.loads(run_cli(data, "events", "--json", "--min-photos", "1").stdout)
+    shown = [Path(p).name for e in events for p in e["photos"]]
+    assert "IMG_0001.JPG" in shown and "IMG_0003.JPG" in shown and "BURST_2.JPG" in shown
+    assert not {"IMG_0001.DNG", "IMG_0003.mov", "BURST_0.JPG"} & set(shown)
+    assert "IMG_0002.DNG" in shown and "IMG_0002.JPG" in shown  # not a stack: both count
+
+
 def test_sharpness_prefers_the_focused_frame() -> None:
     scene = np.asarray(draw_shape_image("blue", "triangle", 128).convert("L"), np.float32)
     blurred = np.asarray(Image.fromarray(scene.astype(np.uint8)).filter(

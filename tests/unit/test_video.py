@@ -197,5 +197,8 @@ def test_hostile_videos_through_index_are_skipped_with_reasons(
     assert Path(hits[0]["path"]).name == "beach.mov"
     assert set(hits[0]) == {"path", "score", "matched", "time"}
     assert hits[0]["time"] == 3.0
+    events = json.loads(cli("events", "--json", "--min-photos", "1"))
+    dated = [e for e in events if any(p.endswith("beach.mov") for p in e["photos"])]
+    assert len(dated) == 1 and dated[0]["start"].startswith("2021-08-01T10:00")
     assert all("time" not in h for h in hits if not h["path"].endswith((".mov", ".mp4"))
                or h["path"].endswith("still.mov"))

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.groups.clusters import Group, ReconcileReport, _Stored, mean_position, reconcile
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_EPS_KM = 1.5
@@ -234,7 +234,8 @@ def place_name(latitude: float, longitude: float) -> str | None:
 def _gps_photos(cat: Catalog, ids: Iterable[int] | None = None) -> dict[int, tuple[float, float]]:
     sql = (
         "SELECT id, latitude, longitude FROM photos WHERE status != 'skipped' AND "
-        "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude = 0 AND longitude = 0)"
+        "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude = 0 AND longitude = 0) "
+        f"AND id NOT IN ({STACKED_AWAY})"  # a stack is one photo of the place
     )
     if ids is None:
         rows = cat.query(sql)

@@ -31,7 +31,7 @@ import numpy as np
 from photoorg.core.media.imaging import RAW_EXTENSIONS, DecodeError, load_rgb
 from photoorg.core.media.video import VIDEO_EXTENSIONS
 from photoorg.core.store import journal
-from photoorg.core.store.catalog import Catalog, folder_of
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog, folder_of
 
 PAIR_SECONDS = 1.0
 LIVE_SECONDS = 3.0
@@ -223,9 +223,7 @@ def stacks(cat: Catalog, include_unstacked: bool = True) -> list[Stack]:
 
 def hidden_members(cat: Catalog) -> list[int]:
     """Photos shown only inside their stack (every member of a stacked stack but its cover)."""
-    return [pid for (pid,) in cat.query(
-        "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
-        "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id")]
+    return [pid for (pid,) in cat.query(STACKED_AWAY)]
 
 
 def same_stack(cat: Catalog) -> dict[int, int]:

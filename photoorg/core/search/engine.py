@@ -96,7 +96,7 @@ import numpy as np
 from photoorg.core.groups.clusters import tag_filter_sql
 from photoorg.core.models.policy import search_model
 from photoorg.core.search.textindex import has_text_sql
-from photoorg.core.store.catalog import Catalog, CatalogError, Model
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog, CatalogError, Model
 from photoorg.core.store.photo_meta import rating_filter_sql
 
 log = logging.getLogger(__name__)
@@ -1392,9 +1392,7 @@ class SearchIndex:
         parts = [r[0] for r in self._cat.query(  # unreadable, or file gone (kept missing)
             "SELECT id FROM photos WHERE status = 'skipped' UNION ALL "  # two index lookups
             "SELECT id FROM photos WHERE missing_since IS NOT NULL UNION ALL "
-            # a stack is found once, by its cover (photoorg.core.groups.stacks)
-            "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
-            "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id")]
+            + STACKED_AWAY)]  # a stack is found once, by its cover (core.groups.stacks)
         if not filters.include_offline:
             offline = [r.id for r in self._cat.roots() if not r.online]
             for root_id in offline:

@@ -41,6 +41,13 @@ from photoorg.core.media.platform_paths import (
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
+# A photo shown only inside its stack (a stacked stack's member other than its cover): the
+# views that count pictures (events, places, search) count the stack once, by its cover.
+STACKED_AWAY = (
+    "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+    "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"
+)
+
 _UNDECIDED_FACE = (
     "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
 )
