@@ -1,6 +1,7 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → metadata → faces → clusters → names → sidecars → text
+    scan → embed → keyframes → info → metadata → stacks → faces → clusters → names →
+    sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.app.library.Library`). Each stage keeps per-photo state
@@ -12,10 +13,14 @@ stage      needs CLIP   per-photo state
 =========  ===========  =====================================================================
 embed      yes          a vector of the target model (``photos.model_id``; skipped files
                         get ``status = 'skipped'`` with a reason)
+keyframes  yes          videos: a few frames embedded for search (``video_frames``;
+                        ``photo_stages`` 'keyframes', version = the model spec)
 info       no           size, date, GPS, camera read without decoding pixels, for photos the
                         embed stage has not read (no model yet): ``photo_stages`` 'info'
 metadata   no           keywords, rating, captions, named regions other tools wrote, for
                         photos the embed stage has not read: ``photo_imports``
+stacks     no           RAW+JPEG, Live Photo and burst stacks (``stacks``; the library's stamp
+                        in meta ``stacks_stamp``: found again only when photos changed)
 faces      no           ``photos.faces_done``; faces join people incrementally
 clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.core.groups.grouping`):
                         a kind is re-grouped only when its input changed
