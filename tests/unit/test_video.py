@@ -115,6 +115,13 @@ def test_keyframes_decode_the_frame_at_each_second(tmp_path: Path) -> None:
         assert abs(float(np.asarray(image).mean()) - expected) < 6, t
 
 
+def test_keyframes_stop_at_the_time_budget(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "ramp.mp4", plain_frames(40))
+    with pytest.raises(DecodeError) as info:
+        video.keyframes(clip, min_side=16, every_s=1.0, budget_s=0.0)
+    assert info.value.reason == video.REASON_VIDEO_TIMEOUT
+
+
 # -- hostile input --------------------------------------------------------------------------
 
 
