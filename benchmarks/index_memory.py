@@ -2,7 +2,7 @@
 
     python benchmarks/index_memory.py --json [--faces-dev ../shared/data/faces-dev]
 
-Builds the mixed 12 MP library of ``indexing.py --people`` (48 photos) and runs the real
+Builds a mixed 12 MP library (benchmarks/people_photos.py, 48 photos) and runs the real
 command line in child processes on fresh libraries: ``index`` (CLIP, faces, clusters,
 suggested names, OCR), and ``index --no-faces`` then ``index``. Prints one JSON line with each
 run's peak RSS (the child's ``ru_maxrss``) and seconds. ``--weights-file``: also the peak

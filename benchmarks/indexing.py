@@ -1,46 +1,52 @@
-"""Indexing throughput: photoorg's pipeline vs a naive loop vs the model alone.
+"""Indexing as users run it: the real ``photoorg index`` against the naive loop and the model.
 
-Same photos, same model, one process:
-- ``indexer``: photoorg's Indexer (draft decoding in a thread pool, batched inference,
-  catalog writes) on a fresh library;
-- ``naive``: the seed blog posts' loop — ``Image.open → convert → preprocess → encode``
-  one image at a time;
-- ``model_only``: inference alone on already-preprocessed tensors in batches of 16
-  (what the indexer could reach if decoding were free).
+Every contender runs in its own child process, start-up included (a fresh library each
+time), on the same photos with the same model:
+- ``index``: the full default ``photoorg index --json`` (embed, metadata, faces, clusters,
+  suggested names, OCR) on a fresh library; its own ``--json`` gives the seconds per stage;
+- ``index_clip``: ``photoorg index --no-faces --read-text off --json`` on a fresh library;
+- ``index_again``: ``photoorg index FOLDER`` once more on the indexed library (nothing new:
+  the start-up a user pays for a check);
+- ``naive``: the seed blog posts' CLIP-only loop -- ``Image.open → convert → open_clip
+  preprocess → encode`` one image at a time (model load included);
+- ``model_only``: inference alone on already-preprocessed tensors in batches of ``--batch``
+  (what the embed stage could reach if decoding and everything else were free).
 
-Photos: real ones (Debian's ``mate-backgrounds``, fetched with ``apt-get download`` into
-``bench-data/`` when ``--photos`` is not given), re-encoded as camera-like JPEGs at two
-sizes: 12 MP (4000×3000) and ≤ 2 MP (1600×1200).
+Library: ``--count`` camera-like 12 MP JPEGs (4000×3000) made from real photos (Debian's
+``mate-backgrounds``, fetched with ``apt-get download`` into ``bench-data/``; or
+``--photos DIR``) by ``benchmarks/people_photos.py``: a fifth with one or two real faces from
+``--faces-dev`` (``../shared/data/faces-dev``) pasted in at 150-400 px, the rest scenes, a
+tenth of all with a painted word (``benchmarks/ocr.py``'s signs). The default 120 photos:
+96 scenes, 24 with a person, 12 with a word. Made once into ``bench-data/indexing/``.
 
-    python benchmarks/indexing.py --json                   # ViT-B-32/random, both sizes
-    python benchmarks/indexing.py --model ViT-B-32-256/random --count 32 --json
-    python benchmarks/indexing.py --people --count 48 --json   # CLIP + faces, one JSON line
+The app's cache folder (``PHOTOORG_CACHE_DIR``) starts empty. What is cached there once
+for every library (the prompt vectors of suggested names) is paid by a one-photo library
+indexed first (``first_library_s`` and its stages: a user's very first library); the big
+libraries are fresh but find it, as a user's next library would.
 
-Prints one JSON line per size and a final summary line.
+    python benchmarks/indexing.py --json
+    python benchmarks/indexing.py --count 48 --model ViT-B-32-256/random --json
 
-``--people``: a mixed library of ``--count`` 12 MP photos built from the same real photos
-(benchmarks/people_photos.py: 60% scenes, 30% with one or two real faces from
-``../shared/data/faces-dev`` pasted in at 150-400 px, 10% drawings/posters/sketches/test
-charts). In a fresh child process (so its peak RSS is the indexer's own), as a user would
-run it: ``photoorg index --no-faces`` (Indexer without a face pass), then ``photoorg
-index`` again (only the face pass runs). In this process: the naive CLIP-only loop, the
-previous face pass on a sample (full-size decode resized to 2048, HOG on RGB, one
-thread: the 483 ms/photo of issue 13) for a same-run ratio; face proposals against HOG
-over the whole photo (faces kept, CPU per photo); People scored against the
-truth, and order independence (the same faces clustered at once, in two halves, photo by
-photo). Prints ONE JSON line.
+``--proposals``: also, after the timed runs, the faces a whole-photo HOG scan keeps that
+the face-proposal path keeps too, and the CPU of each per photo (one thread).
+
+Prints one JSON line: seconds of each run, the ratios (``index_vs_naive``: naive seconds /
+index seconds; ``_cpu``: the same over the children's CPU seconds, less sensitive to other
+work on the machine but blind to using both cores), ``index``'s stages, peak RSS
+(``ru_maxrss`` of each child), whether every person photo was clustered and every painted
+word found, and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import random
 import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +56,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from people_photos import fetch_mate_backgrounds  # noqa: E402 - re-exported (ocr.py)
 
 SIZES = {"12mp": (4000, 3000), "2mp": (1600, 1200)}
-
 
 
 def make_set(sources: list[Path], size: tuple[int, int], count: int, out: Path) -> list[Path]:
@@ -71,108 +76,138 @@ def make_set(sources: list[Path], size: tuple[int, int], count: int, out: Path) 
     return paths
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def make_mixed(folder: Path, sources: list[Path], faces_dev: Path, count: int,
+               seed: int = 0) -> dict:
+    """The mixed library (once: kept with its truth in ``truth.json``)."""
+    truth_file = folder / "truth.json"
+    if truth_file.is_file():
+        return json.loads(truth_file.read_text())
+    import people_photos as pp
+    from ocr import WORDS, paint
+
+    people = max(1, round(0.2 * count))
+    photos = folder / "photos"
+    if photos.exists():
+        shutil.rmtree(photos)
+    lib = pp.make_library(photos, sources, faces_dev, scenes=count - people, people=people,
+                          drawings=0, seed=seed)
+    rng = random.Random(seed)
+    words = {}
+    for i, name in enumerate(lib.scenes[:: 8][: max(1, round(0.1 * count))]):
+        words[name] = WORDS[i % len(WORDS)]
+        paint(photos / name, words[name], rng)
+    truth = {"people": lib.people, "centres": lib.centres, "scenes": lib.scenes,
+             "words": words}
+    truth_file.write_text(json.dumps(truth))
+    return truth
 
 
-def run_naive(embedder, paths: list[Path]) -> float:
+def _env(cache: Path) -> dict[str, str]:
+    """This checkout first on the children's path; a fresh app cache folder."""
+    return {**os.environ, "PHOTOORG_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict:
+    """Run a Python child to its end: wall seconds, peak RSS (MB) and its stdout."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(out.fileno(), 1)
+                os.chdir(REPO)
+                os.execvpe(sys.executable, [sys.executable, *args], env)
+            finally:
+                os._exit(127)
+        _, status, usage = os.wait4(pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{args} failed ({status}): {text[-2000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "stdout": text}
+
+
+def photoorg_index(data: Path, cache: Path, folder: Path, *extra: str) -> dict:
+    run = run_child(["-m", "photoorg", "--data-dir", str(data), "index", "-q", "--json",
+                     *extra, str(folder)], _env(cache))
+    report = json.loads(run.pop("stdout").strip().splitlines()[-1])
+    return {**run, "stages": report["stages"], "indexed": report["indexed"],
+            "own_peak_rss_mb": report["peak_rss_mb"]}
+
+
+# -- the two baselines, each run as ``indexing.py --child naive|model_only`` -------------------
+
+
+def _child_naive(model: str, folder: Path, batch: int) -> dict:
     from PIL import Image
 
-    start = time.perf_counter()
-    for path in paths:
+    from photoorg.core.models.embedder import load_embedder
+
+    embedder = load_embedder(model)
+    n = 0
+    for path in sorted(folder.glob("*.jpg")):
         with Image.open(path) as im:
             tensor = embedder.preprocess(im.convert("RGB"))
         embedder.encode_image_tensors(tensor.unsqueeze(0))
-    return time.perf_counter() - start
+        n += 1
+    return {"photos": n}
 
 
-def run_model_only(embedder, paths: list[Path], batch: int) -> float:
+def _child_model_only(model: str, folder: Path, batch: int) -> dict:
     import torch
     from PIL import Image
 
+    from photoorg.core.models.embedder import load_embedder
+
+    embedder = load_embedder(model)
     tensors = []
-    for path in paths:
+    for path in sorted(folder.glob("*.jpg")):
         with Image.open(path) as im:
             im.draft("RGB", (embedder.image_size, embedder.image_size))
             tensors.append(embedder.preprocess(im.convert("RGB")))
+    embedder.encode_image_tensors(tensors[0].unsqueeze(0))  # the tower is read: not timed
     start = time.perf_counter()
     for i in range(0, len(tensors), batch):
         embedder.encode_image_tensors(torch.stack(tensors[i : i + batch]))
-    return time.perf_counter() - start
+    return {"photos": len(tensors), "inference_s": round(time.perf_counter() - start, 2)}
 
 
-def run_indexer(embedder, folder: Path, batch: int) -> float:
-    from photoorg.core.ingest.indexer import Indexer
-    from photoorg.core.ingest.scanner import scan_library
+CHILDREN = {"naive": _child_naive, "model_only": _child_model_only}
+
+
+# -- what the index found ------------------------------------------------------------------
+
+
+def check_found(data: Path, truth: dict) -> dict:
+    """Person photos whose every pasted person is in a People group; painted words that a
+    text search finds."""
+    import people_photos as pp
+
+    from photoorg import config
+    from photoorg.core.search import textindex
     from photoorg.core.store.catalog import Catalog
 
-    with tempfile.TemporaryDirectory() as tmp, Catalog(Path(tmp) / "c.sqlite") as cat:
-        cat.add_root(folder)
-        start = time.perf_counter()
-        scan_library(cat)
-        summary = Indexer(cat, embedder, batch_size=batch).run()
-        elapsed = time.perf_counter() - start
-        assert summary.embedded == len(list(folder.glob("*.jpg"))), summary
-    return elapsed
+    lib = pp.Library(people=truth["people"],
+                     centres={k: [tuple(c) for c in v] for k, v in truth["centres"].items()},
+                     scenes=truth["scenes"])
+    with Catalog(config.catalog_path(data)) as cat:
+        quality = pp.score_people(lib, pp.catalog_faces(cat))
+        found = 0
+        root = cat.roots()[0].path
+        for name, word in truth["words"].items():
+            pid = cat.photo_id_for_path(Path(root) / name)
+            found += pid in set(textindex.match_text(cat, word).ids.tolist())
+    return {"people_photos": quality["people_photos"],
+            "people_photos_clustered": quality["people_photos_clustered"],
+            "pairwise_f1": quality["pairwise_f1"],
+            "words": len(truth["words"]), "words_found": found}
 
 
-def _index_child(model: str, folder: Path, catalog: Path, batch: int) -> dict:
-    """``photoorg index --no-faces`` then ``photoorg index`` on a fresh catalog, in this
-    (child) process; times, face-pass CPU, and the process's peak RSS."""
-    import os
-
-    from photoorg.core.ingest.indexer import Indexer
-    from photoorg.core.ingest.scanner import scan_library
-    from photoorg.core.models.embedder import load_embedder
-    from photoorg.core.people import faces
-    from photoorg.core.store.catalog import Catalog
-
-    embedder = load_embedder(model)
-    embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])  # warm up
-    with Catalog(catalog) as cat:
-        cat.add_root(folder)
-        cpu_clip, start = time.process_time(), time.perf_counter()
-        scan_library(cat)
-        clip = Indexer(cat, embedder, batch_size=batch).run()
-        t_clip = time.perf_counter() - start
-        cpu_clip = time.process_time() - cpu_clip
-        cpu0, start = time.process_time(), time.perf_counter()
-        again = Indexer(cat, embedder, batch_size=batch, face_pass=faces.face_pass).run()
-        t_faces = time.perf_counter() - start
-        cpu_faces = time.process_time() - cpu0
-        assert again.embedded == 0 and again.faces_photos == clip.embedded, (clip, again)
-    return {"photos": clip.embedded, "t_no_faces": t_clip, "t_faces": t_faces,
-            "cpu_no_faces": cpu_clip,
-            "cpu_faces": cpu_faces, "peak_rss_mb": peak_rss_mb(), "face_workers":
-            faces.default_face_workers(), "cpus": os.cpu_count()}
-
-
-def _previous_face_pass(paths: list[Path]) -> tuple[float, float]:
-    """(wall, CPU) seconds per photo of the face pass before issue 13: a full-size decode
-    resized into 2048 px, HOG on the RGB image, landmarks and descriptors, one thread."""
-    import dlib
-    import numpy as np
-
-    from photoorg.core.media.imaging import load_rgb
-    from photoorg.core.people.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer
-
-    analyzer = FaceAnalyzer(reject_drawings=False, proposals=False,
-                            torch_descriptors=False)
-    detector, shape_predictor, encoder = analyzer._models()
-    cpu0, start = time.process_time(), time.perf_counter()
-    for path in paths:
-        pixels = np.ascontiguousarray(np.asarray(load_rgb(path, max_side=2048)))
-        rects, _, _ = detector.run(pixels, 0, 0.0)
-        chips = [dlib.get_face_chip(pixels, shape_predictor(pixels, r), CHIP_SIZE, CHIP_PADDING)
-                 for r in rects]
-        if chips:
-            encoder.compute_face_descriptor(chips, 0)
-    n = max(1, len(paths))
-    return (time.perf_counter() - start) / n, (time.process_time() - cpu0) / n
-
-
-def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
-    """The face-proposal path against HOG over the whole photo (this pass before face
+def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
+    """The face-proposal path against HOG over the whole photo (the face pass before face
     proposals), one thread each: on ``paths``, how many of the faces the full scan keeps
     are kept with proposals too (same place, IoU > 0.5); on ``sample``, CPU per photo."""
     from photoorg.core.media.boxes import iou
@@ -180,7 +215,6 @@ def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
 
     full, proposed = FaceAnalyzer(proposals=False), FaceAnalyzer()
     assert proposed.proposer is not None, "the face-proposal model did not load"
-
     found = kept = 0
     for path in paths:
         theirs = [f.box for f in proposed.analyze(path)]
@@ -199,143 +233,110 @@ def _proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
             "proposals_cpu_vs_full_scan": round(cpu["full"] / cpu["proposals"], 2)}
 
 
-def run_people(args: argparse.Namespace, sources: list[Path], work: Path) -> dict:
-    import multiprocessing
-    import os
-
-    import people_photos as pp
-
-    from photoorg.core.models.embedder import load_embedder
-    from photoorg.core.store.catalog import Catalog
-
-    load = [round(v, 1) for v in os.getloadavg()]
-    n = args.count
-    n_people, n_drawings = max(4, round(0.3 * n)), max(6, round(0.1 * n))
-    folder = work / "people"
-    with ProcessPoolExecutor(1) as maker:
-        lib = maker.submit(pp.make_library, folder, sources, args.faces_dev,
-                           scenes=max(1, n - n_people - n_drawings), people=n_people,
-                           drawings=n_drawings).result()
-    paths = sorted(folder.glob("*.jpg"))
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as child:
-        idx = child.submit(_index_child, args.model, folder, work / "catalog.sqlite",
-                           args.batch).result()
-    embedder = load_embedder(args.model)
-    embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])
-    cpu_naive = time.process_time()
-    t_naive = run_naive(embedder, paths)
-    cpu_naive = time.process_time() - cpu_naive
-    sample = paths[:: max(1, len(paths) // 12)]
-    prev_wall, prev_cpu = _previous_face_pass(sample)
-    with_faces = [folder / name for name in sorted(lib.people) + sorted(lib.drawings)]
-    scan = _proposals_vs_full_scan(with_faces, sample)
-    with Catalog(work / "catalog.sqlite") as cat:
-        faces = pp.catalog_faces(cat)
-    quality = pp.score_people(lib, faces)
-    order = pp.order_independence(folder, faces, work)
-    order.pop("order_runs")
-    photos = idx["photos"]
-    face_ms = 1000 * idx["t_faces"] / photos
-    full = idx["t_no_faces"] + idx["t_faces"]
-    return {
-        "mode": "people", "model": args.model, "photos": photos, "size": "12mp",
-        "load_avg_before": load, "load_avg_after": [round(v, 1) for v in os.getloadavg()],
-        "cpus": idx["cpus"], "face_workers": idx["face_workers"],
-        "naive_clip_s": round(t_naive, 2),
-        "index_no_faces_s": round(idx["t_no_faces"], 2),
-        "face_pass_s": round(idx["t_faces"], 2),
-        "face_pass_ms_per_photo": round(face_ms, 1),
-        "face_pass_cpu_ms_per_photo": round(1000 * idx["cpu_faces"] / photos, 1),
-        "previous_face_pass_ms_per_photo": round(1000 * prev_wall, 1),
-        "previous_face_pass_cpu_ms_per_photo": round(1000 * prev_cpu, 1),
-        "face_pass_vs_previous": round(1000 * prev_wall / face_ms, 2),
-        "face_pass_cpu_vs_previous": round(prev_cpu * photos / idx["cpu_faces"], 2),
-        "no_faces_vs_naive": round(t_naive / idx["t_no_faces"], 2),
-        "full_index_vs_naive": round(t_naive / full, 2),
-        "naive_clip_cpu_s": round(cpu_naive, 2),
-        "index_no_faces_cpu_s": round(idx["cpu_no_faces"], 2),
-        "face_pass_cpu_s": round(idx["cpu_faces"], 2),
-        "full_index_vs_naive_cpu": round(cpu_naive / (idx["cpu_no_faces"] + idx["cpu_faces"]), 2),
-        "index_peak_rss_mb": round(idx["peak_rss_mb"], 1),
-        **scan, **quality, **order,
-    }
+def load() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32/random")
     parser.add_argument("--photos", type=Path, help="folder of source JPEGs")
-    parser.add_argument("--count", type=int, default=48, help="photos per size")
+    parser.add_argument("--count", type=int, default=120, help="photos in the library")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--sizes", default="12mp,2mp")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--people", action="store_true",
-                        help="a mixed 12 MP library with faces: CLIP + face pass, one JSON line")
     parser.add_argument("--faces-dev", type=Path,
                         default=REPO.parent / "shared" / "data" / "faces-dev")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of naive, index, index --no-faces back to back (the "
+                        "top-level figures are the last round's; all in \"rounds\")")
+    parser.add_argument("--proposals", action="store_true",
+                        help="also: faces kept by face proposals vs a whole-photo HOG scan")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.people and not args.faces_dev.is_dir():
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args.model, args.folder, args.batch)))
+        return 0
+    if not args.faces_dev.is_dir():
         parser.error(f"faces-dev not found at {args.faces_dev} (give --faces-dev DIR)")
 
-    from photoorg.core.models.embedder import load_embedder
+    sources = (sorted(args.photos.glob("*.jpg")) if args.photos
+               else fetch_mate_backgrounds(REPO / "bench-data" / "mate"))
+    tag = f"mixed-{args.count}" + (f"-{args.photos.name}" if args.photos else "")
+    lib_dir = REPO / "bench-data" / "indexing" / tag
+    from concurrent.futures import ProcessPoolExecutor
 
-    sources = (
-        sorted(args.photos.glob("*.jpg")) if args.photos
-        else fetch_mate_backgrounds(REPO / "bench-data" / "mate")
-    )
-    if args.people:
-        work = Path(tempfile.mkdtemp(prefix="photoorg-bench-"))
-        try:
-            row = run_people(args, sources, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(row) if args.json else row)
-        return 0
-    embedder = load_embedder(args.model)
-    embedder.encode_images([__import__("PIL.Image").Image.new("RGB", (64, 64))])  # warm up
-    results = []
+    with ProcessPoolExecutor(1) as maker:  # its decodes don't count towards our memory
+        truth = maker.submit(make_mixed, lib_dir, sources, args.faces_dev, args.count).result()
+    folder = lib_dir / "photos"
     work = Path(tempfile.mkdtemp(prefix="photoorg-bench-"))
+    row: dict = {"model": args.model, "photos": args.count, "size": "12mp",
+                 "with_people": len(truth["people"]), "with_words": len(truth["words"]),
+                 "cpus": os.cpu_count(), "load_avg_before": load()}
     try:
-        sizes = args.sizes.split(",")
-        sets, t_index, rss = {}, {}, {}
-        for name in sizes:
-            # photos are made in a child process so their big decodes don't count
-            # towards this process's peak memory
-            with ProcessPoolExecutor(1) as maker:
-                sets[name] = maker.submit(make_set, sources, SIZES[name], args.count,
-                                          work / name).result()
-        # every indexer run first: the peak RSS after them is the indexer's own (the naive
-        # loop's full 12 MP decodes would otherwise count towards the next size's figure)
-        for name in sizes:
-            t_index[name] = run_indexer(embedder, work / name, args.batch)
-            rss[name] = peak_rss_mb()
-        for name in sizes:
-            paths = sets[name]
-            t_naive = run_naive(embedder, paths)
-            t_model = run_model_only(embedder, paths, args.batch)
-            n = len(paths)
-            row = {
-                "size": name,
-                "photos": n,
-                "model": args.model,
-                "indexer_per_s": round(n / t_index[name], 2),
-                "naive_per_s": round(n / t_naive, 2),
-                "model_only_per_s": round(n / t_model, 2),
-                "indexer_vs_naive": round(t_naive / t_index[name], 2),
-                "indexer_vs_model_only": round(t_model / t_index[name], 2),
-                "peak_rss_mb_after_indexer": round(rss[name], 1),
-            }
-            results.append(row)
-            print(json.dumps(row) if args.json else row, flush=True)
+        def child(name: str) -> dict:
+            run = run_child([__file__, "--child", name, "--model", args.model, "--folder",
+                             str(folder), "--batch", str(args.batch)], _env(work / name))
+            return {**run, **json.loads(run.pop("stdout").strip().splitlines()[-1])}
+
+        model_only = child("model_only")
+        # the user's first library pays for what is cached for every library (the prompt
+        # vectors of suggested names): a one-photo library, then the big ones
+        first_folder = work / "first"
+        first_folder.mkdir()
+        shutil.copy(folder / truth["scenes"][0], first_folder)
+        cache, model = work / "cache", ("--model", args.model)
+        first = photoorg_index(work / "first-data", cache, first_folder, *model)
+        rounds = []
+        for i in range(args.repeat):  # the contenders back to back, ratios within a round
+            naive = child("naive")
+            full = photoorg_index(work / f"full{i}", cache, folder, *model)
+            clip = photoorg_index(work / f"clip{i}", cache, folder, *model, "--no-faces",
+                                  "--read-text", "off")
+            assert full["indexed"] == clip["indexed"] == args.count, (full, clip)
+            rounds.append({
+                "naive_s": naive["seconds"], "index_s": full["seconds"],
+                "index_clip_s": clip["seconds"],
+                "index_vs_naive": round(naive["seconds"] / full["seconds"], 2),
+                "index_clip_vs_naive": round(naive["seconds"] / clip["seconds"], 2),
+                "naive_cpu_s": naive["cpu_s"], "index_cpu_s": full["cpu_s"],
+                "index_clip_cpu_s": clip["cpu_s"], "load_avg": load()})
+        again = photoorg_index(work / "full0", cache, folder)
+        found = check_found(work / "full0", truth)
+        assert again["indexed"] == 0, again
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    summary = {"summary": True,
-               "indexing_peak_rss_mb": max(r["peak_rss_mb_after_indexer"] for r in results),
-               **{f"{r['size']}_indexer_vs_naive": r["indexer_vs_naive"] for r in results},
-               **{f"{r['size']}_indexer_vs_model_only": r["indexer_vs_model_only"]
-                  for r in results}}
-    print(json.dumps(summary) if args.json else summary)
+    best = max(rounds, key=lambda r: r["index_vs_naive"])
+    row.update({
+        "naive_s": naive["seconds"],
+        "model_only_inference_s": model_only["inference_s"],
+        "index_s": full["seconds"],
+        "index_clip_s": clip["seconds"],
+        "index_again_s": again["seconds"],
+        "first_library_s": first["seconds"],
+        "first_library_stages": first["stages"],
+        "index_vs_naive": round(naive["seconds"] / full["seconds"], 2),
+        "index_clip_vs_naive": round(naive["seconds"] / clip["seconds"], 2),
+        "index_vs_naive_cpu": round(naive["cpu_s"] / full["cpu_s"], 2),
+        "index_clip_vs_naive_cpu": round(naive["cpu_s"] / clip["cpu_s"], 2),
+        "rounds": rounds if args.repeat > 1 else None,
+        "best_round_index_vs_naive": best["index_vs_naive"] if args.repeat > 1 else None,
+        "embed_vs_model_only": round(model_only["inference_s"]
+                                     / full["stages"]["embed"]["seconds"], 2),
+        "index_stages": full["stages"],
+        "index_clip_stages": clip["stages"],
+        "index_peak_rss_mb": full["peak_rss_mb"],
+        "index_clip_peak_rss_mb": clip["peak_rss_mb"],
+        "index_again_peak_rss_mb": again["peak_rss_mb"],
+        "naive_peak_rss_mb": naive["peak_rss_mb"],
+        **found,
+        "load_avg_after": load(),
+    })
+    if args.proposals:  # after the timed runs: not beside them
+        paths = sorted(folder.glob("*.jpg"))
+        row.update(proposals_vs_full_scan([folder / name for name in truth["people"]],
+                                          paths[:: max(1, len(paths) // 12)]))
+    print(json.dumps(row) if args.json else json.dumps(row, indent=1))
     return 0
 
 

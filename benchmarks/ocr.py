@@ -2,6 +2,7 @@
 
     python benchmarks/ocr.py --json                  # 40 photos of 2 MP, 1 in 4 with text
     python benchmarks/ocr.py --size 12mp --count 24 --json
+    python benchmarks/ocr.py --size 12mp --count 48 --small-text --json   # half the words small
 
 Photos: real ones (Debian's ``mate-backgrounds``, fetched with ``apt-get download`` into
 ``bench-data/`` when ``--photos`` is not given), re-encoded as camera-like JPEGs; every
@@ -45,13 +46,15 @@ WORDS = [
 ]
 
 
-def paint(path: Path, word: str, rng: random.Random) -> None:
+def paint(path: Path, word: str, rng: random.Random,
+          height: tuple[float, float] = (0.045, 0.09)) -> None:
+    """Paint ``word`` on the photo, its font size a random share of the photo's height."""
     from PIL import Image, ImageDraw, ImageFont
 
     with Image.open(path) as im:
         im = im.convert("RGB")
     w, h = im.size
-    size = int(h * rng.uniform(0.045, 0.09))
+    size = int(h * rng.uniform(*height))
     font = ImageFont.load_default(size=size)
     draw = ImageDraw.Draw(im)
     box = draw.textbbox((0, 0), word, font=font)
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=8, help="photos for the naive run")
     parser.add_argument("--photos", help="folder of source JPEGs (default: mate-backgrounds)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--small-text", action="store_true",
+                        help="every other painted word small: 2-3%% of the photo's height")
     parser.add_argument("--threads", type=int, help="engine threads (default: all cores)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -95,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         for i, path in enumerate(paths):
             if i % args.text_every == 0:
                 word = WORDS[(i // args.text_every) % len(WORDS)]
-                paint(path, word, rng)
+                small = args.small_text and (i // args.text_every) % 2 == 1
+                paint(path, word, rng, (0.02, 0.03) if small else (0.045, 0.09))
                 painted[path.name] = word
 
         reader = ocr.TextReader(threads=args.threads)

@@ -60,8 +60,8 @@ def _run(workdir: Path, steps: list[str]) -> str:
 
     step("catalog")
     from photoorg.config import Settings
+    from photoorg.core.app.api import TEST_MODEL
     from photoorg.core.app.library import Library
-    from photoorg.core.models.embedder import TEST_MODEL
 
     # the same library core the CLI and the window use (scan, pipeline, queries)
     lib = Library(workdir / "data", model=TEST_MODEL, settings=Settings())

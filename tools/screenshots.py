@@ -14,7 +14,10 @@ included), then captures:
 * ``viewer-zoom.png`` – the viewer zoomed in;
 * ``duplicates.png`` – near-duplicate groups with the photo to keep suggested;
 * ``unreadable.png`` – the files that could not be read, with the reasons;
-* ``events.png``   – events found by date and place (a few dated photos with GPS are added);
+* ``events.png``   – events found by date and place, with cover thumbnails (a few dated
+  photos with GPS are added);
+* ``menubar.png``  – the menu bar with View open;
+* ``duplicates-confirm.png`` – the question asked before files go to the trash;
 * ``similar.png``  – "More like these" on two photos, refined with "Less like these";
 * ``suggest.png``  – scene cards with a suggested name (the tiny model knows only colours
   and shapes, so it is given a shapes vocabulary: its gate rejects the built-in scene words).
@@ -208,13 +211,17 @@ def main() -> int:
     window.sidebar.activate("duplicates")
     wait_for(app, lambda: window.duplicates_page.cards, timeout=60)
     shoot(window, "duplicates.png")
+    shoot_trash_confirmation(window, app, out / "duplicates-confirm.png")
     window.sidebar.activate("unreadable")
     wait_for(app, lambda: window.unreadable_page.row_count() > 0, timeout=30)
     shoot(window, "unreadable.png")
 
     window.sidebar.activate("events", None)
     wait_for(app, lambda: window.events_page.row_count() > 0, timeout=60)
+    wait_for(app, lambda: all(window.events_page.cover_count(r) > 0
+                              for r in range(window.events_page.row_count())), timeout=60)
     shoot(window, "events.png")
+    shoot_menu(window, app, "View", out / "menubar.png")
 
     window.sidebar.activate("all")
     wait_for(app, lambda: window.photos.rowCount() > 0 and window.photos.photos.scores is None)
@@ -236,6 +243,59 @@ def main() -> int:
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _grab_screen(window, app, path: Path) -> None:  # noqa: ANN001
+    """The window and whatever popup or dialog is over it, as the screen shows them (a
+    window's own grab leaves menus and dialogs out)."""
+    settle(app, 0.4)
+    screen = window.screen()
+    geometry = window.frameGeometry()
+    shot = screen.grabWindow(0, geometry.x(), geometry.y(), geometry.width(),
+                             geometry.height())
+    if shot.isNull() or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        shot = window.grab()  # offscreen has no screen to grab
+    shot.save(str(path))
+    print(path)
+
+
+def shoot_menu(window, app, title: str, path: Path) -> None:  # noqa: ANN001
+    """The menu bar with one of its menus open."""
+    from PySide6.QtCore import QTimer
+
+    action = next(a for a in window.menuBar().actions() if a.text().replace("&", "") == title)
+    menu = action.menu()
+
+    def grab_and_close() -> None:
+        _grab_screen(window, app, path)
+        menu.close()
+
+    QTimer.singleShot(600, grab_and_close)
+    window.menuBar().setActiveAction(action)  # opens it, as a click on the title does
+    wait_for(app, lambda: not menu.isVisible(), timeout=10)
+
+
+def shoot_trash_confirmation(window, app, path: Path) -> None:  # noqa: ANN001
+    """The confirmation asked before files go to the trash, answered No."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    page = window.duplicates_page
+    card = page.cards[0]
+
+    def grab_and_cancel() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(100, grab_and_cancel)
+            return
+        _grab_screen(window, app, path)
+        if isinstance(dialog, QMessageBox):
+            dialog.done(QMessageBox.StandardButton.No)
+        else:
+            dialog.reject()
+
+    QTimer.singleShot(600, grab_and_cancel)
+    page.confirm_trash(list(card.group.others))
 
 
 def add_dated_photos(folder: Path) -> None:

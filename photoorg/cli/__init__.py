@@ -25,9 +25,8 @@ from typing import Any
 import apsw
 
 from photoorg import __version__, config
+from photoorg.core.app.api import CatalogError, IndexListener, Progress
 from photoorg.core.app.library import Library, LibraryError
-from photoorg.core.ingest.indexer import IndexListener, Progress
-from photoorg.core.store.catalog import Catalog, CatalogError
 
 log = logging.getLogger("photoorg")
 
@@ -40,11 +39,6 @@ CommandFn = Callable[[argparse.Namespace], int]
 
 class CliError(Exception):
     """An error to show the user as one clear line (exit code 1)."""
-
-
-def open_catalog(args: argparse.Namespace) -> Catalog:
-    data = config.data_dir(args.data_dir)
-    return Catalog(config.catalog_path(data))
 
 
 def emit_json(value: Any) -> None:
@@ -108,7 +102,7 @@ def format_seconds(seconds: float) -> str:
 
 def open_library(args: argparse.Namespace, **options: Any) -> Library:
     """The library of ``--data-dir`` (the core layer every command goes through)."""
-    from photoorg.core.models.policy import Encoders
+    from photoorg.core.app.api import Encoders
 
     encoders = Encoders(download=True, progress_for=download_progress)
     return Library(args.data_dir, encoders=encoders, **options)
@@ -215,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"photoorg: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except (CatalogError, apsw.Error) as exc:
-        from photoorg.core.store.backup import check_catalog
+        from photoorg.core.app.api import check_catalog
 
         problem = check_catalog(config.catalog_path(config.data_dir(args.data_dir)))
         if problem is not None:  # a damaged file: say how to get the work back

@@ -20,8 +20,8 @@ import sys
 from typing import Any
 
 from photoorg.cli import CliError, emit_json, open_library
+from photoorg.core.app import api as cl
 from photoorg.core.app.library import Library
-from photoorg.core.groups import clusters as cl
 
 
 def _cluster_json(lib: Library, info: cl.ClusterInfo,
@@ -97,6 +97,22 @@ def cmd_hide(args: argparse.Namespace, hidden: bool = True) -> int:
     return 0
 
 
+def cmd_reject(args: argparse.Namespace) -> int:
+    """"Not this person" (place, scene) for photos: one undo step."""
+    with open_library(args) as lib:
+        lib.reject_photos(args.id, lib.photo_ids(args.paths))
+        print(f"{len(args.paths)} photo(s) taken out of cluster {args.id} for good")
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    """"Yes, this is ...": re-clustering keeps these photos in the cluster."""
+    with open_library(args) as lib:
+        lib.confirm_photos(args.id, lib.photo_ids(args.paths))
+        print(f"{len(args.paths)} photo(s) confirmed in cluster {args.id}")
+    return 0
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         (pid,) = lib.photo_ids([args.path])
@@ -165,6 +181,9 @@ def cmd_album(args: argparse.Namespace) -> int:
                     print("the album is empty", file=sys.stderr)
                 for path in paths:
                     print(path)
+        elif args.album_command == "add":
+            n = lib.add_to_album(args.name, lib.photo_ids(args.paths))
+            print(f"added {n} photo(s) to the album {args.name!r}")
         elif args.album_command == "delete":
             if not lib.delete_album(args.name):
                 raise CliError(f"no album named {args.name!r}")
@@ -200,6 +219,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id", type=int)
     p.set_defaults(func=lambda args: cmd_hide(args, hidden=False))
 
+    p = sub.add_parser("reject", help="take photos out of a cluster for good "
+                       "(not this person)")
+    p.add_argument("id", type=int)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_reject)
+
+    p = sub.add_parser("confirm", help="keep photos in a cluster when it is grouped again")
+    p.add_argument("id", type=int)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_confirm)
+
     p = sub.add_parser("tags", help="a photo's tags")
     p.add_argument("path")
     p.add_argument("--json", action="store_true")
@@ -224,6 +254,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a = albums.add_parser("show", help="an album's photos")
     a.add_argument("name")
     a.add_argument("--json", action="store_true")
+    a = albums.add_parser("add", help="put photos in an album made by hand (made when new)")
+    a.add_argument("name")
+    a.add_argument("paths", nargs="+", metavar="PATH")
     a = albums.add_parser("delete", help="forget an album (photos untouched)")
     a.add_argument("name")
     p.set_defaults(func=cmd_album)

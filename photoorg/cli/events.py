@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from photoorg.cli import emit_json, open_library
+from photoorg.core.app import api as ev
 from photoorg.core.app.library import Library
-from photoorg.core.groups import events as ev
 
 
 def _event_json(lib: Library, event: ev.Event, with_state: bool) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(f"event {args.id} dismissed (it will not be suggested again)")
             return 0
         events = lib.events(include_all=args.all, min_photos=args.min_photos)
-        undated = ev.undated_count(lib.reader())
+        undated = lib.undated_photos()
         if args.json:
             emit_json([_event_json(lib, e, args.all) for e in events])
             return 0

@@ -1,6 +1,9 @@
 """``index``, ``status`` and ``folders``: the library itself.
 
-Contracts: ``status --json`` prints one object ``{"indexed", "pending", "skipped",
+Contracts: ``index --json`` prints one object ``{"stages": {stage: {"photos" (clusters:
+"kinds", names: "models"), "seconds"}}, "seconds", "peak_rss_mb", "indexed", "skipped",
+...}`` (stages that had work, in the order they ran; ``seconds``: the whole command after
+start-up); ``status --json`` prints one object ``{"indexed", "pending", "skipped",
 "skipped_reasons", "offline", "model", ...}`` (``searching_with`` during a model switch,
 ``not_searchable``, ``folders``, ``unreadable_folders``; keys are only ever added).
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from photoorg.cli import (
     EXIT_OK,
@@ -17,12 +21,14 @@ from photoorg.cli import (
     emit_json,
     open_library,
 )
+from photoorg.core.app.api import peak_rss_mb
 from photoorg.core.app.library import LibraryError
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from photoorg.core.models.embedder import ModelUnavailableError
+    from photoorg.core.app.api import ModelUnavailableError
 
+    started = time.monotonic()
     with open_library(args, model=args.model) as lib:
         try:
             lib.add_folders(args.paths)
@@ -30,15 +36,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
         lib.exclude(args.exclude or [])
         if args.read_text is not None:
-            from photoorg.core.ingest import ocr
-
-            ocr.set_enabled(lib.writer, args.read_text == "on")
+            lib.set_read_text(args.read_text == "on")
         if args.model:  # asked for by name: it must be there (and becomes the target)
             try:
                 lib.require_target_model()
             except ModelUnavailableError as exc:
                 raise CliError(str(exc)) from exc
+        scan_start = time.monotonic()
         report = lib.scan()
+        scan_s = time.monotonic() - scan_start
         print(
             f"scanned: {report.added} new, {report.changed} changed, {report.moved} moved, "
             f"{report.removed} removed, {len(report.offline_roots)} offline folders",
@@ -55,13 +61,26 @@ def cmd_index(args: argparse.Namespace) -> int:
         missing = lib.embedding_pending()
         spec = lib.models.target_spec(lib.writer)
         why = lib.encoders.failed.get(spec)
+    if args.json:
+        emit_json({
+            "stages": {"scan": {"photos": report.added + report.changed + report.moved,
+                                "seconds": round(scan_s, 3)}, **summary.stages},
+            "seconds": round(time.monotonic() - started, 3),
+            "peak_rss_mb": peak_rss_mb(),
+            "indexed": summary.embedded, "skipped": summary.skipped,
+            "skipped_reasons": summary.skipped_reasons, "faces_photos": summary.faces_photos,
+            "text_photos": summary.text_photos, "notes": ctx.notes,
+            "library": counts,
+        })
+    out = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON only
     print(
         f"indexed {summary.embedded} photos in {summary.seconds:.1f}s, "
         f"skipped {summary.skipped}; library: {counts['indexed']} indexed, "
         f"{counts['pending']} pending, {counts['skipped']} skipped, {counts['offline']} offline",
+        file=out,
     )
     for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  skipped {n}: {reason}")
+        print(f"  skipped {n}: {reason}", file=out)
     if missing and why is not None:
         # faces, places and people were found anyway; search waits for the model
         raise CliError(f"model {spec} is not available: {why}")
@@ -121,15 +140,11 @@ def cmd_folders(args: argparse.Namespace) -> int:
         for root in cat.roots():
             print(f"{root.path}\t{'online' if root.online else 'offline'}\t{root.watch_mode}")
             if not root.online:
-                from photoorg.core.ingest.relocation import find_relocated_root
-
-                moved_to = find_relocated_root(cat, root)  # a drive back under another letter
+                moved_to = lib.relocated_root(root)  # a drive back under another letter
                 if moved_to is not None:
                     print(f"{root.path} seems to be at {moved_to} now: photoorg folders "
                           f'--relocate "{root.path}" "{moved_to}"', file=sys.stderr)
-        from photoorg.core.store.missing import missing_folders
-
-        for gone in missing_folders(cat):
+        for gone in lib.missing_photos()[1]:
             print(f"{gone.path}\tmissing folder\t{gone.photos} photos")
     return EXIT_OK
 
@@ -146,6 +161,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--read-text", choices=("on", "off"),
                    help="read the words in photos so search finds them (persisted; default on)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help='print {"stages": {name: {"photos", "seconds"}}, "seconds", '
+                   '"peak_rss_mb", ...}: where the time went')
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="library counts")

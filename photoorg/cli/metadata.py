@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from photoorg.cli import emit_json, open_library
-from photoorg.core.metadata import importer as mi
+from photoorg.core.app import api as mi
 
 
 def cmd_meta(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import datetime as _dt
 import sys
 
-from photoorg.cli import EXIT_OK, CliError, emit_json, open_catalog
+from photoorg.cli import EXIT_OK, CliError, emit_json, open_library
 
 
 def _confirm(question: str, yes: bool) -> bool:
@@ -19,11 +19,8 @@ def _confirm(question: str, yes: bool) -> bool:
 
 
 def cmd_forget_missing(args: argparse.Namespace) -> int:
-    from photoorg.core.store import missing
-
-    with open_catalog(args) as cat:
-        count = missing.count_missing(cat)
-        folders = missing.missing_folders(cat)
+    with open_library(args) as lib:
+        count, folders = lib.missing_photos()
         if args.json and not args.yes:
             emit_json({"missing": count, "missing_folders": [
                 {"path": str(f.path), "photos": f.photos} for f in folders]})
@@ -38,7 +35,7 @@ def cmd_forget_missing(args: argparse.Namespace) -> int:
         if not _confirm(question, args.yes):
             print("nothing forgotten", file=sys.stderr)
             return EXIT_OK
-        gone = missing.forget_missing(cat)
+        gone = lib.forget_missing()
     if args.json:
         emit_json({"forgotten": gone})
     else:
@@ -47,11 +44,11 @@ def cmd_forget_missing(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from photoorg.core.store import journal, trash  # noqa: F401  (trash: its undo registered)
+    from photoorg.core.app.library import LibraryError
 
-    with open_catalog(args) as cat:
+    with open_library(args) as lib:
         if args.list:
-            entries = journal.history(cat, limit=args.steps or 20, include_undone=True)
+            entries = lib.history(limit=args.steps or 20, include_undone=True)
             if args.json:
                 emit_json([{"step": e.batch, "at": e.at, "action": e.action,
                             "summary": e.summary, "undone": e.undone} for e in entries])
@@ -60,7 +57,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
                 when = _dt.datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M")
                 print(f"{e.batch:6d}  {when}  {e.summary}{'  (undone)' if e.undone else ''}")
             return EXIT_OK
-        done = journal.undo(cat, args.steps or 1)
+        try:
+            done = lib.undo(args.steps or 1)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from exc
     if args.json:
         emit_json([{"step": e.batch, "action": e.action, "summary": e.summary} for e in done])
         return EXIT_OK
@@ -73,7 +73,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from photoorg import config
-    from photoorg.core.store import backup
+    from photoorg.core.app import api as backup
 
     data = config.data_dir(args.data_dir)
     catalog = config.catalog_path(data)
@@ -119,10 +119,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import json
 
-    from photoorg.core.groups.exchange import export_decisions
-
-    with open_catalog(args) as cat:
-        doc = export_decisions(cat)
+    with open_library(args) as lib:
+        doc = lib.export_decisions()
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if args.output:
         from pathlib import Path
@@ -139,16 +137,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from photoorg.core.groups.exchange import ExchangeError, import_decisions
+    from photoorg.core.app.library import LibraryError
 
     try:
         doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read {args.file}: {exc}") from exc
-    with open_catalog(args) as cat:
+    with open_library(args) as lib:
         try:
-            report = import_decisions(cat, doc)
-        except ExchangeError as exc:
+            report = lib.import_decisions(doc)
+        except LibraryError as exc:
             raise CliError(str(exc)) from exc
     result = {"photos": report.photos, "not_found": report.not_found, "tags": report.tags,
               "faces": report.faces, "faces_not_found": len(report.faces_not_found),

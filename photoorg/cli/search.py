@@ -19,18 +19,17 @@ import sys
 from pathlib import Path
 
 from photoorg.cli import CliError, emit_json, open_library
-from photoorg.core.app.library import Library
-from photoorg.core.search.engine import (
+from photoorg.core.app.api import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     Query,
     QueryError,
     QueryPart,
+    SearchPage,
     parse_query,
     to_timestamp,
 )
-from photoorg.core.search.library_search import SearchPage
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.app.library import Library, LibraryError
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -117,34 +116,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _similar_items(cat: Catalog, raw_paths: list[str]) -> list[int | Path]:
-    """Library photos by id (their stored vectors answer, even from an offline drive), other
-    files as images to embed."""
-    model = cat.active_model()
-    items: list[int | Path] = []
-    for raw in raw_paths:
-        path = Path(raw).expanduser().absolute()
-        pid = cat.photo_id_for_path(path)
-        if model is not None and pid is not None and cat.vector(pid, model.id) is not None:
-            items.append(pid)
-        elif path.is_file():
-            items.append(path)
-        else:
-            raise CliError(f"not a file: {path}")
-    return items
-
-
 def cmd_similar(args: argparse.Namespace) -> int:
-    from photoorg.core.search.feedback import Feedback
+    from photoorg.core.app.api import Feedback
 
     with open_library(args) as lib:
-        cat = lib.reader()
         # --not PHOTO: less like that photo (Rocchio); --not TEXT: steer away from a phrase
         not_photos = [t for t in args.not_ or () if Path(t).expanduser().is_file()
-                      or cat.photo_id_for_path(Path(t).expanduser().absolute()) is not None]
+                      or lib.in_library(t)]
         args.not_ = [t for t in args.not_ or () if t not in not_photos]
-        positive = _similar_items(cat, args.paths)
-        negative = _similar_items(cat, not_photos)
+        try:
+            positive = lib.similar_items(args.paths)
+            negative = lib.similar_items(not_photos)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from exc
         query = Feedback(tuple(positive), tuple(negative)).to_query() + _extra_parts(args)
         # photos marked "less like these" are left out, as in the window
         left_out = tuple(n for n in negative if isinstance(n, int))
@@ -169,6 +153,16 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         for m in group.members:
             mark = f"  keep: {group.why}" if m.id == group.keep else ""
             print(f"  {m.similarity:.3f}  {m.path}{mark}")
+    return 0
+
+
+def cmd_not_duplicates(args: argparse.Namespace) -> int:
+    """"Not duplicates": these photos are different; never grouped together again."""
+    if len(args.paths) < 2:
+        raise CliError("name at least two photos")
+    with open_library(args) as lib:
+        lib.not_duplicates(lib.photo_ids(args.paths))
+    print(f"{len(args.paths)} photos marked as not duplicates of one another")
     return 0
 
 
@@ -229,3 +223,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_filter_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)
+
+    p = sub.add_parser("not-duplicates", help="remember that photos are not duplicates")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_not_duplicates)

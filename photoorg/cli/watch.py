@@ -18,11 +18,14 @@ from photoorg.cli import (
     ConsoleProgress,
     open_library,
 )
+from photoorg.core.app.api import (
+    ModelUnavailableError,
+    Progress,
+    ScanReport,
+    WatchListener,
+    WatchStatus,
+)
 from photoorg.core.app.library import Library
-from photoorg.core.ingest.indexer import Progress
-from photoorg.core.ingest.scanner import ScanReport
-from photoorg.core.ingest.watcher import WatchListener, WatchStatus
-from photoorg.core.models.embedder import ModelUnavailableError
 
 
 class ConsoleWatchListener(WatchListener):

@@ -18,8 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from photoorg import config
 from photoorg.core.app import window_backend as engine
-from photoorg.core.ingest.indexer import Progress
-from photoorg.core.search import browse_queries as queries
+from photoorg.core.app.api import PhotoList, Progress, Source
 from photoorg.ui.service_client import ServiceClient
 from photoorg.ui.thumbnails import load_viewer_image
 from photoorg.ui.thumbstore import ThumbnailStore
@@ -36,7 +35,7 @@ POLL_INTERVAL_MS = 1500  # changes made elsewhere (the CLI) show within about tw
 
 
 class LibraryController(QObject):
-    photos_ready = Signal(object)  # queries.PhotoList for the grid
+    photos_ready = Signal(object)  # PhotoList for the grid
     overview_ready = Signal(object)  # engine.Overview
     clusters_ready = Signal(str, list)  # kind, [ClusterInfo]
     details_ready = Signal(object)  # PhotoDetails | None
@@ -45,12 +44,17 @@ class LibraryController(QObject):
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
     duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
-    events_ready = Signal(list)  # [events.Event] suggested, newest first
+    events_ready = Signal(list, object)  # [events.Event] newest first, {id: [(key, path)]}
     model_state = Signal(str, str, str)  # state, spec, message
     download_progress = Signal(int, int)  # done, total (0 = unknown)
     error = Signal(str, str)  # message, details
     writes_done = Signal(str)  # what was written (for tests and status messages)
     undo_ready = Signal(str)  # what Undo would undo now ("" when nothing)
+    page_moved = Signal(object)  # Source: the page shown was renamed or is gone
+    # the library changed in a way any page may show (a decision, an undo, the CLI, the
+    # indexer): pages that are open refresh from it (a stand-in for the core's change
+    # signal of issue 22)
+    library_changed = Signal()
 
     def __init__(
         self,
@@ -89,7 +93,7 @@ class LibraryController(QObject):
         self.service.results.connect(self._on_results)
         self.service.download_progress.connect(self.download_progress)
 
-        self.source = queries.Source("all")
+        self.source = Source("all")
         self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
@@ -156,7 +160,7 @@ class LibraryController(QObject):
         self._generation += 1
         return self._generation
 
-    def show_source(self, source: queries.Source) -> None:
+    def show_source(self, source: Source) -> None:
         """Browse: all photos, a folder, a tag, a cluster."""
         self.source = source
         self.search_text = ""
@@ -181,7 +185,7 @@ class LibraryController(QObject):
                               callback=self._grid_cb(gen), what="loading photos")
 
     def _grid_cb(self, gen: int) -> Callable[[Any, TaskError | None], None]:
-        def done(photos: queries.PhotoList | None, error: TaskError | None) -> None:
+        def done(photos: PhotoList | None, error: TaskError | None) -> None:
             if gen != self._generation or self._closed:
                 return  # a newer request superseded this one
             if error is not None:
@@ -239,7 +243,7 @@ class LibraryController(QObject):
     def refine_similar(self, more: Sequence[int] = (), less: Sequence[int] = ()) -> None:
         """Relevance feedback on the shown results: ``more`` join the photos to be like,
         ``less`` the ones to be unlike (Rocchio, :mod:`photoorg.core.search.feedback`)."""
-        from photoorg.core.search.feedback import Feedback
+        from photoorg.core.app.api import Feedback
 
         if not self.similar_to:
             return
@@ -282,8 +286,13 @@ class LibraryController(QObject):
     # -- events: suggested albums ----------------------------------------------------------
 
     def load_events(self) -> None:
-        self.writer.submit(engine.load_events,
-                           callback=lambda r, e: self._deliver(self.events_ready, r, e),
+        def done(result: tuple[list, dict] | None, error: TaskError | None) -> None:
+            if error is not None:
+                self._on_task_error(error)
+            elif result is not None and not self._closed:
+                self.events_ready.emit(*result)
+
+        self.writer.submit(engine.load_events_with_covers, callback=done,
                            what="finding events")
 
     def keep_event(self, event_id: int) -> None:
@@ -378,11 +387,17 @@ class LibraryController(QObject):
         """What the settings dialog changed: saved, written, and the service restarted
         where it must be (watching mode, model)."""
         watch_changed = result.settings.watch_mode != self.settings.watch_mode
+        if result.settings.write_sidecars and not self.settings.write_sidecars:
+            self._write(engine.sync_stale_sidecars, what="writing sidecars",
+                        done="Sidecars written")
         if result.settings.read_text != self.settings.read_text:
             self._write(engine.set_read_text, result.settings.read_text,
                         what="saving the settings")
+        sidecars_on = result.settings.write_sidecars and not self.settings.write_sidecars
         self.settings = result.settings
         self.settings.save(self.data)
+        if sidecars_on:  # the sidecars say what the catalog says from now, not after a restart
+            self._write(engine.set_write_sidecars, True, what="writing the sidecars")
         for root_id in result.removed_folders:
             self.remove_folder(root_id)
         if result.added_folders:
@@ -419,6 +434,7 @@ class LibraryController(QObject):
                 return
             if after is not None:
                 after(result)
+            self.library_changed.emit()
             self.writes_done.emit(done or what)
             self.refresh_undo()
 
@@ -441,18 +457,34 @@ class LibraryController(QObject):
 
     def undo(self) -> None:
         """Undo the last decision (Edit › Undo, Ctrl+Z)."""
-        def finished(undone: list[str] | None, error: TaskError | None) -> None:
+        album = self.source.arg if self.source.kind == "album" else None
+
+        def finished(result: tuple[list[str], str | None] | None,
+                     error: TaskError | None) -> None:
             if error is not None:
                 self._on_task_error(error)
                 return
-            if self._closed:
+            if self._closed or result is None:
                 return
+            undone, album_now = result
+            if album is not None and album_now != album:  # the shown album was renamed/made
+                self._move_page(Source("album", album_now, album_now) if album_now
+                                else Source("all", None, "All photos"))
             self._clusters_changed(reload=True)
+            self.refresh_overview()
+            self.library_changed.emit()
             self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
                                   "Nothing to undo")
             self.refresh_undo()
 
-        self.writer.submit(engine.undo, 1, callback=finished, what="undoing")
+        self.writer.submit(engine.undo_following, 1, album, self.settings.write_sidecars,
+                           callback=finished, what="undoing")
+
+    def _move_page(self, source: Source) -> None:
+        """What the page showed was renamed or is gone: show it under its new name (or All
+        photos), and tell the window so its title and sidebar follow."""
+        self.source = source
+        self.page_moved.emit(source)
 
     def add_folders(self, paths: list[str]) -> None:
         if paths:
@@ -522,19 +554,21 @@ class LibraryController(QObject):
     def rename_album(self, old: str, new: str) -> None:
         self._write(engine.rename_album, old, new, self.settings.write_sidecars,
                     what="renaming the album", done="Renamed",
-                    after=lambda _: self._tags_changed(renamed=("album", old)))
+                    after=lambda _: self._tags_changed(
+                        renamed=("album", old), to=Source("album", new, new)))
 
     def delete_album(self, name: str) -> None:
         self._write(engine.delete_album, name, self.settings.write_sidecars,
                     what="deleting the album", done="Album deleted",
                     after=lambda _: self._tags_changed(renamed=("album", name)))
 
-    def _tags_changed(self, renamed: tuple | None = None) -> None:
+    def _tags_changed(self, renamed: tuple | None = None,
+                      to: Source | None = None) -> None:
         self.refresh_overview()
         if self.cluster_kind:
             self.load_clusters(self.cluster_kind)
         if renamed is not None and (self.source.kind, self.source.arg) == renamed:
-            self.source = queries.Source("all", None, "All photos")  # what it showed is gone
+            self._move_page(to or Source("all", None, "All photos"))
             self.reload()
         elif self.source.kind in ("tag", "album", "cluster"):
             self.reload()
@@ -598,7 +632,7 @@ class LibraryController(QObject):
     # -- the model (lives in the service) --------------------------------------------------
 
     def effective_model(self) -> str:
-        from photoorg.core.models.embedder import DEFAULT_MODEL  # numpy only: torch stays out
+        from photoorg.core.app.api import DEFAULT_MODEL  # numpy only: torch stays out
 
         reported = self.model_state_now[1]
         from_overview = self.overview.model if self.overview else None
@@ -662,6 +696,8 @@ class LibraryController(QObject):
             return
         external, self._external_change = self._external_change, False
         self.refresh_overview()
+        if external or force:
+            self.library_changed.emit()
         if external and self.source.kind in ("tag", "album", "cluster") \
                 and not (self.search_text or self.similar_to):
             self.reload()  # a name or tag given elsewhere changes what this page holds

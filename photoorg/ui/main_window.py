@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QModelIndex,
     QPoint,
     QSettings,
@@ -50,15 +51,14 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
+from photoorg.core.app.api import SORT_LABELS, SORTS, PhotoList, Progress, Source, key_rotation
+from photoorg.core.app.api import ClusterRow as ClusterInfo
 from photoorg.core.app.window_backend import Overview, SettingsInfo
-from photoorg.core.ingest.indexer import Progress
-from photoorg.core.media.thumbcache import key_rotation
-from photoorg.core.search.browse import SORT_LABELS, SORTS
-from photoorg.core.search.browse_queries import ClusterInfo, PhotoList, Source
 from photoorg.ui import desktop, organize_actions
 from photoorg.ui.controller import LibraryController, progress_text
 from photoorg.ui.errors import ErrorReporter
 from photoorg.ui.icons import app_icon, icon
+from photoorg.ui.menus import build_menus
 from photoorg.ui.models.clusters import ClusterListModel, ClusterRole
 from photoorg.ui.models.photos import PhotoListModel
 from photoorg.ui.recovery import (
@@ -66,6 +66,7 @@ from photoorg.ui.recovery import (
     offer_backup_if_damaged,
     schedule_restore,
 )
+from photoorg.ui.shortcuts import TextHistoryFirst, reset_text, standard_keys
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.events import EventsPage
@@ -139,6 +140,12 @@ class MainWindow(QMainWindow):
         self._viewer_row = 0
         self._viewer_id: int | None = None  # the photo shown: rows shift as the grid reloads
         self._browse_nav: tuple = ("all", None, "All photos")
+        # (page, sidebar nav, title, back button shown) where the current search started
+        self._page_before_search: tuple | None = None
+        self._shown_sort = "taken"  # the order the grid's rows are in
+        self._grid_from_sidebar = True  # the grid shows _browse_nav (not an event, a cluster)
+        self._counts_due = False  # the indexer went idle: say the counts with the next overview
+        self._screen_hooked = False
         self._has_folders: bool | None = None
         self._settings_pending = False
         self._was_maximized = False
@@ -163,11 +170,13 @@ class MainWindow(QMainWindow):
         spacer.setFixedWidth(12)
         toolbar.addWidget(spacer)
         self.search_field = QLineEdit()
+        self._text_keys = TextHistoryFirst(self)
         self.search_field.setObjectName("searchField")
         self.search_field.setPlaceholderText("Search photos — describe what you're looking for "
                                              "(Ctrl+F)")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_field.installEventFilter(self._text_keys)
         self.search_field.setMaximumWidth(640)
         self.search_field.setMinimumWidth(260)
         self.search_field.setSizePolicy(QSizePolicy.Policy.Expanding,
@@ -185,13 +194,16 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         toolbar.addAction(self.settings_action)
-        edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = edit.addAction("Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcuts(standard_keys(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.addAction(self.quit_action)  # works with the menu bar hidden (full screen)
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcuts(standard_keys(QKeySequence.StandardKey.Undo))
         self.undo_action.setEnabled(False)
-        edit.addSeparator()
-        self.forget_missing_action = edit.addAction("Forget missing photos…")
-        self.restore_action = edit.addAction("Restore a catalog backup…")
+        self.addAction(self.undo_action)
+        self.forget_missing_action = QAction("Forget missing photos…", self)
+        self.restore_action = QAction("Restore a catalog backup…", self)
         # completions as you type: people, places, tags, albums (from the overview)
         self.suggestions = QStringListModel(self)
         self.completer = QCompleter(self.suggestions, self)
@@ -254,7 +266,7 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer()
         self.unreadable_page = UnreadablePage()
         self.duplicates_page = DuplicatesPage(self.controller.thumbs)
-        self.events_page = EventsPage()
+        self.events_page = EventsPage(self.controller.thumbs)
 
         self.stack = QStackedWidget()
         for page in (self.welcome, self.grid_page, self.cluster_page, self.viewer,
@@ -290,10 +302,9 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.pause_button)
         status.addPermanentWidget(self.watch_label)
 
+        self.menus = build_menus(self)
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
         QShortcut(QKeySequence("Alt+Left"), self, self._go_back)
-        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)  # Ctrl+Q
-        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # also where Quit is another key
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)  # Ctrl+W
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search_field, self._escape_search)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -303,11 +314,12 @@ class MainWindow(QMainWindow):
         self.add_folder_action.triggered.connect(self.choose_folders)
         self.settings_action.triggered.connect(self.open_settings)
         self.search_field.textChanged.connect(lambda _: self.search_timer.start())
-        self.completer.activated.connect(lambda _text: self._search_now())
+        self.completer.activated.connect(lambda _text: self._search_entered())
         self.weaker_button.clicked.connect(self.controller.show_weaker)
-        self.search_field.returnPressed.connect(self._search_now)
+        self.search_field.returnPressed.connect(self._search_entered)
         self.search_timer.timeout.connect(self._search_now)
         self.zoom.valueChanged.connect(self.grid.set_thumb_size)
+        self.zoom.valueChanged.connect(lambda _v: self._tiles_changed())
         self.sort_box.currentIndexChanged.connect(
             lambda _i: c.set_sort(self.sort_box.currentData()))
         self.grid.zoom_changed.connect(self.zoom.setValue)
@@ -316,7 +328,7 @@ class MainWindow(QMainWindow):
         self.sidebar.navigate.connect(self.navigate)
         self.sidebar.menu_requested.connect(self._sidebar_menu)
         self.sidebar.photos_dropped.connect(c.drop_on)
-        self.unreadable_page.retry_requested.connect(c.retry_unreadable)
+        self.unreadable_page.retry_requested.connect(self.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
         dupes = self.duplicates_page
@@ -345,9 +357,12 @@ class MainWindow(QMainWindow):
         self.clusters.rename_requested.connect(c.rename_cluster)
         self.clusters.merge_requested.connect(self.merge_clusters)
         self.undo_action.triggered.connect(c.undo)
+        self.quit_action.triggered.connect(self.close)
         self.forget_missing_action.triggered.connect(self.forget_missing)
         self.restore_action.triggered.connect(self.restore_backup)
         c.undo_ready.connect(self._undo_ready)
+        c.page_moved.connect(self._page_moved)
+        c.library_changed.connect(self._refresh_open_page)
         self.pause_button.clicked.connect(self._toggle_pause)
         for panel in (self.welcome.model_panel, self.model_banner):
             panel.download_requested.connect(lambda: c.download_model())
@@ -374,6 +389,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and not self._screen_hooked:
+            self._screen_hooked = True
+            handle.screenChanged.connect(lambda _s: self._tiles_changed())
+        self._tiles_changed()
         if not self._started:
             self._started = True
             QTimer.singleShot(0, self.controller.start)
@@ -382,6 +402,18 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         self.shutdown()
         super().closeEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._tiles_changed()
+
+    def _tiles_changed(self) -> None:
+        """Thumbnails are made for the pixels on screen: the tile size times the screen's
+        device pixel ratio (the zoom moved, or the window went to another screen)."""
+        if self.controller.thumbs.set_tile(self.grid.delegate.thumb, self.devicePixelRatioF()):
+            self.grid.viewport().update()
+            self.cluster_page.view.viewport().update()
 
     def _window_state(self) -> QSettings:
         return QSettings(str(config.window_state_path(self.data)), QSettings.Format.IniFormat)
@@ -436,6 +468,7 @@ class MainWindow(QMainWindow):
             self.controller.load_events()
             return
         self._browse_nav = nav
+        self._grid_from_sidebar = True
         self._clear_search_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page if self._has_folders is not False
@@ -455,6 +488,7 @@ class MainWindow(QMainWindow):
         info = self.clusters.cluster(index.row())
         label = KIND_LABELS.get(info.kind, "")
         self._browse_nav = ("cluster", info.id, info.title)
+        self._grid_from_sidebar = False
         self._clear_search_quietly()
         self.grid_title.setText(f"{label} › {info.title}" if label else info.title)
         self.back_to_clusters.show()
@@ -475,35 +509,85 @@ class MainWindow(QMainWindow):
         self.search_field.selectAll()
 
     def _escape_search(self) -> None:
-        if self.search_field.text():
-            self.search_field.clear()
-            self._search_now()
+        """Esc: forget the query (and its typing history) and go back to the page the
+        search started from, selected in the sidebar."""
+        if self.search_field.text() or self.controller.search_text:
+            self.search_timer.stop()
+            self.search_field.blockSignals(True)
+            reset_text(self.search_field)
+            self.search_field.blockSignals(False)
+            self._leave_search()
         self.grid.setFocus()
+
+    def _remember_page(self) -> None:
+        """Where a search starts from (kept while the query is refined)."""
+        if self.controller.search_text or self._page_before_search is not None:
+            return
+        page = self.stack.currentWidget()
+        nav = self.sidebar.current_nav()
+        if page is self.grid_page:
+            nav = self._browse_nav
+        back = self.back_to_clusters.isVisible()
+        # an event's photos or similar ones are not a page to return to: their browse page is
+        title = self.grid_title.text() if (self._grid_from_sidebar or back) else None
+        self._page_before_search = (page, nav, title, back)
+
+    def _leave_search(self) -> None:
+        """Back to the page the search came from."""
+        before, self._page_before_search = self._page_before_search, None
+        page, nav, title, back = before or (self.grid_page, self._browse_nav,
+                                            self._browse_nav[2], False)
+        if page is not self.grid_page and nav is not None:
+            self.controller.leave_search()
+            self.sidebar.select_nav(nav[0], nav[1])
+            self.navigate(tuple(nav))
+            return
+        if page is not self.grid_page or nav is None:
+            nav, title, back = self._browse_nav, self._browse_nav[2], False
+        kind, arg, label = nav
+        self._browse_nav = nav
+        self._grid_from_sidebar = not back
+        self.stack.setCurrentWidget(self.grid_page)
+        self.grid_title.setText(title or label)
+        self.back_to_clusters.setVisible(back)
+        if self.sidebar.item_for(kind, arg) is not None:
+            self.sidebar.select_nav(kind, arg)
+        else:
+            self.sidebar.clear_selection_quietly()
+        self.controller.show_source(Source(kind, arg, label))
 
     def _clear_search_quietly(self) -> None:
         """Leave search mode without a round trip (the caller shows something else)."""
         self.search_timer.stop()
         self.search_field.blockSignals(True)
-        self.search_field.clear()
+        reset_text(self.search_field)
         self.search_field.blockSignals(False)
+        self._page_before_search = None
         self.controller.leave_search()
 
     # -- search -------------------------------------------------------------------------
+
+    @Slot()
+    def _search_entered(self) -> None:
+        """Enter, or a completion picked: the search is what the user wants to see now, not
+        under the list of completions."""
+        self.completer.popup().hide()
+        self._search_now()
 
     @Slot()
     def _search_now(self) -> None:
         self.search_timer.stop()
         text = self.search_field.text().strip()
         if text:
+            self._remember_page()
             if self.stack.currentWidget() is not self.grid_page:
                 self.stack.setCurrentWidget(self.grid_page)
             self.back_to_clusters.hide()
             self.grid_title.setText(f"Results for “{text}”")
             self.sidebar.clear_selection_quietly()
         elif self.controller.search_text and self.stack.currentWidget() is self.grid_page:
-            kind, arg, label = self._browse_nav
-            self.grid_title.setText(label)
-            self.sidebar.select_nav(kind, arg)
+            self._leave_search()  # the text was deleted: back where the search began
+            return
         self.controller.search(text)
 
     def find_similar(self, ids: list[int], paths: list[str]) -> None:
@@ -527,10 +611,19 @@ class MainWindow(QMainWindow):
         current = self.grid.currentIndex()
         keep_id = self.photos.photo_id(current.row()) if current.isValid() else None
         scroll = self.grid.verticalScrollBar().value()
-        same_view = photos.title == self.photos.title and photos.scores is None
+        # the same page refreshed keeps its place; another sort starts at the top
+        same_view = (photos.title == self.photos.title and photos.scores is None
+                     and self._shown_sort == self.controller.sort)
+        self._shown_sort = self.controller.sort
         self.photos.set_photos(photos)
         self.weaker_button.setVisible(photos.weaker_hidden)
-        if photos.scores is not None:
+        names = self._names_in_query()
+        if photos.scores is not None and len(names) > 1 and photos.ids and not any(
+                photos.matched or ()):
+            # every name is known, yet no photo has them all: say so, not 20 look-alikes
+            self.grid_count.setText(f"No photo matches all of: {', '.join(names)} — "
+                                    "showing the closest looking photos")
+        elif photos.scores is not None:
             total = photos.total if photos.total is not None else len(photos)
             if not photos.ids:
                 self.grid_count.setText("no matches")
@@ -555,6 +648,19 @@ class MainWindow(QMainWindow):
             row = self.photos.row_of_id(self._viewer_id)
             if row is not None:
                 self.viewer.set_position(row, self.photos.rowCount())
+
+    def _names_in_query(self) -> list[str]:
+        """The people, places, tags and albums the search names (from the completions),
+        in the order typed."""
+        text = self.controller.search_text.casefold()
+        if not text or self.controller.overview is None:
+            return []
+        found: list[tuple[int, str]] = []
+        for name, _kind in self.controller.overview.suggestions:
+            at = f" {text} ".find(f" {name.casefold()} ")
+            if at >= 0 and all(name.casefold() != n.casefold() for _a, n in found):
+                found.append((at, name))
+        return [n for _at, n in sorted(found)]
 
     def _empty_text(self) -> str:
         if self.controller.search_text:
@@ -582,12 +688,14 @@ class MainWindow(QMainWindow):
         n = len(rows)
         paths = [self.photos.path(r) for r in rows]
         ids = [self.photos.photo_id(r) for r in rows]
-        similar = menu.addAction(icon("similar"), "Find similar" if n == 1
-                                 else "More like these")
-        similar.setEnabled(self.controller.model_ready or bool(self.controller.overview
-                                                                and self.controller.overview.model))
-        similar.triggered.connect(lambda: self.find_similar(ids, paths))
-        if self.controller.similar_to and not self.controller.search_text:
+        feedback = bool(self.controller.similar_to and not self.controller.search_text)
+        if n == 1 or not feedback:  # else the feedback's "More like these" is the one
+            similar = menu.addAction(icon("similar"), "Find similar" if n == 1
+                                     else "More like these")
+            similar.setEnabled(self.controller.model_ready or bool(
+                self.controller.overview and self.controller.overview.model))
+            similar.triggered.connect(lambda: self.find_similar(ids, paths))
+        if feedback:
             self._feedback_actions(menu, ids)
         menu.addSeparator()
         open_action = menu.addAction(icon("open"), "Open" if n == 1 else f"Open {n} photos")
@@ -654,6 +762,7 @@ class MainWindow(QMainWindow):
     def show_photo_ids(self, ids: list[int], title: str) -> None:
         """Show given photos in the grid (an event's, from the Events page)."""
         self._clear_search_quietly()
+        self._grid_from_sidebar = False
         self.sidebar.clear_selection_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page)
@@ -832,9 +941,47 @@ class MainWindow(QMainWindow):
 
     # -- library state -------------------------------------------------------------------
 
+    @Slot()
+    def _refresh_open_page(self) -> None:
+        """A decision, an undo, the CLI or the indexer changed the library: the page that is
+        open asks again (the grid and the sidebar follow through the controller)."""
+        page = self.stack.currentWidget()
+        if page is self.duplicates_page:
+            self.controller.load_duplicates(self.duplicates_page.value())
+        elif page is self.unreadable_page:
+            self.controller.load_unreadable()
+        elif page is self.events_page:
+            self.controller.load_events()
+
+    @Slot(object)
+    def _page_moved(self, source: Source) -> None:
+        """The album or tag shown was renamed, deleted or undone: the title and the sidebar
+        follow (the controller reloads the rows)."""
+        self._browse_nav = (source.kind, source.arg, source.label)
+        self._grid_from_sidebar = True
+        if self.stack.currentWidget() is not self.grid_page or self.controller.search_text:
+            return
+        self.grid_title.setText(source.label)
+        self.back_to_clusters.hide()
+        self._select_browsed()
+
+    def _select_browsed(self) -> None:
+        """The sidebar shows the grid's page as selected (once its entry exists)."""
+        if (self.stack.currentWidget() is not self.grid_page or self.controller.search_text
+                or self.controller.similar_to or not self._grid_from_sidebar):
+            return
+        kind, arg, _label = self._browse_nav
+        current = self.sidebar.current_nav()
+        if (current is None or tuple(current[:2]) != (kind, arg)) \
+                and self.sidebar.item_for(kind, arg) is not None:
+            self.sidebar.select_nav(kind, arg)
+
     @Slot(object)
     def _show_overview(self, overview: Overview) -> None:
         self.sidebar.set_overview(overview)
+        self._select_browsed()
+        if self._counts_due:
+            self._show_counts(overview)
         self._missing = int(overview.counts.get("missing", 0))
         words = [text for text, _kind in overview.suggestions]
         if words != self.suggestions.stringList():
@@ -866,13 +1013,29 @@ class MainWindow(QMainWindow):
         elif active:
             self.progress_bar.setRange(0, 0)
 
+    @Slot(list)
+    def retry_unreadable(self, photo_ids: list[int]) -> None:
+        """Retry all / Retry selected: the page says the files are being read again."""
+        page = self.unreadable_page
+        page.retry_started(len(photo_ids) or page.row_count())
+        self.controller.retry_unreadable(photo_ids)
+
     @Slot()
     def _index_idle(self) -> None:
+        if self.unreadable_page.retrying and not self.controller.service.busy:
+            self.unreadable_page.retry_finished()
+            if self.stack.currentWidget() is self.unreadable_page:
+                self.controller.load_unreadable()
         self.progress_label.setText("")
         self.progress_bar.hide()
         self.pause_button.hide()
-        overview = self.controller.overview
-        counts = overview.library if overview else {}
+        # the counts come with the overview the idle asks for: the one in hand is from
+        # before this pass (the status bar said 88 while the sidebar already said 81)
+        self._counts_due = True
+
+    def _show_counts(self, overview: Overview) -> None:
+        self._counts_due = False
+        counts = overview.library or {}
         if counts.get("photos"):  # the sidebar's and the page's numbers, not a third set
             text = f"{counts['photos']:,} photos"
             if counts.get("unreadable"):
@@ -946,7 +1109,7 @@ class MainWindow(QMainWindow):
 
     def restore_backup(self) -> None:
         """Choose a catalog backup; it replaces the catalog when photoorg starts again."""
-        from photoorg.core.store.backup import list_backups
+        from photoorg.core.app.api import list_backups
 
         found = list_backups(self.data)
         if not found:

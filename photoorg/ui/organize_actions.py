@@ -23,6 +23,8 @@ class MainWindow(Protocol):
 
     def window(self) -> QWidget: ...  # the window itself, as the dialogs' parent
 
+    def retry_unreadable(self, photo_ids: list[int]) -> None: ...  # the page says so too
+
 
 def tag_from_label(text: str) -> str:
     """What the user typed or picked (``People › Angelina``) as a stored tag."""
@@ -59,7 +61,6 @@ def ask_tag(window: MainWindow, photo_ids: list[int]) -> None:
 def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
     kind, arg, label = nav
     menu = QMenu(window.window())
-    c = window.controller
     if kind in ("folder", "subfolder"):
         entry = window.sidebar.item_for(kind, arg)
         path = window.sidebar.sidebar_model.entry(entry).path if entry is not None else ""
@@ -84,7 +85,7 @@ def sidebar_menu(window: MainWindow, nav: tuple) -> QMenu | None:
         return menu
     if kind == "unreadable":
         retry = menu.addAction("Retry all")
-        retry.triggered.connect(lambda: c.retry_unreadable([]))
+        retry.triggered.connect(lambda: window.retry_unreadable([]))
         return menu
     return None
 

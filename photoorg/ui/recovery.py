@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from photoorg import config
-from photoorg.core.store import backup
+from photoorg.core.app import api as backup
 
 log = logging.getLogger(__name__)
 

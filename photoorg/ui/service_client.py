@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
 
-from photoorg.core.ingest.indexer import Progress
+from photoorg.core.app.api import Progress
 
 log = logging.getLogger(__name__)
 

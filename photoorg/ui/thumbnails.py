@@ -14,8 +14,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photoorg.core.media.imaging import DecodeError, load_rgb, make_thumbnail
-from photoorg.core.media.thumbcache import cache_file, key_rotation
+from photoorg.core.app.api import DecodeError, cache_file, key_rotation, load_rgb, make_thumbnail
 from photoorg.ui.workers import ThumbRequest
 
 log = logging.getLogger(__name__)
@@ -23,6 +22,19 @@ log = logging.getLogger(__name__)
 THUMB_SIZE = 256
 FACE_SIZE = 160
 JPEG_QUALITY = 85
+# cached sizes, as the freedesktop thumbnail spec's large / x-large / xx-large: a tile asks
+# for the smallest that has at least its device pixels (tile size x device pixel ratio)
+CACHE_SIZES = (256, 512, 1024)
+
+
+def cache_size(device_pixels: float, sizes: tuple[int, ...] = CACHE_SIZES) -> int:
+    """The cached size to make for a tile this many device pixels wide."""
+    return next((s for s in sizes if s >= device_pixels), sizes[-1])
+
+
+def sized_key(key: str, size: int) -> str:
+    """The cache file's key for a size (256, the first size made, keeps the plain key)."""
+    return key if size in (THUMB_SIZE, FACE_SIZE) else f"{key}@{size}"
 
 
 class ThumbnailCache:
@@ -32,7 +44,7 @@ class ThumbnailCache:
         self.dir = thumb_dir
 
     def load(self, req: ThumbRequest) -> QImage | None:
-        target = cache_file(self.dir, req.key)
+        target = cache_file(self.dir, sized_key(req.key, req.size))
         if target.exists():
             image = QImage(str(target))
             if not image.isNull():

@@ -197,7 +197,7 @@ class ThumbnailLoader(QObject):
     ``request`` is cheap and de-duplicated; the views ask only for rows they paint, so
     scrolling fast through 100k photos queues only what was on screen (the oldest requests
     beyond ``max_queue`` are dropped: they scrolled away). Results come back in batches
-    (``ready``: list of ``(key, QImage | None)``) at most every ``flush_ms``.
+    (``ready``: list of ``((key, size), QImage | None)``) at most every ``flush_ms``.
     """
 
     ready = Signal(list)
@@ -214,9 +214,10 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self._make = make
         self._max_queue = max_queue
-        self._queue: collections.OrderedDict[str, ThumbRequest] = collections.OrderedDict()
-        self._pending: set[str] = set()
-        self._results: list[tuple[str, Any]] = []
+        self._queue: collections.OrderedDict[tuple[str, int], ThumbRequest] = (
+            collections.OrderedDict())
+        self._pending: set[tuple[str, int]] = set()
+        self._results: list[tuple[tuple[str, int], Any]] = []
         self._cond = threading.Condition()
         self._stopped = False
         self._flush = QTimer(self)
@@ -232,13 +233,14 @@ class ThumbnailLoader(QObject):
             thread.start()
 
     def request(self, req: ThumbRequest) -> None:
+        ident = (req.key, req.size)  # one picture per key and size (a 2x screen: bigger)
         with self._cond:
-            if self._stopped or req.key in self._pending:
-                if req.key in self._queue:
-                    self._queue.move_to_end(req.key)  # still wanted: move to the front
+            if self._stopped or ident in self._pending:
+                if ident in self._queue:
+                    self._queue.move_to_end(ident)  # still wanted: move to the front
                 return
-            self._pending.add(req.key)
-            self._queue[req.key] = req
+            self._pending.add(ident)
+            self._queue[ident] = req
             while len(self._queue) > self._max_queue:
                 old, _ = self._queue.popitem(last=False)
                 self._pending.discard(old)
@@ -273,7 +275,7 @@ class ThumbnailLoader(QObject):
                 if self._stopped:
                     return
                 first = not self._results
-                self._results.append((req.key, image))
+                self._results.append(((req.key, req.size), image))
             if first:
                 try:
                     self._wake.emit()

@@ -15,24 +15,24 @@ pytestmark = needs_tiny
 
 
 def test_the_tiny_shapes_model_makes_no_pet_groups(library) -> None:  # noqa: ANN001
-    from photoorg.core.groups import clusters
+    from photoorg.core.groups import clusters, regroup
     from photoorg.core.models.competence import REQUIRED, animal_score
     from photoorg.core.models.embedder import load_embedder
 
     embedder = load_embedder(TINY)
-    assert animal_score(embedder.encode_texts, clusters.PET_PROMPTS) < REQUIRED
+    assert animal_score(embedder.encode_texts, regroup.PET_PROMPTS) < REQUIRED
     with Catalog(config.catalog_path(library)) as cat:
         # without the check, these shapes came out as "guinea pig" and "cat" groups
-        assert any(clusters.classify_pets(*_vectors(cat, embedder)))
-        clusters.recluster_pets(cat, embedder)
+        assert any(regroup.classify_pets(*_vectors(cat, embedder)))
+        regroup.recluster_pets(cat, embedder)
         assert clusters.list_clusters(cat, "pets") == []
 
 
 def _vectors(cat, embedder):  # noqa: ANN001, ANN202
-    from photoorg.core.groups import clusters
+    from photoorg.core.groups import regroup
 
-    _ids, x = clusters._active_vectors(cat, None)
-    return x, embedder.encode_texts(clusters.pet_prompts())
+    _ids, x = regroup._active_vectors(cat, None)
+    return x, embedder.encode_texts(regroup.pet_prompts())
 
 
 def test_cards_have_covers_and_the_page_title_matches(qtbot, window) -> None:  # noqa: ANN001

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import regroup
 from photoorg.core.store.catalog import Catalog
 
 DIM = 64
@@ -57,13 +58,13 @@ class World:
         from photoorg.core.models.competence import PARAPHRASES
 
         self.rng = np.random.default_rng(seed)
-        prompts = cl.pet_prompts()
+        prompts = regroup.pet_prompts()
         self.text = np.stack([unit(self.rng.normal(size=DIM)) for _ in prompts])
         self.index = {p: i for i, p in enumerate(prompts)}
         # a model that knows animals puts "a kitten" beside "a cat"; a weak one anywhere
         rows = []
         for animal, text in PARAPHRASES.items():
-            near = self.text[self.index[cl.PET_PROMPTS[animal]]] if knows_animals else 0
+            near = self.text[self.index[regroup.PET_PROMPTS[animal]]] if knows_animals else 0
             rows.append(unit(near + 0.3 * self.rng.normal(size=DIM) / np.sqrt(DIM)
                              + (0 if knows_animals else self.rng.normal(size=DIM))))
             self.index[text] = len(self.text) + len(rows) - 1
@@ -106,16 +107,17 @@ def cluster_of(cat: Catalog, kind: str, photo_id: int) -> cl.ClusterInfo:
 def test_zero_shot_pet_detection_uses_softmax_over_prompts() -> None:
     world = World()
     x = np.stack([world.photo(DOG, "a"), world.photo(CAT, "b"), world.photo(PERSON, "c")])
-    assert cl.classify_pets(x, world.encode_texts(cl.pet_prompts())) == ["dog", "cat", None]
+    prompts = world.encode_texts(regroup.pet_prompts())
+    assert regroup.classify_pets(x, prompts) == ["dog", "cat", None]
     # an image halfway between a dog and a person is no confident pet photo
     mixed = unit(world.prompt(DOG) + world.prompt(PERSON))[None, :]
-    assert cl.classify_pets(mixed, world.encode_texts(cl.pet_prompts()), threshold=0.9) == [None]
+    assert regroup.classify_pets(mixed, prompts, threshold=0.9) == [None]
 
 
 def test_pets_cluster_per_animal_and_names_survive_reclustering(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     pets = cl.list_clusters(lib.cat, "pets")
     assert sorted(sorted(c.photo_ids) for c in pets) == sorted(
         sorted(photos[k]) for k in ("rex", "fido", "tom")
@@ -126,7 +128,7 @@ def test_pets_cluster_per_animal_and_names_survive_reclustering(lib: Lib) -> Non
     assert cl.tags_for_photo(lib.cat, photos["rex"][0]) == ["Pets|Rex"]
 
     new = [lib.add(world.photo(DOG, "rex")) for _ in range(3)]
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     again = cl.get_cluster(lib.cat, rex.id)
     assert again is not None and again.name == "Rex"
     assert set(again.photo_ids) == set(photos["rex"]) | set(new)
@@ -138,22 +140,22 @@ def test_a_model_that_does_not_know_animals_makes_no_pet_groups(lib: Lib) -> Non
     from photoorg.core.models.competence import REQUIRED, animal_score
 
     knowing, weak = World(seed=3), World(seed=3, knows_animals=False)
-    assert animal_score(knowing.encode_texts, cl.PET_PROMPTS) == 8
-    assert animal_score(weak.encode_texts, cl.PET_PROMPTS) < REQUIRED
+    assert animal_score(knowing.encode_texts, regroup.PET_PROMPTS) == 8
+    assert animal_score(weak.encode_texts, regroup.PET_PROMPTS) < REQUIRED
     pets_library(lib, weak)  # the photos look like pets to it, confidently
-    cl.recluster_pets(lib.cat, weak.encode_texts)
+    regroup.recluster_pets(lib.cat, weak.encode_texts)
     assert cl.list_clusters(lib.cat, "pets") == []
 
 
 def test_new_pet_photo_joins_nearest_cluster_incrementally(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     tom = cluster_of(lib.cat, "pets", photos["tom"][0])
     cl.name_cluster(lib.cat, tom.id, "Tom")
     new_tom, person = lib.add(world.photo(CAT, "tom")), lib.add(world.photo(PERSON, "x"))
     stranger = lib.add(world.photo(CAT, "a stray cat"))
-    joined = cl.assign_to_nearest(lib.cat, "pets", [new_tom, person, stranger],
+    joined = regroup.assign_to_nearest(lib.cat, "pets", [new_tom, person, stranger],
                                   encode_texts=world.encode_texts)
     assert joined == {new_tom: tom.id}
     assert "Pets|Tom" in cl.tags_for_photo(lib.cat, new_tom)
@@ -162,14 +164,14 @@ def test_new_pet_photo_joins_nearest_cluster_incrementally(lib: Lib) -> None:
 def test_rejected_photo_never_rejoins(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     rex = cluster_of(lib.cat, "pets", photos["rex"][0])
     cl.name_cluster(lib.cat, rex.id, "Rex")
     wrong = photos["rex"][1]
     cl.remove_photo_from_cluster(lib.cat, rex.id, wrong)
     assert wrong not in cl.get_cluster(lib.cat, rex.id).photo_ids
-    cl.recluster_pets(lib.cat, world.encode_texts)
-    cl.assign_to_nearest(lib.cat, "pets", [wrong], encode_texts=world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
+    regroup.assign_to_nearest(lib.cat, "pets", [wrong], encode_texts=world.encode_texts)
     after = cl.get_cluster(lib.cat, rex.id)
     assert after is not None and after.name == "Rex"
     assert wrong not in after.photo_ids
@@ -180,22 +182,22 @@ def test_rejected_photo_never_rejoins(lib: Lib) -> None:
 def test_confirmed_photo_stays(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     tom = cluster_of(lib.cat, "pets", photos["tom"][0])
     odd = photos["people"][0]  # the user says Tom is on this photo too
     cl.add_photo_to_cluster(lib.cat, tom.id, odd)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     assert odd in cl.get_cluster(lib.cat, tom.id).photo_ids
 
 
 def test_hidden_clusters_are_not_listed_and_stay_hidden(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     tom = cluster_of(lib.cat, "pets", photos["tom"][0])
     cl.hide_cluster(lib.cat, tom.id)
     assert tom.id not in [c.id for c in cl.list_clusters(lib.cat, "pets")]
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     assert tom.id not in [c.id for c in cl.list_clusters(lib.cat, "pets")]
     hidden = [c for c in cl.list_clusters(lib.cat, "pets", include_hidden=True) if c.hidden]
     assert [c.id for c in hidden] == [tom.id]
@@ -206,7 +208,7 @@ def test_hidden_clusters_are_not_listed_and_stay_hidden(lib: Lib) -> None:
 def test_merge_keeps_names_rejections_and_survives_reclustering(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     rex = cluster_of(lib.cat, "pets", photos["rex"][0])
     fido = cluster_of(lib.cat, "pets", photos["fido"][0])
     cl.name_cluster(lib.cat, fido.id, "Fido")
@@ -217,7 +219,7 @@ def test_merge_keeps_names_rejections_and_survives_reclustering(lib: Lib) -> Non
     assert cl.get_cluster(lib.cat, fido.id) is None
     assert set(merged.photo_ids) == (set(photos["rex"]) | set(photos["fido"])) - {
         photos["fido"][0]}
-    cl.recluster_pets(lib.cat, world.encode_texts)  # the user's merge is not undone
+    regroup.recluster_pets(lib.cat, world.encode_texts)  # the user's merge is not undone
     after = cluster_of(lib.cat, "pets", photos["rex"][0])
     assert after.id == rex.id and after.name == "Fido"
     assert set(after.photo_ids) == set(merged.photo_ids)
@@ -233,11 +235,11 @@ def test_merge_keeps_names_rejections_and_survives_reclustering(lib: Lib) -> Non
 def test_named_cluster_that_loses_its_photos_is_kept(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     tom = cluster_of(lib.cat, "pets", photos["tom"][0])
     cl.name_cluster(lib.cat, tom.id, "Tom")
     lib.cat.delete_photos(photos["tom"])
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     kept = cl.get_cluster(lib.cat, tom.id)
     assert kept is not None and kept.name == "Tom" and kept.size == 0
     assert tom.id in [c.id for c in cl.list_clusters(lib.cat, "pets")]
@@ -258,7 +260,7 @@ def scene_library(lib: Lib, rng: np.random.Generator) -> dict[str, list[int]]:
 def test_scenes_cluster_photos_without_gps_and_keep_names(lib: Lib) -> None:
     rng = np.random.default_rng(1)
     photos = scene_library(lib, rng)
-    cl.recluster_scenes(lib.cat)
+    regroup.recluster_scenes(lib.cat)
     scenes = cl.list_clusters(lib.cat, "scenes")
     assert sorted(sorted(c.photo_ids) for c in scenes) == sorted(
         sorted(photos[k]) for k in ("beach", "garden", "snow")
@@ -267,10 +269,10 @@ def test_scenes_cluster_photos_without_gps_and_keep_names(lib: Lib) -> None:
     cl.name_cluster(lib.cat, beach.id, "beach")
     centre = photos["_centres"]["beach"]  # type: ignore[index]
     new = [lib.add(unit(centre + rng.normal(size=DIM) * 0.08)) for _ in range(2)]
-    joined = cl.assign_to_nearest(lib.cat, "scenes", new)
+    joined = regroup.assign_to_nearest(lib.cat, "scenes", new)
     assert joined == {new[0]: beach.id, new[1]: beach.id}
     later = lib.add(unit(centre + rng.normal(size=DIM) * 0.08))
-    cl.recluster_scenes(lib.cat)
+    regroup.recluster_scenes(lib.cat)
     after = cl.get_cluster(lib.cat, beach.id)
     assert after is not None and after.name == "beach"
     assert set(after.photo_ids) == set(photos["beach"]) | set(new) | {later}
@@ -282,7 +284,7 @@ def test_scenes_cluster_photos_without_gps_and_keep_names(lib: Lib) -> None:
 def test_user_tags_and_hierarchical_case_insensitive_filter(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     rex = cluster_of(lib.cat, "pets", photos["rex"][0])
     cl.name_cluster(lib.cat, rex.id, "Rex")
     a, b = photos["people"][:2]
@@ -316,7 +318,7 @@ def test_user_tags_and_hierarchical_case_insensitive_filter(lib: Lib) -> None:
 def test_albums_of_tags_and_saved_searches(lib: Lib) -> None:
     world = World()
     photos = pets_library(lib, world)
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     rex = cluster_of(lib.cat, "pets", photos["rex"][0])
     cl.name_cluster(lib.cat, rex.id, "Rex")
     cl.add_tag(lib.cat, photos["rex"][:2] + photos["tom"][:1], "holiday")
@@ -330,7 +332,7 @@ def test_albums_of_tags_and_saved_searches(lib: Lib) -> None:
         photos["tom"][0]}
     # a new photo of Rex tagged holiday joins the album by itself
     new = lib.add(world.photo(DOG, "rex"))
-    cl.recluster_pets(lib.cat, world.encode_texts)
+    regroup.recluster_pets(lib.cat, world.encode_texts)
     cl.add_tag(lib.cat, [new], "holiday")
     assert new in cl.album_photos(lib.cat, "Rex on holiday")
     search_album = cl.get_album(lib.cat, "Red things")

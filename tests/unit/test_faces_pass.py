@@ -9,24 +9,25 @@ import shutil
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from photoorg.core.ingest.indexer import IndexControl, Indexer, IndexListener, Progress
+from photoorg.core.ingest.indexer import IndexControl, IndexListener, Progress
 from photoorg.core.ingest.scanner import scan_library
 from photoorg.core.media.imaging import load_rgb
 from photoorg.core.media.synthetic import write_sample_library
-from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.models.embedder import TEST_MODEL, weights_available
 from photoorg.core.people.faces import (
     FaceAnalyzer,
     cluster_faces,
-    face_pass,
     people_pairwise_scores,
     photo_likeness,
     process_pending_faces,
     recluster_people,
+    shared_analyzer,
     update_people,
 )
 from photoorg.core.store.catalog import Catalog
@@ -192,6 +193,13 @@ def test_clustering_plans_without_the_write_lock_and_sees_concurrent_decisions(
 
 
 @needs_faces_dev
+def face_pass(cat: Catalog, progress: Any = None) -> int:
+    """Detect the faces of photos not yet seen, then place them among people."""
+    done = process_pending_faces(cat, shared_analyzer(), progress=progress)
+    update_people(cat)
+    return done
+
+
 def test_new_photos_alone_are_analysed(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     shutil.copytree(FACES_DEV / "obama", photos / "obama")
@@ -221,13 +229,14 @@ def test_a_face_pass_stopped_half_way_is_a_cancelled_run(tmp_path: Path) -> None
             if progress.phase == "faces" and progress.done >= 1:
                 control.cancel()
 
-    with Catalog(tmp_path / "catalog.sqlite") as cat:
-        cat.add_root(tmp_path / "photos")
-        scan_library(cat)
-        summary = Indexer(cat, load_embedder(TEST_MODEL), listener=StopInFaces(),
-                          control=control, face_pass=face_pass).run()
-        assert cat.count_pending_faces() > 0
-        assert summary.cancelled
+    from photoorg.core.app.library import Library
+
+    with Library(tmp_path / "data", model=TEST_MODEL) as lib:
+        lib.add_folders([tmp_path / "photos"])
+        lib.scan()
+        ctx = lib.run_pipeline(listener=StopInFaces(), control=control)
+        assert lib.writer.count_pending_faces() > 0
+        assert ctx.summary.cancelled
 
 
 def test_threads_do_not_share_the_descriptor_network() -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from photoorg.core.ingest.indexer import IndexControl, Indexer, IndexListener, Progress
-from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.ingest.indexer import IndexControl, IndexListener, Progress
 from photoorg.core.media.synthetic import write_sample_library
-from photoorg.core.models.embedder import TEST_MODEL, load_embedder, weights_available
+from photoorg.core.models.embedder import TEST_MODEL, weights_available
 from photoorg.core.store.catalog import Catalog
 
 pytestmark = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
@@ -34,18 +33,19 @@ def _faces_done(path: Path) -> int:
 
 
 def test_pause_holds_the_face_pass_until_resume(tmp_path: Path) -> None:
-    from photoorg.core.people import faces
+    """The pipeline's faces stage (what `photoorg index`, `watch` and the window run)."""
+    from photoorg.core.app.library import Library
 
     write_sample_library(tmp_path / "photos", per_class=1, seed=5, size=96)
-    cat = Catalog(tmp_path / "catalog.sqlite")
-    cat.add_root(tmp_path / "photos")
-    scan_library(cat)
+    lib = Library(tmp_path / "data", model=TEST_MODEL)
+    lib.add_folders([tmp_path / "photos"])
+    lib.scan()
+    cat = lib.writer
     total = int(cat.scalar("SELECT COUNT(*) FROM photos"))
     control = IndexControl()
     listener = Recorder(control)
-    indexer = Indexer(cat, load_embedder(TEST_MODEL), listener=listener, control=control,
-                      face_pass=faces.face_pass)
-    thread = threading.Thread(target=indexer.run)
+    thread = threading.Thread(target=lambda: lib.run_pipeline(listener=listener,
+                                                              control=control))
     thread.start()
     deadline = time.monotonic() + 60
     while not any(e[2] for e in listener.events):
@@ -61,5 +61,4 @@ def test_pause_holds_the_face_pass_until_resume(tmp_path: Path) -> None:
     thread.join(60)
     assert not thread.is_alive()
     assert _faces_done(cat.path) == total
-    assert listener.events[-1][0] == "done"
-    cat.close()
+    lib.close()

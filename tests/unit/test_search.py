@@ -667,10 +667,10 @@ def test_catalog_bulk_vector_io(lib: Library) -> None:
 
 
 def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) -> None:
-    from photoorg.core.store import catalog as catalog_mod
+    from photoorg.core.store import vectors as vectors_mod
 
     ids = lib.add(random_vectors(40, seed=1))
-    monkeypatch.setattr(catalog_mod, "VEC0_CHUNK_LAYOUTS", ("v9.9.9",))
+    monkeypatch.setattr(vectors_mod, "VEC0_CHUNK_LAYOUTS", ("v9.9.9",))
     assert lib.cat.vec0_chunk_index(lib.model.id) is None
     a_ids, a = lib.cat.load_vectors_bulk(lib.model.id)
     assert a_ids.tolist() == ids

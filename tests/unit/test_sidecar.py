@@ -288,3 +288,23 @@ def test_cli_writes_sidecars_only_when_enabled(
     assert main([*d, "tags", str(photo), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == ["holiday", "Trip|Rome"]
     assert _sha(photo) == before
+
+
+def test_a_new_sidecar_gets_the_users_mode_and_a_rewrite_keeps_it(tmp_path) -> None:  # noqa: ANN001
+    """mkstemp makes private 0600 files: a sidecar must be readable like the user's other
+    files (0666 less the umask), and a rewrite keeps the mode the user gave it."""
+    import os
+
+    from photoorg.core.metadata import sidecar
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    old = os.umask(0o022)
+    try:
+        written = sidecar.write_sidecar(photo, None, ["Trips|Rome"], [], (10, 10), 1, {})
+        assert written.stat().st_mode & 0o777 == 0o644
+        written.chmod(0o640)
+        sidecar.write_sidecar(photo, None, ["Trips|Paris"], [], (10, 10), 1, {})
+        assert written.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

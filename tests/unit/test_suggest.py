@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from photoorg.core.groups import clusters as cl
+from photoorg.core.groups import regroup
 from photoorg.core.groups import suggest as sg
 from photoorg.core.ingest.indexer import Indexer
 from photoorg.core.ingest.scanner import scan_library
@@ -52,7 +53,7 @@ def _group(cat: Catalog, kind: str, prefixes: list[str]) -> int:
 
 def test_shapes_library_gets_no_pet_or_scene_suggestions(shapes_lib: Catalog, tiny) -> None:  # noqa: ANN001
     cat = shapes_lib
-    cl.recluster_scenes(cat)
+    regroup.recluster_scenes(cat)
     pets = [_group(cat, "pets", [f"{c}_"]) for c in ("red", "blue", "green", "yellow")]
     scenes = cl.list_clusters(cat, "scenes")
     assert len(scenes) >= 2

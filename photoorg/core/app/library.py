@@ -9,7 +9,8 @@ It owns, for one data folder,
   :meth:`watcher` run the very same stages;
 - **the model policy** (:mod:`photoorg.core.models`): which model embeds, which answers;
 - **the queries**: search, similar, duplicates, albums of both kinds, clusters;
-- **user decisions** (name, merge, hide, tag, reject) with the sidecars kept true.
+- **user decisions** (:mod:`photoorg.core.app.decisions`): each one undo step, the sidecars
+  kept true, and a :class:`Change` announced to :meth:`subscribe`-d listeners.
 
 Adapters only parse input and show results.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
+from photoorg.core.app.decisions import Change, Decisions, LibraryError, Listener
 from photoorg.core.groups import clusters as cl
 from photoorg.core.ingest import pipeline
 from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSummary
@@ -36,10 +38,6 @@ log = logging.getLogger(__name__)
 
 ALBUM_SEARCH_K = 200
 """How many best matches a saved-search album holds."""
-
-
-class LibraryError(Exception):
-    """Something the user asked for cannot be done; the message says why, in one line."""
 
 
 @dataclass
@@ -60,7 +58,10 @@ class IndexOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-class Library:
+__all__ = ["Change", "IndexOutcome", "Library", "LibraryError", "Listener", "SearchOutcome"]
+
+
+class Library(Decisions):
     """One library (a data folder). Thread-safe for readers; one writer connection.
 
     ``model``: the target model asked for (``index --model``). ``search_model``: the model
@@ -86,6 +87,7 @@ class Library:
         self._writer_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[Catalog] = []
+        self._listeners: list[Listener] = []
 
     # -- connections ---------------------------------------------------------------------
 
@@ -213,8 +215,16 @@ class Library:
 
     def require_target_model(self, progress: Any = None) -> Any:
         """Load the model the pipeline embeds with (downloading it with ``progress``) and
-        make it the library's target; raises ``ModelUnavailableError`` saying why it cannot."""
-        encoder = self.encoders.require(self.models.target_spec(self.writer), progress=progress)
+        make it the library's target; raises ``ModelUnavailableError`` saying why it cannot.
+        Already the target with nothing left to embed: not loaded here (the embed stage
+        loads it when the scan finds new photos, and says so if it cannot; ``index --model``
+        with nothing new starts in a second). Returns the encoder, or None when it was not
+        loaded."""
+        spec = self.models.target_spec(self.writer)
+        target = self.writer.target_model()
+        if target is not None and target.spec == spec and not self.embedding_pending():
+            return None
+        encoder = self.encoders.require(spec, progress=progress)
         self.writer.set_target_model(encoder.spec.name, encoder.dim)
         return encoder
 
@@ -278,6 +288,52 @@ class Library:
         if gone:
             result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
         return result
+
+    def set_read_text(self, on: bool) -> None:
+        """The library setting that turns the OCR stage on or off (kept in the catalog)."""
+        from photoorg.core.ingest import ocr
+
+        ocr.set_enabled(self.writer, on)
+
+    def relocated_root(self, root: Any) -> Path | None:
+        """Where an offline folder seems to be now (a drive back under another letter)."""
+        from photoorg.core.ingest.relocation import find_relocated_root
+
+        return find_relocated_root(self.writer, root)
+
+    def undated_photos(self) -> int:
+        """Photos without a capture date (events cannot place them)."""
+        from photoorg.core.groups import events as ev
+
+        return ev.undated_count(self.reader())
+
+    def similar_items(self, raw_paths: Iterable[str | Path]) -> list[int | Path]:
+        """Photos to look like: library photos by id (their stored vectors answer, even
+        from an offline drive), other files as images to embed."""
+        cat = self.reader()
+        model = cat.active_model()
+        items: list[int | Path] = []
+        for raw in raw_paths:
+            path = Path(raw).expanduser().absolute()
+            pid = cat.photo_id_for_path(path)
+            if model is not None and pid is not None and cat.vector(pid, model.id) is not None:
+                items.append(pid)
+            elif path.is_file():
+                items.append(path)
+            else:
+                raise LibraryError(f"not a file: {path}")
+        return items
+
+    def in_library(self, raw: str | Path) -> bool:
+        return self.reader().photo_id_for_path(Path(raw).expanduser().absolute()) is not None
+
+    def missing_photos(self) -> tuple[int, list[Any]]:
+        """How many photos' files are gone, and the folders they were in
+        (:class:`~photoorg.core.store.missing.MissingFolder`)."""
+        from photoorg.core.store import missing
+
+        cat = self.reader()
+        return missing.count_missing(cat), missing.missing_folders(cat)
 
     def skipped(self, limit: int = 50) -> list[tuple[Path, str, str]]:
         return self.reader().skipped(limit=limit)
@@ -385,19 +441,8 @@ class Library:
 
     # -- albums --------------------------------------------------------------------------
 
-    def create_album(self, name: str, *, tags: Sequence[str] = (), query: str | None = None,
-                     filters: dict[str, Any] | None = None, match: str = "all") -> cl.Album:
-        try:
-            return cl.create_album(self.writer, name, tags=tags, query=query,
-                                   filters=filters, match=match)
-        except cl.AlbumError as exc:
-            raise LibraryError(str(exc)) from exc
-
     def albums(self) -> list[cl.Album]:
         return cl.list_albums(self.reader())
-
-    def delete_album(self, name: str) -> bool:
-        return cl.delete_album(self.writer, name)
 
     def album_photos(self, name: str) -> list[int]:
         """An album's photos: tag albums by date, saved searches best match first."""
@@ -463,58 +508,8 @@ class Library:
             grouping.refresh_clusters(cat, kind, encoder)
         self.sync_sidecars()
 
-    def sync_sidecars(self, photo_ids: Iterable[int] | None = None) -> int:
-        """With writing on, make sidecars say what the catalog says (all stale ones, or
-        these photos')."""
-        if not self.settings.write_sidecars:
-            return 0
-        cat = self.writer
-        ids = pipeline.stale_sidecars(cat) if photo_ids is None else list(photo_ids)
-        return pipeline.sync_sidecars(cat, ids)
-
-    def _user_change(self, photo_ids: Iterable[int]) -> None:
-        self.sync_sidecars(list(photo_ids))
-
-    def name_cluster(self, cluster_id: int, name: str | None) -> cl.ClusterInfo:
-        try:
-            info = cl.name_cluster(self.writer, cluster_id, name or None)
-        except cl.ClusterError as exc:
-            raise LibraryError(str(exc)) from exc
-        self._user_change(info.photo_ids)
-        return info
-
     def clusters_named(self, kind: str, name: str) -> list[int]:
         return cl.clusters_named(self.reader(), kind, name)
-
-    def merge_clusters(self, keep: int, others: Sequence[int]) -> cl.ClusterInfo:
-        cat = self.writer
-        try:
-            with cat.transaction():
-                info = None
-                for other in others:
-                    info = cl.merge_clusters(cat, keep, other)
-        except cl.ClusterError as exc:
-            raise LibraryError(str(exc)) from exc
-        assert info is not None
-        self._user_change(info.photo_ids)
-        return info
-
-    def hide_cluster(self, cluster_id: int, hidden: bool = True) -> None:
-        try:
-            cl.hide_cluster(self.writer, cluster_id, hidden=hidden)
-        except cl.ClusterError as exc:
-            raise LibraryError(str(exc)) from exc
-
-    def reject_photos(self, cluster_id: int, photo_ids: Sequence[int]) -> None:
-        """"Not this person" (or not this place / scene): the photos leave it for good."""
-        cat = self.writer
-        with cat.transaction():
-            for pid in photo_ids:
-                cl.remove_photo_from_cluster(cat, cluster_id, pid)
-        self._user_change(photo_ids)
-
-    def confirm_photos(self, cluster_id: int, photo_ids: Sequence[int]) -> None:
-        cl.confirm_photos(self.writer, cluster_id, list(photo_ids))
 
     def photo_ids(self, paths: Iterable[str | Path]) -> list[int]:
         cat = self.reader()
@@ -545,31 +540,8 @@ class Library:
 
         mi.import_metadata(self.writer, photo_ids)
 
-    def set_photo_meta(self, photo_ids: Sequence[int], name: str, value: str) -> None:
-        """The user's rating/label/title/caption (wins over imported values from then on)."""
-        from photoorg.core.metadata import importer as mi
-
-        try:
-            mi.set_photo_meta(self.writer, photo_ids, name, value)
-        except ValueError as exc:
-            raise LibraryError(str(exc)) from exc
-        self._user_change(photo_ids)
-
     def tags(self, photo_id: int) -> list[str]:
         return cl.tags_for_photo(self.reader(), photo_id)
-
-    def add_tag(self, photo_ids: Sequence[int], name: str) -> int:
-        try:
-            n = cl.add_tag(self.writer, photo_ids, name)
-        except ValueError as exc:
-            raise LibraryError(str(exc)) from exc
-        self._user_change(photo_ids)
-        return n
-
-    def remove_tag(self, photo_ids: Sequence[int], name: str) -> int:
-        n = cl.remove_tag(self.writer, photo_ids, name)
-        self._user_change(photo_ids)
-        return n
 
     def paths(self, ids: Iterable[int]) -> list[str]:
         id_list = list(ids)
@@ -594,10 +566,6 @@ class Library:
             suggest.prepare(cat, encoder)
         return suggest.suggest_names(cat, infos)
 
-    def accept_suggestion(self, cluster_id: int, name: str) -> cl.ClusterInfo:
-        """The user took a suggested name: the cluster is named with it."""
-        return self.name_cluster(cluster_id, name)
-
     def more_like_these(self, feedback: Any, *, k: int = 60, filters: Any = None,
                         show_all: bool = False) -> SearchOutcome:
         """Rocchio over ``feedback`` (a :class:`photoorg.core.search.feedback.Feedback`); photos
@@ -609,15 +577,6 @@ class Library:
         return self.search(feedback.to_query(), filters=filters, k=k, exclude=left_out,
                            show_all=show_all)
 
-    def save_similar_album(self, name: str, feedback: Any, k: int | None = None) -> cl.Album:
-        """An album of "more like these" that stays current (re-ranked on every read)."""
-        from photoorg.core.search import feedback as fb
-
-        try:
-            return fb.save_album(self.writer, name, feedback, k or fb.ALBUM_K)
-        except cl.AlbumError as exc:
-            raise LibraryError(str(exc)) from exc
-
     def events(self, *, include_all: bool = False, min_photos: int | None = None) -> list[Any]:
         """Events split again from the photos' dates and places (ids and the user's keep /
         dismiss decisions kept), newest first; suggestions only unless ``include_all``."""
@@ -625,26 +584,6 @@ class Library:
 
         found = ev.refresh_events(self.writer, min_photos=min_photos or ev.MIN_PHOTOS)
         return ev.list_events(found, include_all=include_all)
-
-    def keep_event(self, event_id: int, name: str | None = None) -> cl.Album:
-        """Keep an event: an album of its photos (tagged ``Events|<name>``)."""
-        from photoorg.core.groups import events as ev
-
-        try:
-            album = ev.keep_event(self.writer, event_id, name=name)
-            ids = ev.event_photo_ids(self.writer, event_id)
-        except (ev.EventError, cl.AlbumError) as exc:
-            raise LibraryError(str(exc)) from exc
-        self._user_change(ids)
-        return album
-
-    def dismiss_event(self, event_id: int) -> None:
-        from photoorg.core.groups import events as ev
-
-        try:
-            ev.dismiss_event(self.writer, event_id)
-        except ev.EventError as exc:
-            raise LibraryError(str(exc)) from exc
 
     # -- stacks --------------------------------------------------------------------------
 

@@ -427,6 +427,7 @@ class LibraryService:
                 if word == "rescan":
                     watcher.check_roots_now()
                     watcher.request_rescan()
+                    watcher.request_index()  # retried files are waiting, unchanged on disk
                     bridge.changed = True
                 if bridge.idle_since_change():
                     bridge.changed = False

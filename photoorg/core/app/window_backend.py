@@ -1,8 +1,11 @@
-"""The GUI's one door into the core for work that runs in its workers. Qt-free.
+"""What the window's workers run: the window's side of the door. Qt-free.
 
 Each function takes the worker's ``state`` dict first (see :class:`~photoorg.ui.workers.Worker`),
-where a worker keeps what it owns: the catalog connection, the embedder, the search index.
-Views and models never import the core; they ask the controller, which submits these.
+where a worker keeps what it owns: the writer worker its :class:`Library` (the one door:
+every user decision is the Library's, so the CLI and the window decide alike), the query
+worker a read-only connection, the duplicates worker its search index. Reads shaped for the
+window's models are here; views and models never import the core, they ask the controller,
+which submits these.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from photoorg import config
-from photoorg.core.groups import clusters, organize
+from photoorg.core.app.library import Library, LibraryError
+from photoorg.core.groups import organize
 from photoorg.core.ingest import ocr as ocr_setting
-from photoorg.core.ingest import pipeline
 from photoorg.core.media import thumbcache
 from photoorg.core.media.synthetic import write_sample_library
 from photoorg.core.metadata import importer as metadata_import
+from photoorg.core.models.policy import Encoders
 from photoorg.core.search import browse, duplicates, textindex
 from photoorg.core.search import browse_queries as queries
-from photoorg.core.store import backup, journal, missing
+from photoorg.core.store import journal
 from photoorg.core.store.catalog import Catalog
 from photoorg.resources import resource_path
 
@@ -36,14 +40,24 @@ State = dict[str, Any]
 
 
 def open_writer(data: Path) -> Callable[[State], None]:
+    """The writer worker's door: a :class:`Library` (models never loaded here: the indexing
+    service owns them), its write connection as ``state["cat"]``."""
+
     def init(state: State) -> None:
-        state["cat"] = Catalog(config.catalog_path(data))
-        try:
-            backup.maybe_backup(config.catalog_path(data), data)  # the daily safety net
-        except (backup.BackupError, OSError):
-            log.exception("could not back up the catalog")
+        lib = Library(data, encoders=Encoders(download=False))
+        state["lib"] = lib
+        state["cat"] = lib.writer
+        lib.backup_daily()  # the daily safety net
 
     return init
+
+
+def _door(state: State, sidecars: bool | None = None) -> Library:
+    """The writer's Library, with sidecar writing as the window's settings say now."""
+    lib: Library = state["lib"]
+    if sidecars is not None:
+        lib.set_write_sidecars(sidecars)
+    return lib
 
 
 def catalog_ready(state: State) -> bool:
@@ -61,8 +75,11 @@ def open_reader(data: Path) -> Callable[[State], None]:
 
 
 def close_catalog(state: State) -> None:
+    lib = state.pop("lib", None)
     cat = state.pop("cat", None)
-    if cat is not None:
+    if lib is not None:
+        lib.close()  # its writer is ``cat``
+    elif cat is not None:
         cat.close()
 
 
@@ -113,6 +130,7 @@ class Overview:
     tree: list[browse.FolderNode] = field(default_factory=list)  # folders with subfolders
     library: dict[str, int] = field(default_factory=dict)  # browse.library_counts
     ratings: dict[int, int] = field(default_factory=dict)  # stars -> photos rated at least
+    album_counts: dict[str, int] = field(default_factory=dict)  # name -> photos (tag albums)
 
 
 def overview(state: State) -> Overview:
@@ -130,6 +148,7 @@ def overview(state: State) -> Overview:
         tree=browse.folder_tree(cat),
         library=browse.library_counts(cat),
         ratings=metadata_import.rating_counts(cat),
+        album_counts=queries.album_counts(cat),
     )
 
 
@@ -162,10 +181,6 @@ def set_read_text(state: State, on: bool) -> None:
     cat: Catalog = state["cat"]
     if (cat.get_meta(ocr_setting.META_READ_TEXT, "1") != "0") != on:
         ocr_setting.set_enabled(cat, on)
-
-
-def read_text_enabled(state: State) -> bool:
-    return ocr_setting.enabled(state["cat"])
 
 
 # -- writes (writer worker) ----------------------------------------------------------------------
@@ -223,57 +238,30 @@ def create_sample_library(state: State, data: Path) -> str:
     return str(target)
 
 
-def _sync_sidecars(cat: Catalog, photo_ids: list[int] | tuple[int, ...], on: bool) -> None:
-    """Portable tags (opt-in, Settings.write_sidecars): rewrite the XMP sidecars of photos
-    whose tags changed, as the CLI does."""
-    if on and photo_ids:
-        pipeline.sync_sidecars(cat, list(photo_ids))
-
-
-def _members(cat: Catalog, cluster_ids: list[int]) -> list[int]:
-    get = clusters.get_cluster
-    members: set[int] = set()
-    for cid in cluster_ids:
-        info = get(cat, cid)
-        if info is not None:
-            members.update(info.photo_ids)
-    return sorted(members)
+def set_write_sidecars(state: State, on: bool) -> int:
+    """The window's setting changed: turned on, every stale sidecar is written now."""
+    return _door(state).set_write_sidecars(on)
 
 
 def rename_cluster(state: State, cluster_id: int, name: str, sidecars: bool = False) -> None:
-    cat: Catalog = state["cat"]
-    before = _members(cat, [cluster_id]) if sidecars else []
-    clusters.name_cluster(cat, cluster_id, name or None)
-    _sync_sidecars(cat, before, sidecars)
+    _door(state, sidecars).name_cluster(cluster_id, name or None)
 
 
 def merge_clusters(state: State, source_ids: list[int], target_id: int,
                    sidecars: bool = False) -> None:
-    cat: Catalog = state["cat"]
-    touched = _members(cat, [target_id, *source_ids]) if sidecars else []
-    merge = clusters.merge_clusters
-    with journal.batch(cat):  # one undo step
-        for other in source_ids:
-            merge(cat, target_id, other)
-    _sync_sidecars(cat, touched, sidecars)
+    _door(state, sidecars).merge_clusters(target_id, source_ids)
 
 
 def hide_cluster(state: State, cluster_id: int, hidden: bool = True) -> None:
-    clusters.hide_cluster(state["cat"], cluster_id, hidden)
+    _door(state).hide_cluster(cluster_id, hidden)
 
 
 def add_tag(state: State, photo_ids: list[int], name: str, sidecars: bool = False) -> int:
-    cat: Catalog = state["cat"]
-    added = clusters.add_tag(cat, photo_ids, name)
-    _sync_sidecars(cat, photo_ids, sidecars)
-    return added
+    return _door(state, sidecars).add_tag(photo_ids, name)
 
 
 def add_to_album(state: State, name: str, photo_ids: list[int], sidecars: bool = False) -> int:
-    cat: Catalog = state["cat"]
-    added = organize.add_to_album(cat, name, photo_ids)
-    _sync_sidecars(cat, photo_ids, sidecars)
-    return added
+    return _door(state, sidecars).add_to_album(name, photo_ids)
 
 
 def ids_for_paths(cat: Catalog, paths: list[str]) -> list[int]:
@@ -282,47 +270,28 @@ def ids_for_paths(cat: Catalog, paths: list[str]) -> list[int]:
 
 def drop_on(state: State, nav: tuple, paths: list[str], sidecars: bool = False) -> int:
     """Photos dragged onto an album or a tag in the sidebar."""
-    cat: Catalog = state["cat"]
-    ids = ids_for_paths(cat, paths)
+    lib = _door(state, sidecars)
+    ids = ids_for_paths(lib.writer, paths)
     if nav[0] == "album":
-        added = organize.add_to_album(cat, str(nav[1]), ids)
-    else:
-        added = clusters.add_tag(cat, ids, str(nav[1]))
-    _sync_sidecars(cat, ids, sidecars)
-    return added
-
-
-def _tagged(cat: Catalog, tag: str, sidecars: bool) -> list[int]:
-    return sorted(clusters.photos_with_tag(cat, tag)) if sidecars else []
+        return lib.add_to_album(str(nav[1]), ids)
+    return lib.add_tag(ids, str(nav[1]))
 
 
 def rename_tag(state: State, old: str, new: str, sidecars: bool = False) -> None:
-    cat: Catalog = state["cat"]
-    touched = _tagged(cat, old, sidecars)
-    organize.rename_tag(cat, old, new)
-    _sync_sidecars(cat, touched, sidecars)
+    _door(state, sidecars).rename_tag(old, new)
 
 
 def delete_tag(state: State, name: str, sidecars: bool = False) -> int:
-    cat: Catalog = state["cat"]
-    touched = _tagged(cat, name, sidecars)
-    n = organize.delete_tag(cat, name)
-    _sync_sidecars(cat, touched, sidecars)
-    return n
+    return _door(state, sidecars).delete_tag(name)
 
 
 def rename_album(state: State, old: str, new: str, sidecars: bool = False) -> None:
-    cat: Catalog = state["cat"]
-    touched = _tagged(cat, organize.album_tag(old), sidecars)
-    organize.rename_album(cat, old, new)
-    _sync_sidecars(cat, touched, sidecars)
+    _door(state, sidecars).rename_album(old, new)
 
 
 def delete_album(state: State, name: str, sidecars: bool = False) -> None:
-    cat: Catalog = state["cat"]
-    touched = _tagged(cat, organize.album_tag(name), sidecars)
-    organize.delete_album(cat, name)
-    _sync_sidecars(cat, touched, sidecars)
+    if not _door(state, sidecars).delete_album(name):
+        raise LibraryError(f"there is no album “{name}”")
 
 
 def set_rotation(state: State, photo_id: int, degrees: int) -> int:
@@ -348,11 +317,11 @@ def close_duplicates(state: State) -> None:
 
 
 def dismiss_duplicates(state: State, photo_ids: list[int]) -> int:
-    return duplicates.dismiss(state["cat"], photo_ids)
+    return _door(state).not_duplicates(photo_ids)
 
 
 def trash_photos(state: State, photo_ids: list[int]) -> list[str]:
-    return [str(p) for p in duplicates.move_to_trash(state["cat"], photo_ids)]
+    return [str(p) for p in _door(state).trash_photos(photo_ids)]
 
 
 def change_marker(state: State) -> int:
@@ -370,28 +339,41 @@ def retry_unreadable(state: State, ids: list[int] | None = None) -> int:
 def reject_photos(state: State, cluster_id: int, photo_ids: list[int],
                   sidecars: bool = False) -> None:
     """"Not this person" (or not this place / scene): the photos leave it for good."""
-    cat: Catalog = state["cat"]
-    remove = clusters.remove_photo_from_cluster
-    with journal.batch(cat):  # one undo step; the faces taken out become one new person
-        into = None
-        for pid in photo_ids:
-            into = remove(cat, cluster_id, pid, into=into)
-    _sync_sidecars(cat, photo_ids, sidecars)
+    _door(state, sidecars).reject_photos(cluster_id, photo_ids)
 
 
 def confirm_photos(state: State, cluster_id: int, photo_ids: list[int]) -> None:
     """The user says these suggested photos do belong: re-clustering keeps them."""
-    clusters.confirm_photos(state["cat"], cluster_id, photo_ids)
+    _door(state).confirm_photos(cluster_id, photo_ids)
 
 
 def forget_missing(state: State) -> int:
     """Forget the photos whose files are gone (the user confirmed)."""
-    return missing.forget_missing(state["cat"])
+    return _door(state).forget_missing()
 
 
-def undo(state: State, steps: int = 1) -> list[str]:
+def undo(state: State, steps: int = 1, sidecars: bool | None = None) -> list[str]:
     """Undo the last decisions (the catalog's journal); returns what was undone."""
-    return [entry.summary for entry in journal.undo(state["cat"], steps)]
+    return [entry.summary for entry in _door(state, sidecars).undo(steps)]
+
+
+def sync_stale_sidecars(state: State) -> int:
+    """Sidecar writing was turned on: every sidecar that does not say what the catalog says
+    is written now (not at the next start)."""
+    return _door(state, False).set_write_sidecars(True)
+
+
+def undo_following(state: State, steps: int, album: str | None,
+                   sidecars: bool | None = None) -> tuple[list[str], str | None]:
+    """Undo (the door rewrites the sidecars it touched), and say what the album shown is
+    called afterwards (None: it is gone), so the page follows an undone rename instead of
+    showing a name that no longer exists."""
+    lib = _door(state, sidecars)
+    before = next((a for a in lib.albums() if album and a.name == album), None)
+    undone = undo(state, steps, sidecars)
+    if before is None:
+        return undone, None
+    return undone, next((a.name for a in lib.albums() if a.id == before.id), None)
 
 
 def last_decision(state: State) -> str | None:
@@ -415,29 +397,36 @@ def save_similar_album(state: State, name: str, positive: list[int], negative: l
     """Writer worker: a "more like these" album that stays current."""
     from photoorg.core.search import feedback
 
-    album = feedback.save_album(state["cat"], name,
-                                feedback.Feedback(tuple(positive), tuple(negative)))
+    album = _door(state).save_similar_album(
+        name, feedback.Feedback(tuple(positive), tuple(negative)))
     return album.name
 
 
 def load_events(state: State) -> list[Any]:
     """Writer worker (the split is stored, keeping ids and decisions): the suggestions,
     newest first."""
-    from photoorg.core.groups import events
+    return _door(state).events()
 
-    return events.list_events(events.refresh_events(state["cat"]))
+
+COVERS_PER_EVENT = 3
+
+
+def load_events_with_covers(state: State) -> tuple[list[Any], dict[int, list[tuple[str, str]]]]:
+    """The suggested events and, for each, a few photos spread over it as its covers
+    (thumbnail key, path)."""
+    events = load_events(state)
+    covers: dict[int, list[tuple[str, str]]] = {}
+    for event in events:
+        ids = list(event.photo_ids)
+        step = max(1, len(ids) // COVERS_PER_EVENT)
+        rows = queries.photos_by_ids(state["cat"], ids[::step][:COVERS_PER_EVENT])
+        covers[int(event.id)] = list(zip(rows.keys, rows.paths, strict=True))
+    return events, covers
 
 
 def keep_event(state: State, event_id: int, sidecars: bool = False) -> str:
-    from photoorg.core.groups import events
-
-    cat: Catalog = state["cat"]
-    album = events.keep_event(cat, event_id)
-    _sync_sidecars(cat, events.event_photo_ids(cat, event_id), sidecars)
-    return album.name
+    return _door(state, sidecars).keep_event(event_id).name
 
 
 def dismiss_event(state: State, event_id: int) -> None:
-    from photoorg.core.groups import events
-
-    events.dismiss_event(state["cat"], event_id)
+    _door(state).dismiss_event(event_id)

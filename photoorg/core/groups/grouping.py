@@ -16,8 +16,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from photoorg.core.groups import clusters
-from photoorg.core.groups.clusters import KINDS, ClusterError, TextEncoder, assign_to_nearest
+from photoorg.core.groups import regroup
+from photoorg.core.groups.clusters import KINDS, ClusterError, TextEncoder
+from photoorg.core.groups.regroup import assign_to_nearest
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ def refresh_clusters(
     elif kind == "pets":
         if encode_texts is None:
             raise ClusterError("finding pets needs the library's CLIP text encoder")
-        result = clusters.recluster_pets(cat, encode_texts)
+        result = regroup.recluster_pets(cat, encode_texts)
     elif kind == "places":
         from photoorg.core.groups.places import recluster_places
 
         result = recluster_places(cat)
     else:
-        result = clusters.recluster_scenes(cat)
+        result = regroup.recluster_scenes(cat)
     cat.set_meta(_META.format(kind=kind), fingerprint)
     return result
 

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from photoorg.core.groups.clusters import Group, ReconcileReport, _Stored, mean_position, reconcile
+from photoorg.core.groups.clusters import mean_position
+from photoorg.core.groups.regroup import Group, ReconcileReport, _Stored, reconcile
 from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 
 EARTH_RADIUS_KM = 6371.0088

@@ -17,9 +17,11 @@ model and the group. A model that knows the word places it far above the gibberi
 The built-in vocabularies share one pool of shuffles (of all their labels: sized for the
 largest), so each vocabulary's false-suggestion rate stays at or below ``ALPHA``.
 
-Prompt vectors are computed once per model and kept in the catalog (``prompt_vectors``),
-so suggestions need no model at read time (the window has none loaded): whoever holds the
-encoder calls :func:`prepare` (the CLI does, the indexing service after clustering).
+Prompt vectors are computed once per model's weights and kept in the app's cache folder
+(:mod:`photoorg.core.models.prompt_cache`, shared by every library) and in the catalog
+(``prompt_vectors``), so suggestions need no model at read time (the window has none
+loaded): the pipeline's names stage calls :func:`prepare` (from the shared cache when it
+has them, else with the encoder).
 Nothing is applied by itself: :func:`accept` names the cluster when the user says so.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.groups import clusters as cl
+from photoorg.core.models import prompt_cache
 from photoorg.core.store.catalog import Catalog, vector_blob
 
 ALPHA = 0.05
@@ -160,15 +163,24 @@ def stored_prompt_vectors(
             have[prompt] = np.frombuffer(blob, dtype=np.float32)
     missing = [p for p in unique if p not in have]
     if missing:
-        if encoder is None:
+        model = cat.model(model_id)
+        shared = prompt_cache.load(model.spec, missing) if model is not None else {}
+        encode = [p for p in missing if p not in shared]
+        if encode and encoder is None:
             return None
-        vecs = np.asarray(_encode_fn(encoder)(missing), dtype=np.float32)
+        found = dict(shared)
+        if encode:
+            vecs = np.asarray(_encode_fn(encoder)(encode), dtype=np.float32)
+            fresh = dict(zip(encode, vecs, strict=True))
+            if model is not None:
+                prompt_cache.save(model.spec, fresh)
+            found.update(fresh)
         with cat.transaction():
-            for prompt, vec in zip(missing, vecs, strict=True):
+            for prompt in missing:
                 cat.execute(
                     "INSERT OR REPLACE INTO prompt_vectors(model_id, prompt, vector) "
-                    "VALUES(?, ?, ?)", (model_id, prompt, vector_blob(vec)))
-                have[prompt] = vec
+                    "VALUES(?, ?, ?)", (model_id, prompt, vector_blob(found[prompt])))
+                have[prompt] = found[prompt]
     return np.stack([have[p] for p in prompts]) if prompts else np.zeros((0, 0), np.float32)
 
 

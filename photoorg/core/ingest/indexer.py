@@ -104,6 +104,8 @@ class IndexSummary:
     cancelled: bool = False
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     new_ids: list[int] = field(default_factory=list, repr=False)
+    # per stage that ran: {"photos" (or the stage's own unit): n, "seconds": s}
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class _Rate:
@@ -148,7 +150,6 @@ class Indexer:
         decode_workers: int | None = None,
         listener: IndexListener | None = None,
         control: IndexControl | None = None,
-        face_pass: Callable[..., int] | None = None,
         active_embedder: Embedder | None = None,
     ) -> None:
         """``active_embedder``: during a model switch, the encoder of the model that answers
@@ -160,7 +161,6 @@ class Indexer:
         self.decode_workers = decode_workers or default_decode_workers()
         self.listener = listener or IndexListener()
         self.control = control or IndexControl()
-        self.face_pass = face_pass
         self.model = cat.set_target_model(embedder.spec.name, embedder.dim)
         active = cat.active_model()
         self.active_embedder = None
@@ -204,14 +204,6 @@ class Indexer:
             self.cat.maybe_switch_model()
         self.cat.compact_vec_log()
         self._after_embedding(summary.new_ids)
-        if self.face_pass is not None and not summary.cancelled:
-            for encoder in (self.embedder, self.active_embedder):
-                getattr(encoder, "idle", lambda: None)()  # the face pass needs no CLIP
-            summary.faces_photos = run_face_pass(
-                self.cat, self.face_pass, self.control, self.listener)
-            # a face pass stopped half-way is a cancelled run too: the caller (the watcher)
-            # must come back for the rest, not leave those photos without faces
-            summary.cancelled = self.control.cancelled
         summary.seconds = time.monotonic() - started
         progress.phase = "done"
         self.listener.on_progress(progress)
@@ -345,8 +337,8 @@ def run_face_pass(
     cat: Catalog, face_pass: Callable[..., int], control: IndexControl, listener: IndexListener,
     phase: str = "faces",
 ) -> int:
-    """Run a face pass (``faces.face_pass``; or another stage of that shape, named by
-    ``phase``) with progress, pause and cancel; returns the photos it processed. Never
+    """Run a face pass (the pipeline's face detection; or another stage of that shape, named
+    by ``phase``) with progress, pause and cancel; returns the photos it processed. Never
     raises: a failing pass must not take indexing down."""
     progress = Progress(phase, total=cat.count_pending_faces() if phase == "faces" else 0)
 

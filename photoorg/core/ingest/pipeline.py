@@ -40,6 +40,9 @@ any other stage a lean process (``photoorg index``) lets the model's weights go
 stage with a ``release()`` lets go of what only it uses (face models, place data) after it
 runs in a lean process; the window keeps them.
 
+Each stage that had work records what it had (``photos``, or its own ``unit``) and its
+seconds in ``summary.stages``: ``photoorg index --json`` prints them.
+
 Adding a stage (metadata import, OCR, ...): write a class with ``name``, ``needs_model``,
 ``pending(ctx)`` and ``run(ctx)`` — or subclass :class:`PhotoStage` and write
 ``run_batch(ctx, photos)`` — and insert it in :data:`STAGES`. :class:`PhotoStage` keeps its
@@ -331,6 +334,7 @@ class ClustersStage:
     re-grouped (names, ids and the user's corrections kept)."""
 
     name = "clusters"
+    unit = "kinds"  # what pending() counts
     towers = ("text",)  # pets
     needs_model = False  # pets need the active model's text encoder; the others nothing
 
@@ -475,10 +479,13 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
 
 
 class NamesStage:
-    """The prompt vectors suggested names need (:mod:`photoorg.core.groups.suggest`), made once per
-    model while its encoder is at hand, so the window suggests names with no model loaded."""
+    """The prompt vectors suggested names need (:mod:`photoorg.core.groups.suggest`), made
+    once per model's weights (kept in the app's cache folder for every library; the text
+    tower is loaded only when they are not there), so the window suggests names with no
+    model loaded."""
 
     name = "names"
+    unit = "models"
     towers = ("text",)
     needs_model = False  # without the model there is simply nothing to suggest yet
 
@@ -490,6 +497,8 @@ class NamesStage:
     def run(self, ctx: RunContext) -> None:
         from photoorg.core.groups import suggest
 
+        if suggest.prepare(ctx.cat, None):
+            return  # from the vectors another library made with these weights
         encoder = ctx.models.encoder_for(ctx.cat, "names")
         if encoder is not None:
             suggest.prepare(ctx.cat, encoder)
@@ -605,7 +614,9 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
         if st.name == "faces" and not ctx.faces:
             continue
         try:
-            if not st.pending(ctx):
+            stage_start = time.monotonic()
+            pending = st.pending(ctx)
+            if not pending:
                 continue
             if not getattr(st, "towers", ()):
                 ctx.models.encoders.idle()  # a lean process lets CLIP weights go meanwhile
@@ -614,6 +625,9 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
             finally:
                 if ctx.models.encoders.lean and hasattr(st, "release"):
                     st.release()  # what only this stage uses (face models, place data)
+                ctx.summary.stages[st.name] = {
+                    getattr(st, "unit", "photos"): int(pending),
+                    "seconds": round(time.monotonic() - stage_start, 3)}
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
         except Exception:
             if st.needs_model:

@@ -229,14 +229,13 @@ class LibraryWatcher:
         index_slice_s: float = 10.0,
         force_polling: bool = False,
         catch_up: bool = True,
-        face_pass: Callable[..., int] | None = None,
         batch_size: int = 16,
         native_observer_factory: Callable[[], BaseObserver] | None = None,
         run_index: Callable[[IndexControl, IndexListener], IndexSummary] | None = None,
     ) -> None:
         """``run_index``: how to index what changed (the library's pipeline, see
-        :meth:`photoorg.core.app.library.Library.watcher`); without it, ``embedder`` (and
-        ``face_pass``) drive a plain :class:`Indexer`; with neither, reconcile only."""
+        :meth:`photoorg.core.app.library.Library.watcher`); without it, ``embedder`` drives
+        a plain :class:`Indexer` (embedding only); with neither, reconcile only."""
         self._catalog_arg = catalog
         self.run_index = run_index
         self.embedder = embedder
@@ -250,7 +249,6 @@ class LibraryWatcher:
         self.index_slice_s = index_slice_s
         self.force_polling = force_polling
         self.catch_up = catch_up
-        self.face_pass = face_pass
         self.batch_size = batch_size
         self._native_factory = native_observer_factory
         self.tick_s = max(0.05, min(0.25, settle_s / 4))
@@ -354,6 +352,12 @@ class LibraryWatcher:
                 self._rescan_all = True
             else:
                 self._rescan_roots.add(root_id)
+
+    def request_index(self) -> None:
+        """Run the pipeline on whatever waits (files put back in the queue by "Retry", which
+        no scan sees as changed), as soon as the watcher is quiet."""
+        with self._lock:
+            self._index_needed = True
 
     def check_roots_now(self) -> None:
         """Look for folders that went away or came back (and added/removed folders)."""
@@ -899,8 +903,7 @@ class LibraryWatcher:
             else:
                 assert self.embedder is not None
                 summary = Indexer(cat, self.embedder, batch_size=self.batch_size,
-                                  listener=bridge, control=control,
-                                  face_pass=self.face_pass).run()
+                                  listener=bridge, control=control).run()
         except Exception as exc:  # e.g. the model failed: keep watching, retry later
             log.exception("indexing failed; retrying in a minute")
             self.totals.errors += 1

@@ -376,15 +376,34 @@ def write_sidecar(
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write beside, then replace. The file gets the mode of the one it replaces, or the
+    user's normal mode for a new file (0666 less the umask), not mkstemp's private 0600."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS says it (Linux), else by
+    setting and restoring it (a moment other threads creating files could notice)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -579,11 +598,14 @@ def sync_sidecars(cat: Catalog, photo_ids: Iterable[int]) -> int:
     paths = cat.paths_for_ids(ids)
     tags = tags_for_photos(cat, ids)
     metas = photo_metas(cat, ids)
+    unreadable = {pid for (pid,) in cat.query("SELECT id FROM photos WHERE status = 'skipped'")}
     written = 0
     for pid in ids:
         path = paths.get(pid)
         if path is None or not path.is_file():
             continue  # offline or gone: nothing to write next to
+        if pid in unreadable:
+            continue  # no image there (a broken file, a text file named .jpg): no sidecar
         rows = cat.query(
             "SELECT f.x, f.y, f.w, f.h, c.name FROM faces f LEFT JOIN clusters c ON "
             "c.id = f.cluster_id WHERE f.photo_id = ? ORDER BY f.id",

@@ -376,6 +376,24 @@ def _hub_weights(spec: ModelSpec, cache_dir: Path | None, progress: ProgressFn |
     raise _unavailable(spec, "; ".join(reasons), candidates[-1])
 
 
+def weights_file(spec: str | ModelSpec, cache_dir: Path | None = None) -> Path | None:
+    """The file a model's weights are read from, when it is on disk (None: random weights,
+    or not downloaded yet); no network."""
+    spec = parse_model_spec(spec) if isinstance(spec, str) else spec
+    if spec.kind == "random":
+        return None
+    if spec.kind == "bundled":
+        path = bundled_model_dir() / TINY_WEIGHTS
+    elif spec.kind == "file":
+        path = Path(spec.pretrained)
+    else:
+        try:
+            return _cached_hub_file(*_hub_files(spec), cache_dir)
+        except ModelUnavailableError:
+            return None
+    return path if path.is_file() else None
+
+
 def weights_available(spec: str | ModelSpec, cache_dir: Path | None = None) -> bool:
     """Whether the model can be loaded right now without network (ValueError if spec invalid)."""
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec

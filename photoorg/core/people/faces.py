@@ -1144,23 +1144,9 @@ def release_shared_analyzer() -> None:
 
 def shared_analyzer() -> FaceAnalyzer:
     """The process's face analyzer (its models and proposal network loaded once, whichever
-    path runs the face pass: the pipeline's faces stage or the indexer's face pass)."""
+    are asked for: the pipeline's faces stage, a benchmark, a test)."""
     global _default_analyzer
     with _default_lock:
         if _default_analyzer is None:
             _default_analyzer = FaceAnalyzer()
         return _default_analyzer
-
-
-def face_pass(
-    cat: Catalog,
-    progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> int:
-    """The people pass the indexer runs after CLIP: detect faces on photos not yet seen,
-    then place new faces into people clusters incrementally. Returns photos processed."""
-    done = process_pending_faces(cat, shared_analyzer(), progress=progress,
-                                 should_stop=should_stop)
-    if should_stop is None or not should_stop():
-        update_people(cat)
-    return done

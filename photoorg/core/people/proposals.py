@@ -8,7 +8,7 @@ onnxruntime), finds faces from about 10 px, so it can look at a 512 px copy, for
 Its boxes are *proposals*: HOG then scans only crops around them, and not at all a photo
 with none. The threshold is low on purpose: a false proposal costs one small HOG crop, a
 missed one could cost a person. HOG keeps the final word, so the faces kept are those the
-whole-photo scan keeps (``benchmarks/indexing.py --people`` reports the share)."""
+whole-photo scan keeps (``benchmarks/indexing.py --proposals`` reports the share)."""
 
 from __future__ import annotations
 

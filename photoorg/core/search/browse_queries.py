@@ -265,6 +265,13 @@ def tags_with_counts(cat: Catalog) -> list[tuple[str, int]]:
     return core_clusters.all_tags(cat)
 
 
+def album_counts(cat: Catalog) -> dict[str, int]:
+    """Photos each album's page shows (saved-search albums are left out: their photos
+    come from the search model)."""
+    return {album.name: len(album_photos(cat, album.name))
+            for album in core_clusters.list_albums(cat) if not album.is_search}
+
+
 def albums(cat: Catalog) -> list[str]:
 
     return [album.name for album in core_clusters.list_albums(cat)]

@@ -1,6 +1,6 @@
 """Words search: what the library *knows* about a photo, matched with SQLite FTS5.
 
-Two full-text tables (schema and triggers: ``_V3_TEXT_SEARCH`` in :mod:`catalog`), both
+Two full-text tables (schema and triggers: ``_V9_TEXT_SEARCH`` in :mod:`schema`), both
 tokenised by ``unicode61 remove_diacritics 2`` (case and accents never matter:
 "zurich" finds "Zürich"; ``_``, ``-``, ``.`` and ``/`` separate words, so
 ``trips/red_circle_0.jpg`` is the words trips, red, circle, 0, jpg):

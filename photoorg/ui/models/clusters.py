@@ -20,8 +20,8 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoorg.core.search.browse_queries import FACE_KINDS, ClusterInfo
-from photoorg.ui.thumbnails import FACE_SIZE, THUMB_SIZE
+from photoorg.core.app.api import FACE_KINDS
+from photoorg.core.app.api import ClusterRow as ClusterInfo
 from photoorg.ui.thumbstore import ThumbnailStore
 
 Index = QModelIndex | QPersistentModelIndex
@@ -82,8 +82,8 @@ class ClusterListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if self._store is None or not item.cover_key:
                 return None
-            size = FACE_SIZE if item.cover_crop else THUMB_SIZE
-            return self._store.pixmap(item.cover_key, item.cover_path, size, item.cover_crop)
+            # the store picks the cached size for the screen (faces and covers alike)
+            return self._store.pixmap(item.cover_key, item.cover_path, None, item.cover_crop)
         if role == ClusterRole.Id:
             return item.id
         if role == ClusterRole.Kind:

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoorg.core.search.browse_queries import PhotoList
+from photoorg.core.app.api import PhotoList
 from photoorg.ui.thumbstore import ThumbnailStore
 
 Index = QModelIndex | QPersistentModelIndex

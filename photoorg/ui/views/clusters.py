@@ -101,12 +101,16 @@ class ClusterDelegate(QStyledItemDelegate):
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         painter.setClipPath(path)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            scaled = pixmap.scaled(cover.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+            # in device pixels: on a 2x screen the cover has twice the pixels to fill
+            ratio = painter.device().devicePixelRatioF()
+            scaled = pixmap.scaled(cover.size() * ratio,
+                                   Qt.AspectRatioMode.KeepAspectRatioByExpanding,
                                    Qt.TransformationMode.SmoothTransformation)
-            source = QRect(0, 0, cover.width(), cover.height())
+            scaled.setDevicePixelRatio(1.0)  # the source rectangle below is in its pixels
+            source = QRect(0, 0, round(cover.width() * ratio), round(cover.height() * ratio))
             source.moveCenter(scaled.rect().center())
             if scaled.height() > scaled.width():  # portraits: faces sit in the upper part
-                source.moveTop(int((scaled.height() - cover.height()) * 0.2))
+                source.moveTop(int((scaled.height() - source.height()) * 0.2))
             painter.drawPixmap(cover, scaled, source)
         else:
             placeholder = QColor(palette.color(QPalette.ColorRole.Mid))

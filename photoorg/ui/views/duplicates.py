@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.media.thumbcache import photo_key
+from photoorg.core.app.api import photo_key
 from photoorg.ui.thumbstore import ThumbnailStore
 
 SHOWN_GROUPS = 100  # more are listed after the user deals with these
@@ -95,9 +95,12 @@ class GroupCard(QFrame):
     def _show(self, key: str, path: str) -> None:
         pixmap = self._store.pixmap(key, path)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            self.tiles[key].setPixmap(pixmap.scaled(
-                TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
+            ratio = self.devicePixelRatioF()  # as many pixels as the screen shows
+            tile = pixmap.scaled(round(TILE * ratio), round(TILE * ratio),
+                                 Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+            tile.setDevicePixelRatio(ratio)
+            self.tiles[key].setPixmap(tile)
 
     def thumbnails_arrived(self, keys: list[str]) -> None:
         for key in keys:
@@ -162,6 +165,7 @@ class DuplicatesPage(QWidget):
         if abs(threshold - self.value()) > 1e-9:
             return  # an answer for a threshold the user has since changed
         for card in self.cards:
+            card.hide()  # first: a focused button inside hands the focus on, in this window
             card.setParent(None)
             card.deleteLater()
         self.cards = []

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -70,7 +71,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.thumb = DEFAULT_THUMB
         self.cell_width = DEFAULT_THUMB + 2 * PAD  # set by the view to fill its width
         self.show_names = True
-        self._scaled: collections.OrderedDict[tuple[int, int], QPixmap] = (
+        self._scaled: collections.OrderedDict[tuple[int, int, float], QPixmap] = (
             collections.OrderedDict()
         )
 
@@ -80,11 +81,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
         return QSize(self.cell_width, self.thumb + 2 * PAD + self.caption_height(option))
 
-    def _fitted(self, pixmap: QPixmap, side: int) -> QPixmap:
-        key = (pixmap.cacheKey(), side)
+    def _fitted(self, pixmap: QPixmap, side: int, ratio: float = 1.0) -> QPixmap:
+        """The thumbnail scaled to ``side`` logical pixels at the screen's device pixel
+        ratio (scaled to logical pixels only, a 2x screen would stretch it: soft)."""
+        key = (pixmap.cacheKey(), side, ratio)
         found = self._scaled.get(key)
         if found is None:
-            ratio = pixmap.devicePixelRatio() or 1.0
             found = pixmap.scaled(
                 QSize(side, side) * ratio, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
@@ -129,7 +131,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         box.moveLeft(option.rect.x() + (option.rect.width() - self.thumb) // 2)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            fitted = self._fitted(pixmap, self.thumb)
+            fitted = self._fitted(pixmap, self.thumb, painter.device().devicePixelRatioF())
             size = fitted.deviceIndependentSize().toSize()
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
@@ -621,16 +623,37 @@ class DateScrubber(QWidget):
     def jump_to(self, fraction: float) -> str:
         """Scroll the grid to this fraction of the timeline; returns the month there."""
         fraction = max(0.0, min(1.0, fraction))
-        y = int(fraction * self.grid.content_height())
+        y = round(fraction * self.grid.content_height())
         s = self.grid.section_at(y)
         bar = self.grid.verticalScrollBar()
-        bar.setValue(int(fraction * (bar.maximum() + bar.pageStep())) - bar.pageStep() // 2
-                     if fraction < 1 else bar.maximum())
+        # what is at that point of the timeline goes to the top (not the middle: a year's
+        # first month would then sit under the end of the year before)
+        bar.setValue(min(y, bar.maximum()) if fraction < 1 else bar.maximum())
         tops = self.grid.section_tops()
         return tops[s][1] if 0 <= s < len(tops) else ""
 
+    def label_height(self) -> int:
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        return QFontMetrics(small).height()
+
+    def year_at(self, y: float) -> tuple[float, str] | None:
+        """The year label drawn at this height, if any: (its fraction, its text)."""
+        line = self.label_height()
+        for fraction, label in self.years():
+            top = int(fraction * (self.height() - line))
+            if top <= y < top + line:
+                return fraction, label
+        return None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._dragging = True
+        hit = self.year_at(event.position().y())
+        if hit is not None:  # a click on "2018": that year's photos from the top
+            self._label = self.jump_to(hit[0])
+            self._pointer = int(event.position().y())
+            self.update()
+            return
         self._move(event.position().y())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -661,7 +684,7 @@ class DateScrubber(QWidget):
         small = QFont(self.font())
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
         painter.setFont(small)
-        line = painter.fontMetrics().height()
+        line = self.label_height()
         last_y = -line
         quiet = palette.color(QPalette.ColorRole.PlaceholderText)
         for fraction, label in self.years():

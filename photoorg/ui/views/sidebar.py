@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -32,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.app.api import stars_label
 from photoorg.core.app.window_backend import Overview
-from photoorg.core.search.browse_queries import stars_label
 from photoorg.ui.models.sidebar import (
     COUNT_ROLE,
     DEPTH_ROLE,
@@ -71,22 +72,45 @@ class _CountDelegate(QStyledItemDelegate):
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), option.fontMetrics.height() + 10))
 
+    @staticmethod
+    def count_rect(option: QStyleOptionViewItem, index: Index) -> QRect:
+        """Where the count is drawn (empty when there is none)."""
+        count = index.model().data(index, COUNT_ROLE)
+        if not count:
+            return QRect()
+        width = option.fontMetrics.horizontalAdvance(str(count))
+        rect = option.rect.adjusted(0, 0, -8, 0)
+        return QRect(rect.right() - width + 1, rect.y(), width, rect.height())
+
+    @classmethod
+    def label_rect(cls, option: QStyleOptionViewItem, index: Index) -> QRect:
+        """Where the icon and label go: left of the count with a gap, so a long name is
+        elided instead of running under its count."""
+        depth = index.model().data(index, DEPTH_ROLE) or 0
+        expanded = index.model().data(index, EXPANDED_ROLE)
+        left = depth * INDENT + ARROW if (depth or expanded is not None) else 0
+        count = cls.count_rect(option, index)
+        right = option.rect.right() - count.left() + 8 if not count.isNull() else 0
+        return option.rect.adjusted(left, 0, -right, 0)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         depth = index.model().data(index, DEPTH_ROLE) or 0
         expanded = index.model().data(index, EXPANDED_ROLE)
-        if depth or expanded is not None:
-            shifted = QStyleOptionViewItem(option)
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        # the row's background (hover, selection) across the whole width
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
+                            widget)
+        shifted = QStyleOptionViewItem(option)
+        shifted.rect = self.label_rect(option, index)
+        super().paint(painter, shifted, index)
+        if expanded is not None:
             left = depth * INDENT
             arrow = QRect(option.rect.x() + left, option.rect.y(), ARROW, option.rect.height())
-            shifted.rect = option.rect.adjusted(left + ARROW, 0, 0, 0)
-            super().paint(painter, shifted, index)
-            if expanded is not None:
-                painter.save()
-                painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(arrow, Qt.AlignmentFlag.AlignCenter, "▾" if expanded else "▸")
-                painter.restore()
-        else:
-            super().paint(painter, option, index)
+            painter.save()
+            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(arrow, Qt.AlignmentFlag.AlignCenter, "▾" if expanded else "▸")
+            painter.restore()
         count = index.model().data(index, COUNT_ROLE)
         if not count:
             return
@@ -95,7 +119,7 @@ class _CountDelegate(QStyledItemDelegate):
         role = (QPalette.ColorRole.HighlightedText if selected
                 else QPalette.ColorRole.PlaceholderText)
         painter.setPen(option.palette.color(role))
-        painter.drawText(option.rect.adjusted(0, 0, -8, 0),
+        painter.drawText(self.count_rect(option, index),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(count))
         painter.restore()
 
@@ -173,7 +197,7 @@ class Sidebar(QTreeView):
 
     def clear_selection_quietly(self) -> None:
         self._quiet = True
-        self.clearSelection()
+        self.selectionModel().clear()  # the current entry too: nothing reads as "shown"
         self._quiet = False
 
     def _on_selection(self) -> None:
@@ -213,16 +237,21 @@ class Sidebar(QTreeView):
                                 f"{overview.text_photos:,}"))
         tags = [Entry(("tag", name, tag_label(name)), tag_label(name), "tag",
                       f"{count:,}", tag_label(name)) for name, count in overview.tags]
-        tags += [Entry(("album", name, name), name, "album") for name in overview.albums]
+        counts_of = overview.album_counts
+        tags += [Entry(("album", name, name), name, "album",
+                       f"{counts_of[name]:,}" if counts_of.get(name) else "")
+                 for name in overview.albums]
         tags += [Entry(("rating", n, stars_label(n)), stars_label(n), "tag", f"{count:,}",
                        f"Photos rated {n} stars or more")
                  for n, count in sorted(overview.ratings.items(), reverse=True)]
         if not tags:
             tags = [Entry((), "Name a person or tag photos")]
         self._quiet = True
+        scroll = self.verticalScrollBar().value()  # a drop or a count change keeps the place
         try:
             self.sidebar_model.set_entries({"library": library, "browse": browse, "tags": tags})
             self.expandAll()
+            self.verticalScrollBar().setValue(scroll)
             if nav is not None:
                 index = self.item_for(nav[0], nav[1])
                 if index is not None:

@@ -28,6 +28,7 @@ class UnreadablePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._retrying = 0  # files put back in the queue, not yet read again
         self.title = QLabel("Couldn't read")
         self.title.setObjectName("pageTitle")
         self.summary = QLabel("")
@@ -69,8 +70,27 @@ class UnreadablePage(QWidget):
         layout.addLayout(buttons)
         self._selection_changed()
 
+    def retry_started(self, n: int) -> None:
+        """The files were put back in the queue: say so until they have been read again
+        (until then the list is empty, which is not "every file could be read")."""
+        self._retrying = n
+        self.table.clear()
+        self.summary.setText(f"Trying {n:,} file{'s' if n != 1 else ''} again…")
+        self.retry_all.setEnabled(False)
+        self._selection_changed()
+
+    def retry_finished(self) -> None:
+        self._retrying = 0
+
+    @property
+    def retrying(self) -> bool:
+        return bool(self._retrying)
+
     def set_files(self, files: list[Any]) -> None:
         """``files``: :class:`photoorg.core.search.browse.Unreadable` rows."""
+        if self._retrying and not files:
+            return  # still being read again: keep saying so
+        self._retrying = 0
         self.table.clear()
         items = []
         for f in files:

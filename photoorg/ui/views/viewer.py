@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.search.browse_queries import PhotoDetails
+from photoorg.core.app.api import PhotoDetails
 from photoorg.ui.icons import icon
 from photoorg.ui.views.canvas import ZoomCanvas
 
