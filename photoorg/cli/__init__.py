@@ -154,6 +154,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli.metadata",
     "photoorg.cli.safety",
     "photoorg.cli.events",
+    "photoorg.cli.stacks",
 ]
 
 

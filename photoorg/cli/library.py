@@ -136,6 +136,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for reason, n in result["skipped_reasons"].items():
         print(f"  {n:6d}  {reason}")
     print(f"offline:  {result['offline']}")
+    if result.get("videos"):
+        print(f"videos:   {result['videos']} (of the readable items)")
     if result["missing"]:
         print(f"missing:  {result['missing']} (files gone, kept until they come back or "
               "`photoorg forget-missing`)")

@@ -91,13 +91,17 @@ def _search_page(lib: Library, args: argparse.Namespace, query: Query,
 def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
     if as_json:
         emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
-                    "matched": list(h.matched)} for h in page.hits])
+                    "matched": list(h.matched),
+                    # a video: the second of the moment that matched (an added key)
+                    **({"time": round(h.time, 3)} if h.time is not None else {})}
+                   for h in page.hits])
         return
     if not page.hits:
         print("no results", file=sys.stderr)
     for hit in page.hits:
         why = f"  [{', '.join(hit.matched)}]" if hit.matched else ""
-        print(f"{hit.score:.3f}  {hit.path}{why}")
+        at = f"  at {hit.time:.1f} s" if hit.time is not None else ""
+        print(f"{hit.score:.3f}  {hit.path}{at}{why}")
     more = "" if show_all or not page.weaker_hidden else " (--all shows weaker matches)"
     print(f"{page.total} results{more}", file=sys.stderr)
 

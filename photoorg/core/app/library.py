@@ -277,6 +277,7 @@ class Library(Decisions):
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
             "missing": counts["missing"],  # files gone, rows kept (core.missing)
+            "videos": counts["videos"],  # of the readable items, how many are videos
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:
@@ -596,3 +597,27 @@ class Library(Decisions):
 
         found = ev.refresh_events(self.writer, min_photos=min_photos or ev.MIN_PHOTOS)
         return ev.list_events(found, include_all=include_all)
+
+    # -- stacks --------------------------------------------------------------------------
+
+    def stacks(self, *, include_unstacked: bool = True) -> list[Any]:
+        """RAW+JPEG pairs, Live Photos and bursts (:mod:`photoorg.core.groups.stacks`),
+        found again first for photos in none yet."""
+        from photoorg.core.groups import stacks as st
+
+        if st.is_stale(self.writer):
+            st.refresh(self.writer)
+        return st.stacks(self.reader(), include_unstacked=include_unstacked)
+
+    def unstack(self, stack_id: int) -> None:
+        """Show a stack's members one by one (undo restacks it)."""
+        from photoorg.core.groups import stacks as st
+
+        if not st.unstack(self.writer, stack_id):
+            raise LibraryError(f"no stacked stack {stack_id}")
+
+    def restack(self, stack_id: int) -> None:
+        from photoorg.core.groups import stacks as st
+
+        if not st.restack(self.writer, stack_id):
+            raise LibraryError(f"no unstacked stack {stack_id}")

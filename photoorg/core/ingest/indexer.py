@@ -348,6 +348,7 @@ class Indexer:
                     longitude=info.longitude,
                     camera=info.camera,
                     tz_offset=info.tz_offset,
+                    duration=info.duration,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
             pixel_signatures.store(self.cat, [(d.photo_id, d.signature) for d in good

@@ -1,6 +1,7 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → pixels → metadata → faces → clusters → names → sidecars → text
+    scan → embed → keyframes → info → pixels → metadata → stacks → faces → clusters → names →
+    sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.app.library.Library`). Each stage keeps per-photo state
@@ -12,6 +13,8 @@ stage      needs CLIP   per-photo state
 =========  ===========  =====================================================================
 embed      yes          a vector of the target model (``photos.model_id``; skipped files
                         get ``status = 'skipped'`` with a reason)
+keyframes  yes          videos: a few frames embedded for search (``video_frames``;
+                        ``photo_stages`` 'keyframes', version = the model spec)
 info       no           size, date, GPS, camera read without decoding pixels, for photos the
                         embed stage has not read (no model yet): ``photo_stages`` 'info'
 pixels     no           the pixel signature that decides duplicates (``pixel_signatures``, per
@@ -19,6 +22,8 @@ pixels     no           the pixel signature that decides duplicates (``pixel_sig
                         decodes only photos embedded before (older catalogs), resumably
 metadata   no           keywords, rating, captions, named regions other tools wrote, for
                         photos the embed stage has not read: ``photo_imports``
+stacks     no           RAW+JPEG, Live Photo and burst stacks (``stacks``; the library's stamp
+                        in meta ``stacks_stamp``: found again only when photos changed)
 faces      no           ``photos.faces_done``; faces join people incrementally
 clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.core.groups.grouping`):
                         a kind is re-grouped only when its input changed
@@ -285,7 +290,7 @@ class InfoStage(PhotoStage):
                 ctx.cat.record_info(pid, width=info.width, height=info.height,
                                     taken_at=info.taken_at, latitude=info.latitude,
                                     longitude=info.longitude, camera=info.camera,
-                                    tz_offset=info.tz_offset)
+                                    tz_offset=info.tz_offset, duration=info.duration)
         return results
 
 
@@ -581,8 +586,79 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), PixelsStage(), MetadataStage(), FacesStage(),
-                     ClustersStage(), NamesStage(), SidecarStage(), TextStage()]
+KEYFRAME_STAGE = "keyframes"
+
+
+class KeyframeStage:
+    """A few frames of each video embedded with the target model, so search finds a moment
+    inside a clip (:mod:`photoorg.core.ingest.keyframes`)."""
+
+    name = KEYFRAME_STAGE
+    towers = ("visual",)
+    needs_model = True
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.ingest.keyframes import count_pending
+
+        target = ctx.cat.target_model()
+        return count_pending(ctx.cat, target.spec) if target is not None else 0
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.ingest.keyframes import embed_video, pending_videos
+        from photoorg.core.media.imaging import DecodeError
+        from photoorg.core.search.video_frames import store_frames
+
+        target = ctx.cat.target_model()
+        encoder = ctx.models.encoder_for(ctx.cat, "embed")
+        if target is None or encoder is None or getattr(encoder.spec, "name", None) != target.spec:
+            return
+        progress = Progress("keyframes", total=self.pending(ctx))
+        after = 0
+        while not ctx.stopped:
+            videos = pending_videos(ctx.cat, target.spec, limit=8, after=after)
+            if not videos:
+                break
+            after = videos[-1][0]
+            for pid, path in videos:
+                error = None
+                try:
+                    frames = embed_video(path, encoder)
+                except DecodeError as exc:
+                    frames, error = [], str(exc)
+                except Exception as exc:  # one video's frames, not the run
+                    log.exception("keyframes of %s failed", path)
+                    frames, error = [], repr(exc)
+                with ctx.cat.transaction():
+                    store_frames(ctx.cat, pid, target.id, frames)
+                    record_stage(ctx.cat, KEYFRAME_STAGE, target.spec, {pid: error})
+                progress.done += 1
+                progress.current = str(path)
+                ctx.listener.on_progress(progress)
+                if ctx.control.stop_requested(progress, ctx.listener):
+                    return
+
+
+class StacksStage:
+    """RAW+JPEG pairs, Live Photos and bursts become stacks once their dates are read
+    (:mod:`photoorg.core.groups.stacks`); runs again only when the photos changed."""
+
+    name = "stacks"
+    needs_model = False
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.groups import stacks
+
+        return int(stacks.is_stale(ctx.cat))
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.groups import stacks
+
+        stacks.refresh(ctx.cat)
+
+
+STAGES: list[Any] = [EmbedStage(), KeyframeStage(), InfoStage(), PixelsStage(), MetadataStage(),
+                     StacksStage(), FacesStage(), ClustersStage(), NamesStage(), SidecarStage(),
+                     TextStage()]
 """The pipeline, in order (after the scan)."""
 
 

@@ -26,14 +26,15 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
+from photoorg.core.media.errors import REASON_TOO_LARGE, DecodeError
 from photoorg.core.media.platform_paths import os_path
+from photoorg.core.media.video import VIDEO_EXTENSIONS
 
 MAX_PIXELS: int = 200_000_000
 
 REASON_EMPTY = "empty file"
 REASON_CORRUPT = "truncated or corrupt image"
 REASON_UNRECOGNISED = "not a recognised image format"
-REASON_TOO_LARGE = "image too large"
 REASON_PERMISSION = "permission denied"
 REASON_VANISHED = "file vanished"
 REASON_NOT_REGULAR = "not a regular file"
@@ -68,6 +69,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     | _HEIF_EXTENSIONS
     | ({".avif"} if _avif_supported() else set())
     | RAW_EXTENSIONS
+    | VIDEO_EXTENSIONS
 )
 # Image formats photoorg does not read: listed (skipped, "not supported (TGA)") so the user
 # sees them in Couldn't read instead of wondering where they went.
@@ -134,18 +136,6 @@ _OFFSET_RE = re.compile(r"\s*(?:(Z)|([+-])(\d{1,2}):?(\d{2}))")
 _CR3_CANON_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 
 
-class DecodeError(Exception):
-    """A file could not be decoded; ``reason`` is a short category, ``detail`` file-specific."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.detail}" if self.detail else self.reason
-
-
 @dataclass(frozen=True)
 class PhotoInfo:
     """Metadata of a photo; width/height are full-resolution and after EXIF orientation."""
@@ -159,6 +149,7 @@ class PhotoInfo:
     orientation: int
     format: str
     tz_offset: int | None = None  # minutes east of UTC, when EXIF recorded it (OffsetTime*)
+    duration: float | None = None  # seconds, for a video (its poster frame is the image)
 
 
 @dataclass
@@ -271,6 +262,9 @@ def _decode(
         if ext in UNSUPPORTED_EXTENSIONS:
             raise DecodeError(f"{REASON_NOT_SUPPORTED} ({UNSUPPORTED_EXTENSIONS[ext]})",
                               "photoorg does not read this image format")
+        # a photo with a video's name (a renamed or mislabelled JPEG) is read as the photo
+        if ext in VIDEO_EXTENSIONS and _sniff_file(name) is None:
+            return _decode_video(name, min_side, max_side, max_pixels, want_image)
         if ext not in RAW_EXTENSIONS:
             return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
         try:
@@ -280,6 +274,24 @@ def _decode(
             if raw_error.reason != REASON_RAW_UNSUPPORTED or _sniff_file(name) in (None, "TIFF"):
                 raise
             return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
+
+
+def _decode_video(
+    name: str, min_side: int | None, max_side: int | None, max_pixels: int, want_image: bool
+) -> tuple[Image.Image | None, PhotoInfo]:
+    """A video as a photo: its poster frame, and what the container says."""
+    from photoorg.core.media import video
+
+    if want_image:
+        image, vinfo = video.poster(name, min_side=min_side, max_side=max_side)
+    else:
+        image, vinfo = None, video.probe(name)
+    _check_pixels(vinfo.width, vinfo.height, max_pixels)
+    info = PhotoInfo(width=vinfo.width, height=vinfo.height, taken_at=vinfo.taken_at,
+                     latitude=vinfo.latitude, longitude=vinfo.longitude, camera=vinfo.camera,
+                     orientation=1, format=f"video/{vinfo.codec}", tz_offset=vinfo.tz_offset,
+                     duration=vinfo.duration)
+    return image, info
 
 
 _warnings_lock = threading.Lock()

@@ -260,8 +260,12 @@ def groups_from_matches(cat: Catalog, matches: dict[tuple[int, int], tuple[float
     def counts(a: Member, b: Member) -> bool:
         return a.identity == b.identity or _pair(a.identity, b.identity) not in dismissed
 
+    from photoorg.core.groups.stacks import same_stack
+
+    stack_of = same_stack(cat)  # a stack's members are one picture, not duplicates
     alike = [(a, b, score) for (a, b), (score, _) in matches.items()
-             if a in info and b in info and counts(info[a], info[b])]
+             if a in info and b in info and counts(info[a], info[b])
+             and (stack_of.get(a) is None or stack_of.get(a) != stack_of.get(b))]
     out = []
     for raw in keeper_groups(alike, lambda pid: keeper_rank(info[pid])):
         keeper = raw[0][0]

@@ -97,7 +97,7 @@ import numpy as np
 from photoorg.core.groups.clusters import tag_filter_sql
 from photoorg.core.models.policy import search_model
 from photoorg.core.search.textindex import has_text_sql
-from photoorg.core.store.catalog import Catalog, CatalogError, Model
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog, CatalogError, Model
 from photoorg.core.store.photo_meta import rating_filter_sql
 
 log = logging.getLogger(__name__)
@@ -1242,6 +1242,16 @@ class SearchIndex:
                 out[present] = self.exact_vectors(np.asarray(ids, np.int64)[present]) @ qvec
             return out
 
+    def video_moments(self, qvec: np.ndarray) -> dict[int, tuple[float, float]]:
+        """``{video id: (best keyframe score, its second)}`` for the answering model
+        (:mod:`photoorg.core.search.video_frames`)."""
+        from photoorg.core.search.video_frames import best_moments
+
+        with self._lock:
+            if self._model is None or self._model.dim != len(qvec):
+                return {}
+            return best_moments(self._cat, self._model.id, qvec)
+
     def restrict(self, ids: np.ndarray, filters: Filters | None = None,
                  exclude: Iterable[int] = ()) -> np.ndarray:
         """The photos of ``ids`` that ``filters`` allow (skipped ones and offline drives
@@ -1430,7 +1440,8 @@ class SearchIndex:
     def _excluded_ids(self, filters: Filters) -> np.ndarray:
         parts = [r[0] for r in self._cat.query(  # unreadable, or file gone (kept missing)
             "SELECT id FROM photos WHERE status = 'skipped' UNION ALL "  # two index lookups
-            "SELECT id FROM photos WHERE missing_since IS NOT NULL")]
+            "SELECT id FROM photos WHERE missing_since IS NOT NULL UNION ALL "
+            + STACKED_AWAY)]  # a stack is found once, by its cover (core.groups.stacks)
         if not filters.include_offline:
             offline = [r.id for r in self._cat.roots() if not r.online]
             for root_id in offline:

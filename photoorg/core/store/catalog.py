@@ -45,6 +45,13 @@ from photoorg.core.store.vectors import VectorIO, vec_table, vector_blob  # noqa
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
+# A photo shown only inside its stack (a stacked stack's member other than its cover): the
+# views that count pictures (events, places, search) count the stack once, by its cover.
+STACKED_AWAY = (
+    "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+    "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"
+)
+
 _UNDECIDED_FACE = (
     "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
 )
@@ -583,6 +590,7 @@ class Catalog(VectorIO):
                 (size, mtime, content_hash, photo_id),
             )
             self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
+            self.execute("DELETE FROM video_frames WHERE photo_id = ?", (photo_id,))
 
     def delete_photos(self, ids: Iterable[int]) -> None:
         with self.transaction():
@@ -683,13 +691,16 @@ class Catalog(VectorIO):
         longitude: float | None,
         camera: str | None,
         tz_offset: int | None = None,
+        duration: float | None = None,
     ) -> None:
         """``tz_offset``: minutes east of UTC the capture time was recorded with (None: the
-        file gave none, and ``taken_at`` is the camera's wall clock read as UTC)."""
+        file gave none, and ``taken_at`` is the camera's wall clock read as UTC).
+        ``duration``: seconds, for a video (None for a photo)."""
         self.execute(
             "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
-            "longitude = ?, camera = ?, tz_offset = ? WHERE id = ?",
-            (width, height, taken_at, latitude, longitude, camera, tz_offset, photo_id),
+            "longitude = ?, camera = ?, tz_offset = ?, duration = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, tz_offset, duration,
+             photo_id),
         )
 
     def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
@@ -1006,6 +1017,10 @@ class Catalog(VectorIO):
                 "GROUP BY p.reason ORDER BY 2 DESC"
             )
         )
+        counts["videos"] = int(self.scalar(
+            "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE p.duration IS NOT NULL AND p.status != 'skipped' AND r.online = 1 "
+            "AND p.missing_since IS NULL"))
         return {**counts, "skipped_reasons": reasons}
 
     def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:

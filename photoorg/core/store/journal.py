@@ -53,6 +53,7 @@ TABLES: dict[str, Table] = {
         Table("face_rejections", ("face_id", "cluster_id"), ("face_id", "cluster_id")),
         Table("photo_meta", ("photo_id", "field"), ("photo_id", "field", "value", "source")),
         Table("not_duplicates", ("hash_a", "hash_b"), ("hash_a", "hash_b", "decided_at")),
+        Table("stacks", ("id",), ("id", "kind", "cover_id", "state", "created_at")),
     )
 }
 
