@@ -7,7 +7,7 @@ Prints one JSON line: ms per face for each (1 and 8 chips per call; and wall ms 
 with two threads calling at once, one chip per call, as the face pass does), the speed-ups,
 and the largest per-component difference and L2 distance between the two descriptors.
 
-    python benchmarks/face_descriptor.py ../shared/data/faces-dev
+    python benchmarks/face_descriptor.py tests/data/faces-dev
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """People clustering quality and cost on labelled folders, against density baselines.
 
-    python benchmarks/faces.py ../shared/data/faces-dev --json
+    python benchmarks/faces.py tests/data/faces-dev --json
     python benchmarks/faces.py DIR --json --sweep --tradeoff   # + threshold sweep, detector grid
     python benchmarks/faces.py DIR --json --degraded   # + 3 degraded copies of every photo
     python benchmarks/faces.py DIR --json --no-synthetic --scale 100000   # 100k faces

@@ -1,6 +1,6 @@
 """Peak memory of ``photoorg index`` itself, and of loading a CLIP weights file.
 
-    python benchmarks/index_memory.py --json [--faces-dev ../shared/data/faces-dev]
+    python benchmarks/index_memory.py --json [--faces-dev tests/data/faces-dev]
 
 Builds a mixed 12 MP library (benchmarks/people_photos.py, 48 photos) and runs the real
 command line in child processes on fresh libraries: ``index`` (CLIP, faces, clusters,
@@ -126,7 +126,7 @@ def main() -> int:
     parser.add_argument("--gps", action="store_true",
                         help="every photo with a GPS position (places, the geocoder)")
     parser.add_argument("--faces-dev", type=Path,
-                        default=REPO.parent / "shared" / "data" / "faces-dev")
+                        default=REPO / "tests" / "data" / "faces-dev")
     args = parser.parse_args()
     import people_photos as pp
 

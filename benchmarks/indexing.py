@@ -15,7 +15,7 @@ time), on the same photos with the same model:
 Library: ``--count`` camera-like 12 MP JPEGs (4000×3000) made from real photos (Debian's
 ``mate-backgrounds``, fetched with ``apt-get download`` into ``bench-data/``; or
 ``--photos DIR``) by ``benchmarks/people_photos.py``: a fifth with one or two real faces from
-``--faces-dev`` (``../shared/data/faces-dev``) pasted in at 150-400 px, the rest scenes, a
+``--faces-dev`` (``tests/data/faces-dev``) pasted in at 150-400 px, the rest scenes, a
 tenth of all with a painted word (``benchmarks/ocr.py``'s signs). The default 120 photos:
 96 scenes, 24 with a person, 12 with a word. Made once into ``bench-data/indexing/``.
 
@@ -245,7 +245,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--faces-dev", type=Path,
-                        default=REPO.parent / "shared" / "data" / "faces-dev")
+                        default=REPO / "tests" / "data" / "faces-dev")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of naive, index, index --no-faces back to back (the "
                         "top-level figures are the last round's; all in \"rounds\")")

@@ -85,8 +85,9 @@ METADATA: list[str] = [
     "shiboken6",
 ]
 
-# Imported by name at run time (importlib.import_module), invisible to the analysis.
-SUBMODULE_PACKAGES = ["photoorg"]
+# Imported by name at run time (importlib.import_module), invisible to the analysis; PyAV's
+# Cython modules import each other from C (videos: photoorg.core.media.video).
+SUBMODULE_PACKAGES = ["photoorg", "av"]
 
 # Never needed by the app; keep them (and what they drag in) out of the bundle.
 EXCLUDES: list[str] = [

@@ -10,7 +10,7 @@ exported with a fixed 10x3x32x32 input at opset 9. This script
 3. quantizes it to int8 (onnxruntime's static QDQ quantization: per-channel int8 weights,
    7-bit range so CPUs without VNNI don't saturate, uint8 activations), calibrated on 24
    photos that ``benchmarks/people_photos.py`` makes with seed 99 (real scenes from
-   Debian's mate-backgrounds with faces of ``../shared/data/faces-dev`` pasted in; the
+   Debian's mate-backgrounds with faces of ``tests/data/faces-dev`` pasted in; the
    benchmark itself uses seed 0).
 
 Measured on this project's test photos: 1.7x faster than float32 and the same faces
@@ -81,7 +81,7 @@ def _calibration_photos(dest: Path) -> list[Path]:
     import people_photos as pp
 
     sources = pp.fetch_mate_backgrounds(REPO / "bench-data" / "mate")
-    faces_dev = REPO.parent / "shared" / "data" / "faces-dev"
+    faces_dev = REPO / "tests" / "data" / "faces-dev"
     pp.make_library(dest, sources, faces_dev, scenes=10, people=12, drawings=2,
                     seed=CALIBRATION_SEED)
     return sorted(dest.glob("*.jpg"))

@@ -4,6 +4,10 @@ Output contracts (other tools script these; keep them): ``status --json`` prints
 object; ``search``/``similar`` ``--json`` print ``[{"path", "score"}]`` best first.
 Human-readable progress goes to stderr, results to stdout.
 
+Exit status: 0 done; 1 an error (one line on stderr); 2 a usage error; 3 the command
+finished but some work failed (``index``: listed on stderr, tried again on the next run);
+130 interrupted (Ctrl+C); 141 stdout was closed by its reader (``| head``), quietly.
+
 A package of thin commands: this module holds what they share (errors, JSON output,
 progress, the parser and :func:`main`); each command module (``library``: index, status,
 folders; ``search``; ``clusters``; ``watch``; and ``photoorg.cli_<topic>`` modules) parses
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +38,9 @@ log = logging.getLogger("photoorg")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3  # the command finished, but some work failed (listed on stderr)
+EXIT_INTERRUPTED = 130  # Ctrl+C (128 + SIGINT)
+EXIT_BROKEN_PIPE = 141  # the reader went away (``| head``): 128 + SIGPIPE, like Unix tools
 
 CommandFn = Callable[[argparse.Namespace], int]
 
@@ -147,6 +155,7 @@ _EXTRA_COMMANDS: list[str] = [
     "photoorg.cli.metadata",
     "photoorg.cli.safety",
     "photoorg.cli.events",
+    "photoorg.cli.stacks",
 ]
 
 
@@ -186,11 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(verbose: bool) -> None:
+    from photoorg.logsetup import RepeatFilter
+
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:  # repeats summarised, rate-limited
+        if not any(isinstance(f, RepeatFilter) for f in handler.filters):
+            handler.addFilter(RepeatFilter())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,7 +234,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted; work so far is saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return closed_pipe()
+    except OSError as exc:  # a full disk, a folder gone: one clear line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"photoorg: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (``photoorg search ... | head``): stop quietly, as
+    Unix tools do. What is still buffered goes nowhere, so exiting raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (embedded): nothing left to quiet
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def launch_gui(args: argparse.Namespace) -> int:

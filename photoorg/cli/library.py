@@ -5,7 +5,13 @@ Contracts: ``index --json`` prints one object ``{"stages": {stage: {"photos" (cl
 ...}`` (stages that had work, in the order they ran; ``seconds``: the whole command after
 start-up); ``status --json`` prints one object ``{"indexed", "pending", "skipped",
 "skipped_reasons", "offline", "model", ...}`` (``searching_with`` during a model switch,
-``not_searchable``, ``folders``, ``unreadable_folders``; keys are only ever added).
+``not_searchable``, ``folders``, ``unreadable_folders``, ``failures``: ``{stage: photos
+whose last try failed}``; keys are only ever added).
+
+``index`` exits 0 when every stage did its work, 1 on an error (the model missing, the
+catalog unusable), 3 when it finished but some stage failed for some photo (listed on
+stderr, one line per cause; those photos are tried again on the next run), 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import sys
 import time
 
 from photoorg.cli import (
+    EXIT_INCOMPLETE,
     EXIT_OK,
     CliError,
     ConsoleProgress,
@@ -22,7 +29,9 @@ from photoorg.cli import (
     open_library,
 )
 from photoorg.core.app.api import peak_rss_mb
-from photoorg.core.app.library import LibraryError
+from photoorg.core.app.library import Cause, LibraryError
+
+MAX_CAUSES = 10  # lines of problems printed by index (the rest: photoorg status)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -61,6 +70,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         missing = lib.embedding_pending()
         spec = lib.models.target_spec(lib.writer)
         why = lib.encoders.failed.get(spec)
+        problems, notes = ctx.run_failures(), ctx.notes
     if args.json:
         emit_json({
             "stages": {"scan": {"photos": report.added + report.changed + report.moved,
@@ -71,6 +81,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             "skipped_reasons": summary.skipped_reasons, "faces_photos": summary.faces_photos,
             "text_photos": summary.text_photos, "notes": ctx.notes,
             "library": counts,
+            "failures": [{"stage": c.stage, "reason": c.reason, "count": c.count,
+                          "examples": c.examples} for c in problems],
         })
     out = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON only
     print(
@@ -81,16 +93,33 @@ def cmd_index(args: argparse.Namespace) -> int:
     )
     for reason, n in sorted(summary.skipped_reasons.items(), key=lambda kv: -kv[1]):
         print(f"  skipped {n}: {reason}", file=out)
+    print_problems(problems, notes)
     if missing and why is not None:
         # faces, places and people were found anyway; search waits for the model
         raise CliError(f"model {spec} is not available: {why}")
-    return EXIT_OK
+    return EXIT_INCOMPLETE if problems else EXIT_OK
+
+
+def print_problems(problems: list[Cause], notes: list[str]) -> None:
+    """What could not be done in this run, one line per stage and cause (stderr)."""
+    if not problems and not notes:
+        return
+    if problems:
+        print("not done in this run (tried again on the next one):", file=sys.stderr)
+    for cause in problems[:MAX_CAUSES]:
+        print(f"  {cause.line()}", file=sys.stderr)
+    if len(problems) > MAX_CAUSES:
+        rest = sum(c.count for c in problems[MAX_CAUSES:])
+        print(f"  ... and {rest} more (photoorg status)", file=sys.stderr)
+    for note in notes:
+        print(f"  note: {note}", file=sys.stderr)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         result = lib.status()
         skipped = lib.skipped(limit=50) if args.verbose_skipped else []
+        problems = [] if args.json else lib.failures()
     if args.json:
         if skipped:
             result["skipped_files"] = [
@@ -107,9 +136,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     for reason, n in result["skipped_reasons"].items():
         print(f"  {n:6d}  {reason}")
     print(f"offline:  {result['offline']}")
+    if result.get("videos"):
+        print(f"videos:   {result['videos']} (of the readable items)")
     if result["missing"]:
         print(f"missing:  {result['missing']} (files gone, kept until they come back or "
               "`photoorg forget-missing`)")
+    for cause in problems:
+        print(f"failed:   {cause.line()}")
     if result.get("not_searchable"):
         print(f"not searchable yet: {result['not_searchable']}")
     for folder in result["folders"]:

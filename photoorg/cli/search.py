@@ -91,13 +91,17 @@ def _search_page(lib: Library, args: argparse.Namespace, query: Query,
 def _show(page: SearchPage, as_json: bool, show_all: bool) -> None:
     if as_json:
         emit_json([{"path": str(h.path), "score": round(float(h.score), 6),
-                    "matched": list(h.matched)} for h in page.hits])
+                    "matched": list(h.matched),
+                    # a video: the second of the moment that matched (an added key)
+                    **({"time": round(h.time, 3)} if h.time is not None else {})}
+                   for h in page.hits])
         return
     if not page.hits:
         print("no results", file=sys.stderr)
     for hit in page.hits:
         why = f"  [{', '.join(hit.matched)}]" if hit.matched else ""
-        print(f"{hit.score:.3f}  {hit.path}{why}")
+        at = f"  at {hit.time:.1f} s" if hit.time is not None else ""
+        print(f"{hit.score:.3f}  {hit.path}{at}{why}")
     more = "" if show_all or not page.weaker_hidden else " (--all shows weaker matches)"
     print(f"{page.total} results{more}", file=sys.stderr)
 
@@ -137,9 +141,11 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         raise CliError("--threshold must be in (0, 1]")
     with open_library(args) as lib:
         groups = lib.duplicates(args.threshold, filters=_filters(args))
-    if args.json:  # "keep" / "why": the suggestion (extra keys; the shape is unchanged)
+    if args.json:  # "keep" / "why": the suggestion, "kind": keeper / exact / edited (the
+        # pixel check's verdict); extra keys, the shape is unchanged
         emit_json([[{"path": str(m.path), "score": round(m.similarity, 6),
-                     "keep": m.id == g.keep, **({"why": g.why} if m.id == g.keep else {})}
+                     "keep": m.id == g.keep, "kind": m.kind,
+                     **({"why": g.why} if m.id == g.keep else {})}
                     for m in g.members] for g in groups])
         return 0
     if not groups:
@@ -147,7 +153,8 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     for number, group in enumerate(groups, 1):
         print(f"group {number} ({len(group.members)} photos)")
         for m in group.members:
-            mark = f"  keep: {group.why}" if m.id == group.keep else ""
+            mark = (f"  keep: {group.why}" if m.id == group.keep
+                    else f"  {m.kind} copy ({m.how})")
             print(f"  {m.similarity:.3f}  {m.path}{mark}")
     return 0
 
@@ -213,9 +220,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_query_options(p)
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("duplicates", help="groups of near-identical photos")
+    p = sub.add_parser("duplicates", help="groups of copies of the same photo",
+                       description="Copies of the same photo, decided by their pixels: exact "
+                       "copies (resized, recompressed, converted, turned) and edited copies "
+                       "(crop, brightness). CLIP only proposes pairs to check.")
     p.add_argument("--threshold", type=float, default=DEFAULT_DUPLICATE_THRESHOLD,
-                   help=f"cosine similarity (default {DEFAULT_DUPLICATE_THRESHOLD})")
+                   help="CLIP cosine at which a pair is proposed for the pixel check "
+                   f"(default {DEFAULT_DUPLICATE_THRESHOLD})")
     _add_filter_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)

@@ -44,6 +44,7 @@ class LibraryController(QObject):
     image_unavailable = Signal(int, str)  # photo id, why (offline, gone, unreadable)
     settings_info_ready = Signal(object)  # engine.SettingsInfo
     unreadable_ready = Signal(list)  # [browse.Unreadable]
+    problems_ready = Signal(list)  # [failures.Cause]: what failed and is tried again
     duplicates_ready = Signal(float, list)  # threshold, [duplicates.Group]
     events_ready = Signal(list, object)  # [events.Event] newest first, {id: [(key, path)]}
     model_state = Signal(str, str, str)  # state, spec, message
@@ -634,6 +635,9 @@ class LibraryController(QObject):
         self.query.submit(engine.unreadable,
                           callback=lambda r, e: self._deliver(self.unreadable_ready, r, e),
                           what="reading the files that could not be read")
+        self.query.submit(engine.problems,
+                          callback=lambda r, e: self._deliver(self.problems_ready, r, e),
+                          what="reading what failed")
 
     def retry_unreadable(self, photo_ids: list[int]) -> None:
         def after(_n: Any) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import __version__
+from photoorg.logsetup import QuietRotatingFileHandler, RepeatFilter
 
 log = logging.getLogger("photoorg.ui")
 
@@ -43,9 +44,10 @@ def setup_file_logging(folder: Path, level: int = logging.INFO) -> Path:
             handler.baseFilename
         ) == path:
             return path
-    handler = logging.handlers.RotatingFileHandler(
+    handler = QuietRotatingFileHandler(
         path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
     )
+    handler.addFilter(RepeatFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )

@@ -51,7 +51,15 @@ from PySide6.QtWidgets import (
 )
 
 from photoorg import config
-from photoorg.core.app.api import SORT_LABELS, SORTS, PhotoList, Progress, Source, key_rotation
+from photoorg.core.app.api import (
+    SORT_LABELS,
+    SORTS,
+    PhotoList,
+    Progress,
+    Source,
+    display_name,
+    key_rotation,
+)
 from photoorg.core.app.api import ClusterRow as ClusterInfo
 from photoorg.core.app.window_backend import Overview, SettingsInfo
 from photoorg.ui import desktop, organize_actions
@@ -335,6 +343,7 @@ class MainWindow(QMainWindow):
         self.unreadable_page.retry_requested.connect(self.retry_unreadable)
         self.unreadable_page.show_requested.connect(desktop.show_in_folder)
         c.unreadable_ready.connect(self.unreadable_page.set_files)
+        c.problems_ready.connect(self.unreadable_page.set_problems)
         dupes = self.duplicates_page
         dupes.threshold_changed.connect(c.load_duplicates)
         dupes.trash_requested.connect(lambda ids: c.trash_photos(ids, dupes.value()))
@@ -610,7 +619,7 @@ class MainWindow(QMainWindow):
         self.sidebar.clear_selection_quietly()
         self.back_to_clusters.hide()
         self.stack.setCurrentWidget(self.grid_page)
-        name = os.path.basename(paths[0])
+        name = display_name(os.path.basename(paths[0]))
         more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
         self.grid_title.setText(f"Similar to {name}{more}")
         self.controller.find_similar(ids)
@@ -1071,6 +1080,8 @@ class MainWindow(QMainWindow):
             text = f"{counts['photos']:,} photos"
             if counts.get("unreadable"):
                 text += f" · {counts['unreadable']:,} couldn't be read"
+            if counts.get("failed"):
+                text += f" · {counts['failed']:,} not done yet (see Couldn't read)"
             if counts.get("offline"):
                 text += f" · {counts['offline']:,} offline"
             self.statusBar().showMessage(text, 5000)

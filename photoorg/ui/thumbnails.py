@@ -7,6 +7,7 @@ safe there).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -64,13 +65,16 @@ class ThumbnailCache:
         turn = key_rotation(req.key)
         if turn:
             picture = picture.rotate(-turn, expand=True)  # PIL turns counter-clockwise
+        tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp")
             picture.save(tmp, "JPEG", quality=JPEG_QUALITY)
             os.replace(tmp, target)
         except OSError as exc:  # a full or read-only disk: still show the picture
-            log.warning("cannot write thumbnail cache %s: %s", target, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # no half-written file left behind
+            log.warning("cannot write thumbnail cache %s: %s", target.parent,
+                        exc.strerror or exc)
         return to_qimage(picture)
 
 

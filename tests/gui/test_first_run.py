@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from guitools import TINY, make_window, names, needs_tiny, tiny_available
 from PySide6.QtGui import QGuiApplication
 
 from photoorg import config
+from photoorg.core.app import service as service_module
 from photoorg.core.media.synthetic import write_sample_library
 from photoorg.core.store.catalog import Catalog
 
@@ -54,7 +57,12 @@ def test_missing_model_explains_and_still_browses(qtbot, tmp_path: Path) -> None
 
 
 @needs_tiny
-def test_progress_updates_while_indexing(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_progress_updates_while_indexing(qtbot, tmp_path: Path,  # noqa: ANN001
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The service sends at most one progress event per PROGRESS_INTERVAL_S: a fast CPU indexes
+    # all 72 photos inside one interval (0 -> 72 in one step). With no interval every batch of
+    # 8 reports, whatever the speed, so the steps this test checks are always there.
+    monkeypatch.setattr(service_module, "PROGRESS_INTERVAL_S", 0.0)
     photos, data = tmp_path / "photos", tmp_path / "data"
     write_sample_library(photos, per_class=3, seed=9)  # 72 photos
     data.mkdir()
@@ -85,12 +93,25 @@ def test_progress_updates_while_indexing(qtbot, tmp_path: Path) -> None:  # noqa
 
 
 @needs_tiny
-def test_pause_and_resume(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_pause_and_resume(qtbot, tmp_path: Path,  # noqa: ANN001
+                          monkeypatch: pytest.MonkeyPatch) -> None:
     photos, data = tmp_path / "photos", tmp_path / "data"
     write_sample_library(photos, per_class=4, seed=3)
     data.mkdir()
     with Catalog(config.catalog_path(data)) as cat:
         cat.add_root(photos)
+    # A fast CPU indexes these 96 photos before the test can click Pause: the indexing thread
+    # waits after its first batch until the test has paused, so there is always work to pause.
+    clicked = threading.Event()
+    report = service_module._Listener.on_progress
+
+    def held(listener, progress) -> None:  # noqa: ANN001
+        report(listener, progress)
+        if progress.phase == "embedding" and progress.done > 0:
+            clicked.wait(30)
+
+    monkeypatch.setattr(service_module._Listener, "on_progress", held)
+    monkeypatch.setattr(service_module, "PROGRESS_INTERVAL_S", 0.0)  # each batch reports
     window = make_window(qtbot, data)
     try:
         service = window.controller.service
@@ -98,31 +119,41 @@ def test_pause_and_resume(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
         window.pause_button.click()
         qtbot.waitUntil(lambda: "paused" in window.progress_label.text(), timeout=10_000)
         assert service.paused
+        clicked.set()
         done = service.last_progress.done
+        assert service.last_progress.phase == "embedding" and done < 96  # work left
         qtbot.wait(600)
         assert service.last_progress.done <= done + 16  # at most the batch in hand
+        assert service.last_progress.phase == "embedding"
         window.pause_button.click()
         qtbot.waitUntil(lambda: service.last_progress is not None
                         and service.last_progress.phase == "done", timeout=30_000)
     finally:
+        clicked.set()
         window.shutdown()
 
 
 @needs_tiny
-def test_service_as_a_child_process(qtbot, library: Path) -> None:  # noqa: ANN001
+def test_service_as_a_child_process(qtbot, library: Path,  # noqa: ANN001
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The app's default: the model and indexing live in a child process; the window
     never imports torch."""
     import sys
 
+    # The app lowers the child's priority (a desktop stays responsive); on a machine loaded by
+    # other work that starves it for minutes, so here it runs at normal priority, and the
+    # waits are for the model to be ready, however long a loaded machine takes.
+    monkeypatch.setenv("PHOTOORG_SERVICE_NICE", "0")
     window = make_window(qtbot, library, index_mode="process", watch=True)
     try:
-        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
-        with qtbot.waitSignal(window.controller.photos_ready, timeout=20_000):
+        assert "--nice" not in window.controller.service._args()
+        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=180_000)
+        with qtbot.waitSignal(window.controller.photos_ready, timeout=60_000):
             window.search_field.setText("a photo of a orange circle")
-        qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=60_000)
         assert all(n.startswith("orange_circle") for n in names(window, 2)), names(window, 4)
         qtbot.waitUntil(lambda: window.watch_label.text().startswith("Watching 1 folder"),
-                        timeout=20_000)
+                        timeout=60_000)
         if "torch" not in sys.modules:  # (other tests in this process may have loaded it)
             assert window.controller.service.mode == "process"
     finally:
@@ -241,19 +272,25 @@ def test_download_model_with_progress(qtbot, tmp_path: Path, monkeypatch) -> Non
 
 
 @needs_tiny
-def test_service_restart_does_not_block_the_window(qtbot, library: Path) -> None:  # noqa: ANN001
-    import time as _time
+def test_service_restart_does_not_block_the_window(qtbot, library: Path,  # noqa: ANN001
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QProcess
 
+    monkeypatch.setenv("PHOTOORG_SERVICE_NICE", "0")  # see test_service_as_a_child_process
     window = make_window(qtbot, library, index_mode="process")
     try:
         service = window.controller.service
-        qtbot.waitUntil(lambda: service.running, timeout=10_000)
-        started = _time.perf_counter()
+        qtbot.waitUntil(lambda: service.running, timeout=60_000)
+        old = service._process
         service.restart()
-        assert _time.perf_counter() - started < 0.2
+        # it returned without waiting for the old process to end (a condition, not a clock):
+        # the old one is still running, the new one starts when it has finished
+        assert old is not None and old.state() != QProcess.ProcessState.NotRunning
+        assert service._process is None
         qtbot.waitUntil(lambda: service.running and service._process is not None,
-                        timeout=20_000)
-        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=45_000)
+                        timeout=120_000)
+        assert service._process is not old
+        qtbot.waitUntil(lambda: window.controller.model_ready, timeout=180_000)
     finally:
         window.shutdown()
 

@@ -65,7 +65,8 @@ def test_folder_tree_unreadable_page_and_retry(qtbot, library, monkeypatch) -> N
         assert window.stack.currentWidget() is page
         qtbot.waitUntil(lambda: page.row_count() == 1, timeout=10_000)
         item = page.table.topLevelItem(0)
-        assert item.text(0) == "broken.jpg" and item.text(1)  # a reason, in words
+        assert item.text(0) == "broken.jpg" and item.text(1) == str(photos)  # its folder
+        assert item.text(2) and "<_io" not in item.text(3)  # a reason, in words
         assert "1 file" in page.summary.text()
         with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
             page.retry_all.click()

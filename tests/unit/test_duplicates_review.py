@@ -1,19 +1,23 @@
 """Reviewing duplicates (core): the suggested keeper and why, "not duplicates" by content,
-the trash move with the catalog following (a real send2trash into a temporary trash)."""
+the trash move with the catalog following (the system's real trash; on Linux a temporary one)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from photoorg.core.media import pixels
+from photoorg.core.media.imaging import decode_photo
 from photoorg.core.search import duplicates
 from photoorg.core.search.duplicates import Member, looks_edited, suggest_keeper
-from photoorg.core.store import journal, missing
+from photoorg.core.store import journal, missing, pixel_signatures
 from photoorg.core.store.catalog import Catalog
 
 
@@ -38,16 +42,26 @@ def test_keeper_largest_then_original_then_oldest() -> None:
     assert keep.id == 2 and why == "the oldest of the same size"
 
 
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "people" / "obama_1.jpg"
+
+
 @pytest.fixture
 def cat(tmp_path: Path) -> Catalog:
+    """a.jpg, its recompressed copy "a (1).jpg" and a smaller export b.jpg of a real photo,
+    with their pixel signatures (as the embed stage stores them)."""
     with Catalog(tmp_path / "catalog.db") as c:
         root = c.add_root(tmp_path / "photos")
         (tmp_path / "photos").mkdir()
-        for i, (name, w) in enumerate((("a.jpg", 200), ("a (1).jpg", 200), ("b.jpg", 50))):
-            (tmp_path / "photos" / name).write_bytes(b"x" * (i + 1))
-            pid = c.add_photo(root.id, name, i + 1, 1.0 + i, f"hash{i}")
+        with Image.open(SAMPLE) as im:
+            picture = im.convert("RGB")
+        for i, (name, w, q) in enumerate((("a.jpg", 200, 92), ("a (1).jpg", 200, 60),
+                                          ("b.jpg", 120, 85))):
+            path = tmp_path / "photos" / name
+            picture.resize((w, w * picture.height // picture.width)).save(path, quality=q)
+            pid = c.add_photo(root.id, name, path.stat().st_size, 1.0 + i, f"hash{i}")
             c.record_info(pid, width=w, height=w, taken_at=None, latitude=None,
                           longitude=None, camera=None)
+            pixel_signatures.store(c, [(pid, pixels.signature(decode_photo(path).image))])
         yield c
 
 
@@ -67,32 +81,60 @@ def test_not_duplicates_hides_the_group_until_a_new_lookalike(cat: Catalog) -> N
     assert back.keep == 1 and back.others == [3]
 
 
-def test_move_to_trash_real_send2trash(cat: Catalog, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import send2trash.plat_other as other
-
-    monkeypatch.setattr(other, "XDG_DATA_HOME", os.fsencode(tmp_path / "xdg"))
-    monkeypatch.setattr(other, "HOMETRASH_B", os.fsencode(tmp_path / "xdg" / "Trash"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # where undo looks
+def test_move_to_trash_real_trash(cat: Catalog, tmp_path: Path,
+                                  system_trash: Path | None) -> None:
+    original = (tmp_path / "photos" / "a (1).jpg").read_bytes()
     moved = duplicates.move_to_trash(cat, [2])
     assert [p.name for p in moved] == ["a (1).jpg"]
     assert not (tmp_path / "photos" / "a (1).jpg").exists()
-    assert (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
+    if system_trash is not None:
+        assert (system_trash / "files" / "a (1).jpg").read_bytes() == original
     # the row stays, missing (hidden), so nothing the user made on it is lost
     assert missing.missing_ids(cat) == {2} and cat.photo(1) is not None
     (tmp_path / "photos" / "b.jpg").unlink()  # offline or gone: named, kept in the catalog
     with pytest.raises(duplicates.TrashError, match="b.jpg"):
         duplicates.move_to_trash(cat, [3])
     assert cat.photo(3) is not None
-    # Undo takes the file out of the trash; the photo is back as it was
     (entry,) = journal.undo(cat)
     assert entry.summary == "Move 1 photo(s) to the trash"
-    assert (tmp_path / "photos" / "a (1).jpg").read_bytes() == b"xx"
-    assert not (tmp_path / "xdg" / "Trash" / "files" / "a (1).jpg").exists()
+    if system_trash is None:  # no index of the Recycle Bin/Trash here: the row waits, missing
+        assert missing.missing_ids(cat) == {2}
+        return
+    # Undo takes the file out of the trash; the photo is back as it was
+    assert (tmp_path / "photos" / "a (1).jpg").read_bytes() == original
+    assert not (system_trash / "files" / "a (1).jpg").exists()
+    assert not list((system_trash / "info").iterdir())
     assert missing.missing_ids(cat) == set()
 
 
+def test_a_file_open_in_another_process(cat: Catalog, tmp_path: Path,
+                                        system_trash: Path | None) -> None:
+    """Each OS as it behaves: Windows refuses to move a file that another process has open
+    (the trash move names it, the photo stays as it was); elsewhere the move goes through and
+    the other process keeps reading what it opened."""
+    path = tmp_path / "photos" / "a (1).jpg"
+    original = path.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nf = open(sys.argv[1], 'rb')\nprint('open', flush=True)"
+         "\nsys.stdin.read()\nprint(len(f.read()))", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        if sys.platform == "win32":
+            with pytest.raises(duplicates.TrashError, match=re.escape("a (1).jpg")):
+                duplicates.move_to_trash(cat, [2])
+            assert path.read_bytes() == original and missing.missing_ids(cat) == set()
+        else:
+            assert duplicates.move_to_trash(cat, [2]) == [path]
+            assert not path.exists() and missing.missing_ids(cat) == {2}
+    finally:
+        out, _ = holder.communicate("", timeout=30)
+    assert out.strip() == str(len(original))
+
+
 # -- groups form around keepers, never by chaining ---------------------------------------------
+# The grouping layer on its own: here the pairs called copies are the ones whose vectors are
+# at least the threshold alike (the pixel check itself is tested in test_pixels.py).
 
 DIM = 16
 
@@ -125,6 +167,17 @@ def _library(folder: Path, photos: list[tuple[str, int, np.ndarray]]) -> Catalog
     return cat
 
 
+def _review(cat: Catalog, threshold: float) -> list[duplicates.Group]:
+    ids, mat = cat.load_vectors(cat.active_model().id)
+    mat = mat / np.linalg.norm(mat, axis=1, keepdims=True)
+    sims = mat @ mat.T
+    ids = ids.tolist()
+    copy = pixels.Match(pixels.EXACT, 1.0, "same")
+    matches = {(ids[i], ids[j]): (float(sims[i, j]), copy) for i in range(len(ids))
+               for j in range(i + 1, len(ids)) if sims[i, j] >= threshold}
+    return duplicates.groups_from_matches(cat, matches, threshold)
+
+
 def _named(groups: list[duplicates.Group]) -> list[tuple[str, list[tuple[str, float]], str]]:
     return [(g.member(g.keep).path.name,
              [(m.path.name, round(m.similarity, 4)) for m in g.members if m.id != g.keep],
@@ -145,7 +198,7 @@ def test_a_chain_never_offers_a_photo_unlike_the_keeper(tmp_path: Path, largest:
     photos = [(f"{n}.jpg", 400 if n == largest else 200, v)
               for n, v in zip("abc", vecs, strict=True)]
     with _library(tmp_path, photos) as cat:
-        groups = duplicates.review(cat, 0.95)
+        groups = _review(cat, 0.95)
     assert [(k, m) for k, m, _ in _named(groups)] == want
     (group,) = groups
     assert group.why == "the largest (400 × 300)" and group.threshold == 0.95
@@ -174,7 +227,7 @@ def test_groups_do_not_depend_on_photo_order(tmp_path: Path) -> None:
                                np.random.default_rng(1).permutation(25),
                                np.random.default_rng(2).permutation(25)]):
         with _library(tmp_path / f"order{n}", [photos[i] for i in order]) as cat:
-            results.append(_named(duplicates.review(cat, 0.95)))
+            results.append(_named(_review(cat, 0.95)))
     assert results[0] and all(r == results[0] for r in results[1:])
 
 
@@ -182,7 +235,7 @@ def test_groups_do_not_depend_on_photo_order(tmp_path: Path) -> None:
 def test_groups_against_brute_force(tmp_path: Path, threshold: float) -> None:
     photos = _scene(7)
     with _library(tmp_path, photos) as cat:
-        groups = duplicates.review(cat, threshold)
+        groups = _review(cat, threshold)
     vec = {name: v for name, _, v in photos}
     width = {name: w for name, w, _ in photos}
     sims = {(a, b): float(vec[a] @ vec[b]) for a in vec for b in vec}

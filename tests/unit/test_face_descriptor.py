@@ -17,8 +17,7 @@ from photoorg.core.people import descriptor as fd
 from photoorg.core.people.faces import DESCRIPTOR_MODEL, FaceAnalyzer, model_path
 
 REPO = Path(__file__).resolve().parents[2]
-FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
-needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 TOLERANCE = 1e-3  # per component; descriptors are matched at an L2 distance of 0.6
 
 
@@ -42,8 +41,6 @@ def port() -> fd.TorchFaceDescriptor:
 def chips_and_dlib():
     """Real chips (faces-dev photos, then faces pasted 50-150 px tall into a scene) and
     dlib's own descriptors of them."""
-    if not FACES_DEV.is_dir():
-        pytest.skip("faces-dev not found")
     import dlib
 
     analyzer = FaceAnalyzer(proposals=False, torch_descriptors=False)
@@ -106,7 +103,6 @@ def test_the_model_file_parses_into_dlibs_resnet() -> None:
 # -- same descriptors as dlib -------------------------------------------------------------
 
 
-@needs_faces_dev
 def test_the_port_gives_dlibs_descriptors_on_real_and_pasted_faces(
         port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
     chips, pasted, want = chips_and_dlib
@@ -123,7 +119,6 @@ def test_the_port_gives_dlibs_descriptors_on_real_and_pasted_faces(
     assert np.abs(generic(chips[:4]) - want[:4]).max() < TOLERANCE
 
 
-@needs_faces_dev
 def test_the_port_is_safe_from_threads_and_leaves_torch_threads_alone(
         port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
     import torch
@@ -146,7 +141,6 @@ def test_the_port_is_safe_from_threads_and_leaves_torch_threads_alone(
     assert torch.get_num_threads() == threads_before
 
 
-@needs_faces_dev
 def test_the_face_analyzer_uses_the_port_with_dlibs_results() -> None:
     photo = load_rgb(FACES_DEV / "obama" / "obama.jpg", max_side=2048)
     fast = FaceAnalyzer(proposals=False)

@@ -18,14 +18,11 @@ from photoorg.core.people.faces import FaceAnalyzer
 from photoorg.core.people.proposals import FaceProposer
 
 REPO = Path(__file__).resolve().parents[2]
-FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
-needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 
 @pytest.fixture(scope="module")
 def heads():
-    if not FACES_DEV.is_dir():
-        pytest.skip("faces-dev not found")
     spec = importlib.util.spec_from_file_location(
         "people_photos", REPO / "benchmarks" / "people_photos.py")
     assert spec is not None and spec.loader is not None
@@ -42,7 +39,6 @@ def analyzers() -> tuple[FaceAnalyzer, FaceAnalyzer]:
     return proposed, FaceAnalyzer(proposals=False)
 
 
-@needs_faces_dev
 def test_every_face_the_full_scan_finds_is_proposed(analyzers) -> None:
     proposed, full = analyzers
     assert proposed.proposer is not None
@@ -71,7 +67,6 @@ def test_a_photo_without_faces_gets_no_proposal_and_no_face(tmp_path: Path, anal
     assert proposed.proposer.calls == calls + 2
 
 
-@needs_faces_dev
 def test_small_and_large_faces_are_the_ones_the_full_scan_keeps(heads, analyzers) -> None:
     """Faces near HOG's smallest size (~80 px) at odd offsets, and big ones, in a 2000 px
     photo: the same faces, in the same places, with descriptors of the same person."""
@@ -98,7 +93,6 @@ def test_small_and_large_faces_are_the_ones_the_full_scan_keeps(heads, analyzers
     assert total >= 12  # the canvases hold 14 faces; HOG itself may miss the very smallest
 
 
-@needs_faces_dev
 def test_without_the_proposal_model_the_whole_photo_is_scanned(
         heads, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         tmp_path: Path) -> None:

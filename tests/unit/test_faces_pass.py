@@ -34,8 +34,7 @@ from photoorg.core.store.catalog import Catalog
 from tests.synthetic_faces import synthetic_descriptors
 
 REPO = Path(__file__).resolve().parents[2]
-FACES_DEV = REPO / ".." / "shared" / "data" / "faces-dev"
-needs_faces_dev = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="faces-dev not found")
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 
 def _people_photos():
@@ -57,8 +56,6 @@ def analyzer() -> FaceAnalyzer:
 
 @pytest.fixture(scope="module")
 def heads():
-    if not FACES_DEV.is_dir():
-        pytest.skip("faces-dev not found")
     return _people_photos().cut_heads(FACES_DEV)
 
 
@@ -73,7 +70,6 @@ def test_a_12_mp_jpeg_is_decoded_for_faces_by_dct_scaling(tmp_path: Path) -> Non
     assert load_rgb(tmp_path / "big.jpg", max_side=2048).size == (1536, 2048)  # exact as before
 
 
-@needs_faces_dev
 def test_threads_find_the_same_faces_as_one(tmp_path: Path, analyzer: FaceAnalyzer) -> None:
     photos = tmp_path / "photos"
     for person in ("biden", "obama"):
@@ -92,7 +88,6 @@ def test_threads_find_the_same_faces_as_one(tmp_path: Path, analyzer: FaceAnalyz
     assert len(found[0]) >= 4 and found[0] == found[1]
 
 
-@needs_faces_dev
 def test_drawings_are_not_people_and_real_faces_stay(heads, analyzer: FaceAnalyzer) -> None:
     pp = _people_photos()
     rng = np.random.default_rng(3)
@@ -192,7 +187,6 @@ def test_clustering_plans_without_the_write_lock_and_sees_concurrent_decisions(
         assert cat.scalar("SELECT cluster_id FROM faces WHERE id = ?", (face,)) != cid
 
 
-@needs_faces_dev
 def face_pass(cat: Catalog, progress: Any = None) -> int:
     """Detect the faces of photos not yet seen, then place them among people."""
     done = process_pending_faces(cat, shared_analyzer(), progress=progress)
@@ -283,7 +277,6 @@ def test_large_sets_bound_the_linkage_matrix_and_keep_quality(
         assert len(mine) == len(set(mine.tolist()))
 
 
-@needs_faces_dev
 def test_a_lean_index_lets_the_face_models_go_and_the_window_keeps_them(tmp_path: Path) -> None:
     """``photoorg index`` (lean) needs the face models' memory for the stages after the face
     pass; the window's service (not lean) keeps them for the next photos."""

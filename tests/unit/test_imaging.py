@@ -391,7 +391,15 @@ def test_srgb_and_garbage_icc_profiles(tmp_path: Path) -> None:
     assert load_rgb(bad).getpixel((5, 5)) == (200, 100, 50)
 
 
-_SYSTEM_CMYK = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+# A CMYK profile each OS ships: Debian/Ubuntu's libgs-common (ghostscript), Windows' SWOP
+# profile, macOS's generic one
+_SYSTEM_CMYK = next(
+    (p for p in (Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
+                 Path(os.environ.get("SYSTEMROOT", "C:/Windows"))
+                 / "System32/spool/drivers/color/RSWOP.icm",
+                 Path("/System/Library/ColorSync/Profiles/Generic CMYK Profile.icc"))
+     if p.is_file()),
+    Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"))
 
 
 @pytest.mark.skipif(not _SYSTEM_CMYK.exists(), reason="no CMYK ICC profile on this system")

@@ -195,3 +195,21 @@ def test_rejected_faces_are_in_sight_and_counts_agree(cat: Catalog) -> None:
     journal.undo(cat)
     assert cards() == [("Alice", 3), (None, 3)]
     assert queries.cluster_counts(cat)["people"] == 2
+
+
+def test_an_undo_that_cannot_be_whole_changes_nothing_and_says_why(
+    cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = cat.ids  # type: ignore[attr-defined]
+    cl.add_tag(cat, ids[:3], "Keep")
+    cl.remove_tag(cat, ids[:3], "Keep")
+    cat.delete_photos([ids[1]])  # forgotten since: its tag cannot come back
+    before = _state(cat)
+    assert cli.main(["--data-dir", str(tmp_path), "undo"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "cannot undo" in err and "nothing was undone" in err and "Traceback" not in err
+    assert _state(cat) == before  # not the two photos that could take it back either
+    assert not journal.history(cat)[0].undone  # not marked undone
+    with pytest.raises(journal.JournalError, match="Keep"):
+        journal.undo(cat)
+    assert _state(cat) == before

@@ -29,7 +29,7 @@ from photoorg.core.store.catalog import Catalog
 OTHER_MODEL = "photoorg-tiny/random"  # same compute, other weights: a model switch offline
 MISSING_MODEL = "ViT-B-32/laion2b_s34b_b79k"  # weights not on this machine
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("PHOTOORG_SHARED_DATA", REPO / ".." / "shared" / "data"))
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 needs_tiny = pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing")
 
@@ -242,13 +242,12 @@ def test_sidecar_moves_with_its_photo(tmp_path: Path) -> None:
     assert "Holiday" in sidecar.read_sidecar(moved).hierarchical
 
 
-@pytest.mark.skipif(not (SHARED / "faces-dev").is_dir(), reason="faces-dev not found")
 def test_faces_are_found_without_the_clip_model(tmp_path: Path) -> None:
     """First run offline: the CLI indexes what it can (people, places) and says what waits."""
     photos = tmp_path / "photos"
     photos.mkdir()
     for person in ("biden", "obama"):
-        for src in sorted((SHARED / "faces-dev" / person).glob("*.jpg"))[:2]:
+        for src in sorted((FACES_DEV / person).glob("*.jpg"))[:2]:
             shutil.copy(src, photos / f"{person}_{src.name}")
     proc = run_cli(tmp_path / "data", "index", str(photos), check=False)
     with Catalog(config.catalog_path(tmp_path / "data"), readonly=True) as cat:

@@ -26,8 +26,6 @@ MODEL_REASON = (
     "bundled tiny model absent (resources/models/photoorg-tiny.*: tools/train_tiny_model.py)"
 )
 
-pytest.importorskip("PyInstaller", reason="PyInstaller not installed (pip install -e .[packaging])")
-
 
 def _load_helpers() -> ModuleType:
     # The spec does `import spec_helpers`; register the same module object under that name.
@@ -334,7 +332,8 @@ def test_entry_routes_the_library_service(monkeypatch: pytest.MonkeyPatch) -> No
     entry = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(entry)
 
-    service_client = pytest.importorskip("photoorg.ui.service_client")
+    from photoorg.ui import service_client
+
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     command = service_client.service_command()
     assert command[1:] == [entry.LIBRARY_SERVICE_FLAG]

@@ -23,11 +23,10 @@ from photoorg.core.models.embedder import TEST_MODEL, weights_available
 from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("PHOTOORG_SHARED_DATA", REPO / ".." / "shared" / "data"))
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 pytestmark = [
     pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing"),
-    pytest.mark.skipif(not (SHARED / "faces-dev").is_dir(), reason="faces-dev not found"),
 ]
 
 
@@ -42,7 +41,7 @@ def _cli(data: Path, *args: str) -> str:
 def _photos(folder: Path) -> None:
     write_sample_library(folder / "shapes", per_class=1, seed=6, size=96)
     for person in ("biden", "obama", "rose_leslie"):
-        for src in sorted((SHARED / "faces-dev" / person).glob("*.jp*g")):
+        for src in sorted((FACES_DEV / person).glob("*.jp*g")):
             shutil.copy(src, folder / f"{person}_{src.name}")
 
 

@@ -218,7 +218,7 @@ def test_row_stored_in_other_normalisation_is_respelled_not_reindexed(
 # -- names Windows forbids -----------------------------------------------------------
 
 
-def test_windows_forbidden_names_are_indexed_and_exports_sanitized(
+def test_windows_forbidden_names_are_indexed(
     tmp_path: Path, cat: Catalog
 ) -> None:
     if sys.platform.startswith("win"):
@@ -236,23 +236,11 @@ def test_windows_forbidden_names_are_indexed_and_exports_sanitized(
     # a sidecar sits beside its photo, on the same file system, so it takes the same name
     sidecar = write_sidecar(lib / "a:b?.jpg", None, ["People|Alice"])
     assert sidecar == sidecar_path(lib / "a:b?.jpg") and sidecar.is_file()
-    # a file we name after a photo for another place (an export) is valid on Windows
-    for name in names:
-        safe = pp.windows_safe_name(name)
-        assert not pp.windows_unsafe(safe), (name, safe)
-        assert safe.endswith(".jpg")
-    assert pp.windows_safe_name("a:b?.jpg") == "a_b_.jpg"
-    assert pp.windows_safe_name("CON.jpg") == "_CON.jpg"
-    assert pp.windows_safe_name("name. ") == "name"
-    assert pp.windows_safe_name("...") == "_"
-    assert pp.windows_unsafe("lpt1.txt") and pp.windows_unsafe("nul")
-    assert not pp.windows_unsafe("console.jpg") and not pp.windows_unsafe("Café.jpg")
 
 
 def test_samba_private_use_names_are_shown_as_meant() -> None:
     # what Windows lists for 'a:b?.jpg' on a Samba share with vfs_catia/fruit mapping
     mapped = "a\uf022b\uf025.jpg"
-    assert not pp.windows_unsafe(mapped)  # valid on Windows: indexed as is
     assert pp.display_name(mapped) == "a:b?.jpg"
     assert pp.display_name("plain.jpg") == "plain.jpg"
 

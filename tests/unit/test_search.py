@@ -241,7 +241,6 @@ def test_text_and_image_parts_combine(algebra, tmp_path: Path) -> None:
     with lib.index() as index:
         # a library photo as an image part uses its stored vector (no decoding)
         assert index.search(query, enc, k=1)[0].photo_id == names["ab"]
-        pytest.importorskip("photoorg.core.media.imaging")
         from PIL import Image
 
         Image.new("RGB", (40, 40), "red").save(outside)
@@ -685,14 +684,10 @@ def test_catalog_bulk_falls_back_when_layout_unknown(lib: Library, monkeypatch) 
 
 @pytest.mark.slow
 def test_tiny_model_ranks_red_circles_first(tmp_path: Path) -> None:
-    embedder_mod = pytest.importorskip("photoorg.core.models.embedder")
-    pytest.importorskip("photoorg.core.media.imaging")
     from photoorg.core.media.imaging import decode_photo
     from photoorg.core.media.synthetic import write_sample_library
+    from photoorg.core.models import embedder as embedder_mod
 
-    weights = embedder_mod.bundled_model_dir() / getattr(embedder_mod, "TINY_WEIGHTS", "?")
-    if not weights.is_file():
-        pytest.skip("the bundled tiny model is not built here (tools/train_tiny_model.py)")
     embedder = embedder_mod.load_embedder(embedder_mod.TEST_MODEL)
     written = write_sample_library(tmp_path / "photos", per_class=2, seed=0, size=96)
     lib = Library(tmp_path, dim=embedder.dim, spec=embedder_mod.TEST_MODEL)
@@ -759,17 +754,14 @@ def test_cli_search_similar_duplicates(
     assert similar[0]["score"] == pytest.approx(1.0)
     assert Path(similar[1]["path"]).name == "a_copy.png"
 
+    # a.jpg and a_copy.png are 0.99995 alike by their vectors, but nothing here has pixels
+    # to compare (vectors written directly): the cosine alone never makes a duplicate group
+    # (groups with their "kind": test_duplicates_e2e.py)
     groups = search("duplicates")
-    assert [[Path(h["path"]).name for h in g] for g in groups] == [["a.jpg", "a_copy.png"]]
-    first = groups[0][0]
-    assert {k: first[k] for k in ("path", "score")} == {"path": str(lib.photos / "a.jpg"),
-                                                         "score": 1.0}
-    keepers = [h for h in groups[0] if h["keep"]]  # the suggestion: extra keys only
-    assert len(keepers) == 1 and keepers[0]["why"]
-    assert all(set(h) <= {"path", "score", "keep", "why"} for h in groups[0])
-    assert search("duplicates", "--threshold", "0.6") != groups
+    assert groups == []
+    assert search("duplicates", "--threshold", "0.6") == []
     code, out, err = run_main(capsys, "--data-dir", data, "duplicates")
-    assert code == 0 and "group 1 (2 photos)" in out
+    assert code == 0 and out == "" and "no duplicates" in err
 
     code, _, err = run_main(capsys, "--data-dir", data, "search", "cat", "--after", "soon")
     assert code == 1 and "YYYY-MM-DD" in err

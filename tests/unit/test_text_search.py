@@ -236,7 +236,8 @@ def test_ocr_failures_are_recorded_per_photo(tmp_path: Path, monkeypatch: pytest
         rows = dict(cat.query("SELECT p.rel_path, t.status || ':' || t.text FROM photo_text t "
                               "JOIN photos p ON p.id = t.photo_id"))
         assert rows == {"a.jpg": "failed:", "b.jpg": "done:OPEN"}
-        assert ocr.text_stage(cat) == 0  # resumable: nothing read twice
+        assert ocr.text_stage(cat) == 1  # the failure is tried again on the next run ...
+        assert ocr.text_stage(cat) == 0  # ... then waits; what was read is never read twice
         ocr.set_enabled(cat, False)
         cat.execute("DELETE FROM photo_text")
         assert ocr.text_stage(cat) == 0  # the setting turns the stage off

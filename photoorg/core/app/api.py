@@ -18,6 +18,7 @@ from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSumma
 from photoorg.core.ingest.scanner import ScanReport
 from photoorg.core.ingest.watcher import WatchListener, WatchStatus
 from photoorg.core.media.imaging import DecodeError, load_rgb, make_thumbnail
+from photoorg.core.media.platform_paths import display_name
 from photoorg.core.media.procstats import peak_rss_mb
 from photoorg.core.media.thumbcache import cache_file, key_rotation, photo_key
 from photoorg.core.metadata.importer import FIELDS, SOURCE_IMPORTED

@@ -33,6 +33,8 @@ from photoorg.core.ingest.scanner import ScanReport
 from photoorg.core.models import policy as model_policy
 from photoorg.core.models.policy import Encoders, ModelPolicy
 from photoorg.core.store.catalog import Catalog, CatalogError
+from photoorg.core.store.failures import Cause, causes
+from photoorg.core.store.failures import counts as failure_counts
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class IndexOutcome:
     scan: ScanReport
     summary: IndexSummary
     notes: list[str] = field(default_factory=list)
+    failures: list[Cause] = field(default_factory=list)  # this run's, one per stage and cause
 
 
 __all__ = ["Change", "IndexOutcome", "Library", "LibraryError", "Listener", "SearchOutcome"]
@@ -211,7 +214,7 @@ class Library(Decisions):
         ctx = self.run_pipeline(control=control, listener=listener, **kwargs)
         if ctx.summary.embedded:
             self.save_search_cache()
-        return IndexOutcome(report, ctx.summary, ctx.notes)
+        return IndexOutcome(report, ctx.summary, ctx.notes, ctx.run_failures())
 
     def require_target_model(self, progress: Any = None) -> Any:
         """Load the model the pipeline embeds with (downloading it with ``progress``) and
@@ -251,7 +254,10 @@ class Library(Decisions):
 
         try:
             SearchIndex(self.catalog_path).close(save=True)
-        except Exception:  # an optimisation only: search rebuilds it when missing
+        except OSError as exc:  # an optimisation only: search rebuilds it when missing
+            log.warning("could not write the search cache (%s); the next search starts "
+                        "slower", exc.strerror or exc)
+        except Exception:
             log.exception("could not write the search cache")
 
     # -- status --------------------------------------------------------------------------
@@ -271,6 +277,7 @@ class Library(Decisions):
             "skipped_reasons": counts["skipped_reasons"],
             "offline": counts["offline"],
             "missing": counts["missing"],  # files gone, rows kept (core.missing)
+            "videos": counts["videos"],  # of the readable items, how many are videos
             "model": target.spec if target else None,
         }
         if active and target and active.id != target.id:
@@ -286,7 +293,14 @@ class Library(Decisions):
         gone = missing_folders(cat)
         if gone:
             result["missing_folders"] = [{"path": str(f.path), "photos": f.photos} for f in gone]
+        # photos (or steps) per stage whose last try failed: tried again on a later run
+        result["failures"] = failure_counts(cat)
         return result
+
+    def failures(self, since: float = 0.0, examples: int = 3) -> list[Cause]:
+        """What failed (since a time; 0: everything standing), one entry per stage and
+        cause, with a few example photos."""
+        return causes(self.reader(), since=since, examples=examples)
 
     def set_read_text(self, on: bool) -> None:
         """The library setting that turns the OCR stage on or off (kept in the catalog)."""
@@ -583,3 +597,27 @@ class Library(Decisions):
 
         found = ev.refresh_events(self.writer, min_photos=min_photos or ev.MIN_PHOTOS)
         return ev.list_events(found, include_all=include_all)
+
+    # -- stacks --------------------------------------------------------------------------
+
+    def stacks(self, *, include_unstacked: bool = True) -> list[Any]:
+        """RAW+JPEG pairs, Live Photos and bursts (:mod:`photoorg.core.groups.stacks`),
+        found again first for photos in none yet."""
+        from photoorg.core.groups import stacks as st
+
+        if st.is_stale(self.writer):
+            st.refresh(self.writer)
+        return st.stacks(self.reader(), include_unstacked=include_unstacked)
+
+    def unstack(self, stack_id: int) -> None:
+        """Show a stack's members one by one (undo restacks it)."""
+        from photoorg.core.groups import stacks as st
+
+        if not st.unstack(self.writer, stack_id):
+            raise LibraryError(f"no stacked stack {stack_id}")
+
+    def restack(self, stack_id: int) -> None:
+        from photoorg.core.groups import stacks as st
+
+        if not st.restack(self.writer, stack_id):
+            raise LibraryError(f"no unstacked stack {stack_id}")

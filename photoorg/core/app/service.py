@@ -139,6 +139,9 @@ class LibraryService:
         self._jobs: collections.deque[dict[str, Any]] = collections.deque()
         self._jobs_cond = threading.Condition()
         self._download_cancel = threading.Event()
+        # the library's one write connection belongs to the thread that runs the pipeline
+        # (run()); the query thread hands it what to write
+        self._new_target: tuple[str, int] | None = None
 
     # -- commands (any thread) ---------------------------------------------------------
 
@@ -218,7 +221,7 @@ class LibraryService:
         self.event("model", state=state, spec=spec, message=message)
 
     def _spec(self, cat: Catalog | None = None) -> str:
-        return self.library.models.target_spec(cat or self.library.writer)
+        return self.library.models.target_spec(cat or self.library.reader())
 
     def _download(self, spec: str) -> None:
         """The user chose ``spec`` in the window: fetch it if needed, make it the library's
@@ -239,10 +242,19 @@ class LibraryService:
         if encoder is not None:
             self.library.models.requested = spec
             dim = getattr(encoder, "dim", None)
-            if dim:  # remembered by the library even if the window closes before indexing
-                self.library.writer.set_target_model(spec_of(encoder), int(dim))
+            if dim:  # written by the pipeline's thread, the one that owns the writer
+                with self._jobs_cond:
+                    self._new_target = (spec_of(encoder), int(dim))
             self._restart_watcher = True
             self.commands.put("rescan")  # index with it
+
+    def _apply_new_target(self) -> None:
+        """(The writer's thread) make the model the user chose the library's target;
+        remembered even if the window closes before indexing."""
+        with self._jobs_cond:
+            target, self._new_target = self._new_target, None
+        if target is not None:
+            self.library.writer.set_target_model(*target)
 
     # -- queries (their own thread) ------------------------------------------------------
 
@@ -315,6 +327,7 @@ class LibraryService:
         cat = self.library.writer
         try:
             while not self._quit.is_set():
+                self._apply_new_target()
                 self._restart_watcher = False
                 if self.watch:
                     self._run_watching(cat)
@@ -327,6 +340,7 @@ class LibraryService:
             with self._jobs_cond:
                 self._jobs_cond.notify_all()
             queries.join(timeout=10)
+            self._apply_new_target()
             self.library.close()
         return 0
 
@@ -366,6 +380,7 @@ class LibraryService:
 
     def _pass(self, cat: Catalog) -> None:
         """Scan, then the library's pipeline (the same as ``photoorg index``)."""
+        self._apply_new_target()
         lib = self.library
         if not cat.roots():  # nothing to do but have the model ready for the first folder
             self._prepare_model(cat)
@@ -515,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     data = config.data_dir(args.data_dir)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    from photoorg.logsetup import RepeatFilter
+
+    for handler in logging.getLogger().handlers:  # repeats summarised, rate-limited
+        handler.addFilter(RepeatFilter())
     if args.nice:
         lower_priority()
     out_lock = threading.Lock()

@@ -337,6 +337,13 @@ def unreadable(state: State) -> list[browse.Unreadable]:
     return browse.unreadable(state["cat"])
 
 
+def problems(state: State) -> list[Any]:
+    """What failed and waits for a retry, one :class:`failures.Cause` per stage and cause."""
+    from photoorg.core.store import failures
+
+    return failures.causes(state["cat"])
+
+
 def retry_unreadable(state: State, ids: list[int] | None = None) -> int:
     return browse.retry_unreadable(state["cat"], ids)
 

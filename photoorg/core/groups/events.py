@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from photoorg.core.groups import clusters as cl
 from photoorg.core.groups.places import haversine_km
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 
 MAX_GAP_S = 3 * 3600  # a night's sleep is longer; a lunch break is not
 DAY_STARTS_AT_H = 4  # photos before 4 a.m. belong to the evening before
@@ -158,7 +158,8 @@ def library_shots(cat: Catalog) -> list[Shot]:
     """Every dated, readable photo of the library (not those whose file went missing)."""
     rows = cat.query(
         "SELECT id, taken_at, tz_offset, latitude, longitude FROM photos "
-        "WHERE taken_at IS NOT NULL AND status != 'skipped' AND missing_since IS NULL"
+        "WHERE taken_at IS NOT NULL AND status != 'skipped' AND missing_since IS NULL "
+        f"AND id NOT IN ({STACKED_AWAY})"  # a stack is one shot
     )
     return make_shots(rows)
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from photoorg.core.groups.clusters import mean_position
 from photoorg.core.groups.regroup import Group, ReconcileReport, _Stored, reconcile
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_EPS_KM = 1.5
@@ -235,7 +235,8 @@ def place_name(latitude: float, longitude: float) -> str | None:
 def _gps_photos(cat: Catalog, ids: Iterable[int] | None = None) -> dict[int, tuple[float, float]]:
     sql = (
         "SELECT id, latitude, longitude FROM photos WHERE status != 'skipped' AND "
-        "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude = 0 AND longitude = 0)"
+        "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT (latitude = 0 AND longitude = 0) "
+        f"AND id NOT IN ({STACKED_AWAY})"  # a stack is one photo of the place
     )
     if ids is None:
         rows = cat.query(sql)

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import apsw
+
+from photoorg.core.media import pixels
 from photoorg.core.media.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
+from photoorg.core.store import failures, pixel_signatures
 from photoorg.core.store.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -98,6 +102,7 @@ class IndexControl:
 class IndexSummary:
     embedded: int = 0
     skipped: int = 0
+    failed: int = 0  # not read this time for a reason that may pass: tried again later
     faces_photos: int = 0
     text_photos: int = 0
     seconds: float = 0.0
@@ -132,6 +137,16 @@ class _Decoded:
     active_tensor: Any = None  # for the active model during a switch, when it differs
     info: PhotoInfo | None = None
     error: DecodeError | None = None
+    signature: Any = None  # pixels.Signature, from the same decode (None: the stage retries)
+
+
+def _signature(image: Any, path: Path) -> Any:
+    """The pixel signature of the decoded image (never fatal: the pixels stage retries)."""
+    try:
+        return pixels.signature(image)
+    except Exception:
+        log.exception("no pixel signature for %s", path)
+        return None
 
 
 def default_decode_workers() -> int:
@@ -177,6 +192,7 @@ class Indexer:
     def run(self) -> IndexSummary:
         """Index until nothing waits (or cancelled). Safe to call again at any time."""
         started = time.monotonic()
+        run_started = time.time()
         summary = IndexSummary()
         total = self.cat.count_pending_embedding(self.model.id)
         progress = Progress("embedding", total=total)
@@ -184,12 +200,13 @@ class Indexer:
         self.listener.on_progress(progress)
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
             while not self.control.cancelled:
-                work = self.cat.pending_embedding(self.model.id, limit=2048)
+                work = self.cat.pending_embedding(self.model.id, limit=2048,
+                                                  tried_since=run_started)
                 if not work:
                     break
                 for batch in self._batches(pool, work):
                     self._commit_batch(batch, summary)
-                    progress.done = summary.embedded + summary.skipped
+                    progress.done = summary.embedded + summary.skipped + summary.failed
                     progress.total = max(progress.total, progress.done)
                     progress.skipped = summary.skipped
                     progress.rate = rate.add(progress.done)
@@ -219,14 +236,24 @@ class Indexer:
 
         try:
             metadata_import.import_stage(self.cat, photo_ids, lambda: self.control.cancelled)
-        except Exception:
+        except (apsw.FullError, apsw.IOError, apsw.ReadOnlyError):
+            raise  # the catalog cannot be written: the run stops with that error
+        except Exception as exc:
             log.exception("importing the metadata of new photos failed")
+            failures.record_step(self.cat, "metadata", "import", "importing metadata failed "
+                                 f"({failures.describe(exc)})")
+        else:
+            failures.clear_step(self.cat, "metadata", "import")
         if not photo_ids:
             return
         try:
             grouping.after_index(self.cat, photo_ids, self.text_encoder)
-        except Exception:
+        except Exception as exc:
             log.exception("assigning new photos to clusters failed")
+            failures.record_step(self.cat, "clusters", "new photos", "adding new photos to "
+                                 f"places, scenes and pets failed ({failures.describe(exc)})")
+        else:
+            failures.clear_step(self.cat, "clusters", "new photos")
 
     def _batches(
         self, pool: ThreadPoolExecutor, work: list[tuple[int, Path]]
@@ -266,7 +293,7 @@ class Indexer:
 
     def _decode(self, photo_id: int, path: Path) -> _Decoded:
         try:
-            side = self.embedder.image_size
+            side = max(self.embedder.image_size, pixels.MIN_SIDE)  # the signature needs it
             if self.active_embedder is not None:
                 side = max(side, self.active_embedder.image_size)
             photo: DecodedPhoto = decode_photo(path, min_side=side)
@@ -275,7 +302,8 @@ class Indexer:
                 self.active_embedder.preprocess(photo.image)
                 if self.active_embedder is not None else None
             )
-            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info)
+            return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info,
+                            signature=_signature(photo.image, path))
         except DecodeError as exc:
             return _Decoded(photo_id, path, error=exc)
         except Exception as exc:  # a decoder bug must cost one photo, not the run
@@ -286,6 +314,11 @@ class Indexer:
         import torch
 
         good = [d for d in batch if d.error is None]
+        # a read error that may pass leaves the photo pending (tried again on a later run)
+        retry = [d for d in batch if d.error is not None
+                 and d.error.reason in failures.TRANSIENT_READ_ERRORS]
+        skipped = [d for d in batch if d.error is not None
+                   and d.error.reason not in failures.TRANSIENT_READ_ERRORS]
         vectors = (
             self.embedder.encode_image_tensors(torch.stack([d.tensor for d in good]))
             if good
@@ -315,19 +348,29 @@ class Indexer:
                     longitude=info.longitude,
                     camera=info.camera,
                     tz_offset=info.tz_offset,
+                    duration=info.duration,
                 )
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
-            for decoded in batch:
-                if decoded.error is not None:
-                    err = decoded.error
-                    self.cat.mark_skipped(decoded.photo_id, err.reason, err.detail)
-                    summary.skipped_reasons[err.reason] = (
-                        summary.skipped_reasons.get(err.reason, 0) + 1
-                    )
+            pixel_signatures.store(self.cat, [(d.photo_id, d.signature) for d in good
+                                    if d.signature is not None])
+            for stage in ("embed", "info"):  # read now: what the info stage lacked too
+                failures.clear(self.cat, stage, [d.photo_id for d in good])
+            for decoded in retry:
+                assert decoded.error is not None
+                failures.record(self.cat, "embed", {
+                    decoded.photo_id: f"could not read the file ({decoded.error.reason})"})
+            for decoded in skipped:
+                err = decoded.error
+                assert err is not None
+                self.cat.mark_skipped(decoded.photo_id, err.reason, err.detail)
+                summary.skipped_reasons[err.reason] = (
+                    summary.skipped_reasons.get(err.reason, 0) + 1
+                )
         summary.embedded += len(good)
+        summary.failed += len(retry)
         summary.new_ids.extend(d.photo_id for d in good)
-        summary.skipped += len(batch) - len(good)
-        for decoded in batch:
+        summary.skipped += len(skipped)
+        for decoded in skipped:
             if decoded.error is not None:
                 self.listener.on_skipped(decoded.path, decoded.error.reason, decoded.error.detail)
 
@@ -338,7 +381,9 @@ def run_face_pass(
 ) -> int:
     """Run a face pass (the pipeline's face detection; or another stage of that shape, named
     by ``phase``) with progress, pause and cancel; returns the photos it processed. Never
-    raises: a failing pass must not take indexing down."""
+    raises: a failing pass must not take indexing down, so its failure is recorded
+    (:mod:`photoorg.core.store.failures`: shown by the CLI, ``status`` and the window) and the
+    photos it did not do stay pending for the next run."""
     progress = Progress(phase, total=cat.count_pending_faces() if phase == "faces" else 0)
 
     def report(done: int, total: int) -> None:
@@ -349,17 +394,24 @@ def run_face_pass(
         done = face_pass(
             cat, progress=report, should_stop=lambda: control.stop_requested(progress, listener)
         )
-    except Exception:
+    except Exception as exc:
         log.exception("%s pass failed", phase)
+        failures.record_step(cat, phase, "pass", f"the {phase} pass failed "
+                             f"({failures.describe(exc)})")
         return 0
+    failures.clear_step(cat, phase, "pass")
     if phase != "faces":
         return done
     try:  # named face regions other tools wrote meet the faces just detected
         from photoorg.core.metadata.importer import apply_named_regions
 
         apply_named_regions(cat)
-    except Exception:
+    except Exception as exc:
         log.exception("matching named face regions failed")
+        failures.record_step(cat, phase, "regions", "matching named face regions failed "
+                             f"({failures.describe(exc)})")
+    else:
+        failures.clear_step(cat, phase, "regions")
     return done
 
 

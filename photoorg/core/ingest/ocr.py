@@ -23,6 +23,7 @@ Issue 11 turns the pipeline into named stages: :func:`text_stage` has the stage 
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
@@ -36,6 +37,7 @@ from PIL import Image
 
 from photoorg.core.media.imaging import load_rgb
 from photoorg.core.search import textindex
+from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,7 @@ def text_stage(
         return 0
     done = 0
     after = 0
+    failed: collections.Counter[str] = collections.Counter()  # logged once per cause
     with ThreadPoolExecutor(decode_workers, thread_name_prefix="ocr-decode") as pool:
         while True:
             work = textindex.pending_text(cat, limit=BATCH * 4, after_id=after)
@@ -188,16 +191,18 @@ def text_stage(
                 if should_stop is not None and should_stop():
                     for _, _, rest in ahead:
                         rest.cancel()
-                    _store(cat, results)
+                    failed.update(_store(cat, results))
+                    failures.log_summary(log, "text", failed)
                     return done
                 results.append(_read_one(pid, path, future, reader))
                 done += 1
                 if len(results) >= BATCH:
-                    _store(cat, results)
+                    failed.update(_store(cat, results))
                     results = []
                 if progress is not None:
                     progress(done, max(total, done))
-            _store(cat, results)
+            failed.update(_store(cat, results))
+    failures.log_summary(log, "text", failed)
     return done
 
 
@@ -207,13 +212,15 @@ def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextRea
         text = reader.read(future.result(), lambda: load_rgb(path, max_side=READ_SIDE))
         return pid, text, "done", None
     except Exception as exc:  # one unreadable photo must not stop the stage
-        log.warning("reading text in %s failed: %s", path, exc)
-        return pid, "", "failed", f"{type(exc).__name__}: {exc}"
+        log.debug("reading text in %s failed", path, exc_info=True)
+        return pid, "", "failed", failures.describe(exc)
 
 
-def _store(cat: Catalog, results: list[tuple[int, str, str, str | None]]) -> None:
+def _store(cat: Catalog, results: list[tuple[int, str, str, str | None]]
+           ) -> collections.Counter[str]:
+    """Store what was read; returns the failures' reasons, counted."""
     if not results:
-        return
+        return collections.Counter()
     with cat.transaction():
         for pid, text, status, detail in results:
             content_hash = cat.scalar("SELECT content_hash FROM photos WHERE id = ?", (pid,))
@@ -223,3 +230,9 @@ def _store(cat: Catalog, results: list[tuple[int, str, str, str | None]]) -> Non
                 continue  # removed meanwhile
             textindex.store_text(cat, pid, text, content_hash=content_hash, status=status,
                                  detail=detail)
+        # a failed read is retried on a later run (bounded); the log says it once per cause
+        failed = {pid: f"reading text failed ({detail})" for pid, _, status, detail in results
+                  if status == "failed"}
+        failures.record(cat, "text", failed)
+        failures.clear(cat, "text", [pid for pid, _, status, _ in results if status == "done"])
+    return collections.Counter(failed.values())

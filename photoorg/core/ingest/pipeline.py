@@ -1,6 +1,7 @@
 """What happens to a photo, in one place: the pipeline as named stages.
 
-    scan → embed → info → metadata → faces → clusters → names → sidecars → text
+    scan → embed → keyframes → info → pixels → metadata → stacks → faces → clusters → names →
+    sidecars → text
 
 ``photoorg index``, ``photoorg watch`` and the window's indexing service all run this very
 pipeline (through :class:`photoorg.core.app.library.Library`). Each stage keeps per-photo state
@@ -12,10 +13,17 @@ stage      needs CLIP   per-photo state
 =========  ===========  =====================================================================
 embed      yes          a vector of the target model (``photos.model_id``; skipped files
                         get ``status = 'skipped'`` with a reason)
+keyframes  yes          videos: a few frames embedded for search (``video_frames``;
+                        ``photo_stages`` 'keyframes', version = the model spec)
 info       no           size, date, GPS, camera read without decoding pixels, for photos the
                         embed stage has not read (no model yet): ``photo_stages`` 'info'
+pixels     no           the pixel signature that decides duplicates (``pixel_signatures``, per
+                        content hash): made by the embed stage from its decode; this stage
+                        decodes only photos embedded before (older catalogs), resumably
 metadata   no           keywords, rating, captions, named regions other tools wrote, for
                         photos the embed stage has not read: ``photo_imports``
+stacks     no           RAW+JPEG, Live Photo and burst stacks (``stacks``; the library's stamp
+                        in meta ``stacks_stamp``: found again only when photos changed)
 faces      no           ``photos.faces_done``; faces join people incrementally
 clusters   pets only    per kind, a fingerprint of its input (:mod:`photoorg.core.groups.grouping`):
                         a kind is re-grouped only when its input changed
@@ -58,6 +66,7 @@ from typing import Any, Protocol
 from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSummary, Progress
 from photoorg.core.models.policy import ModelPolicy
 from photoorg.core.models.towers import trim_heap
+from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -78,6 +87,11 @@ class RunContext:
     decode_workers: int | None = None
     summary: IndexSummary = field(default_factory=IndexSummary)
     notes: list[str] = field(default_factory=list)  # what could not run, for the user
+    started: float = field(default_factory=time.time)  # failures since then are this run's
+
+    def run_failures(self) -> list[failures.Cause]:
+        """What failed in this run, one entry per stage and cause."""
+        return failures.causes(self.cat, since=self.started)
 
     @property
     def stopped(self) -> bool:
@@ -96,11 +110,16 @@ class Stage(Protocol):
 # -- per-photo stages kept in photo_stages ------------------------------------------------
 
 
+RETRY = "retry: "
+
+
 class PhotoStage:
     """A stage that handles photos one batch at a time and records each in ``photo_stages``.
 
     Subclasses set ``name``, ``version`` and write :meth:`run_batch`, returning
-    ``{photo id: error or None}`` for the photos they handled (the others stay pending)."""
+    ``{photo id: error or None}`` for the photos they handled (the others stay pending). An
+    error starting with :data:`RETRY` is a failure that may pass: the photo is not done, and
+    is tried again on a later run (:mod:`photoorg.core.store.failures`)."""
 
     name = ""
     needs_model = False
@@ -117,7 +136,7 @@ class PhotoStage:
             "FROM photos p JOIN roots r ON r.id = p.root_id "
             "LEFT JOIN photo_stages s ON s.photo_id = p.id AND s.stage = ? "
             "WHERE r.online = 1 AND p.status != 'skipped' AND s.photo_id IS NULL "
-            f"AND ({self.where()})"
+            f"AND {failures.waiting_sql(self.name)} AND ({self.where()})"
         )
 
     def pending(self, ctx: RunContext) -> int:
@@ -140,7 +159,11 @@ class PhotoStage:
                 break
             after = photos[-1][0]
             results = self.run_batch(ctx, photos)
-            record_stage(ctx.cat, self.name, self.version, results)
+            retry = {pid: err[len(RETRY):] for pid, err in results.items()
+                     if err is not None and err.startswith(RETRY)}
+            failures.record(ctx.cat, self.name, retry)
+            record_stage(ctx.cat, self.name, self.version,
+                         {pid: err for pid, err in results.items() if pid not in retry})
             progress.done += len(photos)
             if self.phase:
                 ctx.listener.on_progress(progress)
@@ -210,6 +233,7 @@ class EmbedStage:
         total = ctx.summary
         total.embedded += summary.embedded
         total.skipped += summary.skipped
+        total.failed += summary.failed
         total.new_ids += summary.new_ids
         for reason, n in summary.skipped_reasons.items():
             total.skipped_reasons[reason] = total.skipped_reasons.get(reason, 0) + n
@@ -251,11 +275,13 @@ class InfoStage(PhotoStage):
             try:
                 info = read_info(path)
             except DecodeError as exc:
-                results[pid] = str(exc)  # the embed stage records why it is skipped
+                results[pid] = (  # the embed stage records why one is skipped
+                    f"{RETRY}could not read the file ({exc.reason})"
+                    if exc.reason in failures.TRANSIENT_READ_ERRORS else str(exc))
                 continue
             except Exception as exc:  # a reader bug costs one photo's metadata, not the run
-                log.exception("reading the metadata of %s failed", path)
-                results[pid] = repr(exc)
+                log.debug("reading the metadata of %s failed", path, exc_info=True)
+                results[pid] = f"{RETRY}reading size and date failed ({failures.describe(exc)})"
                 continue
             infos.append((pid, info))
             results[pid] = None
@@ -264,7 +290,44 @@ class InfoStage(PhotoStage):
                 ctx.cat.record_info(pid, width=info.width, height=info.height,
                                     taken_at=info.taken_at, latitude=info.latitude,
                                     longitude=info.longitude, camera=info.camera,
-                                    tz_offset=info.tz_offset)
+                                    tz_offset=info.tz_offset, duration=info.duration)
+        return results
+
+
+class PixelsStage(PhotoStage):
+    """Pixel signatures (photoorg.core.media.pixels) for photos embedded before signatures existed
+    (an older catalog): the embed stage makes them from its own decode for every new photo,
+    so this decodes only the backlog, a batch at a time, resuming where it stopped."""
+
+    name = "pixels"
+    version = "1"
+    batch = 64
+    phase = "checking pixels"
+
+    def where(self) -> str:
+        from photoorg.core.store.pixel_signatures import MISSING_SQL
+
+        return MISSING_SQL
+
+    def run_batch(self, ctx: RunContext, photos: Sequence[tuple[int, Path]]
+                  ) -> dict[int, str | None]:
+        from photoorg.core.media import pixels
+        from photoorg.core.media.imaging import DecodeError, decode_photo
+        from photoorg.core.store import pixel_signatures
+
+        results: dict[int, str | None] = {}
+        made = []
+        for pid, path in photos:
+            try:
+                made.append((pid, pixels.signature(
+                    decode_photo(path, min_side=max(224, pixels.MIN_SIDE)).image)))
+                results[pid] = None
+            except DecodeError as exc:
+                results[pid] = str(exc)
+            except Exception as exc:  # costs this photo's signature, recorded with why
+                log.exception("no pixel signature for %s", path)
+                results[pid] = repr(exc)
+        pixel_signatures.store(ctx.cat, made)
         return results
 
 
@@ -338,7 +401,8 @@ class ClustersStage:
 
         if not ctx.cat.roots():
             return []
-        return [k for k in grouping.KINDS if grouping.is_stale(ctx.cat, k)]
+        return [k for k in grouping.KINDS if grouping.is_stale(ctx.cat, k)
+                and failures.step_may_run(ctx.cat, "clusters", k)]
 
     def pending(self, ctx: RunContext) -> int:
         return len(self.stale_kinds(ctx))
@@ -367,9 +431,12 @@ class ClustersStage:
                 grouping.refresh_clusters(ctx.cat, kind, encoder)
             except ImportError as exc:
                 log.info("no %s clusters here: %s", kind, exc)
-            except Exception:
+            except Exception as exc:  # the kind stays stale: grouped again on a later run
                 log.exception("grouping %s failed", kind)
-                ctx.notes.append(f"grouping {kind} failed")
+                failures.record_step(ctx.cat, "clusters", kind,
+                                     f"grouping {kind} failed ({failures.describe(exc)})")
+            else:
+                failures.clear_step(ctx.cat, "clusters", kind)
             ctx.listener.on_progress(Progress("clusters", done=done, total=len(kinds)))
 
 
@@ -519,8 +586,79 @@ class TextStage:
         ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
 
 
-STAGES: list[Any] = [EmbedStage(), InfoStage(), MetadataStage(), FacesStage(), ClustersStage(),
-                     NamesStage(), SidecarStage(), TextStage()]
+KEYFRAME_STAGE = "keyframes"
+
+
+class KeyframeStage:
+    """A few frames of each video embedded with the target model, so search finds a moment
+    inside a clip (:mod:`photoorg.core.ingest.keyframes`)."""
+
+    name = KEYFRAME_STAGE
+    towers = ("visual",)
+    needs_model = True
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.ingest.keyframes import count_pending
+
+        target = ctx.cat.target_model()
+        return count_pending(ctx.cat, target.spec) if target is not None else 0
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.ingest.keyframes import embed_video, pending_videos
+        from photoorg.core.media.imaging import DecodeError
+        from photoorg.core.search.video_frames import store_frames
+
+        target = ctx.cat.target_model()
+        encoder = ctx.models.encoder_for(ctx.cat, "embed")
+        if target is None or encoder is None or getattr(encoder.spec, "name", None) != target.spec:
+            return
+        progress = Progress("keyframes", total=self.pending(ctx))
+        after = 0
+        while not ctx.stopped:
+            videos = pending_videos(ctx.cat, target.spec, limit=8, after=after)
+            if not videos:
+                break
+            after = videos[-1][0]
+            for pid, path in videos:
+                error = None
+                try:
+                    frames = embed_video(path, encoder)
+                except DecodeError as exc:
+                    frames, error = [], str(exc)
+                except Exception as exc:  # one video's frames, not the run
+                    log.exception("keyframes of %s failed", path)
+                    frames, error = [], repr(exc)
+                with ctx.cat.transaction():
+                    store_frames(ctx.cat, pid, target.id, frames)
+                    record_stage(ctx.cat, KEYFRAME_STAGE, target.spec, {pid: error})
+                progress.done += 1
+                progress.current = str(path)
+                ctx.listener.on_progress(progress)
+                if ctx.control.stop_requested(progress, ctx.listener):
+                    return
+
+
+class StacksStage:
+    """RAW+JPEG pairs, Live Photos and bursts become stacks once their dates are read
+    (:mod:`photoorg.core.groups.stacks`); runs again only when the photos changed."""
+
+    name = "stacks"
+    needs_model = False
+
+    def pending(self, ctx: RunContext) -> int:
+        from photoorg.core.groups import stacks
+
+        return int(stacks.is_stale(ctx.cat))
+
+    def run(self, ctx: RunContext) -> None:
+        from photoorg.core.groups import stacks
+
+        stacks.refresh(ctx.cat)
+
+
+STAGES: list[Any] = [EmbedStage(), KeyframeStage(), InfoStage(), PixelsStage(), MetadataStage(),
+                     StacksStage(), FacesStage(), ClustersStage(), NamesStage(), SidecarStage(),
+                     TextStage()]
 """The pipeline, in order (after the scan)."""
 
 
@@ -553,11 +691,13 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
                     getattr(st, "unit", "photos"): int(pending),
                     "seconds": round(time.monotonic() - stage_start, 3)}
             trim_heap()  # what the stage freed, for the next (glibc keeps it otherwise)
-        except Exception:
+            failures.clear_step(ctx.cat, st.name, "stage")
+        except Exception as exc:
             if st.needs_model:
                 raise  # the model failed mid-run: the caller retries later
             log.exception("pipeline stage %s failed", st.name)
-            ctx.notes.append(f"{st.name} failed")
+            failures.record_step(ctx.cat, st.name, "stage",
+                                 f"the {st.name} stage failed ({failures.describe(exc)})")
     ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
     ctx.summary.cancelled = ctx.control.cancelled
     ctx.summary.seconds = time.monotonic() - started

@@ -26,14 +26,15 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
+from photoorg.core.media.errors import REASON_TOO_LARGE, DecodeError
 from photoorg.core.media.platform_paths import os_path
+from photoorg.core.media.video import VIDEO_EXTENSIONS
 
 MAX_PIXELS: int = 200_000_000
 
 REASON_EMPTY = "empty file"
 REASON_CORRUPT = "truncated or corrupt image"
 REASON_UNRECOGNISED = "not a recognised image format"
-REASON_TOO_LARGE = "image too large"
 REASON_PERMISSION = "permission denied"
 REASON_VANISHED = "file vanished"
 REASON_NOT_REGULAR = "not a regular file"
@@ -63,11 +64,44 @@ def _avif_supported() -> bool:
 
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".bmp",
+     ".gif"}
     | _HEIF_EXTENSIONS
     | ({".avif"} if _avif_supported() else set())
     | RAW_EXTENSIONS
+    | VIDEO_EXTENSIONS
 )
+# Image formats photoorg does not read: listed (skipped, "not supported (TGA)") so the user
+# sees them in Couldn't read instead of wondering where they went.
+UNSUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".j2k": "JPEG 2000", ".jp2": "JPEG 2000", ".jpx": "JPEG 2000", ".jpf": "JPEG 2000",
+    ".tga": "TGA", ".sgi": "SGI", ".rgb": "SGI", ".bw": "SGI", ".eps": "EPS", ".ps": "EPS",
+    ".dds": "DDS", ".avifs": "AVIF sequence", ".psd": "Photoshop", ".xcf": "GIMP",
+    ".jxl": "JPEG XL", ".ico": "icon", ".icns": "icon", ".pcx": "PCX", ".ppm": "PPM",
+    ".pgm": "PGM", ".pbm": "PBM", ".exr": "OpenEXR", ".hdr": "Radiance HDR", ".svg": "SVG",
+    ".qoi": "QOI", ".x3f": "Sigma RAW", ".rw1": "RAW", ".3fr": "Hasselblad RAW",
+    ".iiq": "Phase One RAW", ".mos": "Leaf RAW", ".kdc": "Kodak RAW", ".mrw": "Minolta RAW",
+    ".nrw": "Nikon RAW", ".sr2": "Sony RAW", ".srf": "Sony RAW", ".erf": "Epson RAW",
+}
+REASON_NOT_SUPPORTED = "not supported"
+if _avif_supported():
+    UNSUPPORTED_EXTENSIONS.pop(".avif", None)
+for _ext in SUPPORTED_EXTENSIONS:
+    UNSUPPORTED_EXTENSIONS.pop(_ext, None)
+
+# Pillow refuses PNG text chunks over 1 MB ("truncated or corrupt" for a Photoshop export
+# with a 1.15 MB XMP packet); 16 MB still guards against a decompression bomb.
+_MAX_TEXT_CHUNK = 16 * 1024 * 1024
+
+
+def _raise_text_guard() -> None:
+    from PIL import PngImagePlugin
+
+    PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, _MAX_TEXT_CHUNK)
+    PngImagePlugin.MAX_TEXT_MEMORY = max(PngImagePlugin.MAX_TEXT_MEMORY, 4 * _MAX_TEXT_CHUNK)
+
+
+_raise_text_guard()
 
 # Pillow plugins we let identify a file; anything else (EPS, PSD, ICO, ...) is "not recognised".
 # EPS in particular would shell out to Ghostscript.
@@ -102,18 +136,6 @@ _OFFSET_RE = re.compile(r"\s*(?:(Z)|([+-])(\d{1,2}):?(\d{2}))")
 _CR3_CANON_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 
 
-class DecodeError(Exception):
-    """A file could not be decoded; ``reason`` is a short category, ``detail`` file-specific."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.detail}" if self.detail else self.reason
-
-
 @dataclass(frozen=True)
 class PhotoInfo:
     """Metadata of a photo; width/height are full-resolution and after EXIF orientation."""
@@ -127,6 +149,7 @@ class PhotoInfo:
     orientation: int
     format: str
     tz_offset: int | None = None  # minutes east of UTC, when EXIF recorded it (OffsetTime*)
+    duration: float | None = None  # seconds, for a video (its poster frame is the image)
 
 
 @dataclass
@@ -170,7 +193,8 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
     name = os.path.basename(os.fsdecode(path))
     if name.startswith("._"):  # macOS AppleDouble side files, not images
         return False
-    return os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+    ext = os.path.splitext(name)[1].lower()
+    return ext in SUPPORTED_EXTENSIONS or ext in UNSUPPORTED_EXTENSIONS
 
 
 def decode_photo(
@@ -235,6 +259,12 @@ def _decode(
         name = os_path(os.fsdecode(path))  # \\?\ prefix for long paths on Windows
         ext = os.path.splitext(name)[1].lower()
         _check_regular_file(name)
+        if ext in UNSUPPORTED_EXTENSIONS:
+            raise DecodeError(f"{REASON_NOT_SUPPORTED} ({UNSUPPORTED_EXTENSIONS[ext]})",
+                              "photoorg does not read this image format")
+        # a photo with a video's name (a renamed or mislabelled JPEG) is read as the photo
+        if ext in VIDEO_EXTENSIONS and _sniff_file(name) is None:
+            return _decode_video(name, min_side, max_side, max_pixels, want_image)
         if ext not in RAW_EXTENSIONS:
             return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
         try:
@@ -244,6 +274,24 @@ def _decode(
             if raw_error.reason != REASON_RAW_UNSUPPORTED or _sniff_file(name) in (None, "TIFF"):
                 raise
             return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
+
+
+def _decode_video(
+    name: str, min_side: int | None, max_side: int | None, max_pixels: int, want_image: bool
+) -> tuple[Image.Image | None, PhotoInfo]:
+    """A video as a photo: its poster frame, and what the container says."""
+    from photoorg.core.media import video
+
+    if want_image:
+        image, vinfo = video.poster(name, min_side=min_side, max_side=max_side)
+    else:
+        image, vinfo = None, video.probe(name)
+    _check_pixels(vinfo.width, vinfo.height, max_pixels)
+    info = PhotoInfo(width=vinfo.width, height=vinfo.height, taken_at=vinfo.taken_at,
+                     latitude=vinfo.latitude, longitude=vinfo.longitude, camera=vinfo.camera,
+                     orientation=1, format=f"video/{vinfo.codec}", tz_offset=vinfo.tz_offset,
+                     duration=vinfo.duration)
+    return image, info
 
 
 _warnings_lock = threading.Lock()
@@ -294,7 +342,7 @@ def _guard() -> Iterator[None]:
         except Image.DecompressionBombError as exc:
             raise DecodeError(REASON_TOO_LARGE, str(exc)) from exc
         except UnidentifiedImageError as exc:
-            raise DecodeError(REASON_UNRECOGNISED, str(exc)) from exc
+            raise DecodeError(REASON_UNRECOGNISED, _readable(str(exc))) from exc
         except FileNotFoundError as exc:
             raise DecodeError(REASON_VANISHED, str(exc)) from exc
         except PermissionError as exc:
@@ -310,6 +358,15 @@ def _guard() -> Iterator[None]:
             raise DecodeError(REASON_READ_ERROR, str(exc)) from exc
         except Exception as exc:  # SyntaxError, ValueError, struct.error, EOFError, ...
             raise DecodeError(REASON_CORRUPT, f"{type(exc).__name__}: {exc}") from exc
+
+
+_PY_OBJECT = re.compile(r"<_?[\w.]+ (?:name=(['\"]).*?\1[^>]*|object at 0x[0-9a-f]+)>")
+
+
+def _readable(text: str) -> str:
+    """Pillow's messages without Python object reprs ("cannot identify image file
+    <_io.BufferedReader name='...'>" -> "cannot identify image file")."""
+    return _PY_OBJECT.sub("", text).strip() or "unknown format"
 
 
 def _check_regular_file(name: str) -> None:
@@ -401,7 +458,7 @@ def _decode_pillow(
             if not heif_ok and (kind == "HEIF" or ext in _HEIF_EXTENSIONS):
                 raise DecodeError(REASON_HEIF_NOT_INSTALLED, name) from exc
             if kind:  # Pillow reports a damaged header as "cannot identify"
-                raise DecodeError(REASON_CORRUPT, f"damaged {kind} file: {exc}") from exc
+                raise DecodeError(REASON_CORRUPT, f"damaged {kind} file") from exc
             raise
         with im:
             return _from_pillow_image(im, min_side, max_side, max_pixels, want_image, slack)

@@ -11,8 +11,10 @@ Linux tests check the Windows rules; the few that touch the disk say so.
   systems that ignore case, whatever their letter case (:func:`match_key`). The catalog
   keeps the name as the disk spells it, so that it opens on every file system.
 * Paths of 260 characters or more need the ``\\\\?\\`` prefix on Windows (:func:`long_path`).
-* Names that Windows forbids (``a:b?.jpg`` on a Linux share) are indexed as they are; a
-  file *we* name after a photo (an export) goes through :func:`windows_safe_name`.
+* Names that Windows forbids (``a:b?.jpg`` on a Linux share) are indexed as they are; where
+  a Samba share shows them to Windows through private-use stand-ins, the window shows the
+  name as meant (:func:`display_name`). photoorg names no file after a photo (sidecars take
+  their photo's name on its own disk), so it needs no "Windows-safe" renaming.
 """
 
 from __future__ import annotations
@@ -36,13 +38,6 @@ WINDOWS_PATH_LIMIT = 248
 LONG_PREFIX = "\\\\?\\"
 LONG_UNC_PREFIX = "\\\\?\\UNC\\"
 
-WINDOWS_FORBIDDEN_CHARS = frozenset('<>:"/\\|?*') | frozenset(chr(c) for c in range(32))
-WINDOWS_RESERVED_NAMES = frozenset(
-    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
-    + [f"COM{i}" for i in range(1, 10)]
-    + [f"LPT{i}" for i in range(1, 10)]
-    + ["COM\u00b9", "COM\u00b2", "COM\u00b3", "LPT\u00b9", "LPT\u00b2", "LPT\u00b3"]
-)
 # Samba's vfs_catia/fruit and Windows' Services for Macintosh show the forbidden ASCII
 # characters of a Linux or Mac file name to Windows as these private-use characters.
 SFM_PRIVATE_USE = {
@@ -88,28 +83,6 @@ def display_name(name: str) -> str:
     if not any(0xF001 <= ord(c) <= 0xF029 for c in name):
         return name
     return "".join(SFM_PRIVATE_USE.get(ord(c), c) for c in name)
-
-
-def windows_unsafe(name: str) -> bool:
-    """Whether Windows refuses ``name`` as a file name (forbidden character, reserved
-    device name, trailing dot or space)."""
-    if not name or any(c in WINDOWS_FORBIDDEN_CHARS for c in name):
-        return True
-    if name[-1] in ". ":
-        return True
-    return name.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_RESERVED_NAMES
-
-
-def windows_safe_name(name: str, replacement: str = "_") -> str:
-    """``name`` made valid on Windows (and so on every system): forbidden characters
-    replaced, trailing dots/spaces dropped, reserved device names prefixed."""
-    out = "".join(replacement if c in WINDOWS_FORBIDDEN_CHARS else c for c in name)
-    out = out.rstrip(". ")
-    if not out:
-        return replacement
-    if out.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_RESERVED_NAMES:
-        out = replacement + out
-    return out
 
 
 def hidden_by_attributes(st: os.stat_result | object) -> bool:

@@ -24,11 +24,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import apsw
 
 from photoorg.core.media.boxes import match_boxes
 from photoorg.core.metadata.read import PhotoMetadata, read_metadata
 from photoorg.core.store import journal
 from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.failures import describe
 from photoorg.core.store.photo_meta import (  # noqa: F401  (re-exported: callers of mi.*)
     FIELDS,
     SOURCE_IMPORTED,
@@ -71,6 +75,7 @@ def import_metadata(
     ids = sorted({int(p) for p in photo_ids})
     paths = cat.paths_for_ids(ids)
     report = ImportReport()
+    fresh: list[tuple[Path, list[str]]] = []
     for pid in ids:
         path = paths.get(pid)
         if path is None or not path.is_file():
@@ -78,16 +83,50 @@ def import_metadata(
         try:
             meta = reader(str(path))
         except Exception as exc:  # a reader bug must cost this photo's metadata, not the run
-            log.exception("reading the metadata of %s failed", path)
-            meta = PhotoMetadata(problems=[f"could not read metadata: {exc!r}"])
+            log.debug("reading the metadata of %s failed", path, exc_info=True)
+            meta = PhotoMetadata(problems=[f"could not read metadata ({describe(exc)})"])
         report.photos += 1
         report.tags_added += _store(cat, pid, meta)
         _index_texts(cat, [pid])
         if meta.problems:
             report.problems[pid] = list(meta.problems)
-            log.warning("metadata of %s partly unreadable: %s", path, "; ".join(meta.problems))
+            if _first_time(path, meta.problems):
+                fresh.append((path, meta.problems))
+    _log_problems(fresh)
     report.faces_named += apply_named_regions(cat, ids)
     return report
+
+
+# what was logged, per file and its state: the same problems of an unchanged file are not
+# logged again on every pass (they stay in the catalog for the window to show)
+_warned: dict[str, tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]] = {}
+_WARNED_MAX = 10_000
+LOGGED_PER_PASS = 5  # files logged one by one per pass; the rest in one line
+
+
+def _first_time(path: Path, problems: list[str]) -> bool:
+    from photoorg.core.metadata.sidecar import find_sidecars
+
+    try:  # the photo and its sidecars as they are now
+        stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in (path, *find_sidecars(path))]
+    except OSError:
+        return True
+    state = (tuple(stats), tuple(problems))
+    if _warned.get(str(path)) == state:
+        return False
+    if len(_warned) >= _WARNED_MAX:
+        _warned.clear()
+    _warned[str(path)] = state
+    return True
+
+
+def _log_problems(fresh: list[tuple[Path, list[str]]]) -> None:
+    for path, problems in fresh[:LOGGED_PER_PASS]:
+        log.warning("metadata of %s partly unreadable: %s", path, "; ".join(problems))
+    if len(fresh) > LOGGED_PER_PASS:
+        log.warning("... and the metadata of %d more photos partly unreadable",
+                    len(fresh) - LOGGED_PER_PASS)
 
 
 # Photos on online folders whose metadata was never read: readable or not yet judged (a
@@ -143,6 +182,8 @@ def _index_texts(cat: Catalog, photo_ids: Iterable[int]) -> None:
     for pid, (title, caption) in texts_for_photos(cat, photo_ids).items():
         try:
             hook(cat, pid, "\n".join(t for t in (title, caption) if t) or None)
+        except (apsw.FullError, apsw.IOError, apsw.ReadOnlyError):
+            raise  # the catalog cannot be written at all: not this photo's problem
         except Exception:
             log.exception("indexing the caption of photo %s for search failed", pid)
 

@@ -102,6 +102,10 @@ def read_metadata(path: str | os.PathLike[str]) -> PhotoMetadata:
     sidecars = []
     for sidecar in find_sidecars(photo):
         try:
+            size = sidecar.stat().st_size
+            if size > xmp.MAX_PACKET_BYTES:  # not even read: a packet this big is refused
+                raise xmp.XmpError(f"{size / 1e6:.1f} MB is more than photoorg reads "
+                                   f"({xmp.MAX_PACKET_BYTES / 1e6:.0f} MB); skipped")
             sidecars.append(_Source(xmp=xmp.parse(sidecar.read_bytes())))
         except (OSError, xmp.XmpError) as exc:
             out.problems.append(f"sidecar {sidecar.name}: {exc}")
@@ -123,9 +127,72 @@ def read_metadata(path: str | os.PathLike[str]) -> PhotoMetadata:
             if region.name.casefold() not in seen:
                 seen.add(region.name.casefold())
                 out.regions.append(region)
+    bound(out)
     for problem in out.problems:
         log.info("metadata of %s: %s", photo, problem)
     return out
+
+
+# Bounds on what other tools' metadata may put in the catalog, per photo: with them a photo
+# adds at most ~10 kB whatever its files hold (real ones: a few keywords, a sentence).
+MAX_KEYWORDS = 200
+MAX_KEYWORD_CHARS = 100
+MAX_KEYWORDS_TOTAL_CHARS = 4000
+MAX_TITLE_CHARS = 500
+MAX_CAPTION_CHARS = 2000
+MAX_LABEL_CHARS = 64
+MAX_REGIONS = 50
+MAX_REGION_NAME_CHARS = 100
+MAX_PROBLEMS = 10
+MAX_PROBLEM_CHARS = 300
+
+
+def _cut(text: str | None, limit: int, what: str, problems: list[str]) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    problems.append(f"{what} of {len(text)} characters cut to {limit}")
+    return text[: limit - 1].rstrip() + "…"
+
+
+def bound(meta: PhotoMetadata) -> None:
+    """Cut or skip what is past the bounds, saying so in ``meta.problems``."""
+    problems = meta.problems
+    kept: list[str] = []
+    long_ones = 0
+    total = 0
+    for word in meta.keywords:
+        if len(word) > MAX_KEYWORD_CHARS:
+            long_ones += 1  # a cut keyword would be a wrong tag: skipped
+            continue
+        if len(kept) >= MAX_KEYWORDS or total + len(word) > MAX_KEYWORDS_TOTAL_CHARS:
+            break
+        kept.append(word)
+        total += len(word)
+    if long_ones:
+        problems.append(f"{long_ones} keywords longer than {MAX_KEYWORD_CHARS} characters "
+                        "skipped")
+    if len(kept) + long_ones < len(meta.keywords):
+        problems.append(f"{len(meta.keywords) - len(kept) - long_ones} keywords past the "
+                        f"first {len(kept)} skipped")
+    meta.keywords = kept
+    meta.title = _cut(meta.title, MAX_TITLE_CHARS, "title", problems)
+    meta.caption = _cut(meta.caption, MAX_CAPTION_CHARS, "caption", problems)
+    if meta.label is not None and len(meta.label) > MAX_LABEL_CHARS:
+        problems.append(f"label of {len(meta.label)} characters skipped")
+        meta.label = None
+    regions = [r for r in meta.regions if len(r.name) <= MAX_REGION_NAME_CHARS]
+    if len(regions) < len(meta.regions):
+        problems.append(f"{len(meta.regions) - len(regions)} face names longer than "
+                        f"{MAX_REGION_NAME_CHARS} characters skipped")
+    if len(regions) > MAX_REGIONS:
+        problems.append(f"{len(regions) - MAX_REGIONS} named regions past the first "
+                        f"{MAX_REGIONS} skipped")
+    meta.regions = regions[:MAX_REGIONS]
+    if len(problems) > MAX_PROBLEMS:
+        rest = len(problems) - MAX_PROBLEMS + 1
+        problems[MAX_PROBLEMS - 1 :] = [f"and {rest} more problems"]
+    problems[:] = [p if len(p) <= MAX_PROBLEM_CHARS else p[: MAX_PROBLEM_CHARS - 1] + "…"
+                   for p in problems]
 
 
 # -- the file's own metadata --------------------------------------------------------------

@@ -72,13 +72,25 @@ def find_packet(data: bytes) -> bytes | None:
     return data[start.start() : start.start() + 65536] if start else None
 
 
+# Real packets are a few kB (a Photoshop export with its edit history ~1-2 MB); past this a
+# packet is refused whole, with a reason, instead of parsed into the catalog.
+MAX_PACKET_BYTES = 4 << 20
+
+
 def parse(packet: str | bytes) -> dict[str, Any]:
-    """Every property of every top-level ``rdf:Description`` of the packet."""
+    """Every property of every top-level ``rdf:Description`` of the packet. Raises
+    :class:`XmpError` for a packet over :data:`MAX_PACKET_BYTES` or one that declares a
+    DOCTYPE or entities (never expanded)."""
     if isinstance(packet, str):
         packet = packet.encode("utf-8")
     packet = packet.strip(b"\x00 \t\r\n")
+    if len(packet) > MAX_PACKET_BYTES:
+        raise XmpError(f"XMP of {len(packet) / 1e6:.1f} MB is more than photoorg reads "
+                       f"({MAX_PACKET_BYTES / 1e6:.0f} MB); skipped")
     m = _PACKET.search(packet)
     body = m.group(0) if m else packet
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise XmpError("XMP declares a DOCTYPE or entities; skipped")
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:

@@ -57,6 +57,7 @@ from photoorg.core.media.imaging import (
 )
 from photoorg.core.people.descriptor import TorchFaceDescriptor, load_torch_descriptor
 from photoorg.core.people.proposals import FaceProposer, Proposal
+from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog, vector_blob
 
 log = logging.getLogger(__name__)
@@ -415,14 +416,18 @@ def default_face_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _analyze(analyzer: FaceAnalyzer, path: Path) -> list[DetectedFace] | DecodeError:
+class _DetectionError(Exception):
+    """Detection could not run on a photo (it stays pending and is retried)."""
+
+
+def _analyze(analyzer: FaceAnalyzer, path: Path) -> list[DetectedFace] | Exception:
     try:
         return analyzer.analyze(path)
     except DecodeError as exc:
         return exc
-    except (RuntimeError, ValueError, MemoryError):  # dlib on a pathological image
-        log.exception("faces: detection failed on %s", path)
-        return []
+    except Exception as exc:  # dlib on a pathological image, memory pressure, a bug
+        log.debug("faces: detection failed on %s", path, exc_info=True)
+        return _DetectionError(f"face detection failed ({type(exc).__name__}: {exc})")
 
 
 def process_pending_faces(
@@ -440,8 +445,11 @@ def process_pending_faces(
     ``workers`` photos are decoded and analysed at once (threads; default one per core);
     the catalog writes stay in this thread, in photo order. A photo's faces and its done
     flag commit together, so a crash redoes at most the photos in hand. Undecodable photos
-    are marked done (their status is the indexer's business); a read error that may pass
-    (vanished, permission, I/O) leaves the photo for next time. Returns photos processed.
+    are marked done (their status is the indexer's business). A photo the detector could
+    not finish, or whose read failed in a way that may pass (vanished, permission, I/O,
+    memory), is not done: its failure is recorded (:mod:`photoorg.core.store.failures`) and it is
+    tried again on a later run. "No faces" means the detector ran and found none. Returns
+    photos processed (done).
     """
     wanted = None if photo_ids is None else set(photo_ids)
     total = cat.count_pending_faces() if wanted is None else len(wanted)
@@ -478,11 +486,13 @@ def process_pending_faces(
                 nxt = next(items, None)
                 if nxt is not None:
                     queue.append((*nxt, pool.submit(_analyze, analyzer, nxt[1])))
-                if isinstance(result, DecodeError):
-                    if result.reason in retry_later:
-                        log.info("faces: %s: %s, will retry", path, result)
-                        continue
-                    result = []
+                if isinstance(result, DecodeError) and result.reason not in retry_later:
+                    result = []  # undecodable: the indexer records why it is skipped
+                if isinstance(result, Exception):
+                    reason = str(result) if isinstance(result, _DetectionError) else (
+                        f"could not read the file ({result.reason})")
+                    failures.record(cat, "faces", {photo_id: reason})
+                    continue
                 cat.store_faces(photo_id, [f.row() for f in result])
                 done += 1
                 if progress is not None:

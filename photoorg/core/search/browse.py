@@ -247,9 +247,13 @@ def retry_unreadable(cat: Catalog, ids: Iterable[int] | None = None) -> int:
 def library_counts(cat: Catalog) -> dict[str, int]:
     """One set of counts for the sidebar, the page and the status bar: ``photos`` (readable,
     on reachable folders: what All photos shows), ``unreadable``, ``offline``, ``waiting``
-    (readable but not yet searchable)."""
+    (readable but not yet searchable), ``failed`` (photos or steps a stage failed on, tried
+    again later: :mod:`photoorg.core.store.failures`)."""
+    from photoorg.core.store import failures
+
     target = cat.target_model()
-    counts = {"photos": 0, "unreadable": 0, "offline": 0, "waiting": 0}
+    counts = {"photos": 0, "unreadable": 0, "offline": 0, "waiting": 0,
+              "failed": sum(failures.counts(cat).values())}
     for online, status, current, n in cat.query(
         "SELECT r.online, p.status, p.model_id IS ?, COUNT(*) FROM photos p "
         "JOIN roots r ON r.id = p.root_id WHERE p.missing_since IS NULL GROUP BY 1, 2, 3",

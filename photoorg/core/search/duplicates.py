@@ -1,5 +1,14 @@
-"""Reviewing near-duplicates (Qt-free): each group with the photo to keep suggested and why,
-"not duplicates" remembered, and "keep this one, move the others to the trash".
+"""Reviewing duplicates (Qt-free): each group with the photo to keep suggested and why,
+"not duplicates" remembered, and "keep this one, move the exact copies to the trash".
+
+Two stages, so that no model's guess can cost a unique photo: pairs are *proposed* by the
+CLIP cosine (at least the threshold) and by the pixels alone (perceptual hashes close,
+:func:`photoorg.core.media.pixels.hash_pairs`, whatever the model); a pair is a duplicate only when
+the pixel check (:func:`photoorg.core.media.pixels.compare`, no model) says so, and says which kind:
+an **exact copy** (same picture resized, recompressed, converted or turned: offered for the
+trash) or an **edited copy** (crop, brightness, filter: shown for review, never pre-selected).
+Photos only alike in meaning ("similar") are never here: that is what Find similar is for.
+A weak model (tiny, random weights) can therefore propose nonsense but never decide.
 
 The suggestion: the largest picture (most pixels); at equal size the original over an edited
 copy (a name like ``IMG_1 (1).jpg``, ``IMG_1-edited.jpg``, ``Copy of …``); then the oldest
@@ -20,6 +29,7 @@ that comes later forms a group without the photos the user said were different.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import json
 import logging
@@ -31,17 +41,22 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
+
+from photoorg.core.media import pixels
 from photoorg.core.search.engine import (
     DEFAULT_DUPLICATE_THRESHOLD,
     Filters,
     SearchIndex,
     keeper_groups,
 )
-from photoorg.core.store import journal, missing
+from photoorg.core.store import journal, missing, pixel_signatures
 from photoorg.core.store.catalog import Catalog
-from photoorg.core.store.trash import TRASH_ACTION
+from photoorg.core.store.trash import TRASH_ACTION, send_to_trash
 
 log = logging.getLogger(__name__)
+
+PROPOSALS_PER_PHOTO = 10  # CLIP proposes at most this many partners per photo
 
 _EDITED = re.compile(
     r"(\(\d+\)$|[-_ ](edit(ed)?|copy|kopie|copie|bearbeitet|modifi[eé])(\d*|[-_ ]\d+)$"
@@ -67,6 +82,8 @@ class Member:
     mtime: float = 0.0
     content_hash: str | None = None
     online: bool = True
+    kind: str = "keeper"  # "keeper", or the pixel check's verdict: pixels.EXACT / EDITED
+    how: str = ""  # what the pixel check saw ("same", "rotated 90", "cropped to 64%", ...)
 
     @property
     def pixels(self) -> int:
@@ -86,9 +103,10 @@ class Group:
     members: list[Member]
     keep: int  # photo id suggested to keep
     why: str
-    similarity: float  # the lowest similarity to the keeper in the group
-    others: list[int] = field(default_factory=list)  # the ones that would go
-    threshold: float = 0.0  # every one of ``others`` is at least this alike to the keeper
+    similarity: float  # the lowest CLIP cosine to the keeper in the group
+    others: list[int] = field(default_factory=list)  # exact copies: pre-selected to go
+    threshold: float = 0.0  # the CLIP cosine that proposed pairs for the pixel check
+    edited: list[int] = field(default_factory=list)  # edited copies: review, never pre-selected
 
     def member(self, photo_id: int) -> Member:
         return next(m for m in self.members if m.id == photo_id)
@@ -148,39 +166,121 @@ def review(
     *,
     filters: Filters | None = None,
     skip_dismissed: bool = True,
+    stats: dict[str, float] | None = None,
 ) -> list[Group]:
-    """Near-duplicate groups, each around its suggested keeper (every other photo at least
-    ``threshold`` alike to it); pairs the user said are not duplicates do not count (unless
-    ``skip_dismissed`` is False). ``index``: an open search index (else one is opened for
-    the call, numpy only)."""
+    """Duplicate groups, each around its suggested keeper: every other photo is a copy of
+    it by the pixel check (exact or edited); pairs the user said are not duplicates do not
+    count (unless ``skip_dismissed`` is False). ``threshold``: the CLIP cosine at which a
+    pair is proposed for the check. ``index``: an open search index (else one is opened for
+    the call, numpy only). ``stats``, when given, receives the candidate count and the pixel
+    stage's time."""
     if index is None:
         with SearchIndex(cat, cache=False, backend="numpy") as owned:
-            pairs = owned.duplicate_pairs(threshold, filters=filters)
-    else:
-        pairs = index.duplicate_pairs(threshold, filters=filters)
-    return groups_from_pairs(cat, pairs, threshold, skip_dismissed=skip_dismissed)
+            return review(cat, threshold, owned, filters=filters,
+                          skip_dismissed=skip_dismissed, stats=stats)
+    clip = {(a, b): s for a, b, s in index.duplicate_pairs(threshold, filters=filters)}
+    eligible = index.filter_ids(filters or Filters())
+    started = time.perf_counter()
+    sigs = pixel_signatures.load(cat, eligible)
+    ids = [i for i in sorted(sigs) if not sigs[i].flat]  # featureless: never a copy
+    proposed = (_nearest(clip, PROPOSALS_PER_PHOTO)
+                | set(pixels.hash_pairs(ids, [sigs[i].phash for i in ids])))
+    verdicts: dict[tuple[int, int], pixels.Match] = {}
+    for a, b in proposed:
+        if a in sigs and b in sigs:
+            match = pixels.compare(sigs[a], sigs[b])
+            if match is not None:
+                verdicts[a, b] = match
+    if stats is not None:
+        stats.update(candidates=len(proposed), pixel_s=time.perf_counter() - started,
+                     signatures=len(sigs), without_signature=len(set(eligible) - set(sigs)))
+    scores = _cosines(index, clip, list(verdicts))
+    return groups_from_matches(cat, {pair: (scores[pair], m) for pair, m in verdicts.items()},
+                               threshold, skip_dismissed=skip_dismissed)
+
+
+def _nearest(pairs: dict[tuple[int, int], float], k: int) -> set[tuple[int, int]]:
+    """Each photo's ``k`` most alike partners among the pairs: a weak model that finds
+    everything alike (random weights: 9,492 of 9,870 pairs above 0.97) proposes O(n k)
+    pairs for the pixel check, not O(n^2)."""
+    partners: dict[int, list[tuple[float, int]]] = {}
+    for (a, b), score in pairs.items():
+        partners.setdefault(a, []).append((score, b))
+        partners.setdefault(b, []).append((score, a))
+    keep: set[tuple[int, int]] = set()
+    for a, found in partners.items():
+        for _, b in heapq.nlargest(k, found):
+            keep.add(_pair_ids(a, b))
+    return keep
+
+
+def _cosines(index: SearchIndex, known: dict[tuple[int, int], float],
+             pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """The CLIP cosine of each pair (0.0 where a photo has no vector): shown, never decisive."""
+    out = {pair: known[pair] for pair in pairs if pair in known}
+    rest = [pair for pair in pairs if pair not in known]
+    for a, b in rest:
+        try:
+            va, vb = index.exact_vectors(np.array([a, b], np.int64))
+            out[a, b] = float(va @ vb)
+        except KeyError:
+            out[a, b] = 0.0
+    return out
 
 
 def groups_from_pairs(cat: Catalog, pairs: Iterable[tuple[int, int, float]],
                       threshold: float, skip_dismissed: bool = True) -> list[Group]:
-    """Groups from the pairs of photos ``(id, id, cosine)`` at least ``threshold`` alike,
-    with details read from the catalog: each group's keeper is the best :func:`keeper_rank`
-    among the photos still free, and only its own look-alikes join it."""
+    """Groups from CLIP pairs ``(id, id, cosine)`` at least ``threshold`` alike, each decided
+    by the pixel check on the photos' stored signatures (pairs without both signatures, or
+    that the pixels say differ, form no group)."""
     pairs = [(int(a), int(b), float(s)) for a, b, s in pairs if s >= threshold]
-    info = _members(cat, sorted({pid for a, b, _ in pairs for pid in (a, b)}))
+    sigs = pixel_signatures.load(cat, sorted({pid for a, b, _ in pairs for pid in (a, b)}))
+    found = {}
+    for a, b, score in pairs:
+        if a in sigs and b in sigs:
+            match = pixels.compare(sigs[a], sigs[b])
+            if match is not None:
+                found[_pair_ids(a, b)] = (score, match)
+    return groups_from_matches(cat, found, threshold, skip_dismissed)
+
+
+def _pair_ids(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def groups_from_matches(cat: Catalog, matches: dict[tuple[int, int], tuple[float, pixels.Match]],
+                        threshold: float, skip_dismissed: bool = True) -> list[Group]:
+    """Groups from the pairs the pixel check called copies (``{(id, id): (cosine, match)}``),
+    with details read from the catalog: each group's keeper is the best :func:`keeper_rank`
+    among the photos still free, and only its own copies join it (no chaining)."""
+    matches = {_pair_ids(a, b): v for (a, b), v in matches.items()}
+    info = _members(cat, sorted({pid for pair in matches for pid in pair}))
     dismissed = dismissed_pairs(cat) if skip_dismissed else set()
 
     def counts(a: Member, b: Member) -> bool:
         return a.identity == b.identity or _pair(a.identity, b.identity) not in dismissed
 
-    alike = [(a, b, s) for a, b, s in pairs
-             if a in info and b in info and counts(info[a], info[b])]
+    from photoorg.core.groups.stacks import same_stack
+
+    stack_of = same_stack(cat)  # a stack's members are one picture, not duplicates
+    alike = [(a, b, score) for (a, b), (score, _) in matches.items()
+             if a in info and b in info and counts(info[a], info[b])
+             and (stack_of.get(a) is None or stack_of.get(a) != stack_of.get(b))]
     out = []
     for raw in keeper_groups(alike, lambda pid: keeper_rank(info[pid])):
-        members = [dataclasses.replace(info[pid], similarity=score) for pid, score in raw]
-        keep, others = members[0], members[1:]
-        out.append(Group(members, keep.id, _why(keep, others),
-                         min(m.similarity for m in others), [m.id for m in others], threshold))
+        keeper = raw[0][0]
+        members = [dataclasses.replace(info[keeper])]
+        for pid, score in raw[1:]:
+            match = matches[_pair_ids(keeper, pid)][1]
+            members.append(dataclasses.replace(info[pid], similarity=score, kind=match.kind,
+                                               how=match.how))
+        members.sort(key=lambda m: (m.kind != "keeper", m.kind != pixels.EXACT,
+                                    -m.similarity, keeper_rank(m)))
+        keep, rest = members[0], members[1:]
+        out.append(Group(members, keep.id, _why(keep, rest),
+                         min(m.similarity for m in rest),
+                         [m.id for m in rest if m.kind == pixels.EXACT], threshold,
+                         [m.id for m in rest if m.kind == pixels.EDITED]))
     return out
 
 
@@ -210,7 +310,7 @@ def move_to_trash(
     and drop their catalog rows; returns the files moved. A file that cannot be trashed
     stays in the catalog, and the error names it."""
     if trash is None:
-        from send2trash import send2trash as trash  # noqa: N813
+        trash = send_to_trash
     moved: list[Path] = []
     moved_ids: list[int] = []
     failed: list[str] = []

@@ -75,6 +75,7 @@ photo and that combined direction (for one part: the plain cosine).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -96,7 +97,7 @@ import numpy as np
 from photoorg.core.groups.clusters import tag_filter_sql
 from photoorg.core.models.policy import search_model
 from photoorg.core.search.textindex import has_text_sql
-from photoorg.core.store.catalog import Catalog, CatalogError, Model
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog, CatalogError, Model
 from photoorg.core.store.photo_meta import rating_filter_sql
 
 log = logging.getLogger(__name__)
@@ -460,6 +461,47 @@ def normalize_rows(mat: np.ndarray) -> np.ndarray:
 # -- the cache file ---------------------------------------------------------------------------
 
 
+def _reserve(f: Any, size: int) -> None:
+    """Allocate ``size`` bytes of ``f`` on disk (raises OSError when there is no room)."""
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is not None:
+        try:
+            fallocate(f.fileno(), 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    at = f.seek(0, os.SEEK_END)  # no fallocate here: write the zeros out
+    chunk = b"\0" * (1 << 20)
+    while at < size:
+        at += f.write(chunk[: min(len(chunk), size - at)])
+    f.flush()
+
+
+def stale_temp(path: Path, max_age_s: float = 3600.0) -> bool:
+    """A ``<name>.<pid>-<tag>.tmp`` file left by a writer that is gone (crashed, killed,
+    out of space): its process no longer runs, or it is older than ``max_age_s``."""
+    try:
+        pid = int(path.suffixes[-2].lstrip(".").split("-")[0]) if len(path.suffixes) > 1 else 0
+    except ValueError:
+        pid = 0
+    try:
+        old = time.time() - path.stat().st_mtime > max_age_s
+    except OSError:
+        return False
+    if old or pid <= 0 or os.name != "posix":
+        return old
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's live process
+        return False
+    return False
+
+
 class _CacheFile:
     """``[4 KiB header][ids int64 x n][pad to 4 KiB][rows float32 x n x dim]``, ids sorted,
     rows normalised; memory-mapped read-only."""
@@ -516,12 +558,19 @@ class _CacheFile:
         if len(head) > _HEADER_BYTES:
             raise ValueError("cache header too long")
         tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(head.ljust(_HEADER_BYTES, b"\0"))
-            f.truncate(size)
-        if not n:
-            return tmp, None
-        mem = np.memmap(tmp, mode="r+", dtype=np.uint8, shape=(size,))
+        try:
+            with open(tmp, "wb") as f:
+                f.write(head.ljust(_HEADER_BYTES, b"\0"))
+                # the space is reserved before the file is mapped: a disk that is full
+                # fails here with ENOSPC, not later with SIGBUS on a write to the mapping
+                _reserve(f, size)
+            if not n:
+                return tmp, None
+            mem = np.memmap(tmp, mode="r+", dtype=np.uint8, shape=(size,))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         return tmp, mem
 
     @staticmethod
@@ -736,7 +785,7 @@ class SearchIndex:
         writers (older than an hour)."""
         with contextlib.suppress(OSError):
             for path in self._cache_dir.glob("search-cache-m*.bin*"):
-                stale_tmp = path.suffix == ".tmp" and time.time() - path.stat().st_mtime > 3600
+                stale_tmp = path.suffix == ".tmp" and stale_temp(path)
                 other = path.suffix == ".bin" and path != self.cache_path(model.id)
                 if stale_tmp or other:
                     with contextlib.suppress(OSError):
@@ -1193,6 +1242,16 @@ class SearchIndex:
                 out[present] = self.exact_vectors(np.asarray(ids, np.int64)[present]) @ qvec
             return out
 
+    def video_moments(self, qvec: np.ndarray) -> dict[int, tuple[float, float]]:
+        """``{video id: (best keyframe score, its second)}`` for the answering model
+        (:mod:`photoorg.core.search.video_frames`)."""
+        from photoorg.core.search.video_frames import best_moments
+
+        with self._lock:
+            if self._model is None or self._model.dim != len(qvec):
+                return {}
+            return best_moments(self._cat, self._model.id, qvec)
+
     def restrict(self, ids: np.ndarray, filters: Filters | None = None,
                  exclude: Iterable[int] = ()) -> np.ndarray:
         """The photos of ``ids`` that ``filters`` allow (skipped ones and offline drives
@@ -1381,7 +1440,8 @@ class SearchIndex:
     def _excluded_ids(self, filters: Filters) -> np.ndarray:
         parts = [r[0] for r in self._cat.query(  # unreadable, or file gone (kept missing)
             "SELECT id FROM photos WHERE status = 'skipped' UNION ALL "  # two index lookups
-            "SELECT id FROM photos WHERE missing_since IS NOT NULL")]
+            "SELECT id FROM photos WHERE missing_since IS NOT NULL UNION ALL "
+            + STACKED_AWAY)]  # a stack is found once, by its cover (core.groups.stacks)
         if not filters.include_offline:
             offline = [r.id for r in self._cat.roots() if not r.online]
             for root_id in offline:

@@ -54,6 +54,7 @@ class Hit:
     score: float
     matched: tuple[str, ...] = ()
     offline: bool = False
+    time: float | None = None  # a video: the second of its best matching keyframe
 
 
 @dataclass
@@ -160,19 +161,62 @@ def _ranked(
     word_page = word_order[offset : offset + k]
     clip_k = k - len(word_page)
     clip_offset = max(0, offset - len(word_order))
+    moments = index.video_moments(qvec)
+    if moments:
+        allowed = index.restrict(np.fromiter(moments, np.int64, len(moments)), filters,
+                                 exclude | set(word_order))
+        moments = {int(v): moments[int(v)] for v in allowed}
     clip_hits, clip_total, cutoff = index.search_page(
-        qvec, filters=filters, k=max(clip_k, 1), offset=clip_offset, min_score=floor,
+        qvec, filters=filters, k=max(clip_k, 1) + (clip_offset if moments else 0),
+        offset=0 if moments else clip_offset, min_score=floor,
         exclude=exclude | set(word_order), relevance=None if show_all else RELEVANCE,
     )
+    clip = [Hit(h.photo_id, h.path, h.score, (), h.offline) for h in clip_hits]
+    if moments:
+        clip, clip_total = _with_moments(index, qvec, clip, clip_total, moments, cutoff)
+        clip = clip[clip_offset:]
     if clip_k <= 0:
-        clip_hits = []
+        clip = []
     page = _hits(index, word_page,
                  [s if s == s else WORD_MATCH_SCORE for s in (score_of[p] for p in word_page)],
                  matches)
-    page += [Hit(h.photo_id, h.path, h.score, (), h.offline) for h in clip_hits[:max(clip_k, 0)]]
+    page = [_at_moment(h, moments) for h in page] if moments else page
+    page += clip[:max(clip_k, 0)]
     total = len(word_order) + clip_total
     return SearchPage(page, total, len(word_order), None if show_all else cutoff,
                       weaker_hidden=not show_all and len(index) > total, used_model=True)
+
+
+def _at_moment(hit: Hit, moments: dict[int, tuple[float, float]]) -> Hit:
+    """A video hit at its best keyframe (scored by it when it beats the poster)."""
+    moment = moments.get(hit.photo_id)
+    if moment is None:
+        return hit
+    return Hit(hit.photo_id, hit.path, max(hit.score, moment[0]), hit.matched, hit.offline,
+               moment[1])
+
+
+def _with_moments(index: SearchIndex, qvec: np.ndarray, clip: list[Hit], clip_total: int,
+                  moments: dict[int, tuple[float, float]], cutoff: float | None
+                  ) -> tuple[list[Hit], int]:
+    """The similarity hits with videos ranked by their best keyframe: a video whose
+    poster did not make the list joins it when a keyframe passes the same cut-off."""
+    floor = -np.inf if cutoff is None else cutoff
+    listed = {h.photo_id for h in clip}
+    merged = [_at_moment(h, moments) for h in clip]
+    lowest = clip[-1].score if clip else -np.inf
+    joining = [v for v, (score, _) in moments.items() if v not in listed and score >= floor]
+    if joining:
+        complete = len(clip) >= clip_total  # every hit passing the floor was fetched
+        posters = index.scores_for(np.asarray(joining, np.int64), qvec)
+        # a video whose poster already passed the floor is counted in clip_total
+        clip_total += int(sum(1 for p in posters if not (p == p and p >= floor)))
+        better = [v for v in joining if complete or moments[v][0] > lowest]
+        for result in index.results_for(better, [moments[v][0] for v in better]):
+            merged.append(Hit(result.photo_id, result.path, result.score, (), result.offline,
+                              moments[result.photo_id][1]))
+    merged.sort(key=lambda h: (-h.score, h.photo_id))
+    return merged, clip_total
 
 
 def _hits(index: SearchIndex, ids: list[int], scores: list[float],

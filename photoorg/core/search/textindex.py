@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.failures import waiting_sql
 
 # What each source is called in results ("matched") and chips.
 KIND_PERSON = "person"
@@ -279,6 +280,11 @@ def suggestions(cat: Catalog) -> list[Suggestion]:
     return sorted(seen.values(), key=lambda s: s.text.casefold())
 
 
+# never read, changed since, or failed and its wait before the next try is over
+_TO_READ = ("t.photo_id IS NULL OR t.content_hash IS NOT p.content_hash OR "
+            f"(t.status = 'failed' AND {waiting_sql('text')})")
+
+
 def pending_text(cat: Catalog, limit: int = 500, after_id: int = 0) -> list[tuple[int, Path]]:
     """Photos the OCR stage has not read (or whose content changed since), oldest first
     from ``after_id``; skipped photos and offline drives wait."""
@@ -286,7 +292,7 @@ def pending_text(cat: Catalog, limit: int = 500, after_id: int = 0) -> list[tupl
         "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
         "LEFT JOIN photo_text t ON t.photo_id = p.id "
         "WHERE p.status != 'skipped' AND r.online = 1 AND p.id > ? "
-        "AND (t.photo_id IS NULL OR t.content_hash IS NOT p.content_hash) "
+        f"AND ({_TO_READ}) "
         "ORDER BY p.id LIMIT ?",
         (int(after_id), int(limit)),
     )
@@ -298,6 +304,6 @@ def count_pending_text(cat: Catalog) -> int:
         "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
         "LEFT JOIN photo_text t ON t.photo_id = p.id "
         "WHERE p.status != 'skipped' AND r.online = 1 "
-        "AND (t.photo_id IS NULL OR t.content_hash IS NOT p.content_hash)"
+        f"AND ({_TO_READ})"
     ) or 0)
 

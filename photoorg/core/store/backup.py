@@ -88,7 +88,14 @@ def make_backup(catalog: Path, data: Path) -> Backup:
             raise BackupError(f"the catalog did not copy cleanly: {problem}")
         os.replace(tmp, dest)
     except apsw.Error as exc:
-        raise BackupError(f"cannot back up {catalog}: {exc}") from exc
+        why = str(exc)
+        # a full disk during the copy may come back as "not an error" (the target's
+        # message, not the step's)
+        if isinstance(exc, apsw.FullError) or why == "not an error":
+            free = shutil.disk_usage(folder).free
+            if isinstance(exc, apsw.FullError) or free < os.path.getsize(catalog):
+                why = f"the disk is full ({free // 1024} kB free)"
+        raise BackupError(f"cannot back up {catalog}: {why}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return Backup(dest, now, dest.stat().st_size)

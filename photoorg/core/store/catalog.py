@@ -38,11 +38,20 @@ from photoorg.core.media.platform_paths import (
     spellings,
     split_under_root,
 )
+from photoorg.core.store.failures import SUFFIX as FAILED_SUFFIX
+from photoorg.core.store.failures import waiting_sql
 from photoorg.core.store.schema import MIGRATIONS
 from photoorg.core.store.vectors import VectorIO, vec_table, vector_blob  # noqa: F401 (API)
 
 SCHEMA_MAJOR = 1
 # a face nobody decided on (automatic, never rejected for anyone): re-detection replaces it
+# A photo shown only inside its stack (a stacked stack's member other than its cover): the
+# views that count pictures (events, places, search) count the stack once, by its cover.
+STACKED_AWAY = (
+    "SELECT m.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+    "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"
+)
+
 _UNDECIDED_FACE = (
     "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
 )
@@ -55,6 +64,17 @@ STATUS_SKIPPED = "skipped"
 STATUS_OFFLINE = "offline"  # derived: a photo whose root is offline
 
 IN_CHUNK = 900  # ids per ``IN (...)`` in :meth:`Catalog.query_in` (SQLite's limit is 32766)
+
+
+class Rows(list):
+    """A statement's rows, all read (what :meth:`Catalog.execute` returns): used like the
+    cursor it replaces (``fetchone``, ``fetchall``, iteration)."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
 
 
 class CatalogError(RuntimeError):
@@ -207,9 +227,11 @@ class Catalog(VectorIO):
                 if not self.conn.getautocommit():
                     self.conn.execute("ROLLBACK")
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> apsw.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Rows:
+        """Run one statement; its rows are read while the lock is held (a cursor stepped
+        later would interleave with another thread's statements on this connection)."""
         with self._lock:
-            return self.conn.execute(sql, params)
+            return Rows(self.conn.execute(sql, params))
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         with self._lock:
@@ -568,6 +590,7 @@ class Catalog(VectorIO):
                 (size, mtime, content_hash, photo_id),
             )
             self.execute("DELETE FROM photo_stages WHERE photo_id = ?", (photo_id,))
+            self.execute("DELETE FROM video_frames WHERE photo_id = ?", (photo_id,))
 
     def delete_photos(self, ids: Iterable[int]) -> None:
         with self.transaction():
@@ -668,13 +691,16 @@ class Catalog(VectorIO):
         longitude: float | None,
         camera: str | None,
         tz_offset: int | None = None,
+        duration: float | None = None,
     ) -> None:
         """``tz_offset``: minutes east of UTC the capture time was recorded with (None: the
-        file gave none, and ``taken_at`` is the camera's wall clock read as UTC)."""
+        file gave none, and ``taken_at`` is the camera's wall clock read as UTC).
+        ``duration``: seconds, for a video (None for a photo)."""
         self.execute(
             "UPDATE photos SET width = ?, height = ?, taken_at = ?, latitude = ?, "
-            "longitude = ?, camera = ?, tz_offset = ? WHERE id = ?",
-            (width, height, taken_at, latitude, longitude, camera, tz_offset, photo_id),
+            "longitude = ?, camera = ?, tz_offset = ?, duration = ? WHERE id = ?",
+            (width, height, taken_at, latitude, longitude, camera, tz_offset, duration,
+             photo_id),
         )
 
     def store_vector(self, photo_id: int, model_id: int, vector: np.ndarray) -> None:
@@ -798,13 +824,16 @@ class Catalog(VectorIO):
 
     # -- work queues -----------------------------------------------------------------
 
-    def pending_embedding(self, model_id: int, limit: int = 10_000) -> list[tuple[int, Path]]:
+    def pending_embedding(self, model_id: int, limit: int = 10_000,
+                          tried_since: float | None = None) -> list[tuple[int, Path]]:
         """Photos that need a vector from ``model_id`` (new, changed, or older model),
         on online roots: first those with no vector at all (new or changed: nothing finds
-        them yet, even during a model switch), then by id."""
+        them yet, even during a model switch), then by id. Photos whose last read failed
+        wait their turn (:mod:`photoorg.core.store.failures`; none failed since ``tried_since``)."""
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
+            f"AND {waiting_sql('embed', tried_since=tried_since)} "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?) "
             "ORDER BY p.model_id IS NOT NULL, p.id LIMIT ?",
             (model_id, limit),
@@ -815,6 +844,7 @@ class Catalog(VectorIO):
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.missing_since IS NULL "
+            f"AND {waiting_sql('embed')} "
             "AND (p.status = 'pending' OR p.model_id IS NOT ?)",
             (model_id,),
         )
@@ -829,7 +859,7 @@ class Catalog(VectorIO):
         rows = self.query(
             "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 AND p.id > ? "
-            "AND p.missing_since IS NULL "
+            f"AND p.missing_since IS NULL AND {waiting_sql('faces')} "
             "ORDER BY p.id LIMIT ?",
             (after_id, limit),
         )
@@ -839,7 +869,7 @@ class Catalog(VectorIO):
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
             "WHERE r.online = 1 AND p.status != 'skipped' AND p.faces_done = 0 "
-            "AND p.missing_since IS NULL"
+            f"AND p.missing_since IS NULL AND {waiting_sql('faces')}"
         )
 
     def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -873,6 +903,8 @@ class Catalog(VectorIO):
                     ).fetchone()[0]
                 ids.append(face_id)
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
+            self.execute("DELETE FROM photo_stages WHERE photo_id = ? AND stage = ?",
+                         (photo_id, "faces" + FAILED_SUFFIX))
         return ids
 
     def count_faces(self) -> int:
@@ -988,6 +1020,10 @@ class Catalog(VectorIO):
                 "GROUP BY p.reason ORDER BY 2 DESC"
             )
         )
+        counts["videos"] = int(self.scalar(
+            "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
+            "WHERE p.duration IS NOT NULL AND p.status != 'skipped' AND r.online = 1 "
+            "AND p.missing_since IS NULL"))
         return {**counts, "skipped_reasons": reasons}
 
     def skipped(self, limit: int = 1000) -> list[tuple[Path, str, str]]:

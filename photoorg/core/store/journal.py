@@ -54,6 +54,7 @@ TABLES: dict[str, Table] = {
         Table("photo_meta", ("photo_id", "field"), ("photo_id", "field", "value", "source")),
         Table("not_faces", ("face_id",), ("face_id", "decided_at")),
         Table("not_duplicates", ("hash_a", "hash_b"), ("hash_a", "hash_b", "decided_at")),
+        Table("stacks", ("id",), ("id", "kind", "cover_id", "state", "created_at")),
     )
 }
 
@@ -201,20 +202,32 @@ def can_undo(cat: Catalog) -> bool:
 
 
 def undo(cat: Catalog, steps: int = 1) -> list[Entry]:
-    """Undo the last ``steps`` decisions (newest first); returns what was undone."""
+    """Undo the last ``steps`` decisions (newest first); returns what was undone.
+
+    All or nothing: when a decision cannot be put back whole (a row it restores refers to
+    a photo or person gone since), nothing is changed and :class:`JournalError` says
+    which decision and why."""
     done: list[Entry] = []
-    with cat.transaction():
-        for entry in history(cat, limit=steps):
-            rows = cat.query(
-                "SELECT id, action, data FROM journal WHERE batch = ? AND undone_at IS NULL "
-                "ORDER BY id DESC",
-                (entry.batch,),
-            )
-            for entry_id, action, data in rows:
-                _undo_one(cat, action, json.loads(data))
-                cat.execute("UPDATE journal SET undone_at = ? WHERE id = ?",
-                            (time.time(), entry_id))
-            done.append(entry)
+    current: Entry | None = None
+    try:
+        with cat.transaction():
+            for entry in history(cat, limit=steps):
+                current = entry
+                rows = cat.query(
+                    "SELECT id, action, data FROM journal WHERE batch = ? AND undone_at IS NULL "
+                    "ORDER BY id DESC",
+                    (entry.batch,),
+                )
+                for entry_id, action, data in rows:
+                    _undo_one(cat, action, json.loads(data))
+                    cat.execute("UPDATE journal SET undone_at = ? WHERE id = ?",
+                                (time.time(), entry_id))
+                done.append(entry)
+    except apsw.ConstraintError as exc:
+        what = f"“{current.summary}”" if current is not None else "the last decision"
+        raise JournalError(
+            f"cannot undo {what}: part of it refers to photos or people that are no longer "
+            f"in the library, so nothing was undone ({exc})") from exc
     return done
 
 
@@ -250,7 +263,7 @@ def _put_back(cat: Catalog, table: Table, row: tuple) -> None:
         cat.execute(f"UPDATE {table.name} SET {sets} WHERE {where}", (*values, *key))
     elif table.insertable:
         marks = ", ".join("?" * len(row))
-        # a row that refers to something gone since (a photo forgotten) cannot come back
-        with contextlib.suppress(apsw.ConstraintError):
-            cat.execute(f"INSERT INTO {table.name}({', '.join(table.columns)}) VALUES({marks})",
-                        row)
+        # a row that refers to something gone since (a photo forgotten) cannot come back:
+        # the ConstraintError rolls the whole undo back (see undo)
+        cat.execute(f"INSERT INTO {table.name}({', '.join(table.columns)}) VALUES({marks})",
+                    row)

@@ -338,10 +338,56 @@ SELECT trim(COALESCE(name, '') || ' ' ||
 FROM clusters WHERE name IS NOT NULL OR (kind = 'places' AND auto_name IS NOT NULL);
 """
 
+# the pixel signature that decides duplicates (photoorg.core.media.pixels), per photo content:
+# photos indexed before get theirs from the "pixels" stage (pipeline), lazily and resumably
+_V10_PIXEL_SIGNATURES = """
+CREATE TABLE pixel_signatures(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    content_hash TEXT,
+    version INTEGER NOT NULL,
+    grey BLOB NOT NULL,
+    aspect REAL NOT NULL,
+    phash INTEGER NOT NULL,
+    colour BLOB NOT NULL
+);
+"""
+
+# Videos (photoorg.core.media.video): a video is a row of photos with a duration (its vector
+# is its poster frame's); a few keyframes per video and model carry their own vectors, so
+# search finds the moment (photoorg.core.search.video_frames).
+_V11_VIDEOS = """
+ALTER TABLE photos ADD COLUMN duration REAL;
+CREATE TABLE video_frames(
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    t REAL NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY(model_id, photo_id, t)
+);
+CREATE INDEX video_frames_photo ON video_frames(photo_id);
+"""
+
+# Stacks (photoorg.core.groups.stacks): RAW+JPEG pairs, Live Photos and bursts shown as one
+# tile; an unstacked stack keeps its row so it is never made again automatically.
+_V12_STACKS = """
+CREATE TABLE stacks(
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('raw_jpeg', 'live', 'burst')),
+    cover_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    state TEXT NOT NULL DEFAULT 'stacked' CHECK (state IN ('stacked', 'unstacked')),
+    created_at REAL NOT NULL
+);
+CREATE TABLE stack_members(
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE
+);
+CREATE INDEX stack_members_stack ON stack_members(stack_id);
+"""
+
 # Numbered migrations of the current major version; index + 1 is the minor version.
 # Faces the user said are not faces ("Not a face" on the unnamed faces): never clustered,
 # never listed again; undone like any decision (a journal table).
-_V10_NOT_FACES = """
+_V13_NOT_FACES = """
 CREATE TABLE IF NOT EXISTS not_faces(
     face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
     decided_at REAL NOT NULL
@@ -350,5 +396,6 @@ CREATE TABLE IF NOT EXISTS not_faces(
 
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
-    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_NOT_FACES,
+    _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_PIXEL_SIGNATURES,
+    _V11_VIDEOS, _V12_STACKS, _V13_NOT_FACES,
 ]

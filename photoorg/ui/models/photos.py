@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from photoorg.core.app.api import PhotoList
+from photoorg.core.app.api import PhotoList, display_name
 from photoorg.ui.thumbstore import ThumbnailStore
 
 Index = QModelIndex | QPersistentModelIndex
@@ -94,9 +94,9 @@ class PhotoListModel(QAbstractListModel):
                 return None
             return self._store.pixmap(self._list.keys[row], self._list.paths[row])
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(self._list.paths[row])
+            return display_name(os.path.basename(self._list.paths[row]))
         if role == Qt.ItemDataRole.ToolTipRole:
-            path = self._list.paths[row]
+            path = display_name(self._list.paths[row])
             score = self._score(row)
             return path if score is None else f"{path}\nmatch {score:.3f}"
         if role == PhotoRole.Id:

@@ -220,10 +220,11 @@ class Sidebar(QTreeView):
                          f"{total:,}" if total else "")]
         library += self._folder_entries(overview)
         unreadable = counts.get("unreadable", 0)
-        if unreadable:
+        if unreadable or counts.get("failed"):
             library.append(Entry(("unreadable", None, "Couldn't read"), "Couldn't read",
-                                 "warning", f"{unreadable:,}",
-                                 "Files that are in your folders but could not be read"))
+                                 "warning", f"{unreadable:,}" if unreadable else "",
+                                 "Files that are in your folders but could not be read, "
+                                 "and work that failed and will be tried again"))
         library.append(Entry(("duplicates", None, "Duplicates"), "Duplicates", "duplicates",
                              "", "Near-identical photos, with the one to keep suggested"))
         library.append(Entry(("events", None, "Events"), "Events", "album", "",

@@ -4,6 +4,7 @@ so nothing is silently left out; Retry puts them back in the indexing queue."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -19,7 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoorg.core.app.api import display_name
+
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STEP_NAMES = {"embed": "Search", "info": "Size and date", "metadata": "Tags from other apps",
+              "faces": "Faces", "clusters": "Grouping", "names": "Name suggestions",
+              "sidecars": "Sidecars", "text": "Words in photos"}
 
 
 class UnreadablePage(QWidget):
@@ -34,8 +40,18 @@ class UnreadablePage(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("pageHint")
         self.summary.setWordWrap(True)
+        self.problems_title = QLabel("Not done yet")
+        self.problems_title.setObjectName("sectionTitle")
+        self.problems = QTreeWidget()  # one line per stage and cause, never one per photo
+        self.problems.setHeaderLabels(["Step", "What failed", "Photos", "For example"])
+        self.problems.setRootIsDecorated(False)
+        self.problems.setUniformRowHeights(True)
+        self.problems.setMaximumHeight(160)
+        self.problems.header().setStretchLastSection(True)
+        self.problems_title.hide()
+        self.problems.hide()
         self.table = QTreeWidget()
-        self.table.setHeaderLabels(["File", "Why", "Details"])
+        self.table.setHeaderLabels(["File", "Folder", "Why", "Details"])
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -43,6 +59,7 @@ class UnreadablePage(QWidget):
         header = self.table.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemDoubleClicked.connect(
             lambda item, _c: self.show_requested.emit(item.toolTip(0)))
@@ -66,6 +83,8 @@ class UnreadablePage(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self.title)
         layout.addWidget(self.summary)
+        layout.addWidget(self.problems_title)
+        layout.addWidget(self.problems)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self._selection_changed()
@@ -94,12 +113,13 @@ class UnreadablePage(QWidget):
         self.table.clear()
         items = []
         for f in files:
-            item = QTreeWidgetItem([f.path.name, f.reason, f.detail])
+            item = QTreeWidgetItem([display_name(f.path.name), display_name(str(f.path.parent)),
+                                    f.reason, f.detail])
             item.setData(0, ID_ROLE, f.id)
-            item.setToolTip(0, str(f.path))
-            item.setToolTip(2, f.detail)
+            item.setToolTip(0, display_name(str(f.path)))
+            item.setToolTip(3, f.detail)
             if not f.online:
-                item.setText(1, f"{f.reason} (folder offline)")
+                item.setText(2, f"{f.reason} (folder offline)")
             items.append(item)
         self.table.addTopLevelItems(items)
         n = len(files)
@@ -114,6 +134,28 @@ class UnreadablePage(QWidget):
                 "Your files are untouched.")
         self.retry_all.setEnabled(bool(n))
         self._selection_changed()
+
+    def set_problems(self, causes: list[Any]) -> None:
+        """``causes``: :class:`photoorg.core.store.failures.Cause`, one line each."""
+        self.problems.clear()
+        for cause in causes:
+            item = QTreeWidgetItem([STEP_NAMES.get(cause.stage, cause.stage), cause.reason,
+                                    f"{cause.count:,}" if cause.photos else "",
+                                    ", ".join(Path(e).name for e in cause.examples)])
+            item.setToolTip(1, cause.line())
+            item.setToolTip(3, "\n".join(cause.examples))
+            self.problems.addTopLevelItem(item)
+        self.problems_title.setVisible(bool(causes))
+        self.problems.setVisible(bool(causes))
+        if causes:
+            self.problems_title.setText(
+                "Not done yet: tried again when indexing runs next"
+                + (" (some have used every try and wait until the file changes)"
+                   if any(c.gave_up for c in causes) else ""))
+
+    def problem_lines(self) -> list[str]:
+        return [self.problems.topLevelItem(i).toolTip(1)
+                for i in range(self.problems.topLevelItemCount())]
 
     def row_count(self) -> int:
         return self.table.topLevelItemCount()

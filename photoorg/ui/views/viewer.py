@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoorg.core.app.api import PhotoDetails
+from photoorg.core.app.api import PhotoDetails, display_name
 from photoorg.ui.icons import icon
 from photoorg.ui.views.canvas import ZoomCanvas
 
@@ -216,7 +216,7 @@ class Viewer(QWidget):
                    position: int, total: int) -> None:
         self.photo_id = photo_id
         self.path = path
-        self.title.setText(os.path.basename(path))
+        self.title.setText(display_name(os.path.basename(path)))
         self.set_position(position, total)
         self.canvas.set_pixmap(preview, "Loading…")
         self.canvas.set_rotation(0)
