@@ -57,6 +57,7 @@ class LibraryController(QObject):
     # indexer): pages that are open refresh from it (a stand-in for the core's change
     # signal of issue 22)
     library_changed = Signal()
+    door_changed = Signal(object)  # the door's Change, from the writer thread (queued)
 
     def __init__(
         self,
@@ -75,7 +76,10 @@ class LibraryController(QObject):
         self.model_spec = model_spec
         self.query = Worker("query", init=engine.open_reader(data),
                             cleanup=engine.close_catalog, parent=self)
-        self.writer = Worker("writer", init=engine.open_writer(data),
+        # one signal drives the pages: the door announces every decision it made
+        self._door_spoke = False
+        self.door_changed.connect(self._on_door_change)
+        self.writer = Worker("writer", init=engine.open_writer(data, self.door_changed.emit),
                              cleanup=engine.close_catalog, parent=self)
         # the viewer's decoding has its own thread: a big original never delays the grid
         self.viewer = Worker("viewer", parent=self)
@@ -467,7 +471,9 @@ class LibraryController(QObject):
                 return
             if after is not None:
                 after(result)
-            self.library_changed.emit()
+            if not self._door_spoke:  # a write the door does not announce (a view setting)
+                self.library_changed.emit()
+            self._door_spoke = False
             self.writes_done.emit(done or what)
             self.refresh_undo()
 
@@ -505,7 +511,9 @@ class LibraryController(QObject):
                                 else Source("all", None, "All photos"))
             self._clusters_changed(reload=True)
             self.refresh_overview()
-            self.library_changed.emit()
+            if not self._door_spoke:
+                self.library_changed.emit()
+            self._door_spoke = False
             self.writes_done.emit(f"Undone: {'; '.join(undone)}" if undone else
                                   "Nothing to undo")
             self.refresh_undo()
@@ -535,6 +543,14 @@ class LibraryController(QObject):
     def add_sample_library(self) -> None:
         self._write(engine.create_sample_library, self.data, what="adding the sample photos",
                     done="Sample photos added", after=lambda _: self._library_changed())
+
+    @Slot(object)
+    def _on_door_change(self, change: Any) -> None:
+        """A decision made through the door (this window's, on the writer thread): the open
+        page refreshes from this one signal."""
+        self._door_spoke = True
+        if not self._closed:
+            self.library_changed.emit()
 
     def _library_changed(self) -> None:
         self.reload()
