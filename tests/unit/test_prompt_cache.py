@@ -85,3 +85,18 @@ def test_a_damaged_cache_costs_time_only(tmp_path: Path, caplog: pytest.LogCaptu
         assert sg.prepare(cat, encoder)  # encoded again, and the cache rewritten
     with _library(tmp_path / "c.sqlite") as cat:
         assert sg.prepare(cat, None)
+
+
+def test_a_read_only_reader_uses_the_cache_without_writing(tmp_path: Path) -> None:
+    """The window's query worker reads the catalog read-only: vectors found in the app's cache
+    answer it, and nothing tries to write them into the catalog (an error before)."""
+    encoder = Counting()
+    prompts = sg._builtin_prompts()
+    with _library(tmp_path / "a.sqlite") as first:
+        sg.prepare(first, encoder)
+        made = sg.stored_prompt_vectors(first, first.active_model().id, prompts)
+    _library(tmp_path / "b.sqlite").close()
+    with Catalog(tmp_path / "b.sqlite", readonly=True) as reader:
+        got = sg.stored_prompt_vectors(reader, reader.active_model().id, prompts)
+        assert reader.scalar("SELECT COUNT(*) FROM prompt_vectors") == 0
+    np.testing.assert_array_equal(got, made)

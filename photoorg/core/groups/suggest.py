@@ -175,12 +175,13 @@ def stored_prompt_vectors(
             if model is not None:
                 prompt_cache.save(model.spec, fresh)
             found.update(fresh)
-        with cat.transaction():
-            for prompt in missing:
-                cat.execute(
-                    "INSERT OR REPLACE INTO prompt_vectors(model_id, prompt, vector) "
-                    "VALUES(?, ?, ?)", (model_id, prompt, vector_blob(found[prompt])))
-                have[prompt] = found[prompt]
+        have.update((p, found[p]) for p in missing)
+        if not cat.readonly:  # a reader (the window's queries) uses them without keeping them
+            with cat.transaction():
+                for prompt in missing:
+                    cat.execute(
+                        "INSERT OR REPLACE INTO prompt_vectors(model_id, prompt, vector) "
+                        "VALUES(?, ?, ?)", (model_id, prompt, vector_blob(found[prompt])))
     return np.stack([have[p] for p in prompts]) if prompts else np.zeros((0, 0), np.float32)
 
 
