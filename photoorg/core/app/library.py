@@ -374,7 +374,7 @@ class Library(Decisions):
         model = self.models.search_model(cat)
         if model is None:
             raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
-        encoder = self.encoders.get(model.spec)
+        encoder = self.encoders.get(model.spec, export=False)
         if encoder is None:
             why = self.encoders.failed.get(model.spec, "")
             if why in ("missing", ""):

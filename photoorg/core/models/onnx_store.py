@@ -21,6 +21,10 @@ SPECS = "specs.json"
 
 
 def root(cache: Path | None) -> Path:
+    """``<cache>/onnx``; ``PHOTOORG_ONNX_CACHE`` names another folder (tests share one
+    export per model across a run)."""
+    if os.environ.get("PHOTOORG_ONNX_CACHE"):
+        return Path(os.environ["PHOTOORG_ONNX_CACHE"])
     if cache is None:
         from photoorg.config import cache_dir
 
