@@ -145,3 +145,21 @@ def test_cli_search_never_imports_torch(tmp_path):
                     "--json"], env)
     assert similar.returncode == 0, similar.stderr
     assert json.loads(similar.stderr.strip().splitlines()[-1]) == {"torch": False}
+
+
+def test_query_vectors_cached_per_model(tmp_path):
+    from photoorg.core.models import query_cache
+
+    lite = light.load_light("photoorg-tiny/bundled", lean=False)
+    enc = query_cache.cached(lite, tmp_path)
+    first = enc.encode_texts(["a dog on the beach"])
+    assert np.array_equal(first, lite.encode_texts(["a dog on the beach"]))
+    lite.release()
+    again = query_cache.cached(lite, tmp_path).encode_texts(["a dog on the beach"])
+    assert np.array_equal(again, first)
+    assert lite.loaded == set()  # from the cache: the text tower was not needed
+    assert (tmp_path / "query-vectors" / f"{lite.weights_key}.npz").is_file()
+    # another model (another key) does not see them
+    other = query_cache.CachedQueries(lite, "other-key", tmp_path)
+    other.encode_texts(["a dog on the beach"])
+    assert lite.loaded == {"text"}

@@ -380,7 +380,9 @@ class Library(Decisions):
             if why in ("missing", ""):
                 why = f"the weights of {model.spec} are not on this computer"
             raise LibraryError(why)
-        return encoder
+        from photoorg.core.models import query_cache
+
+        return query_cache.cached(encoder)
 
     def search(self, query: Any, *, filters: Any = None, k: int = 20, offset: int = 0,
                min_score: float | None = None, exclude: Iterable[int] = (),

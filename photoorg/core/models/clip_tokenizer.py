@@ -80,7 +80,8 @@ class ClipTokenizer:
                  special_tokens: Sequence[str] = ()) -> None:
         import regex
 
-        merges = gzip.open(vocabulary).read().decode("utf-8").split("\n")[1 : _MERGES + 1]
+        with gzip.open(vocabulary) as f:
+            merges = f.read().decode("utf-8").split("\n")[1 : _MERGES + 1]
         pairs = [tuple(m.split()) for m in merges]
         vocab = list(_bytes_to_unicode().values())
         vocab = vocab + [v + "</w>" for v in vocab] + ["".join(p) for p in pairs]

@@ -71,6 +71,11 @@ class LightEmbedder:
         self._in_use = dict.fromkeys(TOWERS, 0)
         self._tokenizer: Any = None
 
+    @property
+    def weights_key(self) -> str:
+        """The weights' identity (the export's folder name; see prompt_cache)."""
+        return self.folder.name
+
     def __repr__(self) -> str:
         return f"LightEmbedder({self.spec.name!r}, dim={self.dim}, image_size={self.image_size})"
 

@@ -22,8 +22,8 @@ import logging
 import os
 import sys
 import time
-from importlib import metadata
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 

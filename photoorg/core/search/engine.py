@@ -82,8 +82,8 @@ import math
 import mmap
 import os
 import re
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import uuid
