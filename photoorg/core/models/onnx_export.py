@@ -86,62 +86,70 @@ def _prep_config(preprocess: Any, image_size: int) -> dict[str, Any] | None:
             "interpolation": resize.interpolation.value}
 
 
-class _Visual:
-    def __init__(self, model: Any) -> None:
-        import torch
+def _visual_module(model: Any) -> Any:
+    """``encode_image(x, normalize=True)`` over the image tower alone (its weights only)."""
+    import torch
 
-        class Module(torch.nn.Module):
-            def __init__(self, clip: Any) -> None:
-                super().__init__()
-                self.clip = clip
+    class Visual(torch.nn.Module):
+        def __init__(self, visual: Any) -> None:
+            super().__init__()
+            self.visual = visual
 
-            def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-                return self.clip.encode_image(pixels, normalize=True)
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.normalize(self.visual(pixels), dim=-1)
 
-        self.module = Module(model).eval()
+    return Visual(model.visual).eval()
 
 
 def _text_module(model: Any) -> tuple[Any, bool]:
     """The text tower over tokens up to the batch's last end-of-text (see
-    ``embedder._encode_text``: the same vectors, a fraction of the work), when the model
-    allows it (``True``); else over the whole context."""
+    ``embedder._encode_text``: the same vectors, a fraction of the work), with the text
+    weights only, when the model allows it (``True``); else ``encode_text`` over the whole
+    context, with the whole model."""
     import torch
     from open_clip.model import CLIP
     from open_clip.transformer import text_global_pool
 
     pool = getattr(model, "text_pool_type", None)
-    trim = (type(model) is CLIP and getattr(model, "attn_mask", None) is not None
-            and pool == "argmax")
-
     blocks = list(getattr(getattr(model, "transformer", None), "resblocks", []))
-    trim = trim and all(_plain_attention(b) for b in blocks)
+    trim = (type(model) is CLIP and getattr(model, "attn_mask", None) is not None
+            and pool == "argmax" and all(_plain_attention(b) for b in blocks))
 
-    class Text(torch.nn.Module):
+    class WholeText(torch.nn.Module):
         def __init__(self, clip: Any) -> None:
             super().__init__()
             self.clip = clip
 
         def forward(self, text: torch.Tensor) -> torch.Tensor:
-            m = self.clip
-            if not trim:
-                return m.encode_text(text, normalize=True)
+            return self.clip.encode_text(text, normalize=True)
+
+    class Text(torch.nn.Module):
+        def __init__(self, clip: Any) -> None:
+            super().__init__()
+            self.token_embedding = clip.token_embedding
+            self.positional_embedding = clip.positional_embedding
+            self.transformer = clip.transformer
+            self.ln_final = clip.ln_final
+            self.text_projection = clip.text_projection
+
+        def forward(self, text: torch.Tensor) -> torch.Tensor:
             length = text.shape[1]
-            cast = m.transformer.get_cast_dtype()
-            x = m.token_embedding(text).to(cast) + m.positional_embedding[:length].to(cast)
-            # the causal mask made in the graph for this length (a slice of the buffer
-            # would be traced as a constant of the example's length)
+            cast = self.transformer.get_cast_dtype()
+            x = self.token_embedding(text).to(cast) + self.positional_embedding[:length].to(cast)
+            # the causal mask made in the graph for this length (a slice of the model's
+            # mask would be traced as a constant of the example's length)
             pos = torch.arange(length, device=text.device)
             upper = pos[None, :] > pos[:, None]
             mask = torch.zeros(upper.shape, dtype=cast).masked_fill(upper, float("-inf"))
             with _traceable_attention(blocks):
-                x = m.transformer(x, attn_mask=mask)
-            x = text_global_pool(m.ln_final(x), text, pool)
-            if m.text_projection is not None:
-                x = (m.text_projection(x) if isinstance(m.text_projection, torch.nn.Linear)
-                     else x @ m.text_projection)
+                x = self.transformer(x, attn_mask=mask)
+            x = text_global_pool(self.ln_final(x), text, pool)
+            proj = self.text_projection
+            if proj is not None:
+                x = proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
             return torch.nn.functional.normalize(x, dim=-1)
 
-    return Text(model).eval(), trim
+    return (Text(model) if trim else WholeText(model)).eval(), trim
 
 
 def _plain_attention(block: Any) -> bool:
@@ -204,13 +212,63 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1)
 
 
-def export(spec: str, cache: Path | None = None) -> Path:
-    """Export the towers of ``spec`` (when not done yet); the folder with the manifest."""
+def _session(path: Path) -> Any:
     import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), ort.SessionOptions(),
+                                providers=["CPUExecutionProvider"])
+
+
+def _export_towers(parsed: Any, cache: Path | None, folder: Path) -> dict[str, Any]:
+    """Export and check one tower at a time (a lean embedder holds one: the export's
+    copies of a tower's weights come on top of that tower only)."""
+    import gc
+
     import torch
 
+    from photoorg.core.models.embedder import load_embedder
+    from photoorg.core.models.towers import trim_heap
+
+    embedder = load_embedder(parsed, cache, lean=True)
+    model = embedder.model
+    tokens = _tokenizer_config(embedder)
+    prep = _prep_config(embedder._preprocess, embedder.image_size)
+    if tokens is None or prep is None:
+        raise ValueError(f"{parsed.name}: its tokenizer or preprocess has no torch-free form")
+    size = embedder.image_size
+    pixels = np.random.default_rng(0).standard_normal((3, 3, size, size)).astype(np.float32)
+    texts = ["a dog on the beach", "", "a photo of a very long " + "word " * 90, "chat"]
+    ids = embedder.tokenizer()(texts).numpy()
+
+    want = embedder.encode_image_tensors(torch.from_numpy(pixels))  # loads the image tower
+    _export(_visual_module(model), torch.from_numpy(pixels[:2]), folder / "visual.onnx",
+            "pixels")
+    worst = float(_cosines(_session(folder / "visual.onnx").run(None, {"pixels": pixels})[0],
+                           want).min())
+    gc.collect()
+    trim_heap()
+
+    want = embedder.encode_texts(texts)  # lets the image tower go, loads the text tower
+    text_module, trim = _text_module(model)
+    if not trim:
+        embedder.load("visual", "text")  # encode_text of the whole model
+    sample = ids[:2, : int(ids[:2].argmax(-1).max()) + 1] if trim else ids[:2]
+    _export(text_module, torch.from_numpy(sample), folder / "text.onnx", "tokens")
+    run_ids = ids[:, : int(ids.argmax(-1).max()) + 1] if trim else ids
+    got = _session(folder / "text.onnx").run(None, {"tokens": run_ids})[0]
+    worst = min(worst, float(_cosines(got, want).min()))
+    if worst < MIN_COSINE:
+        raise ValueError(f"{parsed.name}: the ONNX towers differ from torch (cosine {worst:.6f})")
+    return {"spec": parsed.name, "arch": parsed.arch, "pretrained": parsed.pretrained,
+            "kind": parsed.kind, "seed": parsed.seed, "dim": embedder.dim,
+            "image_size": size, "preprocess": prep, "tokenizer": tokens, "text_trim": trim,
+            "min_cosine": worst, "versions": _versions(), "opset": OPSET}
+
+
+def export(spec: str, cache: Path | None = None) -> Path:
+    """Export the towers of ``spec`` (when not done yet); the folder with the manifest."""
     from photoorg.core.models import prompt_cache
-    from photoorg.core.models.embedder import load_embedder, parse_model_spec, weights_file
+    from photoorg.core.models.embedder import parse_model_spec, weights_file
 
     parsed = parse_model_spec(spec)
     key = prompt_cache.weights_key(parsed.name, cache)
@@ -221,42 +279,10 @@ def export(spec: str, cache: Path | None = None) -> Path:
     weights = weights_file(parsed)
     entry = store.entry_for(key, parsed, weights, _versions())
     if store.manifest(folder) is None:
-        started = time.perf_counter()
-        embedder = load_embedder(parsed, cache, lean=False, towers=("visual", "text"))
-        model = embedder.model
-        tokens = _tokenizer_config(embedder)
-        prep = _prep_config(embedder._preprocess, embedder.image_size)
-        if tokens is None or prep is None:
-            raise ValueError(f"{spec}: its tokenizer or preprocess has no torch-free form")
         folder.mkdir(parents=True, exist_ok=True)
-        size = embedder.image_size
-        rng = np.random.default_rng(0)
-        pixels = rng.standard_normal((3, 3, size, size)).astype(np.float32)
-        texts = ["a dog on the beach", "", "a photo of a very long " + "word " * 90, "chat"]
-        ids = embedder.tokenizer()(texts).numpy()
-        _export(_Visual(model).module, torch.from_numpy(pixels[:2]), folder / "visual.onnx",
-                "pixels")
-        text_module, trim = _text_module(model)
-        sample = ids[:2, : int(ids[:2].argmax(-1).max()) + 1] if trim else ids[:2]
-        _export(text_module, torch.from_numpy(sample), folder / "text.onnx", "tokens")
-        want_img = embedder.encode_image_tensors(torch.from_numpy(pixels))
-        want_txt = embedder.encode_texts(texts)
-        opts = ort.SessionOptions()
-        vis = ort.InferenceSession(str(folder / "visual.onnx"), opts,
-                                   providers=["CPUExecutionProvider"])
-        txt = ort.InferenceSession(str(folder / "text.onnx"), opts,
-                                   providers=["CPUExecutionProvider"])
-        got_img = vis.run(None, {"pixels": pixels})[0]
-        run_ids = ids[:, : int(ids.argmax(-1).max()) + 1] if trim else ids
-        got_txt = txt.run(None, {"tokens": run_ids})[0]
-        worst = float(min(_cosines(got_img, want_img).min(), _cosines(got_txt, want_txt).min()))
-        if worst < MIN_COSINE:
-            raise ValueError(f"{spec}: the ONNX towers differ from torch (cosine {worst:.6f})")
-        info = {"spec": parsed.name, "arch": parsed.arch, "pretrained": parsed.pretrained,
-                "kind": parsed.kind, "seed": parsed.seed, "dim": embedder.dim,
-                "image_size": size, "preprocess": prep, "tokenizer": tokens, "text_trim": trim,
-                "min_cosine": worst, "export_seconds": round(time.perf_counter() - started, 2),
-                "versions": _versions(), "opset": OPSET}
+        started = time.perf_counter()
+        info = _export_towers(parsed, cache, folder)
+        info["export_seconds"] = round(time.perf_counter() - started, 2)
         store.write_atomic(folder / store.MANIFEST, json.dumps(info, indent=1).encode())
     store.remember(root, [spec, parsed.name], entry)
     return folder
