@@ -114,23 +114,25 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
                           cwd=REPO, timeout=600, check=False)
 
 
-def test_cli_search_never_imports_torch(tmp_path):
-    """Index a small library (the export is made or found), then search and similar as
-    fresh processes: same results as the torch runtime, and torch never imported."""
+def test_cli_index_and_search_never_import_torch(tmp_path):
+    """``index --no-faces --read-text off`` (the export made in a child process, or found),
+    then search and similar as fresh processes: same results as the torch runtime, and
+    torch never imported by any of them."""
     photos = tmp_path / "photos"
     photos.mkdir()
     for i, im in enumerate(_images(8)):
         im.convert("RGB").save(photos / f"p{i}.jpg", quality=90)
     env = dict(os.environ, PYTHONPATH=str(REPO), PHOTOORG_CACHE_DIR=str(tmp_path / "cache"))
     data = str(tmp_path / "data")
-    done = _run(["-m", "photoorg", "--data-dir", data, "index", str(photos), "--no-faces",
-                 "--read-text", "off", "--model", "photoorg-tiny/bundled"], env)
-    assert done.returncode == 0, done.stderr
     probe = ("import runpy, sys, json\n"
              "sys.argv = ['photoorg'] + sys.argv[1:]\n"
              "try:\n    runpy.run_module('photoorg', run_name='__main__')\n"
              "except SystemExit as e:\n    code = e.code\n"
              "print(json.dumps({'torch': 'torch' in sys.modules}), file=sys.stderr)\n")
+    done = _run(["-c", probe, "--data-dir", data, "index", str(photos), "--no-faces",
+                 "--read-text", "off", "--model", "photoorg-tiny/bundled"], env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"torch": False}
     search = ["-c", probe, "--data-dir", data, "search", "a red circle", "--json"]
     lite = _run(search, env)
     assert lite.returncode == 0, lite.stderr
