@@ -292,6 +292,8 @@ def run_child(spec: str, cache: Path | None, timeout: float = 900.0) -> tuple[bo
     """Export in a child process: ``(done, why not)``; the caller's memory stays as it is."""
     import subprocess
 
+    if getattr(sys, "frozen", False):  # the app's binary is no Python that runs ``-m``
+        return False, "the packaged app does not export models yet"
     cmd = [sys.executable, "-m", "photoorg.core.models.onnx_export", spec]
     if cache is not None:
         cmd += ["--cache", str(cache)]
