@@ -165,3 +165,35 @@ def test_query_vectors_cached_per_model(tmp_path):
     other = query_cache.CachedQueries(lite, "other-key", tmp_path)
     other.encode_texts(["a dog on the beach"])
     assert lite.loaded == {"text"}
+
+
+def test_encoders_use_the_light_runtime_and_fall_back_to_torch_saying_why(
+        monkeypatch, caplog):
+    import logging
+
+    from photoorg.core.models.embedder import Embedder
+    from photoorg.core.models.policy import Encoders
+
+    spec = "photoorg-tiny/bundled"
+    assert isinstance(Encoders().get(spec), light.LightEmbedder)
+
+    def unavailable(*args, **kwargs):
+        raise light.LightUnavailableError("onnxruntime is not installed (test)")
+
+    monkeypatch.setattr(light, "load_light", unavailable)
+    with caplog.at_level(logging.INFO, logger="photoorg.core.models.policy"):
+        heavy = Encoders().get(spec)
+    assert isinstance(heavy, Embedder)
+    assert "onnxruntime is not installed (test)" in caplog.text
+
+
+def test_search_does_not_wait_for_an_export(tmp_path, monkeypatch):
+    """Without an export, a search's encoder is torch's (no export child started)."""
+    from photoorg.core.models import onnx_export
+    from photoorg.core.models.policy import Encoders
+
+    monkeypatch.setenv("PHOTOORG_ONNX_CACHE", str(tmp_path / "none"))
+    started = []
+    monkeypatch.setattr(onnx_export, "run_child", lambda *a, **k: started.append(a))
+    encoder = Encoders().get("photoorg-tiny/bundled", export=False)
+    assert not isinstance(encoder, light.LightEmbedder) and not started
