@@ -489,14 +489,22 @@ class LibraryController(QObject):
 
     def unstack(self, stack_id: int) -> None:
         self._write(engine.unstack, int(stack_id), what="unstacking",
-                    done="Unstacked: its photos are shown one by one")
+                    done="Unstacked: its photos are shown one by one",
+                    after=lambda _: self._stacks_changed())
 
     def restack(self, stack_id: int) -> None:
-        self._write(engine.restack, int(stack_id), what="stacking again", done="Stacked again")
+        self._write(engine.restack, int(stack_id), what="stacking again", done="Stacked again",
+                    after=lambda _: self._stacks_changed())
 
     def set_stack_cover(self, stack_id: int, photo_id: int) -> None:
         self._write(engine.set_stack_cover, int(stack_id), int(photo_id),
-                    what="choosing the cover", done="Cover chosen")
+                    what="choosing the cover", done="Cover chosen",
+                    after=lambda _: self._stacks_changed())
+
+    def _stacks_changed(self) -> None:
+        """The grid's tiles change with a stack (one tile or its photos; its cover)."""
+        self.reload()
+        self.refresh_overview()
 
     def forget_missing(self) -> None:
         self._write(engine.forget_missing, what="forgetting missing photos",

@@ -119,17 +119,28 @@ class StackActions(QObject):
     # -- the tile's menu ----------------------------------------------------------------
 
     def add_to_menu(self, menu: QMenu, rows: list[int]) -> None:
-        """The stack's part of the grid's right-click menu (one tile in a stack)."""
+        """The stack's part of the grid's right-click menu (one tile in a stack): actions
+        bound to that tile, whatever the selection is when one is chosen."""
         badge = self._badge(rows[0]) if len(rows) == 1 else None
         if badge is None:
             return
+        photo_id = self.window.photos.photo_id(rows[0])
+        controller = self.window.controller
         menu.addSeparator()
-        in_page = self.stack_page() is not None
-        if not in_page:
-            self.open_action.setText(f"Open stack ({badge.count} photos)")
-            menu.addAction(self.open_action)
-        else:
-            self.cover_action.setEnabled(not badge.cover)
-            menu.addAction(self.cover_action)
-        menu.addAction(self.unstack_action if badge.stacked else self.restack_action)
 
+        def item(text: str, key: str, slot) -> QAction:  # noqa: ANN001
+            action = menu.addAction(text)
+            action.setShortcut(QKeySequence(key))  # shown; the grid's own action has the key
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(slot)
+            return action
+
+        if self.stack_page() is None:
+            item(f"Open stack ({badge.count} photos)", "S", lambda: self.open_row(rows[0]))
+        else:
+            item("Use as cover", "C", lambda: controller.set_stack_cover(
+                badge.stack_id, photo_id)).setEnabled(not badge.cover)
+        if badge.stacked:
+            item("Unstack", "U", lambda: controller.unstack(badge.stack_id))
+        else:
+            item("Stack again", "Shift+S", lambda: controller.restack(badge.stack_id))
