@@ -24,7 +24,7 @@ from photoorg.ui.models.photos import PhotoRole
 from photoorg.ui.views.grid import duration_text, stack_text
 from tests.unit.test_cli_e2e import run_cli
 from tests.unit.test_stacks import save_jpeg
-from tests.unit.test_video import write_clip
+from tests.unit.test_video import shape_frames, write_clip
 
 pytest.importorskip("PySide6.QtMultimedia")
 
@@ -51,7 +51,8 @@ def media_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos.mkdir()
     save_jpeg(photos / "photo.jpg", draw_shape_image("green", "square", 128, seed=3),
               "2021:07:01 10:00:00", camera=("Apple", "iPhone 12"))
-    write_clip(photos / "clip_mpeg4.mp4", _frames(80, "red"), codec="mpeg4")  # 8 s
+    # 8 s: a blue square, then a red circle from 4 s (the moment a search finds)
+    write_clip(photos / "clip_mpeg4.mp4", shape_frames(80, range(40, 80)), codec="mpeg4")
     write_clip(photos / "clip_h264.mp4", _frames(30, "blue"))  # 3 s
     _av1(photos / "clip_av1.mp4", _frames(20, "yellow"))
     scene = draw_shape_image("blue", "triangle", 160, seed=5)
@@ -232,5 +233,25 @@ def test_stack_expand_cover_unstack_and_undo(qtbot, media_library: Path) -> None
     QTest.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "BURST_2.JPG" in [Path(p).name for p in model.photos.paths],
                     timeout=10_000)
+    window.shutdown()
+    assert window.errors.shown == []
+
+
+def test_a_search_opens_the_clip_at_its_moment(qtbot, media_template: Path) -> None:  # noqa: ANN001
+    window = _open_window(qtbot, media_template / "data", _visible_rows(media_template))
+    qtbot.waitUntil(lambda: window.controller.model_ready, timeout=20_000)
+    with qtbot.waitSignal(window.controller.photos_ready, timeout=15_000):
+        window.search_field.setText("a photo of a red circle")
+    qtbot.waitUntil(lambda: window.photos.photos.scores is not None, timeout=5_000)
+    row = _row_of(window, "clip_mpeg4.mp4")
+    moment = window.photos.index(row).data(PhotoRole.Time)
+    assert moment is not None and moment >= 4.0  # a keyframe with the red circle
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.photos.index(row))
+    QTest.keyClick(window.grid, Qt.Key.Key_Return)
+    panel = window.viewer.video
+    qtbot.waitUntil(lambda: panel.frames > 0, timeout=15_000)
+    qtbot.waitUntil(lambda: abs(panel.position_ms() - moment * 1000) < 600, timeout=10_000)
+    assert not panel.playing
     window.shutdown()
     assert window.errors.shown == []
