@@ -657,7 +657,10 @@ class MainWindow(QMainWindow):
                 self.grid_count.setText(f"{total:,} result" + ("" if total == 1 else "s"))
         else:
             n = len(photos)
-            self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s"))
+            stacked = sum(b.count - 1 for b in photos.stacks.values()
+                          if b.stacked and b.cover) if photos.stack_id is None else 0
+            self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s")
+                                    + (f" (+{stacked:,} in stacks)" if stacked else ""))
         if same_view and keep_id is not None:
             row = self.photos.row_of_id(keep_id)
             if row is not None:

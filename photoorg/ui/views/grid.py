@@ -64,7 +64,8 @@ def justified_width(view: QListView, minimum: int) -> int:
 
 
 def stack_text(count: int) -> str:
-    return f"⧉ {count}"
+    """A stack tile's badge text (a drawn stack symbol goes before it: fonts lack one)."""
+    return str(count)
 
 
 def duration_text(seconds: float) -> str:
@@ -126,22 +127,34 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, elided)
 
     def stack_badge_rect(self, cell: QRect, option: QStyleOptionViewItem | None = None,
-                         text: str = "⧉ 999") -> QRect:
+                         text: str = "999") -> QRect:
         """Where a tile's stack badge is (top right of its thumbnail): clicking it opens
         the stack."""
         metrics = option.fontMetrics if option is not None else QFontMetrics(QFont())
-        width = metrics.horizontalAdvance(text) + 14
+        width = metrics.horizontalAdvance(text) + 14 + (
+            metrics.height() if text.isdigit() else 0)
         right = cell.x() + (cell.width() + self.thumb) // 2
         return QRect(right - width - 4, cell.y() + PAD + 4, width, metrics.height() + 4)
 
     @staticmethod
     def _paint_badge(painter: QPainter, option: QStyleOptionViewItem, chip: QRect,
-                     text: str) -> None:
+                     text: str, symbol: bool = False) -> None:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 24, 30, 200))
         painter.drawRoundedRect(QRectF(chip), chip.height() / 2, chip.height() / 2)
-        painter.setPen(QColor(255, 255, 255))
-        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+        white = QColor(255, 255, 255)
+        text_box = QRect(chip)
+        if symbol:  # two cards, one behind the other: "a stack"
+            side = chip.height() * 0.42
+            x, y = chip.x() + chip.height() * 0.38, chip.center().y() - side / 2 + 1.5
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(white)
+            painter.drawRoundedRect(QRectF(x + 3, y - 3, side, side), 1.5, 1.5)
+            painter.setBrush(QColor(20, 24, 30))
+            painter.drawRoundedRect(QRectF(x, y, side, side), 1.5, 1.5)
+            text_box.setLeft(int(x + side + 2))
+        painter.setPen(white)
+        painter.drawText(text_box, Qt.AlignmentFlag.AlignCenter, text)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
@@ -190,8 +203,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._paint_chip(painter, option, box, " · ".join(matched))
         count = index.data(PhotoRole.StackCount)
         if count:
-            self._paint_badge(painter, option, self.stack_badge_rect(option.rect, option),
-                              stack_text(count))
+            chip = self.stack_badge_rect(option.rect, option)
+            self._paint_badge(painter, option, chip, stack_text(count), symbol=True)
         elif (badge := index.data(PhotoRole.Stack)) is not None and badge.cover:
             self._paint_badge(painter, option, self.stack_badge_rect(option.rect, option,
                                                                      "Cover"), "Cover")

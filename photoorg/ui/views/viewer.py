@@ -234,7 +234,7 @@ class Viewer(QWidget):
         self.canvas.set_rotation(0)
         self.is_video = duration is not None
         for button in (self.zoom_out_button, self.zoom_label, self.zoom_in_button,
-                       self.rotate_button):
+                       self.rotate_button, self.slideshow_button):
             button.setEnabled(not self.is_video)
         if self.is_video:
             self.media.setCurrentWidget(self.video)
