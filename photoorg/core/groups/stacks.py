@@ -277,8 +277,8 @@ class Badge:
 def badges(cat: Catalog) -> dict[int, Badge]:
     """``{photo id: Badge}`` for every photo in a stack."""
     rows = cat.query(
-        "SELECT m.photo_id, s.id, s.state = 'stacked', m.photo_id = s.cover_id, "
-        "(SELECT COUNT(*) FROM stack_members n WHERE n.stack_id = s.id) "
-        "FROM stack_members m JOIN stacks s ON s.id = m.stack_id")
+        "SELECT m.photo_id, s.id, s.state = 'stacked', m.photo_id = s.cover_id, c.n "
+        "FROM stack_members m JOIN stacks s ON s.id = m.stack_id JOIN (SELECT stack_id, "
+        "COUNT(*) AS n FROM stack_members GROUP BY stack_id) c ON c.stack_id = s.id")
     return {pid: Badge(sid, int(n), bool(stacked), bool(cover))
             for pid, sid, stacked, cover, n in rows}
