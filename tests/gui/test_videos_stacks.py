@@ -233,6 +233,30 @@ def test_stack_expand_cover_unstack_and_undo(qtbot, media_library: Path) -> None
     QTest.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "BURST_2.JPG" in [Path(p).name for p in model.photos.paths],
                     timeout=10_000)
+
+    # a click on the count badge opens the stack; U unstacks and Shift+S stacks it again there
+    row = _row_of(window, "BURST_2.JPG")
+    grid.scrollTo(model.index(row))
+    badge = grid.delegate.stack_badge_rect(grid.visualRect(model.index(row)))
+    QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=badge.center())
+    qtbot.waitUntil(lambda: model.photos.stack_id is not None and model.rowCount() == 4,
+                    timeout=10_000)
+    grid.setFocus()
+    grid.setCurrentIndex(model.index(0))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        QTest.keyClick(grid, Qt.Key.Key_U)
+    qtbot.waitUntil(lambda: model.rowCount() == 4 and not model.index(0).data(
+        PhotoRole.Stack).stacked, timeout=10_000)
+    labels = [a.text() for a in window.grid_menu([0]).actions() if a.text()]
+    assert "Stack again" in labels and "Unstack" not in labels
+    grid.setCurrentIndex(model.index(0))
+    with qtbot.waitSignal(window.controller.writes_done, timeout=10_000):
+        QTest.keyClick(grid, Qt.Key.Key_S, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: model.rowCount() == 4 and model.index(0).data(
+        PhotoRole.Stack).stacked, timeout=10_000)
+    QTest.keyClick(grid, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: model.photos.stack_id is None and model.rowCount() == template_rows,
+                    timeout=10_000)
     window.shutdown()
     assert window.errors.shown == []
 
