@@ -35,6 +35,7 @@ try:  # PySide6-Addons; a bundle without it still shows videos' posters
     from PySide6.QtMultimediaWidgets import QVideoWidget
 except ImportError:  # pragma: no cover - the Addons are a dependency
     QMediaPlayer = None  # type: ignore[assignment,misc]
+    QVideoFrame = object  # type: ignore[assignment,misc]
 
 FIRST_FRAME_MS = 4000
 SEEK_MS = 5000
@@ -91,6 +92,9 @@ class VideoPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the viewer
         self.slider.sliderMoved.connect(self.seek_to)
+        # a click on the groove pages there (the slider moves without sliderMoved)
+        self.slider.actionTriggered.connect(
+            lambda _a: self.slider.isSliderDown() or self.seek_to(self.slider.sliderPosition()))
         self.time_label = QLabel("0:00 / 0:00")
         self.mute_button = QToolButton()
         self.mute_button.setAutoRaise(True)
@@ -116,22 +120,9 @@ class VideoPanel(QWidget):
         self.controls.setLayout(controls)
 
         self.pages = QStackedLayout()
-        self.player = None
+        self.player = None  # made on the first video (the window starts without it)
         self.audio = None
-        if QMediaPlayer is not None:
-            self.video = QVideoWidget()
-            self.video.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.player = QMediaPlayer(self)
-            self.audio = QAudioOutput(self)
-            self.player.setAudioOutput(self.audio)
-            self.player.setVideoOutput(self.video)
-            self.video.videoSink().videoFrameChanged.connect(self._on_frame)
-            self.player.errorOccurred.connect(self._on_error)
-            self.player.positionChanged.connect(self._on_position)
-            self.player.durationChanged.connect(self._on_duration)
-            self.player.playbackStateChanged.connect(lambda _s: self._show_play_state())
-            self.player.mediaStatusChanged.connect(self._on_status)
-            self.pages.addWidget(self.video)
+        self.video = None
         self.pages.addWidget(self.fallback)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -139,6 +130,27 @@ class VideoPanel(QWidget):
         layout.addLayout(self.pages, 1)
         layout.addWidget(self.controls)
         self._show_play_state()
+
+    def _ensure_player(self) -> bool:
+        if self.player is not None:
+            return True
+        if QMediaPlayer is None:
+            return False
+        self.video = QVideoWidget()
+        self.video.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.player = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.audio.setMuted(self.mute_button.isChecked())
+        self.player.setAudioOutput(self.audio)
+        self.player.setVideoOutput(self.video)
+        self.video.videoSink().videoFrameChanged.connect(self._on_frame)
+        self.player.errorOccurred.connect(self._on_error)
+        self.player.positionChanged.connect(self._on_position)
+        self.player.durationChanged.connect(self._on_duration)
+        self.player.playbackStateChanged.connect(lambda _s: self._show_play_state())
+        self.player.mediaStatusChanged.connect(self._on_status)
+        self.pages.addWidget(self.video)
+        return True
 
     # -- state ------------------------------------------------------------------------------
 
@@ -170,7 +182,7 @@ class VideoPanel(QWidget):
         self._start_ms = int((at_seconds or 0) * 1000)
         self.slider.setRange(0, 0)
         self.time_label.setText("0:00 / 0:00")
-        if self.player is None:
+        if not self._ensure_player():
             self._fail("Video playback is not part of this installation.")
             return
         self.pages.setCurrentWidget(self.video)
