@@ -26,8 +26,6 @@ from tests.unit.test_cli_e2e import run_cli
 from tests.unit.test_stacks import save_jpeg
 from tests.unit.test_video import shape_frames, write_clip
 
-pytest.importorskip("PySide6.QtMultimedia")
-
 pytestmark = needs_tiny
 
 
