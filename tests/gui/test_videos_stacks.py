@@ -172,7 +172,8 @@ def test_undecodable_clip_shows_poster_and_open_in_player(qtbot, media_template:
     assert window.errors.shown == []
 
 
-def test_stack_expand_cover_unstack_and_undo(qtbot, media_library: Path) -> None:  # noqa: ANN001
+def test_stack_expand_cover_unstack_and_undo(qtbot, qtmodeltester,  # noqa: ANN001
+                                             media_library: Path) -> None:
     template_rows = 1 + 2 + 1 + any((media_library.parent / "photos").glob("clip_av1.mp4"))
     window = _open_window(qtbot, media_library, template_rows)
     model, grid = window.photos, window.grid
@@ -190,6 +191,7 @@ def test_stack_expand_cover_unstack_and_undo(qtbot, media_library: Path) -> None
     assert window.grid_title.text() == "Stack of 4"
     assert model.index(0).data(PhotoRole.StackCount) == 0  # no count badge inside
     assert model.index(0).data(PhotoRole.Stack).cover
+    qtmodeltester.check(model)  # the badge roles keep the model's contract
 
     # choose another cover with C: the stack's tile shows it
     grid.setCurrentIndex(model.index(_row_of(window, "BURST_0.JPG")))
