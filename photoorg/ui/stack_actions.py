@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStatusBar
 
 from photoorg.core.app.api import StackBadge
@@ -43,7 +43,7 @@ class StackActions(QObject):
         self.cover_action = self._action("Use as cover", "C", self.cover_current)
         self.unstack_action = self._action("Unstack", "U", self.unstack_current)
         self.restack_action = self._action("Stack again", "Shift+S", self.restack_current)
-        self.leave_action = self._action("Back from the stack", "Esc", self.leave)
+        grid.installEventFilter(self)  # Esc on a stack's page goes back (the search has Esc)
         grid.stack_requested.connect(lambda index: self.open_row(index.row()))
 
     def _action(self, text: str, key: str, slot) -> QAction:  # noqa: ANN001
@@ -53,6 +53,13 @@ class StackActions(QObject):
         action.triggered.connect(slot)
         self.window.grid.addAction(action)
         return action
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Escape and self.stack_page() is not None):
+            self.leave()
+            return True
+        return False
 
     # -- what the rows are -----------------------------------------------------------------
 
