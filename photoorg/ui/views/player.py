@@ -11,6 +11,7 @@ shows the fallback instead.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QPixmap
@@ -29,13 +30,6 @@ from photoorg.ui import desktop
 from photoorg.ui.icons import icon
 
 log = logging.getLogger(__name__)
-
-try:  # PySide6-Addons; a bundle without it still shows videos' posters
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame
-    from PySide6.QtMultimediaWidgets import QVideoWidget
-except ImportError:  # pragma: no cover - the Addons are a dependency
-    QMediaPlayer = None  # type: ignore[assignment,misc]
-    QVideoFrame = object  # type: ignore[assignment,misc]
 
 FIRST_FRAME_MS = 4000
 SEEK_MS = 5000
@@ -132,9 +126,14 @@ class VideoPanel(QWidget):
         self._show_play_state()
 
     def _ensure_player(self) -> bool:
+        """QtMultimedia is loaded with the first video, not with the window."""
         if self.player is not None:
             return True
-        if QMediaPlayer is None:
+        try:  # PySide6-Addons; without it the poster and "Open in your video player"
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimediaWidgets import QVideoWidget
+        except ImportError as exc:  # pragma: no cover - the Addons are a dependency
+            log.warning("no video playback: %s", exc)
             return False
         self.video = QVideoWidget()
         self.video.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -157,7 +156,7 @@ class VideoPanel(QWidget):
     @property
     def playing(self) -> bool:
         return self.player is not None and (
-            self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState)
+            self.player.playbackState() == self.player.PlaybackState.PlayingState)
 
     @property
     def muted(self) -> bool:
@@ -213,7 +212,7 @@ class VideoPanel(QWidget):
         if self.playing:
             self.player.pause()
         else:
-            if self.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia:
+            if self.player.mediaStatus() == self.player.MediaStatus.EndOfMedia:
                 self.player.setPosition(0)
             self.player.play()
 
@@ -248,7 +247,7 @@ class VideoPanel(QWidget):
         self.play_button.setIcon(icon("pause" if playing else "play"))
         self.play_button.setToolTip("Pause (Space)" if playing else "Play (Space)")
 
-    def _on_frame(self, frame: QVideoFrame) -> None:
+    def _on_frame(self, frame: Any) -> None:  # a QVideoFrame
         if frame.isValid():
             self.frames += 1
             self._first_frame.stop()
@@ -263,8 +262,8 @@ class VideoPanel(QWidget):
         self.time_label.setText(f"{clock(self.position_ms())} / {clock(ms)}")
 
     def _on_status(self, status: object) -> None:
-        if (status == QMediaPlayer.MediaStatus.LoadedMedia and self._start_ms
-                and self.player is not None):
+        if (self.player is not None and status == self.player.MediaStatus.LoadedMedia
+                and self._start_ms):
             self.player.setPosition(self._start_ms)
 
     def _on_error(self, _error: object, message: str) -> None:
