@@ -859,7 +859,8 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         draw = menu.addAction("Draw a face box…")
         canvas = self.viewer.canvas
-        draw.setEnabled(canvas.has_pixmap() and canvas.rotation == 0)
+        draw.setEnabled(canvas.has_pixmap() and canvas.rotation == 0
+                        and not self.viewer.is_video)
         if canvas.rotation:
             draw.setToolTip("Turn the photo back first: face boxes are on the photo as stored")
         draw.triggered.connect(canvas.start_drawing)
