@@ -17,7 +17,8 @@ ONNX export). Then, back to back, ``--cli-repeat`` rounds of ``photoorg search Q
 - ``cli_same_results``: every run's JSON gives the same photos in the same order, scores
   within 1e-3 of the torch runtime's.
 
-Medians of the rounds for seconds, the maximum for memory (``ru_maxrss`` of the child).
+Medians of the rounds for seconds (``_s``: wall; ``_cpu_s``: the child's user + system CPU,
+less sensitive to other work on the machine), the maximum for memory (``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def _run(args: list[str], env: dict[str, str]) -> dict:
         text, errors = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{args} failed ({status}): {errors[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": text}
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "stdout": text}
 
 
 def _env(cache: Path, repo: Path, **extra: str) -> dict[str, str]:
@@ -133,6 +135,7 @@ def run(count: int, query: str, repeat: int, model: str, baseline: Path | None) 
         name = "cli_search" if kind == "light" else f"cli_search_{kind}"
         out[f"{name}_s"] = round(statistics.median(r["seconds"] for r in rs), 3)
         out[f"{name}_peak_rss_mb"] = round(max(r["peak_rss_mb"] for r in rs), 1)
+        out[f"{name}_cpu_s"] = round(statistics.median(r["cpu_s"] for r in rs), 3)
     out["cli_search_speedup_vs_torch"] = round(out["cli_search_torch_s"] / out["cli_search_s"], 2)
     out["cli_load_avg"] = round(os.getloadavg()[0], 2)
     return out
