@@ -250,7 +250,7 @@ class Library(Decisions):
 
         run: Callable[[IndexControl, IndexListener], IndexSummary] | None = None
         if embed and idle_release_s:
-            from photoorg.core.app.index_worker import IndexWorker
+            from photoorg.core.app.worker_client import IndexWorker
 
             worker = IndexWorker(self.data, model=self.models.requested, faces=faces,
                                  batch_size=batch_size, idle_release_s=idle_release_s,
