@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from photoorg.core.ingest.scanner import scan_library
 from photoorg.core.media.synthetic import write_sample_library
 from photoorg.core.store.catalog import Catalog
 
@@ -148,3 +149,64 @@ def test_idle_watch_lets_models_go_and_the_next_photo_is_indexed(tmp_path: Path)
     hits = json.loads(_cli(data, "search", "a photo of a red circle", "-k", "3",
                            "--json").stdout)
     assert "first_drop.jpg" in {Path(h["path"]).name for h in hits}
+
+
+def test_watch_says_at_once_that_the_model_is_missing(tmp_path: Path) -> None:
+    """The worker loads the model before watching starts; missing weights are an error
+    message and exit code, as before the worker (no traceback, no worker left behind)."""
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    write_sample_library(photos, per_class=1, seed=3, size=64)
+    missing = tmp_path / "gone" / "weights.safetensors"
+    with Catalog(data / "catalog.sqlite") as cat:
+        cat.add_root(photos)
+        scan_library(cat)  # photos waiting for their vectors
+        cat.set_target_model(f"ViT-B-32/{missing}", 512)
+    proc = subprocess.run(
+        [sys.executable, "-m", "photoorg", "--data-dir", str(data), "watch",
+         "--idle-release", "5", "--duration", "30"],
+        capture_output=True, text=True, env=_env(), timeout=300, cwd=REPO)
+    assert proc.returncode != 0
+    assert str(missing) in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "watch: watching" not in proc.stderr
+
+
+def test_a_worker_gone_idle_is_started_again(tmp_path: Path) -> None:
+    """The worker exits after its idle time; the next run starts a fresh one (models loaded
+    again) and its progress reaches the listener as before."""
+    from photoorg.core.app.library import Library
+    from photoorg.core.app.worker_client import IndexWorker
+    from photoorg.core.ingest.indexer import IndexControl, IndexListener, Progress
+
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    made = write_sample_library(photos, per_class=1, seed=3, size=64)
+    with Library(data, model=TINY) as lib:
+        lib.add_folders([photos])
+        lib.scan()
+
+    class Seen(IndexListener):
+        phases: set[str] = set()
+
+        def on_progress(self, progress: Progress) -> None:
+            self.phases.add(progress.phase)
+
+    released: list[float] = []
+    worker = IndexWorker(data, model=TINY, faces=False, idle_release_s=0.5,
+                         on_release=released.append)
+    try:
+        listener = Seen()
+        summary = worker(IndexControl(), listener)
+        assert summary.embedded == len(made) and "embedding" in listener.phases
+        deadline = time.monotonic() + 30
+        while not released and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert released == [0.5], "the worker did not exit idle"
+        (photos / made[0][0].name).rename(photos / "renamed-away.tmp")
+        write_sample_library(tmp_path / "more", per_class=1, seed=9, size=64)
+        os.rename(tmp_path / "more" / "red_circle_0.jpg", photos / "late.jpg")
+        with Library(data, model=TINY) as lib:
+            lib.scan()
+        summary = worker(IndexControl(), Seen())
+        assert summary.embedded == 1 and worker.starts == 2
+    finally:
+        worker.close()
+    assert worker.pid is None

@@ -34,6 +34,8 @@ import queue
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
@@ -65,6 +67,20 @@ class _Emitter(IndexListener):
         self.emit("skipped", path=str(path), reason=reason, detail=detail)
 
 
+def _download_progress(spec: str) -> Callable[[int, int | None], None]:
+    """Download progress on stderr (the watch command's terminal), twice a second."""
+    last = [0.0]
+
+    def report(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or done == total:
+            last[0] = now
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            print(f"downloading {spec}: {size}", file=sys.stderr, flush=True)
+
+    return report
+
+
 def serve(args: argparse.Namespace, out: IO[str], lines: IO[str]) -> int:
     """The worker's loop: one pipeline run per ``run``; exit after ``idle_release`` idle
     seconds or when the parent goes away (end of input)."""
@@ -90,7 +106,7 @@ def serve(args: argparse.Namespace, out: IO[str], lines: IO[str]) -> int:
         requests.put(None)
 
     threading.Thread(target=read, name="index-worker-commands", daemon=True).start()
-    encoders = Encoders(download=True)
+    encoders = Encoders(download=True, progress_for=_download_progress)
     lib = Library(args.data_dir, model=args.model, encoders=encoders)
     try:
         while True:

@@ -212,7 +212,16 @@ class IndexWorker:
         return IndexSummary(**{k: v for k, v in raw.items() if k in names})
 
     def close(self) -> None:
-        with self._lock:
+        """Stop the worker (after its batch; killed when a run does not end in 60 s)."""
+        if not self._lock.acquire(timeout=60):
+            proc = self._proc
+            if proc is not None:
+                log.warning("the index worker did not finish its run; killing it")
+                proc.popen.kill()
+            return
+        try:
             proc, self._proc = self._proc, None
+        finally:
+            self._lock.release()
         if proc is not None:
             proc.close()
