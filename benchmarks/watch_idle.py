@@ -8,12 +8,17 @@ folder, timing each from the file's arrival (a rename into the folder) to its ro
 ``indexed`` in the catalog:
 
 - ``resident``: ``--idle-release 3600``. The first photo starts the index worker (cold: it
-  loads the model); the second is indexed by the loaded worker (``resident_s``).
+  loads the model); the next ``--repeat`` are indexed by the loaded worker (``resident_s``,
+  the median).
 - ``release``: ``--idle-release S`` (default 5). A photo, then the worker exits idle
-  (``rss_idle_released_mb``: the whole process tree), then a photo that loads the models
-  again (``reload_s``).
+  (``rss_idle_released_mb``: the whole process tree), then ``--repeat`` times a photo that
+  loads the models again and the release after it (``reload_s``, the median).
 - ``in_process``: ``--idle-release 0``, the way ``watch`` ran before (models in the watch
   process, never let go): ``rss_idle_in_process_mb`` after a photo.
+- ``service``: the window's indexing service (``python -m photoorg.core.app.service``, as
+  the window starts it) with ``PHOTOORG_IDLE_RELEASE``: a search's seconds and RSS, RSS
+  once it let its models go (it stays one process: torch stays imported), and the next
+  search's seconds (the models loaded again).
 
 RSS is VmRSS summed over the watch process and its children (``/proc``, Linux), sampled every
 0.1 s: ``rss_working_mb`` is the peak while the resident run indexed its photos.
@@ -28,6 +33,7 @@ import os
 import queue
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,12 +141,76 @@ def drop(photo: Path, folder: Path, name: str, data: Path) -> float:
     raise RuntimeError(f"{name} was not indexed in 600 s")
 
 
+def measure_service(data: Path, model: str, release_after: float) -> dict[str, float]:
+    """The window's indexing service as the window starts it (a child process): RSS after a
+    search, RSS once it let its models go, and a search's seconds before and after."""
+    env = {**_env(), "PHOTOORG_IDLE_RELEASE": str(release_after)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photoorg.core.app.service", "--data-dir", str(data),
+         "--model", model, "--no-faces"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env, cwd=REPO, bufsize=1)
+    events: queue.Queue[dict] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                events.put(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def wait(pred: object, timeout: float = 600) -> dict:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if pred(event):  # type: ignore[operator]
+                return event
+        raise RuntimeError("the service never answered")
+
+    def search(gen: int) -> float:
+        assert proc.stdin is not None
+        started = time.monotonic()
+        proc.stdin.write(json.dumps({"cmd": "search", "gen": gen, "text": "a red circle",
+                                     "k": 20}) + "\n")
+        proc.stdin.flush()
+        wait(lambda e: e.get("event") == "results" and e.get("gen") == gen)
+        return time.monotonic() - started
+
+    try:
+        wait(lambda e: e.get("event") == "idle")
+        first = search(1)
+        warm = search(2)
+        rss_working = tree_rss_mb(proc.pid)
+        wait(lambda e: e.get("event") == "memory" and e.get("state") == "released")
+        time.sleep(1.0)
+        rss_released = tree_rss_mb(proc.pid)
+        after = search(3)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.write("quit\n")
+        proc.stdin.close()
+        proc.wait(120)
+    return {
+        "service_search_first_s": round(first, 2),
+        "service_search_warm_s": round(warm, 2),
+        "service_rss_after_search_mb": round(rss_working, 1),
+        "service_rss_released_mb": round(rss_released, 1),
+        "service_search_after_release_s": round(after, 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--model", default="ViT-B-32/random")
     parser.add_argument("--release-after", type=float, default=5.0)
     parser.add_argument("--size", type=int, default=640, help="photo side in pixels")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="photos timed resident, and reloads timed (medians reported)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -149,7 +219,8 @@ def main() -> int:
         photos, data, spare = tmp / "photos", tmp / "data", tmp / "spare"
         write_sample_library(photos, per_class=max(1, args.n // len(CLASSES)), seed=1,
                              size=args.size)
-        made = write_sample_library(spare, per_class=1, seed=2, size=args.size)
+        made = write_sample_library(spare, per_class=1 + (2 * args.repeat + 3) // len(CLASSES),
+                                    seed=2, size=args.size)
         extra = iter(path for path, _color, _shape in made)
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "photoorg", "--data-dir", str(data), "index",
@@ -164,8 +235,10 @@ def main() -> int:
             rss_start = watch.settled_rss()
             cold_s = drop(next(extra), photos, "resident-1.jpg", data)
             watch.wait_for("watch: watching")
-            resident_s = drop(next(extra), photos, "resident-2.jpg", data)
-            watch.wait_for("watch: watching")
+            resident = []
+            for i in range(args.repeat):
+                resident.append(drop(next(extra), photos, f"resident-{i + 2}.jpg", data))
+                watch.wait_for("watch: watching")
             rss_idle_resident = watch.settled_rss()
             rss_working = watch.peak
         finally:
@@ -177,8 +250,10 @@ def main() -> int:
             first_s = drop(next(extra), photos, "release-1.jpg", data)
             watch.wait_for("watch: models released")
             rss_released = watch.settled_rss()
-            reload_s = drop(next(extra), photos, "release-2.jpg", data)
-            watch.wait_for("watch: models released")
+            reloads = []
+            for i in range(args.repeat):
+                reloads.append(drop(next(extra), photos, f"release-{i + 2}.jpg", data))
+                watch.wait_for("watch: models released")
         finally:
             watch.stop()
 
@@ -191,6 +266,8 @@ def main() -> int:
         finally:
             watch.stop()
 
+        service = measure_service(data, args.model, args.release_after)
+
         result = {
             "photos": count,
             "model": args.model,
@@ -201,11 +278,15 @@ def main() -> int:
             "rss_idle_released_mb": round(rss_released, 1),
             "rss_idle_in_process_mb": round(rss_in_process, 1),
             "cold_start_s": round(cold_s, 2),
-            "resident_s": round(resident_s, 2),
+            "resident_s": round(statistics.median(resident), 2),
+            "resident_runs_s": [round(t, 2) for t in resident],
             "release_first_s": round(first_s, 2),
-            "reload_s": round(reload_s, 2),
-            "reload_vs_resident": round(reload_s / resident_s, 2),
+            "reload_s": round(statistics.median(reloads), 2),
+            "reload_runs_s": [round(t, 2) for t in reloads],
+            "reload_vs_resident": round(statistics.median(reloads)
+                                        / statistics.median(resident), 2),
             "in_process_first_s": round(in_process_s, 2),
+            **service,
             "release_after_s": args.release_after,
             "load": os.getloadavg()[0],
         }
