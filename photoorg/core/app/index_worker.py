@@ -50,15 +50,23 @@ log = logging.getLogger(__name__)
 
 
 class _Emitter(IndexListener):
+    """Events to the parent; when it has gone away (a closed pipe) the run in progress is
+    cancelled after its batch, so what was done is kept and the rest resumes next time."""
+
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.lock = threading.Lock()
+        self.control: IndexControl | None = None
 
     def emit(self, name: str, **payload: Any) -> None:
         line = json.dumps({"event": name, **payload}, default=str)
         with self.lock:
-            self.out.write(line + "\n")
-            self.out.flush()
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (OSError, ValueError):
+                if self.control is not None:
+                    self.control.cancel()
 
     def on_progress(self, progress: Progress) -> None:
         self.emit("progress", **asdict(progress))
@@ -124,7 +132,7 @@ def serve(args: argparse.Namespace, out: IO[str], lines: IO[str]) -> int:
                 except ModelUnavailableError as exc:
                     emitter.emit("required", error=str(exc))
             elif word == "run":
-                control = current[0] = IndexControl()
+                control = current[0] = emitter.control = IndexControl()
                 try:
                     ctx = lib.run_pipeline(control=control, listener=emitter,
                                            faces=not args.no_faces, batch_size=args.batch_size)
