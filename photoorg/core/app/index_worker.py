@@ -110,6 +110,8 @@ def serve(args: argparse.Namespace, out: IO[str], lines: IO[str]) -> int:
             elif word == "resume":
                 current[0].resume()
             elif word:
+                if word == "run":  # a cancel right behind it must reach this run
+                    current[0] = IndexControl()
                 requests.put(word)
         requests.put(None)
 
@@ -131,8 +133,11 @@ def serve(args: argparse.Namespace, out: IO[str], lines: IO[str]) -> int:
                     emitter.emit("required", error=None)
                 except ModelUnavailableError as exc:
                     emitter.emit("required", error=str(exc))
+                except Exception as exc:  # said, not a dead worker
+                    log.exception("loading the model failed")
+                    emitter.emit("required", error=f"{type(exc).__name__}: {exc}")
             elif word == "run":
-                control = current[0] = emitter.control = IndexControl()
+                control = emitter.control = current[0]
                 try:
                     ctx = lib.run_pipeline(control=control, listener=emitter,
                                            faces=not args.no_faces, batch_size=args.batch_size)

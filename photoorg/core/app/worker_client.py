@@ -199,7 +199,10 @@ class IndexWorker:
         why it cannot be had."""
         from photoorg.core.models.embedder import ModelUnavailableError
 
-        event = self._request("require", None, None, "required")
+        try:
+            event = self._request("require", None, None, "required")
+        except WorkerError as exc:
+            raise ModelUnavailableError(f"the model could not be loaded: {exc}") from exc
         if event.get("error"):
             raise ModelUnavailableError(str(event["error"]))
 
