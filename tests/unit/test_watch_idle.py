@@ -170,6 +170,7 @@ def test_watch_says_at_once_that_the_model_is_missing(tmp_path: Path) -> None:
     assert "watch: watching" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_worker_gone_idle_is_started_again(tmp_path: Path) -> None:
     """The worker exits after its idle time; the next run starts a fresh one (models loaded
     again) and its progress reaches the listener as before."""
