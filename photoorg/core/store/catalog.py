@@ -52,6 +52,14 @@ STACKED_AWAY = (
     "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"
 )
 
+
+def shown_as(column: str) -> str:
+    """SQL for the photo that stands for ``column`` (a photo id): the cover of its stack
+    while it is stacked, else itself, so a RAW+JPEG pair or a burst counts once."""
+    return ("COALESCE((SELECT s.cover_id FROM stack_members m JOIN stacks s ON "
+            f"s.id = m.stack_id WHERE m.photo_id = {column} AND s.state = 'stacked'), "
+            f"{column})")
+
 _UNDECIDED_FACE = (
     "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
 )
@@ -932,6 +940,13 @@ class Catalog(VectorIO):
             "SELECT id, photo_id, cluster_id, source, descriptor FROM faces "
             "WHERE id NOT IN (SELECT face_id FROM not_faces) ORDER BY id"
         )
+
+    def stack_covers(self) -> dict[int, int]:
+        """``{photo id: its stack's cover}`` for the photos shown only inside a stacked
+        stack (a RAW beside its JPEG, a burst's other frames)."""
+        return dict(self.query(
+            "SELECT m.photo_id, s.cover_id FROM stack_members m JOIN stacks s "
+            "ON s.id = m.stack_id WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"))
 
     def people_clusters(self) -> list[tuple[int, str | None, bool]]:
         """(id, name, hidden) of every people cluster."""
