@@ -521,6 +521,11 @@ class Library(Decisions):
             grouping.refresh_clusters(cat, kind, encoder)
         self.sync_sidecars()
 
+    def video_moments(self, cluster_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+        """``{person id: {video id: second}}``: the moment each person was seen in each of
+        their videos (a person's page opens the clip there)."""
+        return cl.video_moments(self.reader(), cluster_ids)
+
     def clusters_named(self, kind: str, name: str) -> list[int]:
         return cl.clusters_named(self.reader(), kind, name)
 

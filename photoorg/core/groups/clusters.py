@@ -176,6 +176,20 @@ def get_cluster(cat: Catalog, cluster_id: int) -> ClusterInfo | None:
     return found[0] if found else None
 
 
+def video_moments(cat: Catalog, cluster_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    """``{person id: {video id: second}}``: where each person was seen in a video (the
+    keyframe of the face kept for that video), so their page opens the clip there."""
+    out: dict[int, dict[int, float]] = {int(c): {} for c in cluster_ids}
+    ids = list(out)
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        for cid, pid, t in cat.query(
+            "SELECT cluster_id, photo_id, MIN(t) FROM faces WHERE t IS NOT NULL "
+            f"AND cluster_id IN ({_marks(chunk)}) GROUP BY cluster_id, photo_id", chunk):
+            out[cid][pid] = float(t)
+    return out
+
+
 def _require(cat: Catalog, cluster_id: int) -> ClusterInfo:
     info = get_cluster(cat, cluster_id)
     if info is None:

@@ -55,8 +55,10 @@ from photoorg.core.media.imaging import (
     DecodeError,
     load_rgb,
 )
+from photoorg.core.media.video import is_video
 from photoorg.core.people.descriptor import TorchFaceDescriptor, load_torch_descriptor
 from photoorg.core.people.proposals import FaceProposer, Proposal
+from photoorg.core.people.video_faces import analyze_video
 from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog, vector_blob
 
@@ -110,6 +112,7 @@ class DetectedFace:
     score: float
     sharpness: float
     descriptor: np.ndarray = field(repr=False)
+    t: float | None = None  # a video's face: the second of the keyframe it was seen in
 
     def row(self) -> tuple[float, float, float, float, float, float, bytes]:
         """The catalog row (x, y, w, h, score, sharpness, descriptor blob)."""
@@ -282,7 +285,13 @@ class FaceAnalyzer:
         return load_rgb(path, max_side=self.max_side, slack=4 / 3)
 
     def analyze(self, path: str | Path) -> list[DetectedFace]:
-        """Faces in the photo at ``path``, largest first (raises :class:`DecodeError`)."""
+        """Faces in the photo at ``path``, largest first; in a video, those of its keyframes,
+        one per person (raises :class:`DecodeError`)."""
+        if is_video(path):
+            try:
+                return analyze_video(path, self.detect)
+            except DecodeError:
+                pass  # a photo with a video's name is read as the photo (or fails there)
         return self.detect(self.analysis_image(path))
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
@@ -493,7 +502,9 @@ def process_pending_faces(
                         f"could not read the file ({result.reason})")
                     failures.record(cat, "faces", {photo_id: reason})
                     continue
-                cat.store_faces(photo_id, [f.row() for f in result])
+                times = [f.t for f in result]
+                cat.store_faces(photo_id, [f.row() for f in result],
+                                times if any(t is not None for t in times) else None)
                 done += 1
                 if progress is not None:
                     progress(done, total)

@@ -880,9 +880,11 @@ class Catalog(VectorIO):
             f"AND p.missing_since IS NULL AND {waiting_sql('faces')}"
         )
 
-    def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
+    def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]],
+                    times: Sequence[float | None] | None = None) -> list[int]:
         """Store a photo's detected faces ``(x, y, w, h, score, sharpness, descriptor)`` and
-        set ``faces_done``, atomically; returns their ids in order.
+        set ``faces_done``, atomically; returns their ids in order. ``times``: for a video,
+        the second of the keyframe each face was seen in.
 
         Automatic faces are replaced. A face the user decided on (see :meth:`mark_changed`)
         keeps its row, cluster and rejections when a new detection overlaps it (IoU >= 0.5):
@@ -910,6 +912,8 @@ class Catalog(VectorIO):
                         (photo_id, *face, now),
                     ).fetchone()[0]
                 ids.append(face_id)
+                if times is not None:
+                    self.execute("UPDATE faces SET t = ? WHERE id = ?", (times[i], face_id))
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
             self.execute("DELETE FROM photo_stages WHERE photo_id = ? AND stage = ?",
                          (photo_id, "faces" + FAILED_SUFFIX))
