@@ -112,6 +112,18 @@ def keyframes(path: str | os.PathLike[str], *, min_side: int = 224,
         return out
 
 
+def frame_at(path: str | os.PathLike[str], seconds: float, *, min_side: int = 224,
+             budget_s: float = DECODE_SECONDS) -> Image.Image:
+    """The RGB frame shown at ``seconds`` (clamped to the clip), shortest side ``min_side``."""
+    with _open(path) as (container, stream):
+        info = _info(container, stream)
+        at = max(0.0, min(float(seconds), info.duration)) if info.duration > 0 else 0.0
+        deadline = time.monotonic() + budget_s
+        for _, image in _frames_at(container, stream, [at], info, min_side, None, deadline):
+            return image
+        raise _error(REASON_VIDEO_CORRUPT, f"no frame at {at:.1f} s")
+
+
 # -- internals ---------------------------------------------------------------------------------
 
 
