@@ -131,6 +131,10 @@ def test_a_raw_jpeg_pair_is_one_photo_of_the_person(people_library: tuple[Path, 
     assert not any("IMG_0200.JPG" in p or "IMG_0200.DNG" in p for p in people)
     assert _faces_on(data, "IMG_0200.DNG") == [None]
     assert not any(name.endswith(".DNG") for p in people for name in p)
+    # the faces no person holds: Rose once, on the JPEG
+    unnamed = json.loads(run_cli(data, "faces", "--unnamed", "--json").stdout)
+    shown = [Path(f["photo"]).name for g in unnamed for f in g["faces"]]
+    assert "IMG_0200.JPG" in shown and "IMG_0200.DNG" not in shown
 
 
 def test_unstacking_counts_both_files_again_and_undo(people_library: tuple[Path, Path]) -> None:
