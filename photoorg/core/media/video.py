@@ -111,24 +111,32 @@ def keyframes(path: str | os.PathLike[str], *, min_side: int = 224,
     with ``scenes`` (clips up to :data:`SCENE_SCAN_MAX_S`) the first frame of each shot that
     no periodic frame falls in (at most ``scene_cap``, the strongest cuts), by time. Frames
     after the time budget is spent are left out (those before are kept)."""
+    out: list[tuple[float, Image.Image]] = []
+    try:
+        for item in iter_keyframes(path, min_side=min_side, every_s=every_s, cap=cap,
+                                   budget_s=budget_s, scenes=scenes, scene_cap=scene_cap):
+            out.append(item)
+    except Exception:
+        if not out:
+            raise
+    return sorted(out, key=lambda item: item[0])
+
+
+def iter_keyframes(path: str | os.PathLike[str], *, min_side: int = 224,
+                   every_s: float = KEYFRAME_EVERY_S, cap: int = MAX_KEYFRAMES,
+                   budget_s: float = DECODE_SECONDS, scenes: bool = True,
+                   scene_cap: int = MAX_SCENE_KEYFRAMES) -> Iterator[tuple[float, Image.Image]]:
+    """:func:`keyframes` one at a time, as decoded (the periodic ones in order, then those
+    at cuts), so a caller working on large frames holds one at a time. Raises DecodeError
+    (after the frames decoded before the error or the end of the time budget)."""
     with _open(path) as (container, stream):
         info = _info(container, stream)
         times = keyframe_times(info.duration, every_s, cap)
         deadline = time.monotonic() + budget_s
-        out: list[tuple[float, Image.Image]] = []
-        try:
-            if scenes and scene_cap > 0 and 0 < info.duration <= SCENE_SCAN_MAX_S:
-                for t, image in _scan(container, stream, times, info, min_side, deadline,
-                                      scene_cap):
-                    out.append((t, image))
-            else:
-                for t, image in _frames_at(container, stream, times, info, min_side, None,
-                                           deadline):
-                    out.append((t, image))
-        except Exception:
-            if not out:
-                raise
-        return sorted(out, key=lambda item: item[0])
+        if scenes and scene_cap > 0 and 0 < info.duration <= SCENE_SCAN_MAX_S:
+            yield from _scan(container, stream, times, info, min_side, deadline, scene_cap)
+        else:
+            yield from _frames_at(container, stream, times, info, min_side, None, deadline)
 
 
 def frame_at(path: str | os.PathLike[str], seconds: float, *, min_side: int = 224,

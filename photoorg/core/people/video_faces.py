@@ -20,10 +20,12 @@ import numpy as np
 from PIL import Image
 
 from photoorg.core.media import video
+from photoorg.core.media.errors import DecodeError
 
 SAME_PERSON = 0.5
-FRAME_SIDE = 1080
-"""Keyframes are decoded with this shortest side at most (1080p kept as it is)."""
+FRAME_SIDE = 720
+"""Keyframes are decoded with this shortest side at most (720p kept as it is; faces of 40 px
+and more are found there, and the frames held while a clip is read stay small)."""
 
 F = TypeVar("F")
 
@@ -48,6 +50,13 @@ def analyze_video(path: str | os.PathLike[str], detect: Callable[[Image.Image], 
     """The faces of a video's keyframes, one per person (see :func:`best_per_person`), each
     carrying its second (``t``). Raises DecodeError when no keyframe decodes."""
     found: list[Any] = []
-    for t, image in video.keyframes(path, min_side=frame_side):
-        found.extend(dataclasses.replace(face, t=t) for face in detect(image))  # type: ignore[type-var]
+    frames = 0
+    try:
+        for t, image in video.iter_keyframes(path, min_side=frame_side):
+            frames += 1
+            found.extend(dataclasses.replace(face, t=t)  # type: ignore[type-var]
+                         for face in detect(image))
+    except DecodeError:
+        if not frames:
+            raise  # nothing decoded: the caller says why
     return best_per_person(found)
