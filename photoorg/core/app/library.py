@@ -462,6 +462,51 @@ class Library(Decisions):
         pid = cat.photo_id_for_path(path)
         return pid is not None and cat.vector(pid, model_id) is not None
 
+    def moment_vector(self, video: int | str | Path, seconds: float) -> Any:
+        """How a video looks at ``seconds`` for "Find similar" on a paused frame: its stored
+        keyframe there, else that frame embedded with the answering model. ``video``: a
+        library id or a path (in the library or not)."""
+        from photoorg.core.media.video import is_video
+        from photoorg.core.search.video_frames import moment_vector
+
+        cat = self.reader()
+        model = self.models.search_model(cat)
+        if model is None:
+            raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
+        if isinstance(video, int):
+            vid, found = video, self.paths([video])
+            path = Path(found[0]) if found else None
+        else:
+            path = Path(video).expanduser().absolute()
+            vid = cat.photo_id_for_path(path)
+        if vid is None and (path is None or not path.is_file()):
+            raise LibraryError(f"no such video: {video}")
+        if path is not None and not is_video(path):
+            raise LibraryError(f"{path} is not a video")
+        try:  # a stored keyframe at that second: no model needed
+            return moment_vector(cat, model.id, model.dim, vid, path, float(seconds))
+        except ValueError:
+            pass
+        if path is None:
+            raise LibraryError(f"video {video} is not on this computer")
+        try:
+            return moment_vector(cat, model.id, model.dim, None, path, float(seconds),
+                                 self.search_encoder())
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def similar_moment(self, video: int | str | Path, seconds: float, *, k: int = 20,
+                       offset: int = 0, show_all: bool = False, filters: Any = None) -> Any:
+        """"Find similar" on a (video, second): photos and video moments that look like that
+        frame, with the same relevance cut-off as search (a SearchPage; video hits carry
+        their ``time``). The video itself comes first, at that moment."""
+        from photoorg.core.search.engine import Query, QueryPart
+        from photoorg.core.search.library_search import similar_photos
+
+        vector = self.moment_vector(video, seconds)
+        return similar_photos(self.search_index(), [], k=k, offset=offset, show_all=show_all,
+                              filters=filters, extra=Query((QueryPart("vector", vector),)))
+
     def similar_ids(self, photo_ids: Sequence[int], k: int = 20,
                     include_self: bool = False) -> list[Any]:
         return self.search_index().similar_to_photos(
@@ -545,6 +590,11 @@ class Library(Decisions):
                     continue
             grouping.refresh_clusters(cat, kind, encoder)
         self.sync_sidecars()
+
+    def video_moments(self, cluster_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+        """``{person id: {video id: second}}``: the moment each person was seen in each of
+        their videos (a person's page opens the clip there)."""
+        return cl.video_moments(self.reader(), cluster_ids)
 
     def clusters_named(self, kind: str, name: str) -> list[int]:
         return cl.clusters_named(self.reader(), kind, name)
@@ -640,9 +690,20 @@ class Library(Decisions):
 
         if not st.unstack(self.writer, stack_id):
             raise LibraryError(f"no stacked stack {stack_id}")
+        self._decided("photos", (), "stacks.unstack", sync=False)
 
     def restack(self, stack_id: int) -> None:
         from photoorg.core.groups import stacks as st
 
         if not st.restack(self.writer, stack_id):
             raise LibraryError(f"no unstacked stack {stack_id}")
+        self._decided("photos", (), "stacks.restack", sync=False)
+
+    def set_stack_cover(self, stack_id: int, photo_id: int) -> None:
+        """The member the stack's tile shows (undo puts the old cover back)."""
+        from photoorg.core.groups import stacks as st
+
+        if not st.set_cover(self.writer, stack_id, photo_id):
+            raise LibraryError(f"photo {photo_id} is not a member of stack {stack_id} "
+                               "or is its cover already")
+        self._decided("photos", (), "stacks.cover", sync=False)
