@@ -235,18 +235,43 @@ class Library(Decisions):
         return pipeline.stage("embed").pending(self.context())
 
     def watcher(self, listener: Any = None, *, embed: bool = True, faces: bool = True,
-                batch_size: int = 16, **options: Any) -> Any:
+                batch_size: int = 16, idle_release_s: float | None = None,
+                check_model: bool = False, **options: Any) -> Any:
         """A :class:`~photoorg.core.ingest.watcher.LibraryWatcher` whose indexing is this
-        library's pipeline (``embed=False``: keep the catalog in step only)."""
+        library's pipeline (``embed=False``: keep the catalog in step only).
+
+        ``idle_release_s`` > 0: the pipeline runs in a worker process
+        (:mod:`~photoorg.core.app.index_worker`) that exits, its models with it, after that
+        many idle seconds and is started again by the next change; the listener's
+        ``on_models_released(idle_s)`` hears it. None or 0: in this process, models kept.
+        ``check_model``: load the target model now, raising ``ModelUnavailableError``
+        saying why it cannot be had (rather than in the middle of watching)."""
         from photoorg.core.ingest.watcher import LibraryWatcher
 
-        def run(control: IndexControl, bridge: IndexListener) -> IndexSummary:
-            return self.run_pipeline(control=control, listener=bridge, faces=faces,
-                                     batch_size=batch_size).summary
+        run: Callable[[IndexControl, IndexListener], IndexSummary] | None = None
+        if embed and idle_release_s:
+            from photoorg.core.app.worker_client import IndexWorker
 
-        return LibraryWatcher(self.writer, None, listener=listener,
-                              run_index=run if embed else None, batch_size=batch_size,
-                              **options)
+            worker = IndexWorker(self.data, model=self.models.requested, faces=faces,
+                                 batch_size=batch_size, idle_release_s=idle_release_s,
+                                 on_release=getattr(listener, "on_models_released", None))
+            if check_model:
+                try:
+                    worker.require()
+                except Exception:
+                    worker.close()
+                    raise
+            run = worker
+        elif embed:
+            if check_model:
+                self.require_target_model()
+
+            def run(control: IndexControl, bridge: IndexListener) -> IndexSummary:
+                return self.run_pipeline(control=control, listener=bridge, faces=faces,
+                                         batch_size=batch_size).summary
+
+        return LibraryWatcher(self.writer, None, listener=listener, run_index=run,
+                              batch_size=batch_size, **options)
 
     def save_search_cache(self) -> None:
         """Write the search index's start-up file now, so the next search starts fast."""
