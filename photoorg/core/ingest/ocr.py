@@ -283,8 +283,9 @@ def text_stage(
 def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextReader,
               gate: bool = True) -> tuple[int, str, str, str | None]:
     try:
-        text = reader.read(future.result(), lambda: load_rgb(path, max_side=READ_SIDE),
-                           gate=gate)
+        larger = lambda: load_rgb(path, max_side=READ_SIDE)  # noqa: E731
+        text = (reader.read(future.result(), larger) if gate
+                else reader.read(future.result(), larger, gate=False))
         return pid, text, "done", None
     except Exception as exc:  # one unreadable photo must not stop the stage
         log.debug("reading text in %s failed", path, exc_info=True)
