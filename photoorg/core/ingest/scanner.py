@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -295,19 +295,8 @@ def scan_library(
                 row = _respelled(cat, known, aliases, rel, fst, rules.fold_case)
             if row is None:
                 new_files.append(_NewFile(root.id, rel, fst, None))
-            elif row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
-                digest = _safe_hash(root.path / rel, fst.size, report)
-                if digest is not None and digest == row.content_hash:
-                    # touched, not changed (e.g. a copy that kept content): keep the vector
-                    cat.move_photo(row.id, root.id, rel, fst.mtime)
-                    report.unchanged += 1
-                else:
-                    cat.mark_changed(row.id, fst.size, fst.mtime, digest)
-                    report.changed += 1
             else:
-                report.unchanged += 1
-            if row is not None and row.id in was_missing:
-                report.returned += missing.mark_present(cat, [row.id])
+                _reconcile_known(cat, row, root, rel, fst, report, was_missing)
         if should_stop and should_stop():
             return report
         # a folder or file that could not be read is not a deleted one: keep its rows
@@ -319,6 +308,24 @@ def scan_library(
     _apply_new_and_gone(cat, new_files, gone, report)
     missing.expire(cat, grace_days)
     return report
+
+
+def _reconcile_known(cat: Catalog, row: PhotoRow, root: Root, rel: str, fst: FileStat,
+                     report: ScanReport, was_missing: Collection[int]) -> None:
+    """A file the catalog already has: unchanged, touched only (same content: keep its
+    vector and everything derived from it) or changed (indexed again)."""
+    if row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
+        digest = _safe_hash(root.path / rel, fst.size, report)
+        if digest is not None and digest == row.content_hash:
+            cat.move_photo(row.id, root.id, rel, fst.mtime)
+            report.unchanged += 1
+        else:
+            cat.mark_changed(row.id, fst.size, fst.mtime, digest)
+            report.changed += 1
+    else:
+        report.unchanged += 1
+    if row.id in was_missing:
+        report.returned += missing.mark_present(cat, [row.id])
 
 
 def _respelled(
@@ -600,18 +607,8 @@ def scan_paths(
                         continue
                     queued.add((root.id, path_rel))
                     new_files.append(_NewFile(root.id, path_rel, fst, None))
-                elif row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
-                    digest = _safe_hash(root.path / path_rel, fst.size, report)
-                    if digest is not None and digest == row.content_hash:
-                        cat.move_photo(row.id, root.id, path_rel, fst.mtime)  # touched only
-                        report.unchanged += 1
-                    else:
-                        cat.mark_changed(row.id, fst.size, fst.mtime, digest)
-                        report.changed += 1
                 else:
-                    report.unchanged += 1
-                if row is not None and row.id in was_missing:
-                    report.returned += missing.mark_present(cat, [row.id])
+                    _reconcile_known(cat, row, root, path_rel, fst, report, was_missing)
             _record_unreadable(cat, root, report.errors[first_error:], known)
             unreadable = _unreadable(root.path, report.errors[first_error:])
             gone.update(
