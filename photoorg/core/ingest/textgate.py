@@ -1,19 +1,16 @@
 """Where in a photo words could be: the cheap first look of the OCR stage.
 
-Letters are small, sharp, high-contrast marks with strokes both ways, packed close
-together; most of a photo (sky, skin, a blurred background) has few such edges, and much
-natural texture (grass, wood grain, hair) runs mostly one way. The photo's draft (512
-pixels wide) is cut into 16-pixel tiles; a tile with enough strong steps between
-neighbouring pixels both across and down, in any colour channel (red letters on green
-leaves have hardly any contrast in grey), is a *candidate*. Only the candidates, with a
-tile of context, go through the text detector
+Letters are small, sharp, high-contrast marks packed close together; most of a photo (sky,
+skin, a blurred background) has few such edges. The photo's draft (512 pixels wide) is
+cut into 16-pixel tiles; a tile where enough pixels sit on a strong edge, in any colour
+channel (red letters on green leaves have hardly any contrast in grey), is a *candidate*.
+Only the candidates, with a tile of margin, go through the text detector
 (:func:`photoorg.core.ingest.ocr.likely_has_text`); a photo with no candidate costs this
-look alone (about a millisecond).
+look alone.
 
 The thresholds are biased toward recall: a false candidate costs a few milliseconds of
-detection, a missed one loses the photo's words. ``python benchmarks/ocr.py --sets --json``
-measures both on painted words (small ones included), screenshots, documents and photos
-without text, gated against ungated.
+detection, a missed one loses the photo's words. ``python benchmarks/ocr.py --json`` measures
+both on painted words (small ones included), screenshots, documents and photos without text.
 """
 
 from __future__ import annotations
