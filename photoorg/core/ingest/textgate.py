@@ -24,8 +24,9 @@ TILE = 16
 EDGE_LEVEL = 56
 """A pixel is on a strong edge when some channel changes by this much (0-255) within 3x3."""
 TILE_EDGES = 62
-"""Strong-edge pixels (of 256) that make a tile a candidate. On the benchmark's sets the
-emptiest tile holding words that the full OCR reads had 78 (0.8 of it, for margin)."""
+"""Strong-edge pixels (of 256) that make a tile a candidate. On sets made like
+``benchmarks/ocr_sets.py``'s the emptiest tile holding words that the full OCR reads had 78
+(0.8 of it, for margin)."""
 BAND = 4
 """Tile rows covered together by one rectangle (fewer, larger detector calls)."""
 WHOLE_SHARE = 0.6
