@@ -125,7 +125,8 @@ EXCLUDES: list[str] = [
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",
     "PySide6.Qt3DCore",
-    "PySide6.QtMultimedia",
+    # QtMultimedia/QtMultimediaWidgets stay: the viewer plays videos (photoorg.ui.views.player)
+    "PySide6.QtSpatialAudio",
     "PySide6.QtPdf",
     "PySide6.QtDesigner",
     "PySide6.QtHelp",
@@ -152,6 +153,15 @@ DROP_PATTERNS: list[str] = [
     "*.cu",
     "*.cuh",
     "triton/*",
+    # video playback needs QtMultimedia(Widgets), its FFmpeg plugin and Qt's FFmpeg
+    # libraries (by soname); not the QML player or the unversioned development links
+    "PySide6/Qt/lib/libQt6MultimediaQuick*",
+    "PySide6/Qt/qml/QtMultimedia/*",
+    "PySide6/Qt/lib/libavcodec.so",
+    "PySide6/Qt/lib/libavformat.so",
+    "PySide6/Qt/lib/libavutil.so",
+    "PySide6/Qt/lib/libswresample.so",
+    "PySide6/Qt/lib/libswscale.so",
 ]
 
 # Files of resources/ that are source material, not app data.

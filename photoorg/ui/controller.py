@@ -324,8 +324,10 @@ class LibraryController(QObject):
         weaker = bool(info.get("weaker")) and not self.show_all
         # an album of tags answers ids only (no scores)
         ranked = [float(x) for x in scores] if len(scores) == len(ids) else None
+        times = info.get("times") or None
         self.query.submit(engine.rows_for_ids, [int(i) for i in ids], ranked, title,
                           matched or None, None if total is None else int(total), weaker,
+                          times if times and len(times) == len(ids) else None,
                           callback=self._grid_cb(gen), what="showing results")
 
     # -- sidebar, clusters, viewer -------------------------------------------------------
@@ -478,6 +480,31 @@ class LibraryController(QObject):
             self.refresh_undo()
 
         self.writer.submit(fn, *args, callback=finished, what=what)
+
+    # -- stacks ---------------------------------------------------------------------------
+
+    def open_stack(self, stack_id: int) -> None:
+        """The grid shows one stack's members (expanded)."""
+        self.show_source(Source("stack", int(stack_id), "Stack"))
+
+    def unstack(self, stack_id: int) -> None:
+        self._write(engine.unstack, int(stack_id), what="unstacking",
+                    done="Unstacked: its photos are shown one by one",
+                    after=lambda _: self._stacks_changed())
+
+    def restack(self, stack_id: int) -> None:
+        self._write(engine.restack, int(stack_id), what="stacking again", done="Stacked again",
+                    after=lambda _: self._stacks_changed())
+
+    def set_stack_cover(self, stack_id: int, photo_id: int) -> None:
+        self._write(engine.set_stack_cover, int(stack_id), int(photo_id),
+                    what="choosing the cover", done="Cover chosen",
+                    after=lambda _: self._stacks_changed())
+
+    def _stacks_changed(self) -> None:
+        """The grid's tiles change with a stack (one tile or its photos; its cover)."""
+        self.reload()
+        self.refresh_overview()
 
     def forget_missing(self) -> None:
         self._write(engine.forget_missing, what="forgetting missing photos",

@@ -13,8 +13,14 @@ from PySide6.QtGui import QDesktopServices
 log = logging.getLogger(__name__)
 
 
+def open_url(url: QUrl) -> bool:
+    """Hand a URL to the operating system (the one place: tests replace it to see what
+    would be opened without launching anything)."""
+    return QDesktopServices.openUrl(url)
+
+
 def open_file(path: str) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    return open_url(QUrl.fromLocalFile(path))
 
 
 def show_in_folder(path: str) -> bool:
@@ -27,7 +33,7 @@ def show_in_folder(path: str) -> bool:
         return QProcess.startDetached("open", ["-R", native])[0]
     if _freedesktop_show_items(native):
         return True
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(native).parent)))
+    return open_url(QUrl.fromLocalFile(str(Path(native).parent)))
 
 
 def _freedesktop_show_items(path: str) -> bool:

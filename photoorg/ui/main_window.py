@@ -75,6 +75,7 @@ from photoorg.ui.recovery import (
     schedule_restore,
 )
 from photoorg.ui.shortcuts import TextHistoryFirst, reset_text, standard_keys
+from photoorg.ui.stack_actions import StackActions
 from photoorg.ui.views.clusters import ClusterPage
 from photoorg.ui.views.duplicates import DuplicatesPage
 from photoorg.ui.views.events import EventsPage
@@ -336,6 +337,7 @@ class MainWindow(QMainWindow):
             lambda _i: c.set_sort(self.sort_box.currentData()))
         self.grid.zoom_changed.connect(self.zoom.setValue)
         self.grid.open_requested.connect(self.open_viewer)
+        self.stacks = StackActions(self)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.sidebar.navigate.connect(self.navigate)
         self.sidebar.menu_requested.connect(self._sidebar_menu)
@@ -518,6 +520,8 @@ class MainWindow(QMainWindow):
     def _go_back(self) -> None:
         if self.stack.currentWidget() is self.viewer:
             self.close_viewer()
+        elif self.stacks.stack_page() is not None:
+            self.stacks.leave()
         elif self.back_to_clusters.isVisible() and self.controller.cluster_kind:
             self.back_to_clusters.hide()
             self.show_clusters(self.controller.cluster_kind)
@@ -653,7 +657,10 @@ class MainWindow(QMainWindow):
                 self.grid_count.setText(f"{total:,} result" + ("" if total == 1 else "s"))
         else:
             n = len(photos)
-            self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s"))
+            stacked = sum(b.count - 1 for b in photos.stacks.values()
+                          if b.stacked and b.cover) if photos.stack_id is None else 0
+            self.grid_count.setText(f"{n:,} photo" + ("" if n == 1 else "s")
+                                    + (f" (+{stacked:,} in stacks)" if stacked else ""))
         if same_view and keep_id is not None:
             row = self.photos.row_of_id(keep_id)
             if row is not None:
@@ -731,6 +738,7 @@ class MainWindow(QMainWindow):
         tag.triggered.connect(lambda: self.ask_tag(ids))
         album = menu.addAction(icon("album"), "Add to album…")
         album.triggered.connect(lambda: organize_actions.ask_album(self, ids))
+        self.stacks.add_to_menu(menu, rows)
         nav_kind, nav_arg, nav_label = self._browse_nav
         if (nav_kind == "cluster" and not self.controller.search_text
                 and not self.controller.similar_to):
@@ -825,7 +833,9 @@ class MainWindow(QMainWindow):
         turned = key_rotation(self.photos.photos.keys[row])
         if turned and isinstance(preview, QPixmap):  # the viewer turns it itself
             preview = preview.transformed(QTransform().rotate(-turned))
-        self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount())
+        shown = self.photos.photos
+        self.viewer.show_photo(photo_id, path, preview, row, self.photos.rowCount(),
+                               shown.durations.get(photo_id), shown.times.get(photo_id))
         self.controller.load_image(photo_id, path)
         self.controller.load_details(photo_id)
 
@@ -849,7 +859,8 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         draw = menu.addAction("Draw a face box…")
         canvas = self.viewer.canvas
-        draw.setEnabled(canvas.has_pixmap() and canvas.rotation == 0)
+        draw.setEnabled(canvas.has_pixmap() and canvas.rotation == 0
+                        and not self.viewer.is_video)
         if canvas.rotation:
             draw.setToolTip("Turn the photo back first: face boxes are on the photo as stored")
         draw.triggered.connect(canvas.start_drawing)
@@ -890,6 +901,7 @@ class MainWindow(QMainWindow):
         if self.viewer.fullscreen:
             self.viewer.set_fullscreen(False)
         self.viewer.stop_slideshow()
+        self.viewer.stop_media()
         self.stack.setCurrentWidget(self._page_before_viewer or self.grid_page)
         row = self._viewer_row_now()
         if row < self.photos.rowCount():

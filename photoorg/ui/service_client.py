@@ -307,7 +307,8 @@ class ServiceClient(QObject):
             self.paused_changed.emit(self.paused)
         elif kind == "results":
             info = {"matched": list(event.get("matched") or []),
-                    "total": event.get("total"), "weaker": bool(event.get("weaker"))}
+                    "total": event.get("total"), "weaker": bool(event.get("weaker")),
+                    "times": list(event.get("times") or [])}
             self.results.emit(int(event.get("gen", 0)), list(event.get("ids") or []),
                               list(event.get("scores") or []), event.get("error") or "", info)
         elif kind == "download":

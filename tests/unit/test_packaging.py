@@ -389,3 +389,15 @@ def test_frozen_build_self_test(tmp_path: Path) -> None:
     result = subprocess.run([str(exe), "--self-test"], cwd=tmp_path, env=_clean_env(tmp_path),
                             capture_output=True, text=True, timeout=600)
     _assert_self_test_ok(result)
+
+
+def test_video_playback_stays_in_the_bundle() -> None:
+    """The viewer plays videos: QtMultimedia(Widgets), Qt's FFmpeg plugin and libraries by
+    soname are kept; the QML player and unversioned development links are not."""
+    assert not {"PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets"} & set(H.EXCLUDES)
+    assert not H.dropped("PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so")
+    assert not H.dropped("PySide6/Qt/lib/libQt6Multimedia.so.6")
+    assert not H.dropped("PySide6/Qt/lib/libQt6MultimediaWidgets.so.6")
+    assert not H.dropped("PySide6/Qt/lib/libavcodec.so.63")
+    assert H.dropped("PySide6/Qt/lib/libavcodec.so")
+    assert H.dropped("PySide6/Qt/lib/libQt6MultimediaQuick.so.6")

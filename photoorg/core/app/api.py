@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from photoorg.core.groups.clusters import KINDS, Album, ClusterInfo, clean_name
 from photoorg.core.groups.events import MIN_PHOTOS, STATE_SUGGESTED, Event
+from photoorg.core.groups.stacks import Badge as StackBadge
 from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSummary, Progress
 from photoorg.core.ingest.scanner import ScanReport
 from photoorg.core.ingest.watcher import WatchListener, WatchStatus

@@ -615,9 +615,20 @@ class Library(Decisions):
 
         if not st.unstack(self.writer, stack_id):
             raise LibraryError(f"no stacked stack {stack_id}")
+        self._decided("photos", (), "stacks.unstack", sync=False)
 
     def restack(self, stack_id: int) -> None:
         from photoorg.core.groups import stacks as st
 
         if not st.restack(self.writer, stack_id):
             raise LibraryError(f"no unstacked stack {stack_id}")
+        self._decided("photos", (), "stacks.restack", sync=False)
+
+    def set_stack_cover(self, stack_id: int, photo_id: int) -> None:
+        """The member the stack's tile shows (undo puts the old cover back)."""
+        from photoorg.core.groups import stacks as st
+
+        if not st.set_cover(self.writer, stack_id, photo_id):
+            raise LibraryError(f"photo {photo_id} is not a member of stack {stack_id} "
+                               "or is its cover already")
+        self._decided("photos", (), "stacks.cover", sync=False)

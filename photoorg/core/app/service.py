@@ -27,7 +27,8 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "watch", "state": "watching"|"off"|"unavailable", "mode": ..., "folders": n}
     {"event": "paused", "paused": bool}
     {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null,
-     "matched": [[kind, ...], ...], "total": n, "weaker": bool}
+     "matched": [[kind, ...], ...], "total": n, "weaker": bool,
+     "times": [seconds | null, ...]}  (a video's best matching second)
     {"event": "error", "message": ..., "details": ...}
 
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
@@ -316,7 +317,7 @@ class LibraryService:
         self.event("results", gen=gen, ids=[h.photo_id for h in hits],
                    scores=[round(float(h.score), 6) for h in hits], error=None,
                    matched=[list(h.matched) for h in hits], total=page.total,
-                   weaker=page.weaker_hidden)
+                   weaker=page.weaker_hidden, times=[h.time for h in hits])
 
     # -- the main loop -------------------------------------------------------------------
 

@@ -108,6 +108,8 @@ def load_source(state: State, source: queries.Source, sort: str = "taken") -> qu
         return queries.photos_with_text(cat, sort)
     if source.kind == "rating":
         return queries.rated_photos(cat, int(source.arg), sort)
+    if source.kind == "stack":
+        return queries.stack_photos(cat, int(source.arg))
     return queries.all_photos(cat, sort)
 
 
@@ -167,10 +169,12 @@ def list_clusters(state: State, kind: str) -> list[queries.ClusterInfo]:
 
 def rows_for_ids(state: State, ids: list[int], scores: list[float] | None, title: str,
                  matched: list[tuple[str, ...]] | None = None, total: int | None = None,
-                 weaker_hidden: bool = False) -> queries.PhotoList:
+                 weaker_hidden: bool = False, times: list[float | None] | None = None
+                 ) -> queries.PhotoList:
     """Grid rows for search results, in their order (with why each matched, how many
-    results the query has in all, and whether a cut-off left weaker ones out)."""
-    out = queries.photos_by_ids(state["cat"], ids, scores, title, matched)
+    results the query has in all, whether a cut-off left weaker ones out, and the second
+    of a video's best matching moment)."""
+    out = queries.photos_by_ids(state["cat"], ids, scores, title, matched, times)
     out.total = total
     out.weaker_hidden = weaker_hidden
     return out
@@ -297,6 +301,18 @@ def rename_album(state: State, old: str, new: str, sidecars: bool = False) -> No
 def delete_album(state: State, name: str, sidecars: bool = False) -> None:
     if not _door(state, sidecars).delete_album(name):
         raise LibraryError(f"there is no album “{name}”")
+
+
+def unstack(state: State, stack_id: int) -> None:
+    _door(state).unstack(stack_id)
+
+
+def restack(state: State, stack_id: int) -> None:
+    _door(state).restack(stack_id)
+
+
+def set_stack_cover(state: State, stack_id: int, photo_id: int) -> None:
+    _door(state).set_stack_cover(stack_id, photo_id)
 
 
 def set_rotation(state: State, photo_id: int, degrees: int) -> int:

@@ -248,3 +248,37 @@ def unstack(cat: Catalog, stack_id: int) -> bool:
 
 def restack(cat: Catalog, stack_id: int) -> bool:
     return _set_state(cat, stack_id, "stacked", "restack")
+
+
+def set_cover(cat: Catalog, stack_id: int, photo_id: int) -> bool:
+    """Make ``photo_id`` (a member) the stack's cover, the tile shown for it. False when it
+    is the cover already or not a member."""
+    row = cat.execute(
+        "SELECT s.cover_id FROM stacks s JOIN stack_members m ON m.stack_id = s.id "
+        "WHERE s.id = ? AND m.photo_id = ?", (stack_id, photo_id)).fetchone()
+    if row is None or row[0] == photo_id:
+        return False
+    with journal.decision(cat, "stacks.cover", f"Change the cover of stack {stack_id}",
+                          [("stacks", "id = ?", (stack_id,))]):
+        cat.execute("UPDATE stacks SET cover_id = ? WHERE id = ?", (photo_id, stack_id))
+    return True
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What a tile shows of the stack its photo belongs to."""
+
+    stack_id: int
+    count: int  # members
+    stacked: bool  # False: unstacked by the user (members shown one by one)
+    cover: bool  # this photo is the stack's cover
+
+
+def badges(cat: Catalog) -> dict[int, Badge]:
+    """``{photo id: Badge}`` for every photo in a stack."""
+    rows = cat.query(
+        "SELECT m.photo_id, s.id, s.state = 'stacked', m.photo_id = s.cover_id, c.n "
+        "FROM stack_members m JOIN stacks s ON s.id = m.stack_id JOIN (SELECT stack_id, "
+        "COUNT(*) AS n FROM stack_members GROUP BY stack_id) c ON c.stack_id = s.id")
+    return {pid: Badge(sid, int(n), bool(stacked), bool(cover))
+            for pid, sid, stacked, cover, n in rows}

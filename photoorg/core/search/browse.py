@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 
 SORTS = ("taken", "added", "name")
 SORT_LABELS = {"taken": "Date taken", "added": "Date added", "name": "Name"}
@@ -109,9 +109,11 @@ def _where(clauses: list[str]) -> str:
 def timeline(cat: Catalog, sort: str = "taken", root_id: int | None = None,
              folder: str | None = None) -> Timeline:
     """Every readable photo (or those of one library folder, or one of its subfolders and
-    everything below it), arranged."""
+    everything below it), arranged; a stack is one row, its cover."""
     # a photo whose file is gone (kept missing, core.missing) is not shown
-    clauses, params = ["p.status != 'skipped'", "p.missing_since IS NULL"], []
+    clauses = ["p.status != 'skipped'", "p.missing_since IS NULL",
+               f"p.id NOT IN ({STACKED_AWAY})"]
+    params: list = []
     if root_id is not None:
         clauses.append("p.root_id = ?")
         params.append(root_id)
@@ -123,8 +125,15 @@ def timeline(cat: Catalog, sort: str = "taken", root_id: int | None = None,
 
 
 def timeline_of(cat: Catalog, ids: Iterable[int], sort: str = "taken") -> Timeline:
-    """The given photos (a tag, album, cluster), arranged; unknown ids are left out."""
+    """The given photos (a tag, album, cluster), arranged; unknown ids are left out. A
+    stack's member is left out when its stack's cover is among them (one row a stack)."""
     id_list = [int(i) for i in ids]
+    wanted = set(id_list)
+    covered = {pid for pid, cover in cat.query(
+        "SELECT m.photo_id, s.cover_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+        "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id") if cover in wanted}
+    if covered:
+        id_list = [i for i in id_list if i not in covered]
     rows = cat.query_in(
         f"SELECT {_COLUMNS} FROM photos p WHERE p.status != 'skipped' "
         "AND p.missing_since IS NULL AND p.id IN {ids}", id_list)

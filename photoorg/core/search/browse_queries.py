@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from photoorg.core.groups import clusters as core_clusters
+from photoorg.core.groups import stacks as core_stacks
 from photoorg.core.groups import suggest
 from photoorg.core.media.thumbcache import face_key, photo_key, rotated_key
 from photoorg.core.search import browse, textindex
@@ -41,6 +42,11 @@ class PhotoList:
     # a saved-search album: its photos come from the search (the indexing service, which
     # holds the model), not from the catalog alone
     saved_search: str | None = None
+    # badges, sparse by photo id: the stack a photo is in, a video's length in seconds
+    stacks: dict[int, core_stacks.Badge] = field(default_factory=dict)
+    durations: dict[int, float] = field(default_factory=dict)
+    times: dict[int, float] = field(default_factory=dict)  # search: a video's best second
+    stack_id: int | None = None  # the page shows this stack's members (expanded)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -73,6 +79,27 @@ def _rows_to_list(cat: Catalog, rows: list[tuple], title: str = "") -> PhotoList
         paths.append(roots[root_id] + os.sep + (rel.replace("/", os.sep) if native else rel))
         key = photo_key(pid, chash, size, mtime)
         keys.append(rotated_key(key, turned[pid]) if pid in turned else key)
+    _badges(cat, out)
+    return out
+
+
+def _badges(cat: Catalog, out: PhotoList) -> None:
+    """Stack counts and video durations of the rows (few of either: sparse dicts)."""
+    shown = set(out.ids)
+    out.stacks = {pid: b for pid, b in core_stacks.badges(cat).items() if pid in shown}
+    out.durations = {pid: float(d) for pid, d in cat.query(
+        "SELECT id, duration FROM photos WHERE duration IS NOT NULL") if pid in shown}
+
+
+def stack_photos(cat: Catalog, stack_id: int) -> PhotoList:
+    """One stack expanded: every member, the cover first."""
+    found = next((s for s in core_stacks.stacks(cat) if s.id == stack_id), None)
+    if found is None:
+        return PhotoList(title="Stack")
+    kind = {"raw_jpeg": "RAW+JPEG", "live": "Live Photo", "burst": "Burst"}.get(
+        found.kind, found.kind)
+    out = photos_by_ids(cat, list(found.member_ids), title=f"{kind} · {len(found.member_ids)}")
+    out.stack_id = stack_id
     return out
 
 
@@ -93,7 +120,8 @@ def folder_photos(cat: Catalog, root_id: int, sort: str = "taken", sub: str = ""
 
 
 def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = None,
-                  title: str = "", matched: list[tuple[str, ...]] | None = None) -> PhotoList:
+                  title: str = "", matched: list[tuple[str, ...]] | None = None,
+                  times: list[float | None] | None = None) -> PhotoList:
     """Rows for ``ids`` in the given order (ids no longer in the catalog are left out)."""
     found: dict[int, tuple] = {}
     for row in cat.query_in(_SELECT + f"WHERE p.{VISIBLE} AND p.id IN {{ids}}", ids):
@@ -104,6 +132,9 @@ def photos_by_ids(cat: Catalog, ids: list[int], scores: list[float] | None = Non
         out.scores = [scores[i] for i in keep]
     if matched is not None:
         out.matched = [matched[i] for i in keep]
+    if times:
+        out.times = {pid: float(t) for pid, t in zip(ids, times, strict=False)
+                     if t is not None and pid in found}
     return out
 
 

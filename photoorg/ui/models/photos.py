@@ -35,6 +35,10 @@ class PhotoRole(IntEnum):
     Key = Qt.ItemDataRole.UserRole + 4
     Failed = Qt.ItemDataRole.UserRole + 5
     Matched = Qt.ItemDataRole.UserRole + 6  # search: kinds of what the words matched
+    Stack = Qt.ItemDataRole.UserRole + 7  # the photo's stack (a Badge) or None
+    Duration = Qt.ItemDataRole.UserRole + 8  # a video's length in seconds, else None
+    Time = Qt.ItemDataRole.UserRole + 9  # search: a video's best matching second
+    StackCount = Qt.ItemDataRole.UserRole + 10  # members behind this tile (0: no stack tile)
 
 
 class PhotoListModel(QAbstractListModel):
@@ -71,6 +75,14 @@ class PhotoListModel(QAbstractListModel):
 
     def path(self, row: int) -> str:
         return self._list.paths[row]
+
+    def stack_count(self, row: int) -> int:
+        """How many photos this tile stands for: its stack's size when it is a stacked
+        stack's cover on a page that is not that stack's own (expanded), else 0."""
+        badge = self._list.stacks.get(self._list.ids[row])
+        if badge is None or not badge.stacked or not badge.cover or self._list.stack_id:
+            return 0
+        return badge.count
 
     def row_of_id(self, photo_id: int) -> int | None:
         try:
@@ -110,6 +122,14 @@ class PhotoListModel(QAbstractListModel):
         if role == PhotoRole.Matched:
             matched = self._list.matched
             return () if matched is None else matched[row]
+        if role == PhotoRole.Stack:
+            return self._list.stacks.get(self._list.ids[row])
+        if role == PhotoRole.StackCount:
+            return self.stack_count(row)
+        if role == PhotoRole.Duration:
+            return self._list.durations.get(self._list.ids[row])
+        if role == PhotoRole.Time:
+            return self._list.times.get(self._list.ids[row])
         if role == PhotoRole.Failed:
             return self._store is not None and self._store.failed(self._list.keys[row])
         return None

@@ -63,6 +63,19 @@ def justified_width(view: QListView, minimum: int) -> int:
     return max(minimum, available // columns - spacing)
 
 
+def stack_text(count: int) -> str:
+    """A stack tile's badge text (a drawn stack symbol goes before it: fonts lack one)."""
+    return str(count)
+
+
+def duration_text(seconds: float) -> str:
+    """A video tile's badge: ``▶ m:ss`` (``h:mm:ss`` from an hour)."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"▶ {hours}:{minutes:02d}:{secs:02d}" if hours else f"▶ {minutes}:{secs:02d}"
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
     """A rounded thumbnail, fitted into a square, with the file name under it."""
 
@@ -113,6 +126,36 @@ class ThumbnailDelegate(QStyledItemDelegate):
         elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width) - 10)
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, elided)
 
+    def stack_badge_rect(self, cell: QRect, option: QStyleOptionViewItem | None = None,
+                         text: str = "999") -> QRect:
+        """Where a tile's stack badge is (top right of its thumbnail): clicking it opens
+        the stack."""
+        metrics = option.fontMetrics if option is not None else QFontMetrics(QFont())
+        width = metrics.horizontalAdvance(text) + 14 + (
+            metrics.height() if text.isdigit() else 0)
+        right = cell.x() + (cell.width() + self.thumb) // 2
+        return QRect(right - width - 4, cell.y() + PAD + 4, width, metrics.height() + 4)
+
+    @staticmethod
+    def _paint_badge(painter: QPainter, option: QStyleOptionViewItem, chip: QRect,
+                     text: str, symbol: bool = False) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 24, 30, 200))
+        painter.drawRoundedRect(QRectF(chip), chip.height() / 2, chip.height() / 2)
+        white = QColor(255, 255, 255)
+        text_box = QRect(chip)
+        if symbol:  # two cards, one behind the other: "a stack"
+            side = chip.height() * 0.42
+            x, y = chip.x() + chip.height() * 0.38, chip.center().y() - side / 2 + 1.5
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(white)
+            painter.drawRoundedRect(QRectF(x + 3, y - 3, side, side), 1.5, 1.5)
+            painter.setBrush(QColor(20, 24, 30))
+            painter.drawRoundedRect(QRectF(x, y, side, side), 1.5, 1.5)
+            text_box.setLeft(int(x + side + 2))
+        painter.setPen(white)
+        painter.drawText(text_box, Qt.AlignmentFlag.AlignCenter, text)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -158,6 +201,21 @@ class ThumbnailDelegate(QStyledItemDelegate):
         matched = index.data(PhotoRole.Matched)
         if matched:
             self._paint_chip(painter, option, box, " · ".join(matched))
+        count = index.data(PhotoRole.StackCount)
+        if count:
+            chip = self.stack_badge_rect(option.rect, option)
+            self._paint_badge(painter, option, chip, stack_text(count), symbol=True)
+        elif (badge := index.data(PhotoRole.Stack)) is not None and badge.cover:
+            self._paint_badge(painter, option, self.stack_badge_rect(option.rect, option,
+                                                                     "Cover"), "Cover")
+        duration = index.data(PhotoRole.Duration)
+        if duration is not None:
+            text = duration_text(duration)
+            metrics = option.fontMetrics
+            width = metrics.horizontalAdvance(text) + 14
+            chip = QRect(box.right() - width - 4, box.bottom() - metrics.height() - 8,
+                         width, metrics.height() + 4)
+            self._paint_badge(painter, option, chip, text)
 
         if selected:
             pen_color = palette.color(QPalette.ColorRole.Highlight)
@@ -186,6 +244,7 @@ class PhotoGrid(QAbstractItemView):
     its rows start at ``_starts[s]``."""
 
     open_requested = Signal(QModelIndex)
+    stack_requested = Signal(QModelIndex)  # a stack's badge was clicked
     zoom_changed = Signal(int)
     layout_changed = Signal()  # sections moved (the scrubber repaints)
 
@@ -537,6 +596,12 @@ class PhotoGrid(QAbstractItemView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        if (self._band is None and event.button() == Qt.MouseButton.LeftButton
+                and index.isValid() and index.data(PhotoRole.StackCount)
+                and self.delegate.stack_badge_rect(self.visualRect(index)).contains(pos)):
+            self.stack_requested.emit(index)
         self._press = None
         if self._band is not None:
             self._band = None

@@ -1,6 +1,8 @@
 """The large view of one photo with its metadata. ←/→ move, Esc goes back to the grid;
 wheel, +/−, Ctrl+plus, 1 (1:1) and 0 (fit) zoom; drag pans; R turns; F11 fills the screen;
-S runs a slideshow; right-click gives the grid's menu."""
+S runs a slideshow; right-click gives the grid's menu. A video plays in place of the photo
+(:class:`~photoorg.ui.views.player.VideoPanel`): Space plays/pauses, ←/→ seek, M mutes,
+F fills the screen, Page Up/Down move."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
 from photoorg.core.app.api import PhotoDetails, display_name
 from photoorg.ui.icons import icon
 from photoorg.ui.views.canvas import ZoomCanvas
+from photoorg.ui.views.player import SEEK_MS, VideoPanel
 
 SLIDESHOW_MS = 4000
 
@@ -117,6 +121,12 @@ class Viewer(QWidget):
         self.canvas.sharper_wanted.connect(
             lambda: self.photo_id is not None and self.sharper_requested.emit(self.photo_id))
         self.canvas.context_menu.connect(self.menu_requested)
+        self.video = VideoPanel()
+        self.video.fullscreen_requested.connect(self.toggle_fullscreen)
+        self.is_video = False
+        self.media = QStackedWidget()
+        self.media.addWidget(self.canvas)
+        self.media.addWidget(self.video)
         self.info = QWidget()
         self.info.setObjectName("infoPanel")
         form = QFormLayout(self.info)
@@ -146,7 +156,7 @@ class Viewer(QWidget):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
-        body.addWidget(self.canvas, 1)
+        body.addWidget(self.media, 1)
         body.addWidget(scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -213,13 +223,25 @@ class Viewer(QWidget):
             self.move_requested.emit(1)
 
     def show_photo(self, photo_id: int, path: str, preview: QPixmap | None,
-                   position: int, total: int) -> None:
+                   position: int, total: int, duration: float | None = None,
+                   at_seconds: float | None = None) -> None:
+        """Show a photo, or play a video (``duration`` set) from ``at_seconds``."""
         self.photo_id = photo_id
         self.path = path
         self.title.setText(display_name(os.path.basename(path)))
         self.set_position(position, total)
         self.canvas.set_pixmap(preview, "Loading…")
         self.canvas.set_rotation(0)
+        self.is_video = duration is not None
+        for button in (self.zoom_out_button, self.zoom_label, self.zoom_in_button,
+                       self.rotate_button, self.slideshow_button):
+            button.setEnabled(not self.is_video)
+        if self.is_video:
+            self.media.setCurrentWidget(self.video)
+            self.video.open(path, preview, at_seconds)
+        else:
+            self.video.stop()
+            self.media.setCurrentWidget(self.canvas)
         for value in self.fields.values():
             value.setText("—")
         self.fields["file"].setText(path)
@@ -231,9 +253,15 @@ class Viewer(QWidget):
         self.next.setEnabled(position + 1 < total)
         self._at_end = position + 1 >= total
 
+    def stop_media(self) -> None:
+        """Leaving the viewer: a playing video stops."""
+        self.video.stop()
+
     def set_image(self, photo_id: int, image: QImage | None) -> None:
         if photo_id != self.photo_id:
             return  # moved on before it loaded
+        if self.is_video and image is not None and not image.isNull():
+            self.video.set_poster(QPixmap.fromImage(image))  # the fallback shows it
         if image is None or image.isNull():
             if not self.canvas.has_pixmap():
                 self.canvas.set_pixmap(None, "This photo cannot be shown.")
@@ -289,6 +317,8 @@ class Viewer(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if self.is_video and not ctrl and self._video_key(key):
+            return
         if key == Qt.Key.Key_Escape:
             if self.canvas.drawing:
                 self.canvas.stop_drawing()
@@ -318,3 +348,27 @@ class Viewer(QWidget):
             self.move_requested.emit(-1)
         else:
             super().keyPressEvent(event)
+
+    def _video_key(self, key: int) -> bool:
+        """The keys a video takes over from the photo viewer; False: not one of them."""
+        video = self.video
+        if key == Qt.Key.Key_Space:
+            video.toggle_play()
+        elif key == Qt.Key.Key_Left:
+            video.seek_by(-SEEK_MS)
+        elif key == Qt.Key.Key_Right:
+            video.seek_by(SEEK_MS)
+        elif key == Qt.Key.Key_M:
+            video.toggle_mute()
+        elif key == Qt.Key.Key_F:
+            self.toggle_fullscreen()
+        elif key == Qt.Key.Key_PageDown:
+            self.move_requested.emit(1)
+        elif key == Qt.Key.Key_PageUp:
+            self.move_requested.emit(-1)
+        elif key == Qt.Key.Key_Escape and not self.fullscreen:
+            video.stop()
+            return False  # and back to the grid, as for a photo
+        else:
+            return False
+        return True
