@@ -3,6 +3,7 @@
     python benchmarks/ocr.py --json                  # 40 photos of 2 MP, 1 in 4 with text
     python benchmarks/ocr.py --size 12mp --count 24 --json
     python benchmarks/ocr.py --size 12mp --count 48 --small-text --json   # half the words small
+    python benchmarks/ocr.py --sets --json           # the gate: per kind of photo, gated/ungated
 
 Photos: real ones (Debian's ``mate-backgrounds``, fetched with ``apt-get download`` into
 ``bench-data/`` when ``--photos`` is not given), re-encoded as camera-like JPEGs; every
@@ -20,7 +21,16 @@ Measured in one process:
 
 Prints one JSON line: ``{"ms_per_photo", "naive_ms_per_photo", "ratio", "cpu_ms_per_photo",
 "recall", ...}`` (``cpu_ms``: process CPU time, all threads -- on a busy machine the wall
-time mostly measures the other jobs).
+time mostly measures the other jobs). ``ungated_ms_per_photo``/``gate_ratio``: the same
+stage over the same library with the gate off (every photo through the full detector).
+
+``--sets``: the gate (:mod:`photoorg.core.ingest.textgate`) per kind of photo
+(``benchmarks/ocr_sets.py``: photos without words, painted words, small words at 2-3% of
+the height, screenshots and documents), the stage run gated and ungated on each in one
+process: ``{"sets": {kind: {"gated": {...}, "ungated": {...}, "ms_ratio"}}, "no_text_ms",
+"gate_only_ms", ...}`` with per set ms/photo, CPU ms/photo, recall (painted words found by
+search; on screenshots, photos where some text was read), the gate's decisions and the
+stage's peak working memory (RSS above the start, sampled every 5 ms).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-text", action="store_true",
                         help="every other painted word small: 2-3%% of the photo's height")
     parser.add_argument("--threads", type=int, help="engine threads (default: all cores)")
+    parser.add_argument("--sets", action="store_true",
+                        help="the gate per kind of photo (benchmarks/ocr_sets.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.sets:
+        return main_sets(args)
 
     from photoorg.core.ingest import ocr
     from photoorg.core.ingest.scanner import scan_library
@@ -124,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "JOIN photos p ON p.id = t.photo_id"))
             failed = cat.scalar("SELECT COUNT(*) FROM photo_text WHERE status = 'failed'")
         false_text = sum(1 for name, text in read.items() if text and name not in painted)
+        gate_counts = dict(reader.counts)
+        ungated = run_stage(folder, Path(tmp) / "ungated", painted, gate=False, reader=reader)
 
         # naive: the engine's own pipeline on full-size files, same share of text
         engine = reader._load()
@@ -153,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         "false_text": false_text,
         "failed": failed,
         "load_ms": round(load_ms, 1),
+        "ungated_ms_per_photo": ungated["ms_per_photo"],
+        "ungated_cpu_ms_per_photo": ungated["cpu_ms_per_photo"],
+        "gate_ratio": round(ms / ungated["ms_per_photo"], 3) if ungated["ms_per_photo"] else None,
+        "ungated_recall": ungated["recall"],
+        "gate": gate_counts,
         "detect_side": ocr.DETECT_SIDE,
         "threads": reader.threads,
         "load_avg": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
@@ -162,6 +184,143 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for key, value in result.items():
             print(f"{key:20} {value}")
+    return 0
+
+
+class PeakRss:
+    """The process's resident memory sampled every 5 ms: the peak above the start."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._stop = threading.Event()
+        self.start = self.peak = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    @property
+    def above_start_mb(self) -> float:
+        return round((self.peak - self.start) / 2**20, 1)
+
+
+def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: bool,
+              reader: object) -> dict:
+    """The text stage over a fresh catalog of ``folder``: time, CPU, memory, recall."""
+    from photoorg.core.ingest import ocr
+    from photoorg.core.ingest.scanner import scan_library
+    from photoorg.core.search import textindex
+    from photoorg.core.store.catalog import Catalog
+
+    assert isinstance(reader, ocr.TextReader)
+    reader.counts.clear()
+    with Catalog(data / "catalog.sqlite") as cat:
+        cat.add_root(folder)
+        scan_library(cat)
+        with PeakRss() as rss:
+            t, c = time.perf_counter(), time.process_time()
+            done = ocr.text_stage(cat, reader=reader, gate=gate)
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+        read = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
+                              "JOIN photos p ON p.id = t.photo_id"))
+        found = 0
+        for name, word in truth.items():
+            if word is None:
+                continue
+            if word == "?":  # a screenshot: some text read
+                found += bool(read.get(name))
+                continue
+            pid = cat.photo_id_for_path(folder / name)
+            found += pid in set(textindex.match_text(cat, word).ids.tolist())
+    with_words = sum(1 for word in truth.values() if word is not None)
+    return {
+        "photos": done,
+        "ms_per_photo": round(wall * 1e3 / max(1, done), 1),
+        "cpu_ms_per_photo": round(cpu * 1e3 / max(1, done), 1),
+        "found": found,
+        "recall": round(found / with_words, 3) if with_words else None,
+        "text_read": sum(1 for text in read.values() if text),
+        "peak_mb": rss.above_start_mb,
+        "gate": dict(reader.counts),
+    }
+
+
+def main_sets(args: argparse.Namespace) -> int:
+    from benchmarks.ocr_sets import make_sets
+    from photoorg.core.ingest import ocr
+    from photoorg.core.media.imaging import load_rgb
+
+    sources = (sorted(Path(args.photos).glob("*.jpg")) if args.photos
+               else fetch_mate_backgrounds(REPO / "bench-data" / "mate"))
+    root = REPO / "bench-data" / "ocr-sets"
+    truth = make_sets(root, sources, REPO / "tests" / "data" / "faces-dev",
+                      REPO / "docs" / "screenshots", WORDS)
+    reader = ocr.TextReader(threads=args.threads)
+    reader._load()
+    engine = reader._load()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    sets = {}
+    with tempfile.TemporaryDirectory(prefix="photoorg-ocr-sets-") as tmp:
+        for kind, names in truth.items():
+            # ungated first, then gated: the page cache is warm for both
+            runs = {mode: run_stage(root / kind, Path(tmp) / f"{kind}-{mode}", names,
+                                    gate=mode == "gated", reader=reader)
+                    for mode in ("ungated", "gated")}
+            runs["ms_ratio"] = (round(runs["gated"]["ms_per_photo"]
+                                      / runs["ungated"]["ms_per_photo"], 3)
+                                if runs["ungated"]["ms_per_photo"] else None)
+            runs["cpu_ratio"] = (round(runs["gated"]["cpu_ms_per_photo"]
+                                       / runs["ungated"]["cpu_ms_per_photo"], 3)
+                                 if runs["ungated"]["cpu_ms_per_photo"] else None)
+            sets[kind] = runs
+    # what a caller that decoded the photo already pays (the fused decode of issue 26):
+    # the gate alone against the full detector, on the same decoded drafts
+    drafts = [load_rgb(root / "plain" / name, max_side=ocr.DETECT_SIDE)
+              for name in truth["plain"]]
+    t = time.perf_counter()
+    for image in drafts:
+        ocr.likely_has_text(image, reader)
+    gate_ms = (time.perf_counter() - t) * 1e3 / len(drafts)
+    t = time.perf_counter()
+    for image in drafts:
+        engine.text_det(ocr._bgr(image))
+    detector_ms = (time.perf_counter() - t) * 1e3 / len(drafts)
+    plain = sets["plain"]
+    result = {
+        "sets": sets,
+        "no_text_ms_per_photo": plain["gated"]["ms_per_photo"],
+        "no_text_ungated_ms_per_photo": plain["ungated"]["ms_per_photo"],
+        "no_text_ratio": plain["ms_ratio"],
+        "gate_only_ms_per_photo": round(gate_ms, 1),
+        "detector_ms_per_photo": round(detector_ms, 1),
+        "gate_only_ratio": round(gate_ms / detector_ms, 3),
+        "recall": {kind: sets[kind]["gated"]["recall"] for kind in sets if kind != "plain"},
+        "ungated_recall": {kind: sets[kind]["ungated"]["recall"] for kind in sets
+                           if kind != "plain"},
+        "peak_mb": max(run["gated"]["peak_mb"] for run in sets.values()),
+        "ungated_peak_mb": max(run["ungated"]["peak_mb"] for run in sets.values()),
+        "detect_side": ocr.DETECT_SIDE,
+        "read_side": ocr.READ_SIDE,
+        "threads": reader.threads,
+        "load_avg": [load_before, round(os.getloadavg()[0], 2)]
+        if hasattr(os, "getloadavg") else None,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=1))
     return 0
 
 

@@ -1,8 +1,10 @@
 """The frozen app's entry point (PyInstaller needs a script, not a console-script name).
 
-Besides the ``photoorg`` CLI/GUI it answers the one frozen-only form: the GUI starts its
+Besides the ``photoorg`` CLI/GUI it answers the frozen-only forms: the GUI starts its
 library service as ``<app executable> --library-service ...`` (see
-``photoorg.ui.service_client.service_command``), since a frozen app has no ``python -m``.
+``photoorg.ui.service_client.service_command``) and ``watch`` its index worker as
+``<app executable> --index-worker ...`` (``photoorg.core.app.index_worker``), since a frozen
+app has no ``python -m``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import multiprocessing
 import sys
 
 LIBRARY_SERVICE_FLAG = "--library-service"
+INDEX_WORKER_FLAG = "--index-worker"  # photoorg.core.app.index_worker.WORKER_FLAG
 
 
 def main(argv: list[str]) -> int:
@@ -18,6 +21,10 @@ def main(argv: list[str]) -> int:
         from photoorg.core.app.service import main as service_main
 
         return service_main(argv[1:])
+    if argv[:1] == [INDEX_WORKER_FLAG]:  # `photoorg watch` runs its pipeline in one
+        from photoorg.core.app.index_worker import main as worker_main
+
+        return worker_main(argv[1:])
     from photoorg.__main__ import main as photoorg_main
 
     return photoorg_main()

@@ -68,6 +68,9 @@ class Settings:
     # a photo whose file is gone is remembered this long (its tags, names, faces, vector)
     missing_grace_days: int = 90
     read_text: bool = True  # the OCR stage: words in photos become searchable
+    # seconds without work after which `watch` and the window's service let their models go
+    # (loaded again by the next photo or search); 0: keep them loaded
+    idle_release_s: int = 180
 
     @classmethod
     def load(cls, data: Path) -> Settings:

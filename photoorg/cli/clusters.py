@@ -3,7 +3,8 @@
 Contracts (scripted by other tools; keep them):
 ``clusters people|pets|places|scenes --json`` prints
 ``[{"id", "kind", "name", "auto_name", "named_by", "photos": [absolute paths], "size",
-"suggestion"}]`` biggest first; ``name`` is the user's name (for places the automatic
+"suggestion"}]`` biggest first (people add ``"times"``: ``{video path: second}``, where
+each of their videos shows them); ``name`` is the user's name (for places the automatic
 "City, Country" until the user renames it; ``named_by`` says "user", "auto" or null);
 ``suggestion`` is ``{"name", "confidence"}`` for an unnamed pet, scene or place group the
 model can name (:mod:`photoorg.core.groups.suggest`), else null. Nothing is named until the user
@@ -25,8 +26,13 @@ from photoorg.core.app.library import Library
 
 
 def _cluster_json(lib: Library, info: cl.ClusterInfo,
-                  suggestions: dict[int, Any] | None = None) -> dict[str, Any]:
+                  suggestions: dict[int, Any] | None = None,
+                  moments: dict[int, dict[int, float]] | None = None) -> dict[str, Any]:
     found = (suggestions or {}).get(info.id)
+    extra: dict[str, Any] = {}
+    if info.kind == "people":
+        seen = (moments or {}).get(info.id, {})
+        extra["times"] = {path: t for pid, t in seen.items() for path in lib.paths([pid])}
     return {
         "id": info.id,
         "kind": info.kind,
@@ -36,6 +42,7 @@ def _cluster_json(lib: Library, info: cl.ClusterInfo,
         "photos": lib.paths(info.photo_ids),
         "size": info.size,
         "suggestion": None if found is None else found.as_json(),
+        **extra,
     }
 
 
@@ -45,7 +52,8 @@ def cmd_clusters(args: argparse.Namespace) -> int:
         infos = lib.clusters(args.kind, include_hidden=args.hidden, refresh=not args.no_refresh)
         suggestions = lib.name_suggestions(infos)
         if args.json:
-            emit_json([_cluster_json(lib, info, suggestions) for info in infos])
+            moments = lib.video_moments([i.id for i in infos]) if args.kind == "people" else {}
+            emit_json([_cluster_json(lib, info, suggestions, moments) for info in infos])
             return 0
         if not infos:
             print(f"no {args.kind} clusters", file=sys.stderr)

@@ -6,7 +6,9 @@ a relevance cut-off; ``--all`` lifts it), ``duplicates`` through
 :class:`photoorg.core.search.engine.SearchIndex` -- the same APIs the GUI uses.
 ``--json`` output: ``search`` / ``similar`` print ``[{"path", "score", "matched"}]`` best
 first (``matched``: the kinds of what the words matched, e.g. ``["person", "place"]``; empty
-for similarity-only results); ``duplicates`` prints a list of groups, each a list of
+for similarity-only results; a video's result adds ``"time"``, the second of the moment that
+matched; ``similar VIDEO --time SECONDS`` looks like that video's frame at that second);
+``duplicates`` prints a list of groups, each a list of
 ``{"path", "score", "keep"}`` (plus ``"why"`` on the photo to keep): the keeper first, score
 1.0, the others with their cosine to it -- each at least ``--threshold`` (groups form around
 keepers, they never chain); pairs marked "Not duplicates" in the window are left out.
@@ -119,6 +121,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from photoorg.core.app.api import Feedback
 
+    if args.time is not None:
+        return _similar_moment(args)
     with open_library(args) as lib:
         # --not PHOTO: less like that photo (Rocchio); --not TEXT: steer away from a phrase
         not_photos = [t for t in args.not_ or () if Path(t).expanduser().is_file()
@@ -133,6 +137,22 @@ def cmd_similar(args: argparse.Namespace) -> int:
         # photos marked "less like these" are left out, as in the window
         left_out = tuple(n for n in negative if isinstance(n, int))
         _show(_search_page(lib, args, query, exclude=left_out), args.json, args.all)
+    return 0
+
+
+def _similar_moment(args: argparse.Namespace) -> int:
+    """``similar VIDEO --time SECONDS``: like the frame shown at that second."""
+    if len(args.paths) != 1:
+        raise CliError("--time goes with one video")
+    if args.time < 0:
+        raise CliError("--time must be 0 or more seconds")
+    with open_library(args) as lib:
+        try:
+            vector = lib.moment_vector(args.paths[0], args.time)
+        except LibraryError as exc:
+            raise CliError(str(exc)) from exc
+        query = Query((QueryPart("vector", vector),)) + _extra_parts(args)
+        _show(_search_page(lib, args, query), args.json, args.all)
     return 0
 
 
@@ -217,6 +237,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "out); --not TEXT steers away from a phrase.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--time", type=float, metavar="SECONDS",
+                   help="PATH is a video: like the frame at this second")
     _add_query_options(p)
     p.set_defaults(func=cmd_similar)
 

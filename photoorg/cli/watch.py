@@ -59,6 +59,11 @@ class ConsoleWatchListener(WatchListener):
                 flush=True,
             )
 
+    def on_models_released(self, idle_s: float) -> None:
+        if not self.quiet:
+            print(f"watch: models released after {idle_s:g}s idle; the next photo loads them "
+                  "again", file=sys.stderr, flush=True)
+
     def on_progress(self, progress: Progress) -> None:
         self.progress.on_progress(progress)
 
@@ -83,11 +88,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace, lib: Library) -> int:
     if not lib.writer.roots():
         raise CliError("no library folders yet: run `photoorg index FOLDER` first")
-    if not args.no_embed and lib.embedding_pending():
-        try:  # say now, not in the middle of watching, that the model is missing
-            lib.require_target_model()
-        except ModelUnavailableError as exc:
-            raise CliError(str(exc)) from exc
     force_polling = args.poll or lib.settings.watch_mode == "polling"
 
     stop = threading.Event()
@@ -96,16 +96,22 @@ def _watch(args: argparse.Namespace, lib: Library) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    watcher = lib.watcher(
-        ConsoleWatchListener(quiet=args.quiet),
-        embed=not args.no_embed,
-        faces=not args.no_faces,
-        batch_size=args.batch_size,
-        settle_s=args.settle,
-        poll_interval_s=args.poll_interval,
-        offline_check_s=args.offline_check,
-        force_polling=force_polling,
-    )
+    idle_release = lib.settings.idle_release_s if args.idle_release is None else args.idle_release
+    try:  # say now, not in the middle of watching, that the model is missing
+        watcher = lib.watcher(
+            ConsoleWatchListener(quiet=args.quiet),
+            embed=not args.no_embed,
+            faces=not args.no_faces,
+            batch_size=args.batch_size,
+            idle_release_s=max(0.0, idle_release),
+            check_model=not args.no_embed and bool(lib.embedding_pending()),
+            settle_s=args.settle,
+            poll_interval_s=args.poll_interval,
+            offline_check_s=args.offline_check,
+            force_polling=force_polling,
+        )
+    except ModelUnavailableError as exc:
+        raise CliError(str(exc)) from exc
     started = time.monotonic()
     try:
         watcher.start()
@@ -173,6 +179,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="keep the catalog in step without embedding (no model loaded)")
     p.add_argument("--no-faces", action="store_true", help="skip face detection")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--idle-release", type=float, metavar="S",
+                   help="let the models go after S idle seconds: indexing runs in a worker "
+                   "process that exits, started again by the next photo (default: the "
+                   "idle_release_s setting, 180; 0 keeps them loaded in this process)")
     p.add_argument("--json", action="store_true", help="print a summary object at exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_watch)

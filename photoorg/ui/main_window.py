@@ -400,6 +400,7 @@ class MainWindow(QMainWindow):
         c.writes_done.connect(lambda text: self.statusBar().showMessage(text, 4000))
         c.service.progress.connect(self._show_progress)
         c.service.paused_changed.connect(self._paused_changed)
+        c.service.memory.connect(self._memory_state)
         c.service.watch_state.connect(self._watch_state)
         c.service.idle.connect(self._index_idle)
         c.service.scanned.connect(self._scanned)
@@ -1135,6 +1136,17 @@ class MainWindow(QMainWindow):
             self.watch_label.setText("Not watching for changes")
         else:
             self.watch_label.setText("")
+
+    LOADING_SEARCH = "Loading the search model…"
+
+    @Slot(str, str)
+    def _memory_state(self, state: str, spec: str) -> None:
+        """The service let models go while idle, or loads the text tower for a search."""
+        status = self.statusBar()
+        if state == "text_loading":
+            status.showMessage(self.LOADING_SEARCH)
+        elif state == "text_ready" and status.currentMessage() == self.LOADING_SEARCH:
+            status.clearMessage()
 
     @Slot(str, str, str)
     def _model_state(self, state: str, spec: str, message: str) -> None:

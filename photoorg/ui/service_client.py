@@ -42,6 +42,9 @@ class ServiceClient(QObject):
     # generation, ids, scores, error, {"matched": [[kind, ...]], "total": n, "weaker": bool}
     results = Signal(int, list, list, str, object)
     download_progress = Signal(int, int)  # done, total (0: unknown)
+    # state, spec: "released" / "text_released" (let go when idle), "text_loading" /
+    # "text_ready" (a search brings the text tower back)
+    memory = Signal(str, str)
     failed = Signal(str, str)  # message, details
     stopped = Signal()
     _event = Signal(object)
@@ -315,6 +318,8 @@ class ServiceClient(QObject):
             self.download_progress.emit(int(event.get("done", 0)), int(event.get("total", 0)))
         elif kind == "scan":
             self.scanned.emit(event)
+        elif kind == "memory":
+            self.memory.emit(event.get("state", ""), event.get("spec", ""))
         elif kind == "error":
             self.failed.emit(event.get("message", "Indexing failed"), event.get("details", ""))
         elif kind == "stopped":

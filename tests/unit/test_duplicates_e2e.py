@@ -97,10 +97,12 @@ def test_an_older_catalog_opens_and_index_backfills_signatures(
     conn = apsw.Connection(str(db))
     conn.enable_load_extension(True)  # its triggers name sqlite-vec's tables
     conn.load_extension(sqlite_vec.loadable_path())
-    # back to schema 1.9: no pixel signatures yet, nor the videos and stacks that came after
+    # back to schema 1.9: no pixel signatures yet, nor the videos, stacks and faces' video
+    # times that came after
     conn.execute("DROP TABLE pixel_signatures")
     conn.execute("DROP TABLE video_frames; DROP TABLE stack_members; DROP TABLE stacks;"
-                 "DROP INDEX IF EXISTS video_frames_photo; ALTER TABLE photos DROP COLUMN duration")
+                 "DROP INDEX IF EXISTS video_frames_photo; ALTER TABLE photos DROP COLUMN duration;"
+                 "ALTER TABLE faces DROP COLUMN t")
     conn.execute(f"PRAGMA user_version = {catalog_mod.encode_version(1, 9)}")
     conn.close()
     with catalog_mod.Catalog(db) as cat:  # migrates, in a transaction, after a backup

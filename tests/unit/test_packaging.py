@@ -346,6 +346,23 @@ def test_entry_routes_the_library_service(monkeypatch: pytest.MonkeyPatch) -> No
     assert seen == [["--data-dir", "x"]]
 
 
+def test_entry_routes_the_index_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `photoorg watch` starts its index worker as `<frozen exe> --index-worker ...`.
+    spec = importlib.util.spec_from_file_location("photoorg_entry", PACKAGING / "entry.py")
+    assert spec and spec.loader
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+
+    from photoorg.core.app import index_worker, worker_client
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert worker_client.worker_command()[1:] == [entry.INDEX_WORKER_FLAG]
+    seen: list[list[str]] = []
+    monkeypatch.setattr(index_worker, "main", lambda argv: seen.append(argv) or 0)
+    assert entry.main([entry.INDEX_WORKER_FLAG, "--data-dir", "x"]) == 0
+    assert seen == [["--data-dir", "x"]]
+
+
 def _clean_env(tmp_path: Path) -> dict[str, str]:
     return dict(
         os.environ,

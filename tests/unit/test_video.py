@@ -108,8 +108,14 @@ def test_keyframes_are_spread_and_capped() -> None:
 
 def test_keyframes_decode_the_frame_at_each_second(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "ramp.mp4", plain_frames(40))
-    frames = video.keyframes(clip, min_side=16, every_s=1.0)
+    frames = video.keyframes(clip, min_side=16, every_s=1.0, scenes=False)
     assert [t for t, _ in frames] == [0.5, 1.5, 2.5, 3.5]
+    # in one pass with cut detection: the same, plus the grey ramp's wrap from white to
+    # black at frame 37 (a cut no periodic frame falls after)
+    scanned = video.keyframes(clip, min_side=16, every_s=1.0)
+    assert [t for t, _ in scanned] == [0.5, 1.5, 2.5, 3.5, 3.7]
+    assert [np.asarray(a).tolist() for _, a in frames] == [
+        np.asarray(b).tolist() for _, b in scanned[:4]]
     for t, image in frames:
         expected = (round(t * 10) * 7) % 256
         assert abs(float(np.asarray(image).mean()) - expected) < 6, t

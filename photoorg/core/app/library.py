@@ -235,18 +235,43 @@ class Library(Decisions):
         return pipeline.stage("embed").pending(self.context())
 
     def watcher(self, listener: Any = None, *, embed: bool = True, faces: bool = True,
-                batch_size: int = 16, **options: Any) -> Any:
+                batch_size: int = 16, idle_release_s: float | None = None,
+                check_model: bool = False, **options: Any) -> Any:
         """A :class:`~photoorg.core.ingest.watcher.LibraryWatcher` whose indexing is this
-        library's pipeline (``embed=False``: keep the catalog in step only)."""
+        library's pipeline (``embed=False``: keep the catalog in step only).
+
+        ``idle_release_s`` > 0: the pipeline runs in a worker process
+        (:mod:`~photoorg.core.app.index_worker`) that exits, its models with it, after that
+        many idle seconds and is started again by the next change; the listener's
+        ``on_models_released(idle_s)`` hears it. None or 0: in this process, models kept.
+        ``check_model``: load the target model now, raising ``ModelUnavailableError``
+        saying why it cannot be had (rather than in the middle of watching)."""
         from photoorg.core.ingest.watcher import LibraryWatcher
 
-        def run(control: IndexControl, bridge: IndexListener) -> IndexSummary:
-            return self.run_pipeline(control=control, listener=bridge, faces=faces,
-                                     batch_size=batch_size).summary
+        run: Callable[[IndexControl, IndexListener], IndexSummary] | None = None
+        if embed and idle_release_s:
+            from photoorg.core.app.worker_client import IndexWorker
 
-        return LibraryWatcher(self.writer, None, listener=listener,
-                              run_index=run if embed else None, batch_size=batch_size,
-                              **options)
+            worker = IndexWorker(self.data, model=self.models.requested, faces=faces,
+                                 batch_size=batch_size, idle_release_s=idle_release_s,
+                                 on_release=getattr(listener, "on_models_released", None))
+            if check_model:
+                try:
+                    worker.require()
+                except Exception:
+                    worker.close()
+                    raise
+            run = worker
+        elif embed:
+            if check_model:
+                self.require_target_model()
+
+            def run(control: IndexControl, bridge: IndexListener) -> IndexSummary:
+                return self.run_pipeline(control=control, listener=bridge, faces=faces,
+                                         batch_size=batch_size).summary
+
+        return LibraryWatcher(self.writer, None, listener=listener, run_index=run,
+                              batch_size=batch_size, **options)
 
     def save_search_cache(self) -> None:
         """Write the search index's start-up file now, so the next search starts fast."""
@@ -439,6 +464,51 @@ class Library(Decisions):
         pid = cat.photo_id_for_path(path)
         return pid is not None and cat.vector(pid, model_id) is not None
 
+    def moment_vector(self, video: int | str | Path, seconds: float) -> Any:
+        """How a video looks at ``seconds`` for "Find similar" on a paused frame: its stored
+        keyframe there, else that frame embedded with the answering model. ``video``: a
+        library id or a path (in the library or not)."""
+        from photoorg.core.media.video import is_video
+        from photoorg.core.search.video_frames import moment_vector
+
+        cat = self.reader()
+        model = self.models.search_model(cat)
+        if model is None:
+            raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
+        if isinstance(video, int):
+            vid, found = video, self.paths([video])
+            path = Path(found[0]) if found else None
+        else:
+            path = Path(video).expanduser().absolute()
+            vid = cat.photo_id_for_path(path)
+        if vid is None and (path is None or not path.is_file()):
+            raise LibraryError(f"no such video: {video}")
+        if path is not None and not is_video(path):
+            raise LibraryError(f"{path} is not a video")
+        try:  # a stored keyframe at that second: no model needed
+            return moment_vector(cat, model.id, model.dim, vid, path, float(seconds))
+        except ValueError:
+            pass
+        if path is None:
+            raise LibraryError(f"video {video} is not on this computer")
+        try:
+            return moment_vector(cat, model.id, model.dim, None, path, float(seconds),
+                                 self.search_encoder())
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+
+    def similar_moment(self, video: int | str | Path, seconds: float, *, k: int = 20,
+                       offset: int = 0, show_all: bool = False, filters: Any = None) -> Any:
+        """"Find similar" on a (video, second): photos and video moments that look like that
+        frame, with the same relevance cut-off as search (a SearchPage; video hits carry
+        their ``time``). The video itself comes first, at that moment."""
+        from photoorg.core.search.engine import Query, QueryPart
+        from photoorg.core.search.library_search import similar_photos
+
+        vector = self.moment_vector(video, seconds)
+        return similar_photos(self.search_index(), [], k=k, offset=offset, show_all=show_all,
+                              filters=filters, extra=Query((QueryPart("vector", vector),)))
+
     def similar_ids(self, photo_ids: Sequence[int], k: int = 20,
                     include_self: bool = False) -> list[Any]:
         return self.search_index().similar_to_photos(
@@ -522,6 +592,11 @@ class Library(Decisions):
                     continue
             grouping.refresh_clusters(cat, kind, encoder)
         self.sync_sidecars()
+
+    def video_moments(self, cluster_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+        """``{person id: {video id: second}}``: the moment each person was seen in each of
+        their videos (a person's page opens the clip there)."""
+        return cl.video_moments(self.reader(), cluster_ids)
 
     def clusters_named(self, kind: str, name: str) -> list[int]:
         return cl.clusters_named(self.reader(), kind, name)

@@ -8,6 +8,14 @@ The window process then never imports torch and never
 waits for Python's GIL behind decoding or inference — measured, a torch import on a thread of
 the GUI process alone stalls the window for ~0.5 s (see ``benchmarks/gui_stall.py``).
 
+Idle for ``idle_release_s`` (the ``idle_release_s`` setting; ``PHOTOORG_IDLE_RELEASE``
+overrides it; 0: never): nothing searched for that long, the text tower goes
+(``text_released``); nothing indexed or searched for that long, every model goes
+(``released``). The next search loads the text tower again, saying ``text_loading`` then
+``text_ready`` so the window can show it; the next photo loads the models (``model``
+events). A process that has imported torch keeps the import's ~0.5 GB either way; ``watch``
+gets under that by running its pipeline in a worker process (:mod:`.index_worker`).
+
 The same loop can run on threads in-process (``mode="thread"``: tests). Either way the
 library's one write connection is used by the pipeline thread only; queries use read-only
 connections (WAL), so a search never waits for a write and never blocks one.
@@ -26,6 +34,8 @@ Protocol: one JSON object per line. Events (stdout)::
     {"event": "idle"}                          caught up
     {"event": "watch", "state": "watching"|"off"|"unavailable", "mode": ..., "folders": n}
     {"event": "paused", "paused": bool}
+    {"event": "memory", "state": "released"|"text_released"|"text_loading"|"text_ready",
+     "spec": ...}                              models let go when idle / the text tower again
     {"event": "results", "gen": n, "ids": [...], "scores": [...], "error": str | null,
      "matched": [[kind, ...], ...], "total": n, "weaker": bool,
      "times": [seconds | null, ...]}  (a video's best matching second)
@@ -92,6 +102,7 @@ class _Listener(IndexListener):
                 and now - self._last < PROGRESS_INTERVAL_S):
             return
         self._last, self._phase = now, progress.phase
+        self.service.worked()
         self.service.event("progress", **asdict(progress))
         if progress.phase in ("embedding", "faces", "text"):
             self.service.emit_changed()
@@ -115,8 +126,10 @@ class LibraryService:
         watch_mode: str = "auto",
         batch_size: int = 16,
         decode_workers: int | None = None,
+        idle_release_s: float | None = None,
     ) -> None:
         self.data = data
+        self.idle_release_s = idle_release_s
         self.emit = emit
         self.model_spec = model
         self.faces = faces
@@ -143,6 +156,9 @@ class LibraryService:
         # the library's one write connection belongs to the thread that runs the pipeline
         # (run()); the query thread hands it what to write
         self._new_target: tuple[str, int] | None = None
+        # when models were last needed: an indexing step, a query (for the text tower)
+        self._last_work = time.monotonic()
+        self._last_query = time.monotonic()
 
     # -- commands (any thread) ---------------------------------------------------------
 
@@ -216,7 +232,57 @@ class LibraryService:
         if self._library is None:
             self._library = Library(self.data, search_model=self.model_spec,
                                     encoders=self.encoders)
+            if self.idle_release_s is None:
+                self.idle_release_s = _idle_release_s(self._library)
         return self._library
+
+    def worked(self) -> None:
+        """The pipeline did something: the models are in use."""
+        self._last_work = time.monotonic()
+
+    def maybe_release(self, pipeline_idle: bool) -> None:
+        """(The pipeline's thread, between steps) let go of what has not been needed for
+        ``idle_release_s``: the text tower when nothing was searched, every model when
+        nothing was indexed either."""
+        limit = self.idle_release_s
+        if not limit:
+            return
+        now = time.monotonic()
+        if now - self._last_query < limit:
+            return
+        specs = self.encoders.specs()
+        released = False
+        for spec in specs:
+            encoder = self.encoders.loaded(spec)
+            if encoder is not None and "text" in encoder.loaded:
+                encoder.release("text")  # kept when in use, or when it cannot be read again
+                if "text" not in encoder.loaded:
+                    released = True
+                    self.event("memory", state="text_released", spec=spec)
+        if released:
+            _trim()
+        if pipeline_idle and specs and now - self._last_work >= limit:
+            self.encoders.keep_only(set())
+            _trim()
+            for spec in specs:
+                self.event("memory", state="released", spec=spec)
+
+    def _text_tower_for_search(self) -> None:
+        """(The query thread) a search is coming: load the text tower first, saying so, so
+        the window shows it is loading rather than seeming stuck."""
+        self._last_query = time.monotonic()
+        if not self.idle_release_s:
+            return
+        lib = self.library
+        model = lib.models.search_model(lib.reader())
+        encoder = self.encoders.loaded(model.spec) if model is not None else None
+        if encoder is None or "text" in encoder.loaded:
+            return  # not loaded at all: loading it says so through "model" events
+        self.event("memory", state="text_loading", spec=model.spec)
+        try:
+            encoder.load("text")
+        finally:
+            self.event("memory", state="text_ready", spec=model.spec)
 
     def _model_event(self, state: str, spec: str, message: str) -> None:
         self.event("model", state=state, spec=spec, message=message)
@@ -288,6 +354,7 @@ class LibraryService:
 
         gen = int(job.get("gen", 0))
         k = int(job.get("k", 200))
+        self._last_query = time.monotonic()
         show_all = bool(job.get("all", False))
         lib = self.library
         try:
@@ -306,6 +373,7 @@ class LibraryService:
                            scores=[round(s, 6) for s in scores or []], error=None)
                 return
             else:  # without the model, names, places, tags and text still answer
+                self._text_tower_for_search()
                 page = lib.search(str(job["text"]), k=k, show_all=show_all).page
         except LibraryError as exc:
             self.event("results", gen=gen, ids=[], scores=[], error=str(exc))
@@ -365,10 +433,12 @@ class LibraryService:
     def _wait_for_work(self) -> bool:
         """Block until a rescan is asked for; False on quit."""
         while not self._quit.is_set():
+            self.maybe_release(pipeline_idle=True)
             try:
                 word = self.commands.get(timeout=0.5)
             except queue.Empty:
                 continue
+            self.worked()
             if word == "quit":
                 return False
             if word == "rescan":
@@ -450,6 +520,9 @@ class LibraryService:
                     self.emit_changed(force=True)
                     self.event("progress", **_phase("done"))
                     self.event("idle")
+                    self.worked()
+                self.maybe_release(pipeline_idle=bridge.state == "watching"
+                                   and not bridge.changed)
         finally:
             watcher.stop()
             self._watcher = None
@@ -500,6 +573,31 @@ class _WatchBridge:
 
     def on_skipped(self, path: Path, reason: str, detail: str) -> None:
         pass
+
+
+def _idle_release_s(lib: Library) -> float:
+    raw = os.environ.get("PHOTOORG_IDLE_RELEASE")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            log.warning("PHOTOORG_IDLE_RELEASE=%r is not a number of seconds; using the "
+                        "setting (%s s)", raw, lib.settings.idle_release_s)
+    return float(lib.settings.idle_release_s)
+
+
+def _trim() -> None:
+    """Hand freed memory back to the system (glibc keeps it otherwise)."""
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            log.debug("malloc_trim unavailable", exc_info=True)
 
 
 # -- child process entry point ---------------------------------------------------------------

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.store import journal
-from photoorg.core.store.catalog import Catalog, vector_blob
+from photoorg.core.store.catalog import Catalog, shown_as, vector_blob
 from photoorg.core.store.missing import MISSING_IDS, VISIBLE
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,13 @@ def cluster_label(kind: str, name: str | None, auto_name: str | None) -> str | N
 
 
 # members whose file is missing (core.missing) are left out, and come back with the file
+# a stack (RAW+JPEG pair, burst) is one member, shown by its cover
 _MEMBERS_SQL = (
-    "SELECT cluster_id, photo_id FROM cluster_photos WHERE source != 'rejected' "
-    "AND cluster_id IN ({ids}) AND photo_id NOT IN (" + MISSING_IDS + ") "
-    "UNION SELECT cluster_id, photo_id FROM faces WHERE cluster_id IN ({ids}) "
-    "AND photo_id NOT IN (" + MISSING_IDS + ")"
+    "SELECT cp.cluster_id, " + shown_as("cp.photo_id") + " FROM cluster_photos cp "
+    "WHERE cp.source != 'rejected' AND cp.cluster_id IN ({ids}) "
+    "AND cp.photo_id NOT IN (" + MISSING_IDS + ") "
+    "UNION SELECT f.cluster_id, " + shown_as("f.photo_id") + " FROM faces f "
+    "WHERE f.cluster_id IN ({ids}) AND f.photo_id NOT IN (" + MISSING_IDS + ")"
 )
 
 
@@ -172,6 +174,20 @@ def list_clusters(cat: Catalog, kind: str, include_hidden: bool = False) -> list
 def get_cluster(cat: Catalog, cluster_id: int) -> ClusterInfo | None:
     found = _infos(cat, "id = ?", (int(cluster_id),))
     return found[0] if found else None
+
+
+def video_moments(cat: Catalog, cluster_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    """``{person id: {video id: second}}``: where each person was seen in a video (the
+    keyframe of the face kept for that video), so their page opens the clip there."""
+    out: dict[int, dict[int, float]] = {int(c): {} for c in cluster_ids}
+    ids = list(out)
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        for cid, pid, t in cat.query(
+            "SELECT cluster_id, photo_id, MIN(t) FROM faces WHERE t IS NOT NULL "
+            f"AND cluster_id IN ({_marks(chunk)}) GROUP BY cluster_id, photo_id", chunk):
+            out[cid][pid] = float(t)
+    return out
 
 
 def _require(cat: Catalog, cluster_id: int) -> ClusterInfo:
@@ -411,20 +427,24 @@ def remove_photo_from_cluster(
     """
     info = _require(cat, cluster_id)
     pid = int(photo_id)
+    # a stack is one photo here: its RAW's face leaves with its JPEG's
+    pids = _stack_of(cat, pid)
+    marks = _marks(pids)
     newest = cat.scalar("SELECT COALESCE(MAX(id), 0) FROM clusters")
     scopes: list[journal.Scope] = [
         ("clusters", "id = ? OR id > ?", (info.id, newest)),
-        ("faces", "photo_id = ?", (pid,)),
+        ("faces", f"photo_id IN ({marks})", pids),
         ("cluster_photos", "cluster_id = ? AND photo_id = ?", (info.id, pid)),
-        ("face_rejections", "face_id IN (SELECT id FROM faces WHERE photo_id = ?)", (pid,)),
+        ("face_rejections", f"face_id IN (SELECT id FROM faces WHERE photo_id IN ({marks}))",
+         pids),
     ]
     summary = f"Not {_what(info)}: {_photo_name(cat, pid)}"
     target = into
     with journal.decision(cat, "cluster.reject", summary, scopes):
         if info.kind == "people":
             faces = cat.query(
-                "SELECT id, descriptor FROM faces WHERE photo_id = ? AND cluster_id = ?",
-                (pid, info.id),
+                f"SELECT id, descriptor FROM faces WHERE photo_id IN ({marks}) "
+                "AND cluster_id = ?", (*pids, info.id),
             )
             if faces and target is None:
                 mean = np.mean([np.frombuffer(d, np.float32) for _, d in faces], axis=0)
@@ -445,6 +465,15 @@ def remove_photo_from_cluster(
         )
         cat.execute("UPDATE clusters SET updated_at = ? WHERE id = ?", (time.time(), info.id))
     return target if info.kind == "people" else None
+
+
+def _stack_of(cat: Catalog, photo_id: int) -> list[int]:
+    """The photo and, while it is in a stacked stack, the stack's other members."""
+    rows = cat.query(
+        "SELECT o.photo_id FROM stack_members m JOIN stacks s ON s.id = m.stack_id "
+        "AND s.state = 'stacked' JOIN stack_members o ON o.stack_id = s.id "
+        "WHERE m.photo_id = ? ORDER BY o.photo_id", (photo_id,))
+    return [photo_id, *(p for (p,) in rows if p != photo_id)]
 
 
 def add_photo_to_cluster(cat: Catalog, cluster_id: int, photo_id: int) -> None:
@@ -574,8 +603,8 @@ def photos_with_tag(cat: Catalog, tag: str) -> set[int]:
     cond, params = tag_filter_sql(cat, tag, column="id")
     if cond == "0":
         return set()
-    return {pid for (pid,) in cat.query(
-        f"SELECT id FROM photos WHERE {cond} AND {VISIBLE}", params)}
+    return {pid for (pid,) in cat.query(  # a stack is one photo: its cover
+        f"SELECT {shown_as('photos.id')} FROM photos WHERE {cond} AND {VISIBLE}", params)}
 
 
 def tags_for_photos(cat: Catalog, photo_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -690,7 +719,8 @@ def all_tags(cat: Catalog) -> list[tuple[str, int]]:
     ):
         counts.setdefault(name.casefold(), [name, 0])[1] += n
     for kind, name, auto, n in cat.query(
-        "SELECT c.kind, c.name, c.auto_name, COUNT(DISTINCT m.photo_id) FROM clusters c JOIN ("
+        "SELECT c.kind, c.name, c.auto_name, COUNT(DISTINCT " + shown_as("m.photo_id") + ") "
+        "FROM clusters c JOIN ("
         "SELECT cluster_id, photo_id FROM cluster_photos WHERE source != 'rejected' UNION "
         "SELECT cluster_id, photo_id FROM faces WHERE cluster_id IS NOT NULL"
         f") m ON m.cluster_id = c.id WHERE m.photo_id NOT IN ({MISSING_IDS}) GROUP BY c.id"

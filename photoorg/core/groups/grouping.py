@@ -64,7 +64,10 @@ def input_fingerprint(cat: Catalog, kind: str) -> str:
     """A cheap summary of what grouping ``kind`` reads: it changes when faces, GPS
     positions or the active model's vectors do."""
     if kind == "people":
-        row = cat.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM faces").fetchone()
+        # stacks too: a RAW's faces follow its JPEG's once the pair is stacked
+        row = cat.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), (SELECT TOTAL(id * (state = 'stacked')) "
+            "FROM stacks) FROM faces").fetchone()
     elif kind == "places":
         row = cat.execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(latitude + longitude), 0) "

@@ -4,7 +4,9 @@ Three kinds, each needing more than a shared name (PhotoPrism's false stacks cam
 base name alone):
 
 - ``raw_jpeg``: a camera RAW and a JPEG/HEIF in the same folder with the same base name AND
-  capture times at most :data:`PAIR_SECONDS` apart. Cover: the JPEG.
+  capture times at most :data:`PAIR_SECONDS` apart or, when a time is missing or they
+  disagree, the RAW's embedded preview showing the JPEG's picture by the pixel check
+  (:func:`same_picture`). Cover: the JPEG.
 - ``live``: a photo and a ``.mov`` in the same folder with the same base name AND capture
   times at most :data:`LIVE_SECONDS` apart (Apple's content identifier, when both files
   carry one, must also agree). Cover: the photo.
@@ -28,9 +30,10 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from photoorg.core.media.imaging import RAW_EXTENSIONS, DecodeError, load_rgb
+from photoorg.core.media import pixels
+from photoorg.core.media.imaging import RAW_EXTENSIONS, DecodeError, load_rgb, raw_preview
 from photoorg.core.media.video import VIDEO_EXTENSIONS
-from photoorg.core.store import journal
+from photoorg.core.store import journal, pixel_signatures
 from photoorg.core.store.catalog import STACKED_AWAY, Catalog, folder_of
 
 PAIR_SECONDS = 1.0
@@ -85,10 +88,57 @@ def _close(a: _Photo, b: _Photo, seconds: float) -> bool:
         a.taken_at - b.taken_at) <= seconds
 
 
+def same_picture(a: pixels.Signature | None, b: pixels.Signature | None) -> bool:
+    """Whether two signatures show one picture: an exact copy, or the same framing with
+    levels moved (a camera JPEG beside its RAW's preview, or a JPEG exported with other
+    colours). A crop or a changed part (another frame of a burst) is not enough."""
+    if a is None or b is None:
+        return False
+    match = pixels.compare(a, b)
+    return match is not None and (match.kind == pixels.EXACT or (
+        match.kind == pixels.EDITED and match.how.startswith("brightness")))
+
+
+class PreviewCheck:
+    """RAW+JPEG by picture: the JPEG's stored pixel signature (or a fresh one) against a
+    signature of the RAW's embedded preview. Decodes only the pairs it is asked about."""
+
+    def __init__(self, cat: Catalog) -> None:
+        self.cat = cat
+        self._sigs: dict[int, pixels.Signature | None] = {}
+
+    def _jpeg(self, photo: _Photo) -> pixels.Signature | None:
+        if photo.id not in self._sigs:
+            sig = pixel_signatures.load(self.cat, [photo.id]).get(photo.id)
+            if sig is None:
+                try:
+                    sig = pixels.signature(load_rgb(photo.path, max_side=4 * pixels.MIN_SIDE,
+                                                    slack=2.0))
+                except DecodeError:
+                    sig = None
+            self._sigs[photo.id] = sig
+        return self._sigs[photo.id]
+
+    def _raw(self, photo: _Photo) -> pixels.Signature | None:
+        if photo.id not in self._sigs:
+            try:
+                preview = raw_preview(photo.path, min_side=pixels.MIN_SIDE)
+            except DecodeError:
+                preview = None
+            self._sigs[photo.id] = None if preview is None else pixels.signature(preview)
+        return self._sigs[photo.id]
+
+    def __call__(self, jpeg: _Photo, raw: _Photo) -> bool:
+        return same_picture(self._jpeg(jpeg), self._raw(raw))
+
+
 def pairs(photos: Sequence[_Photo],
-          content_id: Callable[[_Photo], str | None] | None = None
+          content_id: Callable[[_Photo], str | None] | None = None,
+          preview_match: Callable[[_Photo, _Photo], bool] | None = None,
           ) -> list[tuple[str, list[_Photo], _Photo]]:
-    """RAW+JPEG and Live Photo pairs: ``(kind, members, cover)``."""
+    """RAW+JPEG and Live Photo pairs: ``(kind, members, cover)``. A RAW whose time is
+    missing or disagrees with the JPEG's pairs only when ``preview_match`` says its
+    embedded preview is the JPEG's picture (never by the base name alone)."""
     by_key: dict[tuple[int, str, str], list[_Photo]] = {}
     for p in photos:
         by_key.setdefault(p.key, []).append(p)
@@ -102,7 +152,10 @@ def pairs(photos: Sequence[_Photo],
         for jpeg in jpegs:
             members = [jpeg]
             raw = next((r for r in raws if _close(jpeg, r, PAIR_SECONDS)), None)
+            if raw is None and preview_match is not None:
+                raw = next((r for r in raws if preview_match(jpeg, r)), None)
             if raw is not None:
+                raws.remove(raw)  # one JPEG per RAW
                 members.append(raw)
             mov = next((m for m in movs if _close(jpeg, m, LIVE_SECONDS)), None)
             if mov is not None and content_id is not None:
@@ -189,7 +242,7 @@ def is_stale(cat: Catalog) -> bool:
 def refresh(cat: Catalog, content_id: Callable[[_Photo], str | None] | None = None) -> int:
     """Find new stacks among photos in none yet; returns how many were made."""
     photos = _candidates(cat)
-    found = pairs(photos, content_id)
+    found = pairs(photos, content_id, PreviewCheck(cat))
     paired = {p.id for _, members, _ in found for p in members}
     found += bursts([p for p in photos if p.id not in paired])
     now = time.time()

@@ -22,7 +22,7 @@ from photoorg.core.groups.clusters import (
 )
 from photoorg.core.people.faces import DESCRIPTOR_DIM, ClusterParams, cluster_faces
 from photoorg.core.store import journal
-from photoorg.core.store.catalog import Catalog
+from photoorg.core.store.catalog import STACKED_AWAY, Catalog
 from photoorg.core.store.missing import MISSING_IDS
 
 # Looser than people clustering (0.55): these faces already failed to join anyone, and a
@@ -32,7 +32,9 @@ LOOKALIKE_THRESHOLD = 0.62
 _UNNAMED_SQL = (
     "SELECT f.id, f.photo_id, f.x, f.y, f.w, f.h, f.descriptor FROM faces f "
     "WHERE f.cluster_id IS NULL AND f.id NOT IN (SELECT face_id FROM not_faces) "
-    "AND f.photo_id NOT IN (" + MISSING_IDS + ") ORDER BY f.id"
+    "AND f.photo_id NOT IN (" + MISSING_IDS + ") "
+    # a stack shows its cover's faces only (a RAW's face is its JPEG's face again)
+    "AND f.photo_id NOT IN (" + STACKED_AWAY + ") ORDER BY f.id"
 )
 
 

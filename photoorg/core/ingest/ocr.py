@@ -6,11 +6,16 @@ recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB
 Windows. Nothing is downloaded.
 
 Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
-a fraction of a full decode) to :data:`DETECT_SIDE` for a cheap text *detection* (~30 ms);
-only where it finds text is it decoded again at :data:`READ_SIDE`, and the boxes, scaled
-up, are cropped from that and *recognised* (~60 ms per photo with a line or two). Decoding
-runs in a thread pool ahead of the engine. ``python benchmarks/ocr.py --json`` measures
-ms/photo and recall.
+a fraction of a full decode) to :data:`DETECT_SIDE`, and :func:`likely_has_text` looks for
+lettering first: about a millisecond of edge counting per 16-pixel tile
+(:mod:`photoorg.core.ingest.textgate`), then the text detector only on the tiles that could
+hold letters. A photo with no text stops there. Where text is found, the
+whole copy goes through the detector (:data:`DETECT_SIDE`), the photo is decoded again at
+:data:`READ_SIDE` (the cap on the working image: its memory is bounded whatever the photo's
+size), and the boxes, scaled up, are cropped from that and *recognised* (~60 ms per photo
+with a line or two). Decoding runs in a thread pool ahead of the engine.
+``python benchmarks/ocr.py --json`` measures ms/photo, recall per kind of text and memory,
+gated against ungated in one run.
 
 The stage is resumable and recorded per photo (``photo_text``: what was read, or "failed"
 with the reason; a photo whose content changes is read again), runs last (lowest
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from photoorg.core.ingest import textgate
 from photoorg.core.media.imaging import load_rgb
 from photoorg.core.search import textindex
 from photoorg.core.store import failures
@@ -84,6 +90,10 @@ class TextReader:
         self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
         self._engine: Any = None
         self._lock = threading.Lock()
+        self.counts: collections.Counter[str] = collections.Counter()
+        """What the gate decided, per photo: "no_candidates" (no tile looked like lettering:
+        the detector never ran), "no_text" (the detector saw the candidates, found nothing),
+        "read" (the full detection and recognition ran), "ungated" (read without the gate)."""
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -106,24 +116,34 @@ class TextReader:
         return self._engine
 
     def read(self, image: Image.Image,
-             larger: Callable[[], Image.Image] | None = None) -> str:
+             larger: Callable[[], Image.Image] | None = None, *, gate: bool = True) -> str:
         """The text in an RGB image, one line per detected line ("" when none).
         ``larger``: where text is found, a sharper copy of the same image to read it from
-        (decoded only then); without it, ``image`` itself."""
+        (decoded only then); without it, ``image`` itself. ``gate``: look for lettering
+        first (:func:`likely_has_text`) and stop there when there is none."""
         with self._lock:
             engine = self._load()
             probe = image
             if max(image.size) > DETECT_SIDE:
                 probe = image.copy()
                 probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
+            if gate:
+                decision = self._gate(probe)
+                self.counts[decision] += 1
+                if decision != "read":
+                    return ""
+            else:
+                self.counts["ungated"] += 1
             boxes, _ = engine.text_det(_bgr(probe))
             if boxes is None or not len(boxes):
                 return ""
             source = larger() if larger is not None else image
             scale = source.width / probe.width
             big = _bgr(source)
+            del probe
             boxes = engine.sorted_boxes(np.asarray(boxes, np.float32) * scale)
             crops = engine.get_crop_img_list(big, list(boxes))
+            del big
             crops, _, _ = engine.text_cls(crops)
             lines, _ = engine.text_rec(crops)
             return "\n".join(
@@ -131,9 +151,57 @@ class TextReader:
                 if score >= MIN_LINE_SCORE and len(text.strip()) >= 2
             )
 
+    def likely_has_text(self, image: Image.Image) -> bool:
+        """Whether ``image`` (RGB, any size) may hold words worth reading: the gate alone,
+        for a caller that decoded the photo already. Thread-safe."""
+        with self._lock:
+            self._load()
+            probe = image
+            if max(image.size) > textgate.GATE_SIDE:
+                probe = image.copy()
+                probe.thumbnail((textgate.GATE_SIDE, textgate.GATE_SIDE),
+                                Image.Resampling.BILINEAR)
+            return self._gate(probe) == "read"
+
+    def _gate(self, probe: Image.Image) -> str:
+        """The gate's decision on a small copy: "no_candidates", "no_text" or "read"."""
+        rgb = np.asarray(probe.convert("RGB"))
+        boxes = textgate.candidate_regions(rgb)
+        if not boxes:
+            return "no_candidates"
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if textgate.covered_share(boxes, probe.size) > textgate.WHOLE_SHARE:
+            crops = [bgr]
+        else:
+            crops = [bgr[top:bottom, left:right] for left, top, right, bottom in boxes]
+        for crop in crops:
+            if textgate.has_text_blob(self._probability(crop)):
+                return "read"
+        return "no_text"
+
+    def _probability(self, bgr: np.ndarray) -> np.ndarray:
+        """The detector's per-pixel text probability for a BGR image, padded (by
+        reflection) to the network's multiple of 32."""
+        height, width = bgr.shape[:2]
+        pad_h, pad_w = -height % 32, -width % 32
+        if pad_h or pad_w:
+            import cv2
+
+            bgr = cv2.copyMakeBorder(bgr, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
+        x = (bgr.astype(np.float32) * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis]
+        prob = self._engine.text_det.infer(np.ascontiguousarray(x))[0]
+        return prob[0, 0, :height, :width]
+
 
 def _bgr(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def likely_has_text(image: Image.Image, reader: TextReader | None = None) -> bool:
+    """Whether a decoded photo (RGB; a ~500-pixel draft is enough) may hold words: the OCR
+    stage's cheap first look, for a caller that decodes each photo once for every stage. A
+    false answer means the full OCR would find nothing worth reading there."""
+    return (reader or default_reader()).likely_has_text(image)
 
 
 _default_reader: TextReader | None = None
@@ -150,7 +218,8 @@ def read_photo(path: str | os.PathLike[str], reader: TextReader | None = None) -
     """Read the text in a photo: a small decode (JPEG draft mode) for detection, a larger
     one only when there is text to recognise."""
     return (reader or default_reader()).read(
-        load_rgb(path, max_side=DETECT_SIDE), lambda: load_rgb(path, max_side=READ_SIDE))
+        load_rgb(path, max_side=DETECT_SIDE),
+        lambda: load_rgb(path, max_side=READ_SIDE))
 
 
 def text_stage(
@@ -160,9 +229,12 @@ def text_stage(
     *,
     reader: TextReader | None = None,
     decode_workers: int = 2,
+    gate: bool = True,
 ) -> int:
     """Read the text of every photo not read yet (resumable: the catalog is the queue).
-    Returns the photos processed. Failures are recorded per photo and logged."""
+    Returns the photos processed. Failures are recorded per photo and logged; what the
+    gate decided is counted in ``reader.counts``. ``gate=False``: every photo through the
+    full detector (the path before the gate, for benchmarks)."""
     if not enabled(cat):
         return 0
     total = textindex.count_pending_text(cat)
@@ -194,7 +266,7 @@ def text_stage(
                     failed.update(_store(cat, results))
                     failures.log_summary(log, "text", failed)
                     return done
-                results.append(_read_one(pid, path, future, reader))
+                results.append(_read_one(pid, path, future, reader, gate))
                 done += 1
                 if len(results) >= BATCH:
                     failed.update(_store(cat, results))
@@ -203,13 +275,17 @@ def text_stage(
                     progress(done, max(total, done))
             failed.update(_store(cat, results))
     failures.log_summary(log, "text", failed)
+    if reader.counts:
+        log.info("text: gate decisions %s", dict(reader.counts))
     return done
 
 
-def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextReader
-              ) -> tuple[int, str, str, str | None]:
+def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextReader,
+              gate: bool = True) -> tuple[int, str, str, str | None]:
     try:
-        text = reader.read(future.result(), lambda: load_rgb(path, max_side=READ_SIDE))
+        larger = lambda: load_rgb(path, max_side=READ_SIDE)  # noqa: E731
+        text = (reader.read(future.result(), larger) if gate
+                else reader.read(future.result(), larger, gate=False))
         return pid, text, "done", None
     except Exception as exc:  # one unreadable photo must not stop the stage
         log.debug("reading text in %s failed", path, exc_info=True)

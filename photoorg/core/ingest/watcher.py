@@ -147,6 +147,10 @@ class WatchListener(IndexListener):
     def on_changes(self, report: ScanReport) -> None:  # noqa: B027 - optional hook
         """The catalog changed (rows added, re-queued, moved or removed)."""
 
+    def on_models_released(self, idle_s: float) -> None:  # noqa: B027 - optional hook
+        """The models were let go after ``idle_s`` idle seconds (an index worker process
+        exited); the next change loads them again. Called from a reader thread."""
+
 
 @dataclass
 class _Move:
@@ -309,6 +313,9 @@ class LibraryWatcher:
             control.cancel()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        close = getattr(self.run_index, "close", None)
+        if close is not None:  # an index worker process: it goes with the watcher
+            close()
         with self._idle_cond:
             self._idle_cond.notify_all()
 

@@ -235,6 +235,25 @@ def load_rgb(
     return image
 
 
+def raw_preview(path: str | os.PathLike[str], min_side: int = 160,
+                max_pixels: int = MAX_PIXELS) -> Image.Image | None:
+    """The camera's own rendering embedded in a RAW file (oriented, shortest side about
+    ``min_side``), or None when it carries none that large and whole. The raw data is not
+    demosaiced. Raises DecodeError when the file cannot be read."""
+    with _guard():
+        try:
+            import rawpy
+        except ImportError as exc:
+            raise DecodeError(REASON_RAW_NOT_INSTALLED, str(exc)) from exc
+        name = os_path(os.fsdecode(path))
+        _check_regular_file(name)
+        with _raw_errors(rawpy), rawpy.imread(name) as raw:
+            full = (int(raw.sizes.width), int(raw.sizes.height))
+            flip = _FLIP_TO_ORIENTATION.get(int(raw.sizes.flip), 1)
+            _, image = _raw_preview(raw, rawpy, full, flip, max_pixels, min_side, None, True)
+        return image
+
+
 def make_thumbnail(
     path: str | os.PathLike[str], size: int = 256, max_pixels: int = MAX_PIXELS
 ) -> Image.Image:

@@ -55,8 +55,10 @@ from photoorg.core.media.imaging import (
     DecodeError,
     load_rgb,
 )
+from photoorg.core.media.video import is_video
 from photoorg.core.people.descriptor import TorchFaceDescriptor, load_torch_descriptor
 from photoorg.core.people.proposals import FaceProposer, Proposal
+from photoorg.core.people.video_faces import analyze_video
 from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog, vector_blob
 
@@ -110,6 +112,7 @@ class DetectedFace:
     score: float
     sharpness: float
     descriptor: np.ndarray = field(repr=False)
+    t: float | None = None  # a video's face: the second of the keyframe it was seen in
 
     def row(self) -> tuple[float, float, float, float, float, float, bytes]:
         """The catalog row (x, y, w, h, score, sharpness, descriptor blob)."""
@@ -282,7 +285,13 @@ class FaceAnalyzer:
         return load_rgb(path, max_side=self.max_side, slack=4 / 3)
 
     def analyze(self, path: str | Path) -> list[DetectedFace]:
-        """Faces in the photo at ``path``, largest first (raises :class:`DecodeError`)."""
+        """Faces in the photo at ``path``, largest first; in a video, those of its keyframes,
+        one per person (raises :class:`DecodeError`)."""
+        if is_video(path):
+            try:
+                return analyze_video(path, self.detect)
+            except DecodeError:
+                pass  # a photo with a video's name is read as the photo (or fails there)
         return self.detect(self.analysis_image(path))
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
@@ -493,7 +502,9 @@ def process_pending_faces(
                         f"could not read the file ({result.reason})")
                     failures.record(cat, "faces", {photo_id: reason})
                     continue
-                cat.store_faces(photo_id, [f.row() for f in result])
+                times = [f.t for f in result]
+                cat.store_faces(photo_id, [f.row() for f in result],
+                                times if any(t is not None for t in times) else None)
                 done += 1
                 if progress is not None:
                     progress(done, total)
@@ -525,6 +536,9 @@ ATOM_RADIUS = 0.6
 # average-linkage matrix (5000^2 float64: 200 MB)
 FACES_PER_ATOM = 25
 MAX_LINKAGE_ATOMS = 5000
+# a face on a stack's hidden member and the same face on its cover (another rendering of
+# one shot, or a burst frame a fraction of a second away): well inside a person's spread
+TWIN_DISTANCE = 0.45
 ROW_CHUNK = 4096  # faces x clusters distance blocks: 4096 x 2000 float64 = 66 MB
 
 
@@ -866,10 +880,19 @@ class _Faces:
     x: np.ndarray  # float64 [n, 128]
     clusters: dict[int, tuple[str | None, bool]]  # id -> (name, hidden)
     rejected: set[tuple[int, int]]  # (face id, cluster id)
+    # faces on a stack's hidden members, left out of clustering: (face id, cover photo id,
+    # cluster id or -1, automatic, descriptor); they follow their twin on the cover
+    followers: list[tuple[int, int, int, bool, np.ndarray]] = field(default_factory=list)
 
     @classmethod
     def load(cls, cat: Catalog) -> _Faces:
         rows = cat.face_records()
+        cover_of = cat.stack_covers()
+        followers = [(r[0], cover_of[r[1]], -1 if r[2] is None else r[2], r[3] == "auto",
+                      np.frombuffer(r[4], dtype=np.float32).astype(np.float64))
+                     for r in rows if r[1] in cover_of]
+        if followers:
+            rows = [r for r in rows if r[1] not in cover_of]
         n = len(rows)
         x = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
         return cls(
@@ -882,6 +905,7 @@ class _Faces:
             x=x.reshape(n, DESCRIPTOR_DIM).astype(np.float64),
             clusters={cid: (name, hidden) for cid, name, hidden in cat.people_clusters()},
             rejected={(int(f), int(c)) for f, c in cat.face_rejection_pairs()},
+            followers=followers,
         )
 
 
@@ -972,6 +996,7 @@ def _apply(cat: Catalog, f: _Faces, plan: _Plan) -> ReclusterReport:
     report.clusters_created = plan.new_people
     report.clusters_removed = len(plan.drop)
     report.assigned = _write(cat, f, new_cluster)
+    _follow(cat, f, new_cluster)
     report.unassigned = int((new_cluster < 0).sum())
     for key, value in plan.meta.items():
         cat.set_meta(key, value)
@@ -1009,6 +1034,31 @@ def _cluster_step(cat: Catalog, plan_for: Callable[[Catalog, _Faces], _Plan | No
             break
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _follow(cat: Catalog, f: _Faces, new_cluster: np.ndarray) -> None:
+    """Faces on a stack's hidden members (a RAW beside its JPEG, a burst's other frames)
+    take the person of their twin on the cover (the nearest face there, within
+    ``TWIN_DISTANCE``), or none: a stack counts once and never makes a person alone."""
+    if not f.followers:
+        return
+    on_photo: dict[int, list[int]] = {}
+    for i, photo in enumerate(f.photos.tolist()):
+        on_photo.setdefault(photo, []).append(i)
+    changes: list[tuple[int, int | None]] = []
+    for face_id, cover, cluster, auto, x in f.followers:
+        if not auto:
+            continue  # the user's word stays
+        twins = on_photo.get(cover, [])
+        target = None
+        if twins:
+            dist = np.sqrt(((f.x[twins] - x) ** 2).sum(1))
+            best = int(np.argmin(dist))
+            if dist[best] < TWIN_DISTANCE and new_cluster[twins[best]] >= 0:
+                target = int(new_cluster[twins[best]])
+        if target != (cluster if cluster >= 0 else None):
+            changes.append((face_id, target))
+    cat.set_face_clusters(changes)
 
 
 def _write(cat: Catalog, f: _Faces, new_cluster: np.ndarray) -> int:
@@ -1050,7 +1100,8 @@ def _incremental_plan(cat: Catalog, f: _Faces, params: ClusterParams, flush: boo
     want = max(params.round_min_new, int(params.round_fraction * pool.sum()))
     plan = _Plan(new_cluster, meta={META_ASSIGNED_UPTO: top})
     if pool.any() and (flush or fresh >= want):
-        f_now = _Faces(f.ids, f.photos, new_cluster, f.auto, f.x, f.clusters, f.rejected)
+        f_now = _Faces(f.ids, f.photos, new_cluster, f.auto, f.x, f.clusters, f.rejected,
+                       f.followers)
         for i, cid in _assign_to_existing(f_now, pool, params.merge_threshold).items():
             new_cluster[i] = cid
         pool = f.auto & (new_cluster < 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,3 +81,40 @@ def best_moments(cat: Catalog, model_id: int, qvec: np.ndarray
     first[1:] = frames.ids[order][1:] != frames.ids[order][:-1]
     best = order[first]
     return {int(frames.ids[i]): (float(scores[i]), float(frames.times[i])) for i in best}
+
+
+MOMENT_SLACK = 0.25
+"""A stored keyframe this close (seconds) to the asked moment stands for it (no decode)."""
+
+
+def moment_vector(cat: Catalog, model_id: int, dim: int, video_id: int | None,
+                  path: Any, seconds: float, encoder: Any = None) -> np.ndarray:
+    """The look of a video at ``seconds`` (unit float32): its stored keyframe vector when
+    one is within :data:`MOMENT_SLACK`, else the frame decoded there and embedded with
+    ``encoder`` (the answering model's). Raises ValueError when neither can be had (no
+    encoder, or the frame cannot be decoded: the reason is in the message)."""
+    if video_id is not None:
+        rows = cat.query(
+            "SELECT t, embedding FROM video_frames WHERE photo_id = ? AND model_id = ? "
+            "ORDER BY ABS(t - ?) LIMIT 1", (video_id, model_id, float(seconds)))
+        if rows and abs(rows[0][0] - seconds) <= MOMENT_SLACK:
+            return _unit(np.frombuffer(rows[0][1], np.float32))
+    if encoder is None:
+        raise ValueError(f"no keyframe at {seconds:.1f} s; embedding that frame needs the model")
+    from photoorg.core.media.imaging import DecodeError
+    from photoorg.core.media.video import frame_at
+
+    try:
+        image = frame_at(path, seconds, min_side=int(getattr(encoder, "image_size", 224)))
+    except DecodeError as exc:
+        raise ValueError(f"cannot read {path} at {seconds:.1f} s: {exc}") from exc
+    vec = np.asarray(encoder.encode_images([image]), np.float32).reshape(-1)
+    if len(vec) != dim:
+        raise ValueError(f"the model gives {len(vec)}-d vectors, the library holds {dim}-d")
+    return _unit(vec)
+
+
+def _unit(vec: np.ndarray) -> np.ndarray:
+    vec = np.asarray(vec, np.float32)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec

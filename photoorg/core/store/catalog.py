@@ -52,6 +52,14 @@ STACKED_AWAY = (
     "WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"
 )
 
+
+def shown_as(column: str) -> str:
+    """SQL for the photo that stands for ``column`` (a photo id): the cover of its stack
+    while it is stacked, else itself, so a RAW+JPEG pair or a burst counts once."""
+    return ("COALESCE((SELECT s.cover_id FROM stack_members m JOIN stacks s ON "
+            f"s.id = m.stack_id WHERE m.photo_id = {column} AND s.state = 'stacked'), "
+            f"{column})")
+
 _UNDECIDED_FACE = (
     "source = 'auto' AND NOT EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = faces.id)"
 )
@@ -872,9 +880,11 @@ class Catalog(VectorIO):
             f"AND p.missing_since IS NULL AND {waiting_sql('faces')}"
         )
 
-    def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]]) -> list[int]:
+    def store_faces(self, photo_id: int, faces: Sequence[tuple[Any, ...]],
+                    times: Sequence[float | None] | None = None) -> list[int]:
         """Store a photo's detected faces ``(x, y, w, h, score, sharpness, descriptor)`` and
-        set ``faces_done``, atomically; returns their ids in order.
+        set ``faces_done``, atomically; returns their ids in order. ``times``: for a video,
+        the second of the keyframe each face was seen in.
 
         Automatic faces are replaced. A face the user decided on (see :meth:`mark_changed`)
         keeps its row, cluster and rejections when a new detection overlaps it (IoU >= 0.5):
@@ -902,6 +912,8 @@ class Catalog(VectorIO):
                         (photo_id, *face, now),
                     ).fetchone()[0]
                 ids.append(face_id)
+                if times is not None:
+                    self.execute("UPDATE faces SET t = ? WHERE id = ?", (times[i], face_id))
             self.execute("UPDATE photos SET faces_done = 1 WHERE id = ?", (photo_id,))
             self.execute("DELETE FROM photo_stages WHERE photo_id = ? AND stage = ?",
                          (photo_id, "faces" + FAILED_SUFFIX))
@@ -932,6 +944,13 @@ class Catalog(VectorIO):
             "SELECT id, photo_id, cluster_id, source, descriptor FROM faces "
             "WHERE id NOT IN (SELECT face_id FROM not_faces) ORDER BY id"
         )
+
+    def stack_covers(self) -> dict[int, int]:
+        """``{photo id: its stack's cover}`` for the photos shown only inside a stacked
+        stack (a RAW beside its JPEG, a burst's other frames)."""
+        return dict(self.query(
+            "SELECT m.photo_id, s.cover_id FROM stack_members m JOIN stacks s "
+            "ON s.id = m.stack_id WHERE s.state = 'stacked' AND m.photo_id != s.cover_id"))
 
     def people_clusters(self) -> list[tuple[int, str | None, bool]]:
         """(id, name, hidden) of every people cluster."""

@@ -394,8 +394,14 @@ CREATE TABLE IF NOT EXISTS not_faces(
 );
 """
 
+# Faces found in a video's keyframes: the second of the frame each was seen in (NULL for
+# photos), so a person's page opens the clip at that moment.
+_V14_FACE_TIMES = """
+ALTER TABLE faces ADD COLUMN t REAL;
+"""
+
 MIGRATIONS: list[str] = [
     _V1, _V2_EXT_INDEX, _V3_IMPORTED_METADATA, _V4_VIEW_AND_DUPLICATES, _V5_PHOTO_STAGES,
     _V6_MISSING, _V7_JOURNAL, _V8_EVENTS_SUGGESTIONS, _V9_TEXT_SEARCH, _V10_PIXEL_SIGNATURES,
-    _V11_VIDEOS, _V12_STACKS, _V13_NOT_FACES,
+    _V11_VIDEOS, _V12_STACKS, _V13_NOT_FACES, _V14_FACE_TIMES,
 ]

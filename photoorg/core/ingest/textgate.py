@@ -1,0 +1,102 @@
+"""Where in a photo words could be: the cheap first look of the OCR stage.
+
+Letters are small, sharp, high-contrast marks packed close together; most of a photo (sky,
+skin, a blurred background) has few such edges. The photo's draft (512 pixels wide) is
+cut into 16-pixel tiles; a tile where enough pixels sit on a strong edge, in any colour
+channel (red letters on green leaves have hardly any contrast in grey), is a *candidate*.
+Only the candidates, with a tile of margin, go through the text detector
+(:func:`photoorg.core.ingest.ocr.likely_has_text`); a photo with no candidate costs this
+look alone.
+
+The thresholds are biased toward recall: a false candidate costs a few milliseconds of
+detection, a missed one loses the photo's words. ``python benchmarks/ocr.py --json`` measures
+both on painted words (small ones included), screenshots, documents and photos without text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GATE_SIDE = 512
+"""Longest side of the copy the gate looks at (the detector's own size: smaller copies lose
+text 2-3% of the photo's height, and so does a 12 MP JPEG's coarser 1/8 draft, 500x375)."""
+TILE = 16
+EDGE_LEVEL = 56
+"""A pixel is on a strong edge when some channel changes by this much (0-255) within 3x3."""
+TILE_EDGES = 62
+"""Strong-edge pixels (of 256) that make a tile a candidate. On sets made like
+``benchmarks/ocr_sets.py``'s the emptiest tile holding words that the full OCR reads had 78
+(0.8 of it, for margin)."""
+BAND = 4
+"""Tile rows covered together by one rectangle (fewer, larger detector calls)."""
+WHOLE_SHARE = 0.6
+"""When candidates cover more than this share of the photo, the detector sees all of it."""
+BLOB_LEVEL = 0.3
+"""The detector's own per-pixel text threshold (RapidOCR's ``thresh``)."""
+BLOB_PIXELS = 4
+"""A connected blob this large in the detector's map means text (the detector's box
+post-processing keeps nothing smaller than 4x4 pixels either)."""
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom, pixels of the gate's copy
+
+
+def candidate_regions(rgb: np.ndarray) -> list[Box]:
+    """Rectangles of ``rgb`` (H x W x 3, uint8) worth a detector's look: the candidate
+    tiles with one tile of context around them, covered band by band (:data:`BAND` tiles
+    high) by the runs of columns they occupy. Empty when nothing looks like lettering."""
+    import cv2  # opencv-python: installed with the OCR engine
+
+    height, width = rgb.shape[:2]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    red, green, blue = cv2.split(cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, kernel))
+    _, edges = cv2.threshold(cv2.max(cv2.max(red, green), blue), EDGE_LEVEL - 1, 1,
+                             cv2.THRESH_BINARY)
+    rows, cols = -(-height // TILE), -(-width // TILE)
+    edges = cv2.copyMakeBorder(edges, 0, rows * TILE - height, 0, cols * TILE - width,
+                               cv2.BORDER_CONSTANT, value=0)
+    # mean over each tile (INTER_AREA on an exact multiple), as a count of edge pixels
+    counts = cv2.resize(edges.astype(np.float32), (cols, rows), interpolation=cv2.INTER_AREA)
+    active = (counts * (TILE * TILE) >= TILE_EDGES - 0.5).astype(np.uint8)
+    if not active.any():
+        return []
+    grown = cv2.dilate(active, np.ones((3, 3), np.uint8)).astype(bool)
+    boxes: list[Box] = []
+    for top in range(0, rows, BAND):
+        band = grown[top:top + BAND]
+        used_rows = np.flatnonzero(band.any(axis=1))
+        if not len(used_rows):
+            continue
+        # a line of text may straddle two bands: each band's rectangle reaches one tile
+        # into its neighbours, so the detector sees whole letters in at least one of them
+        y0 = max(0, top + int(used_rows[0]) - 1)
+        y1 = min(rows, top + int(used_rows[-1]) + 2)
+        used = band.any(axis=0)
+        x = 0
+        while x < cols:
+            if not used[x]:
+                x += 1
+                continue
+            x1 = x
+            while x1 < cols and used[x1]:
+                x1 += 1
+            boxes.append((x * TILE, y0 * TILE, min(width, x1 * TILE), min(height, y1 * TILE)))
+            x = x1
+    return boxes
+
+
+def covered_share(boxes: list[Box], size: tuple[int, int]) -> float:
+    """The share of a ``size`` (width, height) image the boxes add up to (overlaps counted
+    twice: what the detector would scan)."""
+    area = sum((r - left) * (b - top) for left, top, r, b in boxes)
+    return area / max(1, size[0] * size[1])
+
+
+def has_text_blob(prob: np.ndarray) -> bool:
+    """Whether the detector's probability map (H x W) holds a blob of text pixels."""
+    import cv2
+
+    mask = (prob > BLOB_LEVEL).astype(np.uint8)
+    if int(mask.sum()) < BLOB_PIXELS:
+        return False
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return bool(n > 1 and stats[1:, cv2.CC_STAT_AREA].max() >= BLOB_PIXELS)

@@ -1,0 +1,166 @@
+"""The OCR stage's gate (issue 26): photos without words stop after a cheap look, small
+real text is still read, a broken photo still fails with its reason. Real OCR models
+(RapidOCR's, in its wheel), real photos (``tests/data/faces-dev``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from photoorg.core.ingest import ocr, textgate
+from photoorg.core.ingest.scanner import scan_library
+from photoorg.core.media.imaging import load_rgb
+from photoorg.core.store import failures
+from photoorg.core.store.catalog import Catalog
+
+FACES = Path(__file__).resolve().parents[1] / "data" / "faces-dev"
+TINY = "photoorg-tiny/bundled"
+
+
+def _photo(src: str) -> Image.Image:
+    """A real photo as a 4.3 MP camera-like picture."""
+    with Image.open(FACES / src) as im:
+        return ImageOps.fit(im.convert("RGB"), (2400, 1800))
+
+
+def _small_sign(word: str, src: str, height: float = 0.025) -> Image.Image:
+    """``word`` on a small sign: letters 2.5% of the photo's height (45 of 1800 pixels,
+    about 10 in the detector's 512-pixel copy)."""
+    im = _photo(src)
+    size = int(im.height * height)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(im)
+    box = draw.textbbox((0, 0), word, font=font)
+    x, y, pad = 1500, 1500, size // 3
+    draw.rectangle((x - pad, y - pad, x + box[2] - box[0] + pad, y + box[3] - box[1] + 2 * pad),
+                   fill=(240, 238, 228))
+    draw.text((x - box[0], y - box[1]), word, font=font, fill=(20, 20, 25))
+    return im
+
+
+@pytest.fixture(scope="module")
+def reader() -> ocr.TextReader:
+    return ocr.TextReader(threads=1)
+
+
+@pytest.fixture(autouse=True)
+def _read_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ocr.ENV_READ_TEXT, "1")  # tests/conftest.py turns it off
+
+
+def _indexed(cat: Catalog, folder: Path) -> None:
+    """``folder`` scanned, its photos past the embed stage (the text stage reads those)."""
+    cat.add_root(folder)
+    scan_library(cat)
+    cat.execute("UPDATE photos SET status = 'indexed'")
+
+
+def test_small_text_is_read_by_photoorg_index(tmp_path: Path) -> None:
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    photos.mkdir()
+    _small_sign("PHARMACY", "obama/obama.jpg").save(photos / "street.jpg", quality=92)
+    _photo("biden/biden2.jpg").save(photos / "portrait.jpg", quality=92)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", ocr.ENV_READ_TEXT: "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "photoorg", "--data-dir", str(data), *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    index = json.loads(cli("index", str(photos), "--model", TINY, "--no-faces", "--json").stdout)
+    assert index["stages"]["text"]["photos"] == 2
+    hits = json.loads(cli("search", "pharmacy", "--json").stdout)
+    assert hits and Path(hits[0]["path"]).name == "street.jpg"
+    assert "text" in hits[0]["matched"]
+    with Catalog(data / "catalog.sqlite") as cat:
+        read = dict(cat.query("SELECT p.rel_path, t.status || ':' || t.text FROM photo_text t "
+                              "JOIN photos p ON p.id = t.photo_id"))
+    assert read == {"street.jpg": "done:PHARMACY", "portrait.jpg": "done:"}
+
+
+def test_a_photo_without_text_skips_the_full_ocr(tmp_path: Path, reader: ocr.TextReader
+                                                 ) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for i, src in enumerate(["biden/biden2.jpg", "obama/obama.jpg", "rose_leslie/img1.jpg"]):
+        _photo(src).save(folder / f"plain_{i}.jpg", quality=92)
+    Image.new("RGB", (1600, 1200), (90, 140, 200)).save(folder / "sky.jpg")
+    _small_sign("Boulangerie", "obama/obama.jpg").save(folder / "shop.jpg", quality=92)
+    calls: list[tuple[int, int]] = []
+    engine = reader._load()
+    real_det = engine.text_det
+
+    class Spy:  # the full detector, counted (the gate's own look uses its network alone)
+        infer = real_det.infer
+
+        def __call__(self, image: np.ndarray) -> object:
+            calls.append(image.shape[:2])
+            return real_det(image)
+
+    reader.counts.clear()
+    engine.text_det = Spy()
+    try:
+        with Catalog(tmp_path / "c.sqlite") as cat:
+            _indexed(cat, folder)
+            assert ocr.text_stage(cat, reader=reader) == 5
+            read = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
+                                  "JOIN photos p ON p.id = t.photo_id"))
+    finally:
+        engine.text_det = real_det
+    assert read["shop.jpg"] == "Boulangerie"
+    assert {name: text for name, text in read.items() if name != "shop.jpg"} == {
+        "plain_0.jpg": "", "plain_1.jpg": "", "plain_2.jpg": "", "sky.jpg": ""}
+    # the gate's record: one photo read in full, four stopped before the full OCR (the
+    # flat sky without even a detector pass), and the full detector ran once
+    assert reader.counts["read"] == 1
+    assert reader.counts["no_candidates"] >= 1
+    assert reader.counts["no_candidates"] + reader.counts["no_text"] == 4
+    assert len(calls) == 1
+
+    # the same decision as a pure function on a decoded photo (a fused decode's caller)
+    assert not ocr.likely_has_text(load_rgb(folder / "plain_0.jpg", 1024), reader)
+    assert ocr.likely_has_text(load_rgb(folder / "shop.jpg", 1024), reader)
+
+
+def test_the_gate_finds_candidates_only_where_lettering_is() -> None:
+    flat = np.full((384, 512, 3), 120, np.uint8)
+    assert textgate.candidate_regions(flat) == []
+    sign = Image.fromarray(flat)
+    ImageDraw.Draw(sign).text((300, 300), "EXIT", font=ImageFont.load_default(size=12),
+                              fill=(255, 40, 40))
+    boxes = textgate.candidate_regions(np.asarray(sign))
+    assert boxes and all(left <= 300 < right and top <= 305 < bottom
+                         for left, top, right, bottom in boxes)
+    assert textgate.covered_share(boxes, sign.size) < 0.1
+
+
+def test_a_broken_photo_still_fails_with_its_reason(tmp_path: Path, reader: ocr.TextReader
+                                                    ) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _photo("biden/biden2.jpg").save(folder / "good.jpg", quality=92)
+    good = (folder / "good.jpg").read_bytes()
+    (folder / "cut.jpg").write_bytes(good[: len(good) // 3])  # a truncated copy
+    (folder / "noise.jpg").write_bytes(b"not a jpeg at all" * 100)
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        _indexed(cat, folder)
+        assert ocr.text_stage(cat, reader=reader) == 3
+        rows = {name: (status, detail) for name, status, detail in cat.query(
+            "SELECT p.rel_path, t.status, t.detail FROM photo_text t "
+            "JOIN photos p ON p.id = t.photo_id")}
+        causes = failures.causes(cat)
+    assert rows["good.jpg"][0] == "done"
+    for name in ("cut.jpg", "noise.jpg"):
+        status, detail = rows[name]
+        assert status == "failed" and detail, (name, detail)
+    # recorded for the failures report, each with its reason, retried on a later run
+    assert sum(c.count for c in causes if c.stage == "text") == 2
+    assert all(c.reason.startswith("reading text failed (") for c in causes)
