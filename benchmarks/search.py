@@ -17,6 +17,12 @@ step (FTS5 over file and folder names, tags, places, people), the relevance cut-
 the merge, with a phrase per query (descriptions, a place, a tag, a folder name); the
 library carries a tag on 1% of photos, a place on 2%, a person on 0.5%.
 ``library_ratio``: library p50 / vector-only p50 (same run).
+
+``--cli-photos N`` adds the ``cli_*`` keys: ``photoorg search QUERY --json`` as a fresh
+process on a real library of N indexed photos, light (ONNX) and torch runtimes, seconds
+and peak RSS (``benchmarks/search_cli.py``); ``--cli-only`` prints only those::
+
+    python benchmarks/search.py --cli-photos 2000 --cli-only --cli-baseline /work/main --json
 """
 
 from __future__ import annotations
@@ -146,7 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="auto", choices=["auto", "torch", "numpy"])
     parser.add_argument("--data-dir", help="keep the library here (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--cli-photos", type=int, default=0,
+                        help="also time `photoorg search` processes on a library this big")
+    parser.add_argument("--cli-query", default="a dog on the beach")
+    parser.add_argument("--cli-repeat", type=int, default=3)
+    parser.add_argument("--cli-model", default="ViT-B-32/random")
+    parser.add_argument("--cli-baseline", type=Path,
+                        help="another checkout (e.g. main) timed on the same library")
+    parser.add_argument("--cli-only", action="store_true", help="only the cli_* keys")
     args = parser.parse_args(argv)
+    cli: dict = {}
+    if args.cli_photos:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from search_cli import run as run_cli
+
+        cli = run_cli(args.cli_photos, args.cli_query, args.cli_repeat, args.cli_model,
+                      args.cli_baseline)
+        if args.cli_only:
+            print(json.dumps(cli) if args.json else
+                  "\n".join(f"{k:30} {v}" for k, v in cli.items()))
+            return 0
 
     t0 = time.perf_counter()
     import torch  # noqa: F401 - the app has it loaded for the text encoder anyway
@@ -264,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             "insert_s": round(insert_s, 1),
             "torch_import_ms": round(torch_import_ms, 1),
             "load_avg": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+            **cli,
         }
     finally:
         if tmp is not None:

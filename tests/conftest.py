@@ -24,6 +24,14 @@ if "PHOTOORG_CACHE_DIR" not in os.environ:
     os.environ["PHOTOORG_CACHE_DIR"] = tempfile.mkdtemp(prefix="photoorg-test-cache-")
     atexit.register(shutil.rmtree, os.environ["PHOTOORG_CACHE_DIR"], True)
 
+# Models exported to ONNX (the light runtime) once per test run, shared by every test and
+# the CLI processes they start, whatever their own cache folder.
+if "PHOTOORG_ONNX_CACHE" not in os.environ:
+    import atexit
+
+    os.environ["PHOTOORG_ONNX_CACHE"] = tempfile.mkdtemp(prefix="photoorg-test-onnx-")
+    atexit.register(shutil.rmtree, os.environ["PHOTOORG_ONNX_CACHE"], True)
+
 # The user's model caches stay out of the tests, both ways: a model the user downloaded must
 # not make a "no model yet" test pass or fail, and no test writes into the user's cache. Set
 # before anything imports huggingface_hub (it reads these at import); CLI tests' child

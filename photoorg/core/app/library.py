@@ -399,13 +399,15 @@ class Library(Decisions):
         model = self.models.search_model(cat)
         if model is None:
             raise LibraryError("the library is empty: run `photoorg index FOLDER` first")
-        encoder = self.encoders.get(model.spec)
+        encoder = self.encoders.get(model.spec, export=False)
         if encoder is None:
             why = self.encoders.failed.get(model.spec, "")
             if why in ("missing", ""):
                 why = f"the weights of {model.spec} are not on this computer"
             raise LibraryError(why)
-        return encoder
+        from photoorg.core.models import query_cache
+
+        return query_cache.cached(encoder)
 
     def search(self, query: Any, *, filters: Any = None, k: int = 20, offset: int = 0,
                min_score: float | None = None, exclude: Iterable[int] = (),

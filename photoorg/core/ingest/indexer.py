@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import apsw
+import numpy as np
 
 from photoorg.core.media import pixels
 from photoorg.core.media.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
@@ -311,8 +312,6 @@ class Indexer:
             return _Decoded(photo_id, path, error=DecodeError("could not decode", repr(exc)))
 
     def _commit_batch(self, batch: list[_Decoded], summary: IndexSummary) -> None:
-        import torch
-
         good = [d for d in batch if d.error is None]
         # a read error that may pass leaves the photo pending (tried again on a later run)
         retry = [d for d in batch if d.error is not None
@@ -320,7 +319,7 @@ class Indexer:
         skipped = [d for d in batch if d.error is not None
                    and d.error.reason not in failures.TRANSIENT_READ_ERRORS]
         vectors = (
-            self.embedder.encode_image_tensors(torch.stack([d.tensor for d in good]))
+            self.embedder.encode_image_tensors(stack_tensors([d.tensor for d in good]))
             if good
             else []
         )
@@ -330,7 +329,7 @@ class Indexer:
             lacking = [d for d in good if d.photo_id not in have]
             if lacking:
                 vecs = self.active_embedder.encode_image_tensors(
-                    torch.stack([d.active_tensor for d in lacking]))
+                    stack_tensors([d.active_tensor for d in lacking]))
                 extra = list(zip([d.photo_id for d in lacking], vecs, strict=True))
         with self.cat.transaction():
             for photo_id, vector in extra:
@@ -424,3 +423,13 @@ def run_text_stage(cat: Catalog, control: IndexControl, listener: IndexListener)
         log.info("no OCR stage: %s", exc)
         return 0
     return run_face_pass(cat, ocr.text_stage, control, listener, phase="text")
+
+
+def stack_tensors(tensors: list[Any]) -> Any:
+    """One batch from preprocessed pictures: numpy arrays (the light runtime) stay numpy,
+    torch tensors (the torch runtime) stay torch."""
+    if tensors and isinstance(tensors[0], np.ndarray):
+        return np.stack(tensors)
+    import torch
+
+    return torch.stack(tensors)

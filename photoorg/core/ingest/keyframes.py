@@ -42,13 +42,12 @@ def count_pending(cat: Catalog, spec: str) -> int:
 
 def embed_video(path: Path, encoder: Any, **kwargs: Any) -> list[tuple[float, Any]]:
     """(second, vector) of a video's keyframes. Raises DecodeError when none decodes."""
-    import torch
-
+    from photoorg.core.ingest.indexer import stack_tensors
     from photoorg.core.media import video
 
     frames = video.keyframes(path, min_side=encoder.image_size, **kwargs)
     if not frames:
         return []
-    tensors = torch.stack([encoder.preprocess(image) for _, image in frames])
+    tensors = stack_tensors([encoder.preprocess(image) for _, image in frames])
     vectors = encoder.encode_image_tensors(tensors)
     return [(t, vec) for (t, _), vec in zip(frames, vectors, strict=True)]

@@ -107,14 +107,24 @@ class Encoders:
             return list(self._loaded)
 
     def get(self, spec: str, progress: ProgressFn | None = None,
-            cancelled: Callable[[], bool] | None = None) -> Embedder | None:
+            cancelled: Callable[[], bool] | None = None, *,
+            export: bool = True) -> Embedder | None:
         """The encoder for ``spec`` (loaded once); None when it cannot be had, with the reason
-        in :attr:`failed`. ``progress`` given: a download is allowed (the user asked)."""
+        in :attr:`failed`. ``progress`` given: a download is allowed (the user asked).
+        The light runtime (:mod:`photoorg.core.models.light`: onnxruntime, no torch) is
+        tried first; ``export``: it may export the model first (a child process, once per
+        model and machine; a search does not wait for that and uses torch instead)."""
         from photoorg.core.models import embedder as emb
 
         with self._lock:
             if spec in self._loaded:
                 return self._loaded[spec]
+            light = self._light(spec, export)
+            if light is not None:
+                self._loaded[spec] = light
+                self.failed.pop(spec, None)
+                self.on_state("ready", spec, "")
+                return light
             if spec in self.failed and progress is None:
                 return None
             if progress is None and self.download and self.progress_for is not None:
@@ -139,6 +149,20 @@ class Encoders:
             self.failed.pop(spec, None)
             self.on_state("ready", spec, "")
             return encoder
+
+    def _light(self, spec: str, export: bool) -> Any:
+        from photoorg.core.models import light
+
+        if not light.enabled():
+            return None
+        try:
+            return light.load_light(spec, lean=self.lean, export=export)
+        except light.LightUnavailableError as exc:
+            log.info("%s: torch runtime (no light form: %s)", spec, exc)
+        except Exception as exc:  # a broken export must cost speed, never the model
+            log.warning("%s: the light runtime failed (%s: %s); using torch", spec,
+                        type(exc).__name__, exc)
+        return None
 
     def _fail(self, spec: str, state: str, message: str) -> None:
         self.failed[spec] = message or state

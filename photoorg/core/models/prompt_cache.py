@@ -67,6 +67,11 @@ def _file_hash(path: Path, folder: Path) -> str:
 
 def weights_key(spec: str, cache: Path | None = None) -> str | None:
     """What the model's vectors depend on, as a file name (None: weights not on disk)."""
+    from photoorg.core.models import onnx_store
+
+    exported, _ = onnx_store.lookup(spec, cache)  # the same key, found without open_clip
+    if exported is not None:
+        return exported.name
     from photoorg.core.models.embedder import parse_model_spec, weights_file
 
     parsed = parse_model_spec(spec)

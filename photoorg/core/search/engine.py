@@ -82,6 +82,7 @@ import math
 import mmap
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -435,7 +436,10 @@ class _TorchF16Scan:
 
 
 def _make_scan(backend: str) -> _NumpyScan | _TorchF16Scan:
-    if backend == "numpy":
+    # ``auto`` in a process that has not imported torch (the light model runtime: a CLI
+    # search) stays with numpy: importing torch costs ~3 s and 490 MB, more than the
+    # float32 matrix's extra half up to ~1M photos (0.5 KB a photo more).
+    if backend == "numpy" or (backend == "auto" and "torch" not in sys.modules):
         return _NumpyScan()
     try:
         scan = _TorchF16Scan()

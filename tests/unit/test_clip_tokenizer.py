@@ -1,0 +1,53 @@
+"""The torch-free tokenizer gives exactly open_clip's token ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoorg.core.models.clip_tokenizer import ClipTokenizer, default_vocabulary
+
+TEXTS = [
+    "a dog on the beach",
+    "A DOG   on the Beach!!",
+    "",
+    "   ",
+    "Café crème brûlée à Paris — naïve façade",
+    "日本語のテキスト、東京タワー",
+    "emoji 🐶🏖️ and 👨‍👩‍👧",
+    "&amp; &lt;b&gt;html&lt;/b&gt; &quot;quoted&quot; it's they're we'll I'd",
+    "numbers 12345 3.14159 1,000,000 and 2026-12-06",
+    "ﬁnancial ligatures and Ｆｕｌｌｗｉｄｔｈ",
+    "mojibake: Ã©tÃ© cafÃ©",
+    "tabs\tand\nnewlines\r\n",
+    "a photo of " + "very " * 100 + "long text",
+    "Привет мир, Ελληνικά, עברית, العربية",
+    "<start_of_text> a literal special token <end_of_text>",
+    "snake_case and kebab-case and C++ and e-mail@example.com",
+]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    pytest.importorskip("open_clip")
+    from open_clip.tokenizer import SimpleTokenizer
+
+    return SimpleTokenizer
+
+
+@pytest.mark.parametrize("clean", ["lower", "whitespace", "canonicalize"])
+def test_same_ids_as_open_clip(reference, clean):
+    ours = ClipTokenizer(default_vocabulary(), context_length=77, clean=clean)
+    theirs = reference(context_length=77, clean=clean)
+    got = ours(TEXTS)
+    want = theirs(TEXTS).numpy()
+    assert got.dtype == np.int64 and got.shape == (len(TEXTS), 77)
+    for text, a, b in zip(TEXTS, got, want, strict=True):
+        assert a.tolist() == b.tolist(), text
+
+
+def test_short_context_truncates_with_end_token(reference):
+    ours = ClipTokenizer(default_vocabulary(), context_length=16)
+    want = reference(context_length=16)(TEXTS).numpy()
+    assert np.array_equal(ours(TEXTS), want)
+    assert (ours(TEXTS[-4:])[:, -1] != 0).any()
