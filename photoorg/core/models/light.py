@@ -174,7 +174,8 @@ class LightEmbedder:
             if self._tokenizer is None:
                 cfg = self.info["tokenizer"]
                 self._tokenizer = ClipTokenizer(Path(cfg["vocabulary"]), cfg["context_length"],
-                                                cfg["clean"], cfg.get("special_tokens", ()))
+                                                cfg["clean"], cfg.get("special_tokens", ()),
+                                                plain_copy=self.folder / "bpe-merges.txt")
             return self._tokenizer
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
