@@ -126,6 +126,10 @@ def test_export_is_cached_and_keyed_by_weights():
     from photoorg.core.models import prompt_cache
 
     assert folder.name == prompt_cache.weights_key(spec)
+    from photoorg.core.models import onnx_export, onnx_fast
+
+    onnx_export._make_fast(folder)  # what an export does last
+    assert onnx_fast.ready(folder, light.TEXT)
 
 
 def test_release_drops_the_sessions_and_reloads_equal():

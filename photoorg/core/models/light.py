@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 VISUAL, TEXT = "visual", "text"
 TOWERS = (VISUAL, TEXT)
 TEXT_BATCH = 16
-# towers loaded from their saved optimised graph (onnx_fast): the text tower, which a
-# command-line search loads for one query
-FAST_TOWERS = (TEXT,)
 
 
 class LightUnavailableError(RuntimeError):
@@ -99,9 +96,9 @@ class LightEmbedder:
             raise ValueError(f"unknown tower {name!r}; one of {TOWERS}")
         session = self._sessions.get(name)
         if session is None:
-            if name in FAST_TOWERS:
-                from photoorg.core.models import onnx_fast
+            from photoorg.core.models import onnx_fast
 
+            if name in onnx_fast.TOWERS:
                 session = onnx_fast.session(self.folder, name, self.threads)
             else:
                 import onnxruntime as ort

@@ -27,6 +27,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FORMAT = 1
+# the towers loaded from their optimised form: the text tower, which a command-line search
+# loads for one query (the image tower keeps onnxruntime's CPU-specific layout changes)
+TOWERS = ("text",)
 
 
 def _paths(folder: Path, tower: str) -> tuple[Path, Path, Path]:
