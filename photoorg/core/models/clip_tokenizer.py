@@ -42,6 +42,10 @@ def _pairs(word: tuple[str, ...]) -> set[tuple[str, str]]:
 
 
 def _basic_clean(text: str) -> str:
+    if text.isascii() and text.isprintable() and "&" not in text:
+        # ftfy and html.unescape leave such text as it is (every fix needs a non-ASCII or
+        # control character or an entity); importing ftfy took 30-60 ms of a search
+        return text.strip()
     import ftfy
 
     return html.unescape(html.unescape(ftfy.fix_text(text))).strip()
