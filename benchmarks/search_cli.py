@@ -13,7 +13,7 @@ ONNX export). Then, back to back, ``--cli-repeat`` rounds of ``photoorg search Q
 - ``cli_search_torch_s`` / ``..._peak_rss_mb``: ``PHOTOORG_RUNTIME=torch`` (the torch
   towers, as before the light runtime), same checkout;
 - ``cli_search_baseline_s`` / ``..._peak_rss_mb``: with ``--cli-baseline REPO``, that
-  checkout's code (e.g. main) on the same library;
+  checkout's code (e.g. main) on the same library, query vector not cached either;
 - ``cli_same_results``: every run's JSON gives the same photos in the same order, scores
   within 1e-3 of the torch runtime's.
 
@@ -124,7 +124,7 @@ def run(count: int, query: str, repeat: int, model: str, baseline: Path | None) 
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for _ in range(repeat):
         for kind, env in kinds.items():
-            if kind == "light":
+            if kind in ("light", "baseline"):  # both uncached: the same work compared
                 shutil.rmtree(cache / "query-vectors", ignore_errors=True)
             runs[kind].append(_run(search, env))
     results = {k: [json.loads(r["stdout"]) for r in v] for k, v in runs.items()}

@@ -51,3 +51,35 @@ def test_short_context_truncates_with_end_token(reference):
     want = reference(context_length=16)(TEXTS).numpy()
     assert np.array_equal(ours(TEXTS), want)
     assert (ours(TEXTS[-4:])[:, -1] != 0).any()
+
+
+def test_plain_copy_of_the_merges_gives_the_same_ids_and_is_remade_when_stale(reference,
+                                                                               tmp_path):
+    copy = tmp_path / "bpe-merges.txt"
+    want = reference(context_length=77)(TEXTS).numpy()
+    first = ClipTokenizer(default_vocabulary(), plain_copy=copy)
+    assert copy.is_file() and copy.read_text().startswith("#photoorg-merges ")
+    assert np.array_equal(first(TEXTS), want)
+    assert np.array_equal(ClipTokenizer(default_vocabulary(), plain_copy=copy)(TEXTS), want)
+    copy.write_text("#photoorg-merges 1 2\nt h\n")  # another vocabulary's (or cut short)
+    assert np.array_equal(ClipTokenizer(default_vocabulary(), plain_copy=copy)(TEXTS), want)
+    assert len(copy.read_text().split("\n")) == 48894 + 1
+
+
+def test_plain_ascii_skips_ftfy_with_the_same_result():
+    import html
+    import random
+    import string
+
+    import ftfy
+
+    from photoorg.core.models.clip_tokenizer import _basic_clean
+
+    rng = random.Random(0)
+    alphabet = string.printable + "&;#"  # with tabs, newlines, entities' characters
+    texts = ["a dog on the beach", "  x  ", "&amp; dogs", "Tom &amp; Jerry", "a\tb\r\nc",
+             "&#x27;quoted&#x27;", "\x1b[31mred\x1b[0m", "a\x7fb", "<b>&lt;</b>"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+              for _ in range(3000)]
+    for text in texts:
+        assert _basic_clean(text) == html.unescape(html.unescape(ftfy.fix_text(text))).strip()

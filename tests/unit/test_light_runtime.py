@@ -67,6 +67,55 @@ def test_vit_b_32_same_vectors():
     _same_vectors("ViT-B-32/random")
 
 
+def test_text_tower_loads_from_its_saved_optimised_form(tmp_path, caplog):
+    """An export without the optimised text graph (made before it existed, or by another
+    onnxruntime) gets it on first load; vectors are the plain graph's, bit for bit."""
+    import shutil
+
+    import onnxruntime as ort
+
+    from photoorg.core.models import onnx_fast
+
+    spec = "photoorg-tiny/bundled"
+    source = light.load_light(spec).folder
+    folder = tmp_path / source.name
+    folder.mkdir()
+    for name in ("visual.onnx", "text.onnx", onnx_store.MANIFEST):
+        shutil.copy(source / name, folder / name)
+    info = onnx_store.manifest(folder)
+    plain = light.LightEmbedder(light._spec_of(info), folder, info, 1)
+    plain._sessions[light.TEXT] = ort.InferenceSession(str(folder / "text.onnx"),
+                                                       providers=["CPUExecutionProvider"])
+    want = plain.encode_texts(TEXTS)
+
+    assert not onnx_fast.ready(folder, light.TEXT)
+    made = light.LightEmbedder(light._spec_of(info), folder, info, 1)
+    assert np.array_equal(made.encode_texts(TEXTS), want)
+    assert onnx_fast.ready(folder, light.TEXT)
+    assert (folder / "text.fast.data").stat().st_size > 0
+    assert not list(folder.glob(".text.fast-*"))  # no temporary folder left
+    fast = light.LightEmbedder(light._spec_of(info), folder, info, 1)
+    assert np.array_equal(fast.encode_texts(TEXTS), want)
+
+    # made by another onnxruntime: made again
+    (folder / "text.fast.json").write_text(json.dumps({"format": 1, "onnxruntime": "0.1"}))
+    assert not onnx_fast.ready(folder, light.TEXT)
+    again = light.LightEmbedder(light._spec_of(info), folder, info, 1)
+    assert np.array_equal(again.encode_texts(TEXTS), want)
+    assert onnx_fast.ready(folder, light.TEXT)
+
+    # the form cannot be saved (a folder in the data file's place): the plain graph, the
+    # reason logged
+    (folder / "text.fast.json").unlink()
+    (folder / "text.fast.data").unlink()
+    (folder / "text.fast.data").mkdir()
+    with caplog.at_level("WARNING"):
+        stuck = light.LightEmbedder(light._spec_of(info), folder, info, 1)
+        assert np.array_equal(stuck.encode_texts(TEXTS), want)
+    assert "cannot save the optimised text tower" in caplog.text
+    assert not onnx_fast.ready(folder, light.TEXT)
+
+
 def test_export_is_cached_and_keyed_by_weights():
     spec = "photoorg-tiny/bundled"
     light.load_light(spec)
@@ -77,6 +126,10 @@ def test_export_is_cached_and_keyed_by_weights():
     from photoorg.core.models import prompt_cache
 
     assert folder.name == prompt_cache.weights_key(spec)
+    from photoorg.core.models import onnx_export, onnx_fast
+
+    onnx_export._make_fast(folder)  # what an export does last
+    assert onnx_fast.ready(folder, light.TEXT)
 
 
 def test_release_drops_the_sessions_and_reloads_equal():

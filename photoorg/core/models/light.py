@@ -96,14 +96,19 @@ class LightEmbedder:
             raise ValueError(f"unknown tower {name!r}; one of {TOWERS}")
         session = self._sessions.get(name)
         if session is None:
-            import onnxruntime as ort
+            from photoorg.core.models import onnx_fast
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            session = ort.InferenceSession(str(self.folder / f"{name}.onnx"), opts,
-                                           providers=["CPUExecutionProvider"])
+            if name in onnx_fast.TOWERS:
+                session = onnx_fast.session(self.folder, name, self.threads)
+            else:
+                import onnxruntime as ort
+
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                opts.log_severity_level = 3
+                session = ort.InferenceSession(str(self.folder / f"{name}.onnx"), opts,
+                                               providers=["CPUExecutionProvider"])
             self._sessions[name] = session
         return session
 
@@ -166,7 +171,8 @@ class LightEmbedder:
             if self._tokenizer is None:
                 cfg = self.info["tokenizer"]
                 self._tokenizer = ClipTokenizer(Path(cfg["vocabulary"]), cfg["context_length"],
-                                                cfg["clean"], cfg.get("special_tokens", ()))
+                                                cfg["clean"], cfg.get("special_tokens", ()),
+                                                plain_copy=self.folder / "bpe-merges.txt")
             return self._tokenizer
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:

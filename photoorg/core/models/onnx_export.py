@@ -5,7 +5,8 @@ Run as a child process (it imports torch and open_clip, ~0.7 GB, so the caller n
     python -m photoorg.core.models.onnx_export SPEC [--cache DIR]
 
 It writes ``<cache>/onnx/<key>/`` (``visual.onnx``, ``text.onnx``, ``manifest.json`` last,
-each atomically) where ``key`` is the weights' identity (:func:`prompt_cache.weights_key`:
+each atomically; then the text tower's optimised form, :mod:`onnx_fast`) where ``key`` is
+the weights' identity (:func:`prompt_cache.weights_key`:
 the weights file's SHA-256, or architecture + seed + versions for random weights), and
 records the spec in ``<cache>/onnx/specs.json`` so a later process finds the export
 without importing open_clip. Before writing, each exported tower is run with onnxruntime
@@ -265,6 +266,19 @@ def _export_towers(parsed: Any, cache: Path | None, folder: Path) -> dict[str, A
             "min_cosine": worst, "versions": _versions(), "opset": OPSET}
 
 
+def _make_fast(folder: Path) -> None:
+    """The text tower's optimised form (:mod:`onnx_fast`), so that the first search does
+    not make it; a failure here is logged and the first load tries again."""
+    from photoorg.core.models import onnx_fast
+
+    for tower in onnx_fast.TOWERS:
+        if not onnx_fast.ready(folder, tower):
+            try:
+                onnx_fast.make(folder, tower)
+            except OSError as exc:
+                log.warning("cannot save the optimised %s tower in %s (%s)", tower, folder, exc)
+
+
 def export(spec: str, cache: Path | None = None) -> Path:
     """Export the towers of ``spec`` (when not done yet); the folder with the manifest."""
     from photoorg.core.models import prompt_cache
@@ -284,6 +298,7 @@ def export(spec: str, cache: Path | None = None) -> Path:
         info = _export_towers(parsed, cache, folder)
         info["export_seconds"] = round(time.perf_counter() - started, 2)
         store.write_atomic(folder / store.MANIFEST, json.dumps(info, indent=1).encode())
+    _make_fast(folder)
     store.remember(root, [spec, parsed.name], entry)
     return folder
 
