@@ -204,9 +204,11 @@ def _spec_of(info: dict[str, Any]) -> Any:
 
 
 def load_light(spec: str, cache: Path | None = None, threads: int | None = None, *,
-               lean: bool = True, export: bool = True) -> LightEmbedder:
+               lean: bool = True, export: bool = True,
+               on_loading: Callable[[], None] | None = None) -> LightEmbedder:
     """The model in its light form, exporting it first (child process) when needed and
-    ``export``; raises :class:`LightUnavailableError` with the reason otherwise."""
+    ``export``; raises :class:`LightUnavailableError` with the reason otherwise.
+    ``on_loading`` is called once the model will be loaded (or exported), before the work."""
     if not enabled():
         raise LightUnavailableError("PHOTOORG_RUNTIME=torch")
     try:
@@ -214,9 +216,11 @@ def load_light(spec: str, cache: Path | None = None, threads: int | None = None,
     except ImportError as exc:
         raise LightUnavailableError(f"onnxruntime is not installed ({exc})") from exc
     folder, why = onnx_store.lookup(spec, cache)
+    if folder is None and not export:
+        raise LightUnavailableError(why)
+    if on_loading is not None:
+        on_loading()
     if folder is None:
-        if not export:
-            raise LightUnavailableError(why)
         from photoorg.core.models.onnx_export import run_child
 
         log.info("exporting %s to ONNX (%s)", spec, why)

@@ -119,7 +119,8 @@ class Encoders:
         with self._lock:
             if spec in self._loaded:
                 return self._loaded[spec]
-            light = self._light(spec, export)
+            announced: list[bool] = []
+            light = self._light(spec, export, announced)
             if light is not None:
                 self._loaded[spec] = light
                 self.failed.pop(spec, None)
@@ -136,7 +137,8 @@ class Encoders:
                     return self._fail(spec, "unavailable", str(exc))
                 if not here:
                     return self._fail(spec, "missing", "")
-            self.on_state("downloading" if progress else "loading", spec, "")
+            if progress or not announced:
+                self.on_state("downloading" if progress else "loading", spec, "")
             try:
                 encoder = emb.load_embedder(spec, progress=progress, lean=self.lean)
             except Exception as exc:
@@ -150,13 +152,19 @@ class Encoders:
             self.on_state("ready", spec, "")
             return encoder
 
-    def _light(self, spec: str, export: bool) -> Any:
+    def _light(self, spec: str, export: bool, announced: list[bool]) -> Any:
+        """The light form, or None; ``announced`` gets an item once "loading" was said."""
         from photoorg.core.models import light
 
         if not light.enabled():
             return None
+
+        def loading() -> None:
+            announced.append(True)
+            self.on_state("loading", spec, "")
+
         try:
-            return light.load_light(spec, lean=self.lean, export=export)
+            return light.load_light(spec, lean=self.lean, export=export, on_loading=loading)
         except light.LightUnavailableError as exc:
             log.info("%s: torch runtime (no light form: %s)", spec, exc)
         except Exception as exc:  # a broken export must cost speed, never the model
