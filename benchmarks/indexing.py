@@ -5,6 +5,9 @@ time), on the same photos with the same model:
 - ``index``: the full default ``photoorg index --json`` (embed, metadata, faces, clusters,
   suggested names, OCR) on a fresh library; its own ``--json`` gives the seconds per stage;
 - ``index_clip``: ``photoorg index --no-faces --read-text off --json`` on a fresh library;
+- ``index_clip_scenes``: the same on the library's scene photos alone (the issue's 96 of
+  120), against ``naive_scenes``, the naive loop on those photos
+  (``index_clip_scenes_vs_naive``);
 - ``index_again``: ``photoorg index FOLDER`` once more on the indexed library (nothing new:
   the start-up a user pays for a check);
 - ``naive``: the seed blog posts' CLIP-only loop -- ``Image.open → convert → open_clip
@@ -233,6 +236,12 @@ def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
             "proposals_cpu_vs_full_scan": round(cpu["full"] / cpu["proposals"], 2)}
 
 
+def _start_s(run: dict) -> float:
+    """Seconds of the child outside its stages: start-up (imports, opening the library,
+    loading the model) and exit."""
+    return round(run["seconds"] - sum(st["seconds"] for st in run["stages"].values()), 2)
+
+
 def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
@@ -274,9 +283,9 @@ def main() -> int:
                  "with_people": len(truth["people"]), "with_words": len(truth["words"]),
                  "cpus": os.cpu_count(), "load_avg_before": load()}
     try:
-        def child(name: str) -> dict:
+        def child(name: str, photos: Path = folder) -> dict:
             run = run_child([__file__, "--child", name, "--model", args.model, "--folder",
-                             str(folder), "--batch", str(args.batch)], _env(work / name))
+                             str(photos), "--batch", str(args.batch)], _env(work / name))
             return {**run, **json.loads(run.pop("stdout").strip().splitlines()[-1])}
 
         model_only = child("model_only")
@@ -286,6 +295,13 @@ def main() -> int:
         first_folder.mkdir()
         shutil.copy(folder / truth["scenes"][0], first_folder)
         cache, model = work / "cache", ("--model", args.model)
+        scenes = work / "scenes"  # the scene photos alone (hard links: no copy)
+        scenes.mkdir()
+        for name in truth["scenes"]:
+            try:
+                os.link(folder / name, scenes / name)
+            except OSError:
+                shutil.copy(folder / name, scenes / name)
         first = photoorg_index(work / "first-data", cache, first_folder, *model)
         rounds = []
         for i in range(args.repeat):  # the contenders back to back, ratios within a round
@@ -294,7 +310,15 @@ def main() -> int:
             clip = photoorg_index(work / f"clip{i}", cache, folder, *model, "--no-faces",
                                   "--read-text", "off")
             assert full["indexed"] == clip["indexed"] == args.count, (full, clip)
+            naive_scenes = child("naive", scenes)
+            clip_scenes = photoorg_index(work / f"scenes{i}", cache, scenes, *model,
+                                         "--no-faces", "--read-text", "off")
+            assert clip_scenes["indexed"] == len(truth["scenes"]), clip_scenes
             rounds.append({
+                "naive_scenes_s": naive_scenes["seconds"],
+                "index_clip_scenes_s": clip_scenes["seconds"],
+                "index_clip_scenes_vs_naive": round(naive_scenes["seconds"]
+                                                    / clip_scenes["seconds"], 2),
                 "naive_s": naive["seconds"], "index_s": full["seconds"],
                 "index_clip_s": clip["seconds"],
                 "index_vs_naive": round(naive["seconds"] / full["seconds"], 2),
@@ -317,6 +341,15 @@ def main() -> int:
         "first_library_stages": first["stages"],
         "index_vs_naive": round(naive["seconds"] / full["seconds"], 2),
         "index_clip_vs_naive": round(naive["seconds"] / clip["seconds"], 2),
+        "scenes": len(truth["scenes"]),
+        "naive_scenes_s": naive_scenes["seconds"],
+        "index_clip_scenes_s": clip_scenes["seconds"],
+        "index_clip_scenes_vs_naive": round(naive_scenes["seconds"] / clip_scenes["seconds"], 2),
+        "index_clip_scenes_vs_naive_cpu": round(naive_scenes["cpu_s"] / clip_scenes["cpu_s"],
+                                                2),
+        "index_clip_scenes_stages": clip_scenes["stages"],
+        "index_stage_seconds": {name: st["seconds"] for name, st in full["stages"].items()},
+        "index_start_s": _start_s(full),
         "index_vs_naive_cpu": round(naive["cpu_s"] / full["cpu_s"], 2),
         "index_clip_vs_naive_cpu": round(naive["cpu_s"] / clip["cpu_s"], 2),
         "rounds": rounds if args.repeat > 1 else None,

@@ -80,7 +80,8 @@ def test_text_tower_loads_from_its_saved_optimised_form(tmp_path, caplog):
     source = light.load_light(spec).folder
     folder = tmp_path / source.name
     folder.mkdir()
-    for name in ("visual.onnx", "text.onnx", onnx_store.MANIFEST):
+    for name in ("visual.onnx", "visual.onnx.data", "text.onnx", "text.onnx.data",
+                 onnx_store.MANIFEST):
         shutil.copy(source / name, folder / name)
     info = onnx_store.manifest(folder)
     plain = light.LightEmbedder(light._spec_of(info), folder, info, 1)

@@ -192,6 +192,10 @@ def _traceable_attention(blocks: list[Any]) -> Iterator[None]:
             del block.attention
 
 
+DATA_SUFFIX = ".data"
+"""``visual.onnx.data``: the tower's weights (ONNX external data)."""
+
+
 def _export(module: Any, example: Any, path: Path, name: str) -> None:
     import torch
 
@@ -204,6 +208,16 @@ def _export(module: Any, example: Any, path: Path, name: str) -> None:
         torch.onnx.export(module, (example,), str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=[name], output_names=["vectors"], dynamic_axes=axes,
                           do_constant_folding=True)
+    # The weights in a file beside the graph: onnxruntime maps them instead of reading the
+    # model bytes and copying each weight out of them (the text tower's session peaked at
+    # 440 MB, 258 MB so; loaded mid-index beside the face models, issue 26).
+    import onnx
+
+    model = onnx.load(str(tmp))
+    data = path.with_name(path.name + DATA_SUFFIX)
+    data.unlink(missing_ok=True)  # save_model appends to it
+    onnx.save_model(model, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)
     os.replace(tmp, path)
 
 

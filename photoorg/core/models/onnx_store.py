@@ -52,7 +52,9 @@ def manifest(folder: Path) -> dict[str, Any] | None:
         info = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    if not all((folder / f"{tower}.onnx").is_file() for tower in ("visual", "text")):
+    # an export from before the weights went beside the graph is made again (issue 26)
+    if not all((folder / f"{tower}.onnx{ext}").is_file() for tower in ("visual", "text")
+               for ext in ("", ".data")):
         return None
     return info if isinstance(info, dict) else None
 
