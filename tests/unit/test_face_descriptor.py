@@ -175,3 +175,82 @@ def test_a_truncated_or_corrupt_model_file_falls_back_to_dlib_with_one_warning(
         assert fd.load_torch_descriptor(truncated) is None  # warned once per file
     warnings = [r for r in caplog.records if "descriptors by dlib" in r.getMessage()]
     assert len(warnings) == 2
+
+
+# -- the onnxruntime network (no torch) ----------------------------------------------------
+
+ORT_TOLERANCE = 1e-4  # per component, against the torch port
+
+
+@pytest.fixture(scope="module")
+def ort_port():
+    from photoorg.core.people import descriptor_onnx
+
+    return descriptor_onnx.OnnxFaceDescriptor(model_path(DESCRIPTOR_MODEL))
+
+
+def test_onnxruntime_gives_the_torch_ports_and_dlibs_descriptors(
+        ort_port, port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
+    chips, pasted, want = chips_and_dlib
+    got = ort_port(chips)
+    assert got.shape == (len(chips), 128) and got.dtype == np.float32
+    assert np.abs(got - port(chips)).max() < ORT_TOLERANCE
+    assert np.abs(got - want).max() < TOLERANCE
+    single = np.concatenate([ort_port([c]) for c in chips[-3:]])
+    assert np.abs(single - got[-3:]).max() < ORT_TOLERANCE
+    assert ort_port([]).shape == (0, 128)
+    with pytest.raises(ValueError, match="150x150"):
+        ort_port([np.zeros((100, 100, 3), dtype=np.uint8)])
+
+
+def test_onnxruntime_descriptor_is_safe_from_threads(ort_port, chips_and_dlib) -> None:
+    chips, _, _ = chips_and_dlib
+    want = ort_port(chips)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = np.concatenate([ort_port([chips[j]]) for j in range(i, len(chips), 2)])
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in (0, 1):
+        assert np.abs(results[i] - want[i::2]).max() < ORT_TOLERANCE
+
+
+def test_the_face_analyzer_describes_with_onnxruntime() -> None:
+    from photoorg.core.people.descriptor_onnx import OnnxFaceDescriptor
+
+    assert isinstance(FaceAnalyzer(proposals=False).descriptor, OnnxFaceDescriptor)
+
+
+def test_a_corrupt_model_file_falls_back_saying_why(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from photoorg.core.people import descriptor_onnx
+
+    data = model_path(DESCRIPTOR_MODEL).read_bytes()
+    corrupt = tmp_path / "corrupt.dat"
+    at = data.index(b"affine_")
+    corrupt.write_bytes(data[:at] + b"afFine_" + data[at + 7:])
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people"):
+        assert descriptor_onnx.load_fast_descriptor(corrupt) is None
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "not by onnxruntime" in text and "unknown layer" in text
+    assert "torch port instead" in text and "descriptors by dlib" in text
+
+
+def test_the_torch_port_is_the_fallback_when_onnxruntime_fails(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from photoorg.core.people import descriptor_onnx
+
+    def broken(path):  # type: ignore[no-untyped-def]
+        raise RuntimeError("no onnxruntime here")
+
+    monkeypatch.setattr(descriptor_onnx, "OnnxFaceDescriptor", broken)
+    monkeypatch.setattr(descriptor_onnx, "_unusable", set())
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people"):
+        found = descriptor_onnx.load_fast_descriptor(model_path(DESCRIPTOR_MODEL))
+    assert isinstance(found, fd.TorchFaceDescriptor)
+    assert "no onnxruntime here" in caplog.text and "torch port instead" in caplog.text
