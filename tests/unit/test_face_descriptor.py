@@ -254,3 +254,42 @@ def test_the_torch_port_is_the_fallback_when_onnxruntime_fails(
         found = descriptor_onnx.load_fast_descriptor(model_path(DESCRIPTOR_MODEL))
     assert isinstance(found, fd.TorchFaceDescriptor)
     assert "no onnxruntime here" in caplog.text and "torch port instead" in caplog.text
+
+
+def test_cli_index_with_faces_and_text_never_imports_torch(tmp_path: Path) -> None:
+    """The default ``photoorg index`` (faces on, OCR on) as a process, on a library with a
+    faces-dev face: the face is found and described, and torch is never imported (the CLIP
+    export, made in a child process, already exists on the second library's index)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(FACES_DEV / "obama" / "obama.jpg", photos / "obama.jpg")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PHOTOORG_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("PHOTOORG_RUNTIME", None)
+    env.pop("PHOTOORG_READ_TEXT", None)  # the default: OCR on
+    probe = ("import runpy, sys, json\n"
+             "sys.argv = ['photoorg'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('photoorg', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print(json.dumps({'torch': 'torch' in sys.modules}), file=sys.stderr)\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                              text=True, env=env, cwd=REPO, timeout=600, check=False)
+
+    for data in ("first", "second"):  # the first may export the CLIP towers
+        done = run("--data-dir", str(tmp_path / data), "index", str(photos),
+                   "--model", "photoorg-tiny/bundled", "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == {"torch": False}
+        report = next(json.loads(line) for line in done.stdout.splitlines()
+                      if line.startswith('{"stages"'))
+        assert report["faces_photos"] == 1 and report["stages"]["text"]["photos"] == 1, report
+    faces = run("--data-dir", str(tmp_path / "second"), "faces", "--unnamed", "--json")
+    assert faces.returncode == 0, faces.stderr
+    found = [f for group in json.loads(faces.stdout) for f in group["faces"]]
+    assert [Path(f["photo"]).name for f in found] == ["obama.jpg"]
