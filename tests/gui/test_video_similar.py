@@ -1,5 +1,5 @@
 """Find similar from a video frame in the window (issue 27): open a clip in the viewer with
-the keyboard, seek with → to its second picture, press the viewer's "Find similar": the
+the keyboard, seek with → to its second picture, press G (the viewer's "Find similar"): the
 results are the ones ``Library.similar_moment`` gives for that second, not the poster's."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_find_similar_from_the_paused_frame(qtbot, library: tuple[Path, Path]) -
     seconds = panel.position_ms() / 1000
 
     with qtbot.waitSignal(window.controller.photos_ready, timeout=30_000):
-        QTest.mouseClick(viewer.similar, Qt.MouseButton.LeftButton)
+        QTest.keyClick(viewer, Qt.Key.Key_G)  # the viewer's Find similar key
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid_page)
     qtbot.waitUntil(lambda: model.photos.scores is not None, timeout=5_000)
     title = window.grid_title.text()
