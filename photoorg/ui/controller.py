@@ -103,6 +103,7 @@ class LibraryController(QObject):
         self.sort = "taken"  # core.browse.SORTS
         self.search_text = ""
         self.similar_to: list[int] = []
+        self.similar_at: float | None = None  # Find similar from a video's frame: its second
         self.show_all = False  # "show weaker matches": no relevance cut-off
         self.less_like: list[int] = []  # "less like these" while showing similar photos
         self.cluster_kind: str | None = None
@@ -237,11 +238,13 @@ class LibraryController(QObject):
         self._titles[gen] = f"“{text}”"
         self.service.search(gen, text, SEARCH_RESULTS, self.show_all)
 
-    def find_similar(self, photo_ids: list[int]) -> None:
+    def find_similar(self, photo_ids: list[int], at_seconds: float | None = None) -> None:
+        """Like ``photo_ids``; ``at_seconds``: like the one video's frame at that second."""
         if not photo_ids:
             return
         self.search_text = ""
         self.similar_to = list(photo_ids)
+        self.similar_at = at_seconds if len(photo_ids) == 1 else None
         self.show_all = False
         self.less_like = []
         self._submit_similar(self._next_generation(), self.similar_to)
@@ -258,6 +261,7 @@ class LibraryController(QObject):
             return
         self.similar_to = [int(p) for p in refined.positive]
         self.less_like = [int(n) for n in refined.negative]
+        self.similar_at = None  # refined by whole items, not a moment
         self._submit_similar(self._next_generation(), self.similar_to)
 
     def similar_title(self) -> str:
@@ -269,8 +273,9 @@ class LibraryController(QObject):
 
     def _submit_similar(self, gen: int, ids: list[int]) -> None:
         self._titles[gen] = self.similar_title()
+        at = self.similar_at if len(ids) == 1 and not self.less_like else None
         self.service.similar(gen, ids, SEARCH_RESULTS, negative=self.less_like,
-                             show_all=self.show_all)
+                             show_all=self.show_all, at_seconds=at)
 
     def save_similar_album(self, name: str) -> None:
         """The current "more like these" as an album that stays current."""

@@ -86,6 +86,7 @@ from photoorg.ui.views.grid import (
     DateScrubber,
     PhotoGrid,
 )
+from photoorg.ui.views.player import clock
 from photoorg.ui.views.settings import SettingsDialog
 from photoorg.ui.views.sidebar import KIND_LABELS, Sidebar
 from photoorg.ui.views.unnamed_faces import ThisIsDialog, UnnamedFacesSection
@@ -615,9 +616,11 @@ class MainWindow(QMainWindow):
             return
         self.controller.search(text)
 
-    def find_similar(self, ids: list[int], paths: list[str]) -> None:
+    def find_similar(self, ids: list[int], paths: list[str],
+                     at_seconds: float | None = None) -> None:
         """Ids and paths, not rows: the grid may reload (the indexer refreshes it) while a
-        context menu is open, and a row would then point at another photo."""
+        context menu is open, and a row would then point at another photo. ``at_seconds``:
+        from that frame of the one video."""
         if not ids:
             return
         self._clear_search_quietly()
@@ -626,8 +629,9 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.grid_page)
         name = display_name(os.path.basename(paths[0]))
         more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
-        self.grid_title.setText(f"Similar to {name}{more}")
-        self.controller.find_similar(ids)
+        at = f" at {clock(round(at_seconds * 1000))}" if at_seconds is not None else ""
+        self.grid_title.setText(f"Similar to {name}{at}{more}")
+        self.controller.find_similar(ids, at_seconds)
 
     # -- grid ------------------------------------------------------------------------------
 
@@ -914,8 +918,10 @@ class MainWindow(QMainWindow):
     def _viewer_similar(self) -> None:
         row = self._viewer_row_now()
         ids, paths = [self.photos.photo_id(row)], [self.photos.path(row)]
+        # a video: from the frame shown now, not its poster (read before closing stops it)
+        at = self.viewer.video.position_ms() / 1000 if self.viewer.is_video else None
         self.close_viewer()
-        self.find_similar(ids, paths)
+        self.find_similar(ids, paths, at)
 
     # -- clusters ---------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ SHORTCUTS = [
     ("F11", "Full screen"),
     ("Enter", "Open the photo; in the viewer ← → move, R turns, S slideshow, Esc back"),
     ("Space / ← → / M / F", "In a video: play or pause, seek 5 s, mute, full screen"),
+    ("G", "In the viewer: find similar (in a video: from the frame on screen)"),
     ("S / C / U / Shift+S", "Open a stack / use as its cover / unstack / stack again"),
     ("Alt+←", "Back"),
     ("Ctrl+W / Ctrl+Q", "Close photoorg"),

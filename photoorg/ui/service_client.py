@@ -163,13 +163,16 @@ class ServiceClient(QObject):
                         "all": show_all})
 
     def similar(self, generation: int, photo_ids: list[int], k: int,
-                negative: list[int] | None = None, show_all: bool = False) -> None:
+                negative: list[int] | None = None, show_all: bool = False,
+                at_seconds: float | None = None) -> None:
         """More like ``photo_ids`` (less like ``negative``: Rocchio in the core); ``show_all``:
-        no relevance cut-off."""
+        no relevance cut-off; ``at_seconds``: like that video's frame at that second."""
         command = {"cmd": "similar", "gen": generation, "ids": photo_ids, "k": k,
                    "all": show_all}
         if negative:
             command["not"] = list(negative)
+        if at_seconds is not None:
+            command["time"] = float(at_seconds)
         self.send_json(command)
 
     def album(self, generation: int, name: str) -> None:

@@ -44,7 +44,7 @@ Protocol: one JSON object per line. Events (stdout)::
 Commands (stdin): a word — ``pause`` ``resume`` ``cancel`` ``rescan`` ``quit`` — or JSON:
 ``{"cmd": "search", "gen", "text", "k", "all"}``, ``{"cmd": "similar", "gen", "ids", "k",
 "all"}`` (``all``: no relevance cut-off, "show weaker matches"; and ``"not": [ids]``: less
-like those),
+like those; ``"time": seconds`` with one video id: like that video's frame at that second),
 ``{"cmd": "album", "gen", "name"}`` (a saved-search album: answered as ``results``),
 ``{"cmd": "download", "spec"}`` (download if needed, then use), ``{"cmd": "cancel_download"}``.
 """
@@ -364,6 +364,10 @@ class LibraryService:
                 wanted = Feedback(tuple(int(i) for i in job["ids"]),
                                   tuple(int(i) for i in job["not"]))
                 page = lib.more_like_these(wanted, k=k, show_all=show_all).page
+            elif job["cmd"] == "similar" and job.get("time") is not None \
+                    and len(job["ids"]) == 1:  # a video's frame at that second
+                page = lib.similar_moment(int(job["ids"][0]), float(job["time"]), k=k,
+                                          show_all=show_all)
             elif job["cmd"] == "similar":
                 page = lib.similar([int(i) for i in job["ids"]], k=k, include_self=True,
                                    show_all=show_all)

@@ -80,6 +80,7 @@ class Viewer(QWidget):
         self.similar = QToolButton()
         self.similar.setIcon(icon("similar"))
         self.similar.setText("Find similar")
+        self.similar.setToolTip("Find similar (G) — in a video, from the frame on screen")
         self.similar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.similar.setAutoRaise(True)
         self.similar.clicked.connect(self.find_similar_requested)
@@ -337,6 +338,8 @@ class Viewer(QWidget):
             self.canvas.fit()
         elif key == Qt.Key.Key_F11:
             self.toggle_fullscreen()
+        elif key == Qt.Key.Key_G and not ctrl:  # a video: from the frame on screen
+            self.find_similar_requested.emit()
         elif key == Qt.Key.Key_S and not ctrl:
             self.toggle_slideshow()
         elif key == Qt.Key.Key_R and not ctrl:
