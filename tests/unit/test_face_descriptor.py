@@ -293,3 +293,28 @@ def test_cli_index_with_faces_and_text_never_imports_torch(tmp_path: Path) -> No
     assert faces.returncode == 0, faces.stderr
     found = [f for group in json.loads(faces.stdout) for f in group["faces"]]
     assert [Path(f["photo"]).name for f in found] == ["obama.jpg"]
+
+
+def test_the_hand_written_onnx_model_is_valid_onnx_without_importing_onnx() -> None:
+    """The packaged app leaves the ``onnx`` package out: the model is built without it,
+    and ``onnx`` itself (a development tool) reads and checks what was written."""
+    import subprocess
+
+    code = ("import sys\n"
+            "from photoorg.core.people import descriptor_onnx as do\n"
+            "from photoorg.core.people.faces import DESCRIPTOR_MODEL, model_path\n"
+            "do.OnnxFaceDescriptor(model_path(DESCRIPTOR_MODEL))\n"
+            "print(sorted(m for m in ('onnx', 'torch') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
+    import onnx
+
+    from photoorg.core.people import descriptor_onnx
+
+    data = descriptor_onnx.build_model_bytes(fd.load_dlib_network(model_path(DESCRIPTOR_MODEL)))
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["chips"]
+    assert [o.name for o in model.graph.output] == ["descriptors"]
+    assert sum(n.op_type == "Conv" for n in model.graph.node) == 29

@@ -1,6 +1,7 @@
 """dlib's face recognition ResNet in onnxruntime, built from dlib's own weights.
 
-The graph is written directly with ``onnx.helper`` from the numpy weights that
+The graph is written directly (photoorg.core.people.onnx_proto: the ``onnx`` package is a
+development tool the packaged app leaves out) from the numpy weights that
 ``descriptor.load_dlib_network`` reads (the affine layers folded into the convolutions, as
 the torch port does), and kept in memory: no torch, no export step, nothing cached on disk.
 The descriptors equal the torch port's (and so dlib's) within 1e-4 per component
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from photoorg.core.people import onnx_proto
 from photoorg.core.people.descriptor import (
     CHIP_SIZE,
     DlibNetwork,
@@ -38,8 +40,8 @@ class _Graph:
     """Collects nodes and initializers while tracking each tensor's static (c, h, w)."""
 
     def __init__(self) -> None:
-        self.nodes: list[Any] = []
-        self.inits: list[Any] = []
+        self.nodes: list[bytes] = []
+        self.inits: list[bytes] = []
         self._n = 0
 
     def name(self, prefix: str) -> str:
@@ -47,17 +49,13 @@ class _Graph:
         return f"{prefix}{self._n}"
 
     def const(self, array: np.ndarray, prefix: str) -> str:
-        from onnx import numpy_helper
-
         name = self.name(prefix)
-        self.inits.append(numpy_helper.from_array(array, name))
+        self.inits.append(onnx_proto.tensor(name, array))
         return name
 
     def node(self, op: str, inputs: list[str], **attrs: Any) -> str:
-        from onnx import helper
-
         out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        self.nodes.append(onnx_proto.node(op, inputs, [out], out, **attrs))
         return out
 
     def conv(self, x: str, shape: tuple[int, int, int], conv: Layer, affine: Layer,
@@ -90,7 +88,7 @@ class _Graph:
                 return t
             pads = np.array([0, 0, 0, 0, 0, full[0] - s[0], full[1] - s[1], full[2] - s[2]],
                             dtype=np.int64)
-            return self.node("Pad", [t, self.const(pads, "pads")], mode="constant")
+            return self.node("Pad", [t, self.const(pads, "pads")])  # zeros by default
 
         return self.node("Add", [pad(a, sa), pad(b, sb)]), full  # type: ignore[return-value]
 
@@ -98,8 +96,6 @@ class _Graph:
 def build_model_bytes(net: DlibNetwork) -> bytes:
     """The network as a serialized ONNX model: input ``chips`` (n, 3, 150, 150) float32,
     already centred and scaled as dlib does; output ``descriptors`` (n, 128)."""
-    from onnx import TensorProto, helper
-
     _check(net)
     g = _Graph()
     layers = net.layers
@@ -122,16 +118,12 @@ def build_model_bytes(net: DlibNetwork) -> bytes:
     fc = layers[-1].weight
     assert fc is not None
     out = g.node("MatMul", [x, g.const(np.ascontiguousarray(fc, dtype=np.float32), "fc")])
-    g.nodes.append(helper.make_node("Identity", [out], ["descriptors"]))
-    graph = helper.make_graph(
-        g.nodes, "dlib_face_resnet",
-        [helper.make_tensor_value_info("chips", TensorProto.FLOAT,
-                                       ["n", 3, CHIP_SIZE, CHIP_SIZE])],
-        [helper.make_tensor_value_info("descriptors", TensorProto.FLOAT, ["n", 128])],
-        g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model.SerializeToString()
+    g.nodes.append(onnx_proto.node("Identity", [out], ["descriptors"], "descriptors"))
+    return onnx_proto.model(
+        g.nodes, g.inits,
+        [onnx_proto.value_info("chips", onnx_proto.FLOAT, ["n", 3, CHIP_SIZE, CHIP_SIZE])],
+        [onnx_proto.value_info("descriptors", onnx_proto.FLOAT, ["n", 128])],
+        "dlib_face_resnet")
 
 
 class OnnxFaceDescriptor:
