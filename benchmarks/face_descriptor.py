@@ -1,11 +1,13 @@
 """Face descriptors: dlib's ResNet (no BLAS in the dlib-bin wheel) against its torch port
-(photoorg/core/people/descriptor.py), on the same chips, in one run.
+(photoorg/core/people/descriptor.py) and its onnxruntime graph (descriptor_onnx.py, what
+the face pass uses), on the same chips, in one run.
 
 Chips: every face FaceAnalyzer keeps in the faces-dev photos, plus the faces-dev faces
 pasted small (50-150 px tall) into a textured scene, as benchmarks/people_photos.py does.
 Prints one JSON line: ms per face for each (1 and 8 chips per call; and wall ms per face
 with two threads calling at once, one chip per call, as the face pass does), the speed-ups,
-and the largest per-component difference and L2 distance between the two descriptors.
+and the largest per-component difference and L2 distance between the descriptors (the
+``ort_`` keys: the onnxruntime graph's figures, its speed-ups against dlib).
 
     python benchmarks/face_descriptor.py tests/data/faces-dev
 """
@@ -24,6 +26,7 @@ from PIL import Image
 
 from photoorg.core.media.imaging import load_rgb
 from photoorg.core.people.descriptor import TorchFaceDescriptor
+from photoorg.core.people.descriptor_onnx import OnnxFaceDescriptor
 from photoorg.core.people.faces import CHIP_PADDING, CHIP_SIZE, FaceAnalyzer, model_path
 
 HERE = Path(__file__).resolve().parent
@@ -117,6 +120,9 @@ def main() -> None:
     start = time.perf_counter()
     port = TorchFaceDescriptor(path)
     load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    ort = OnnxFaceDescriptor(path)
+    ort_load_s = time.perf_counter() - start
     encoder = dlib.face_recognition_model_v1(str(path))
 
     def with_dlib(batch: list[np.ndarray]) -> np.ndarray:
@@ -124,6 +130,7 @@ def main() -> None:
 
     want = with_dlib(chips)
     got = port(chips)
+    got_ort = ort(chips)
     diff = np.abs(got - want)
     result: dict = {
         "chips": len(chips),
@@ -133,6 +140,10 @@ def main() -> None:
         "max_l2_distance": float(np.linalg.norm(got - want, axis=1).max()),
         "port_load_s": round(load_s, 3),
         "torch_threads": torch.get_num_threads(),
+        "ort_max_abs_diff": float(np.abs(got_ort - want).max()),
+        "ort_max_abs_diff_vs_torch": float(np.abs(got_ort - got).max()),
+        "ort_max_l2_distance": float(np.linalg.norm(got_ort - want, axis=1).max()),
+        "ort_load_s": round(ort_load_s, 3),
     }
     for per_call in (1, 8):
         base = _ms_per_face(with_dlib, chips, per_call, args.rounds)
@@ -140,6 +151,9 @@ def main() -> None:
         result[f"dlib_ms_per_face_{per_call}"] = round(base, 2)
         result[f"torch_ms_per_face_{per_call}"] = round(fast, 2)
         result[f"speedup_{per_call}"] = round(base / fast, 2)
+        light = _ms_per_face(ort, chips, per_call, args.rounds)
+        result[f"ort_ms_per_face_{per_call}"] = round(light, 2)
+        result[f"ort_speedup_{per_call}"] = round(base / light, 2)
     def dlib_per_thread():  # type: ignore[no-untyped-def]
         own = dlib.face_recognition_model_v1(str(path))  # dlib's is not thread-safe
         return lambda batch: own.compute_face_descriptor(batch, 0)
@@ -149,6 +163,9 @@ def main() -> None:
     result["dlib_wall_ms_per_face_2_threads"] = round(base, 2)
     result["torch_wall_ms_per_face_2_threads"] = round(fast, 2)
     result["speedup_2_threads"] = round(base / fast, 2)
+    light = _ms_per_face_2_threads(lambda: ort, chips, args.rounds)
+    result["ort_wall_ms_per_face_2_threads"] = round(light, 2)
+    result["ort_speedup_2_threads"] = round(base / light, 2)
     print(json.dumps(result))
 
 

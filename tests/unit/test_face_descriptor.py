@@ -175,3 +175,146 @@ def test_a_truncated_or_corrupt_model_file_falls_back_to_dlib_with_one_warning(
         assert fd.load_torch_descriptor(truncated) is None  # warned once per file
     warnings = [r for r in caplog.records if "descriptors by dlib" in r.getMessage()]
     assert len(warnings) == 2
+
+
+# -- the onnxruntime network (no torch) ----------------------------------------------------
+
+ORT_TOLERANCE = 1e-4  # per component, against the torch port
+
+
+@pytest.fixture(scope="module")
+def ort_port():
+    from photoorg.core.people import descriptor_onnx
+
+    return descriptor_onnx.OnnxFaceDescriptor(model_path(DESCRIPTOR_MODEL))
+
+
+def test_onnxruntime_gives_the_torch_ports_and_dlibs_descriptors(
+        ort_port, port: fd.TorchFaceDescriptor, chips_and_dlib) -> None:
+    chips, pasted, want = chips_and_dlib
+    got = ort_port(chips)
+    assert got.shape == (len(chips), 128) and got.dtype == np.float32
+    assert np.abs(got - port(chips)).max() < ORT_TOLERANCE
+    assert np.abs(got - want).max() < TOLERANCE
+    single = np.concatenate([ort_port([c]) for c in chips[-3:]])
+    assert np.abs(single - got[-3:]).max() < ORT_TOLERANCE
+    assert ort_port([]).shape == (0, 128)
+    with pytest.raises(ValueError, match="150x150"):
+        ort_port([np.zeros((100, 100, 3), dtype=np.uint8)])
+
+
+def test_onnxruntime_descriptor_is_safe_from_threads(ort_port, chips_and_dlib) -> None:
+    chips, _, _ = chips_and_dlib
+    want = ort_port(chips)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = np.concatenate([ort_port([chips[j]]) for j in range(i, len(chips), 2)])
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in (0, 1):
+        assert np.abs(results[i] - want[i::2]).max() < ORT_TOLERANCE
+
+
+def test_the_face_analyzer_describes_with_onnxruntime() -> None:
+    from photoorg.core.people.descriptor_onnx import OnnxFaceDescriptor
+
+    assert isinstance(FaceAnalyzer(proposals=False).descriptor, OnnxFaceDescriptor)
+
+
+def test_a_corrupt_model_file_falls_back_saying_why(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from photoorg.core.people import descriptor_onnx
+
+    data = model_path(DESCRIPTOR_MODEL).read_bytes()
+    corrupt = tmp_path / "corrupt.dat"
+    at = data.index(b"affine_")
+    corrupt.write_bytes(data[:at] + b"afFine_" + data[at + 7:])
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people"):
+        assert descriptor_onnx.load_fast_descriptor(corrupt) is None
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "not by onnxruntime" in text and "unknown layer" in text
+    assert "torch port instead" in text and "descriptors by dlib" in text
+
+
+def test_the_torch_port_is_the_fallback_when_onnxruntime_fails(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from photoorg.core.people import descriptor_onnx
+
+    def broken(path):  # type: ignore[no-untyped-def]
+        raise RuntimeError("no onnxruntime here")
+
+    monkeypatch.setattr(descriptor_onnx, "OnnxFaceDescriptor", broken)
+    monkeypatch.setattr(descriptor_onnx, "_unusable", set())
+    with caplog.at_level(logging.WARNING, logger="photoorg.core.people"):
+        found = descriptor_onnx.load_fast_descriptor(model_path(DESCRIPTOR_MODEL))
+    assert isinstance(found, fd.TorchFaceDescriptor)
+    assert "no onnxruntime here" in caplog.text and "torch port instead" in caplog.text
+
+
+def test_cli_index_with_faces_and_text_never_imports_torch(tmp_path: Path) -> None:
+    """The default ``photoorg index`` (faces on, OCR on) as a process, on a library with a
+    faces-dev face: the face is found and described, and torch is never imported (the CLIP
+    export, made in a child process, already exists on the second library's index)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(FACES_DEV / "obama" / "obama.jpg", photos / "obama.jpg")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PHOTOORG_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("PHOTOORG_RUNTIME", None)
+    env.pop("PHOTOORG_READ_TEXT", None)  # the default: OCR on
+    probe = ("import runpy, sys, json\n"
+             "sys.argv = ['photoorg'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('photoorg', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print(json.dumps({'torch': 'torch' in sys.modules}), file=sys.stderr)\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                              text=True, env=env, cwd=REPO, timeout=600, check=False)
+
+    for data in ("first", "second"):  # the first may export the CLIP towers
+        done = run("--data-dir", str(tmp_path / data), "index", str(photos),
+                   "--model", "photoorg-tiny/bundled", "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == {"torch": False}
+        report = next(json.loads(line) for line in done.stdout.splitlines()
+                      if line.startswith('{"stages"'))
+        assert report["faces_photos"] == 1 and report["stages"]["text"]["photos"] == 1, report
+    faces = run("--data-dir", str(tmp_path / "second"), "faces", "--unnamed", "--json")
+    assert faces.returncode == 0, faces.stderr
+    found = [f for group in json.loads(faces.stdout) for f in group["faces"]]
+    assert [Path(f["photo"]).name for f in found] == ["obama.jpg"]
+
+
+def test_the_hand_written_onnx_model_is_valid_onnx_without_importing_onnx() -> None:
+    """The packaged app leaves the ``onnx`` package out: the model is built without it,
+    and ``onnx`` itself (a development tool) reads and checks what was written."""
+    import subprocess
+
+    code = ("import sys\n"
+            "from photoorg.core.people import descriptor_onnx as do\n"
+            "from photoorg.core.people.faces import DESCRIPTOR_MODEL, model_path\n"
+            "do.OnnxFaceDescriptor(model_path(DESCRIPTOR_MODEL))\n"
+            "print(sorted(m for m in ('onnx', 'torch') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
+    import onnx
+
+    from photoorg.core.people import descriptor_onnx
+
+    data = descriptor_onnx.build_model_bytes(fd.load_dlib_network(model_path(DESCRIPTOR_MODEL)))
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["chips"]
+    assert [o.name for o in model.graph.output] == ["descriptors"]
+    assert sum(n.op_type == "Conv" for n in model.graph.node) == 29

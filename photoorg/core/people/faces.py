@@ -56,7 +56,8 @@ from photoorg.core.media.imaging import (
     load_rgb,
 )
 from photoorg.core.media.video import is_video
-from photoorg.core.people.descriptor import TorchFaceDescriptor, load_torch_descriptor
+from photoorg.core.people.descriptor import TorchFaceDescriptor
+from photoorg.core.people.descriptor_onnx import OnnxFaceDescriptor, load_fast_descriptor
 from photoorg.core.people.proposals import FaceProposer, Proposal
 from photoorg.core.people.video_faces import analyze_video
 from photoorg.core.store import failures
@@ -226,11 +227,12 @@ class FaceAnalyzer:
         self.rejected: dict[str, int] = {}  # reason -> detections dropped as not people
         self._dlib = dlib
         self._local = threading.local()
-        # dlib's descriptor network in torch: same descriptors (within 1e-3), ~7-10x less
-        # CPU than the dlib-bin wheel (no BLAS); dlib's own when it cannot be loaded
-        self.descriptor: TorchFaceDescriptor | None = None
+        # dlib's descriptor network in onnxruntime (no torch import), else its torch port:
+        # same descriptors (within 1e-3 of dlib's), several times less CPU than the
+        # dlib-bin wheel (no BLAS); dlib's own when neither can be loaded
+        self.descriptor: OnnxFaceDescriptor | TorchFaceDescriptor | None = None
         if torch_descriptors:
-            self.descriptor = load_torch_descriptor(model_path(DESCRIPTOR_MODEL))
+            self.descriptor = load_fast_descriptor(model_path(DESCRIPTOR_MODEL))
         self._models()  # load (and check) the models now, in the caller's thread
         self.proposer: FaceProposer | None = None
         if proposals and detector == "hog":
