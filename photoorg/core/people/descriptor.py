@@ -28,9 +28,10 @@ import contextlib
 import logging
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -425,20 +426,29 @@ class TorchFaceDescriptor:
 _unusable: set[str] = set()  # files that failed once: warned about, not read again
 _loading = threading.Lock()
 
+_Built = TypeVar("_Built")
+
+
+def load_once(build: Callable[[str | Path], _Built], path: str | Path, unusable: set[str],
+              lock: threading.Lock, warning: str) -> _Built | None:
+    """``build(path)``, or None with ``warning`` logged (once per file: a file that failed
+    is in ``unusable`` and not read again)."""
+    key = str(path)
+    with lock:
+        if key in unusable:
+            return None
+        try:
+            return build(path)
+        except Exception as exc:  # a broken install must cost speed, never faces
+            log.warning("%s (%s: %s)", warning, type(exc).__name__, exc)
+            unusable.add(key)
+            return None
+
 
 def load_torch_descriptor(path: str | Path) -> TorchFaceDescriptor | None:
     """The torch port of the network in ``path``, or None with a warning (once per file)
     when torch or the file is not what it expects: callers then use dlib. Not kept here:
     the caller's analyzer holds it, so letting the analyzer go frees its weights (reading
     the file again takes ~40 ms)."""
-    key = str(path)
-    with _loading:
-        if key in _unusable:
-            return None
-        try:
-            return TorchFaceDescriptor(path)
-        except Exception as exc:  # a broken install must cost speed, never faces
-            log.warning("faces: descriptors by dlib, not torch (%s: %s)",
-                        type(exc).__name__, exc)
-            _unusable.add(key)
-            return None
+    return load_once(TorchFaceDescriptor, path, _unusable, _loading,
+                     "faces: descriptors by dlib, not torch")

@@ -26,6 +26,7 @@ from photoorg.core.people.descriptor import (
     TorchFaceDescriptor,
     _check,
     load_dlib_network,
+    load_once,
     load_torch_descriptor,
 )
 
@@ -163,17 +164,8 @@ _loading = threading.Lock()
 def load_onnx_descriptor(path: str | Path) -> OnnxFaceDescriptor | None:
     """The onnxruntime network for ``path``, or None with a warning saying why (once per
     file): callers then try the torch port, then dlib."""
-    key = str(path)
-    with _loading:
-        if key in _unusable:
-            return None
-        try:
-            return OnnxFaceDescriptor(path)
-        except Exception as exc:  # a broken install must cost speed, never faces
-            log.warning("faces: descriptors not by onnxruntime (%s: %s)",
-                        type(exc).__name__, exc)
-            _unusable.add(key)
-            return None
+    return load_once(OnnxFaceDescriptor, path, _unusable, _loading,
+                     "faces: descriptors not by onnxruntime")
 
 
 def load_fast_descriptor(path: str | Path) -> OnnxFaceDescriptor | TorchFaceDescriptor | None:
