@@ -20,12 +20,11 @@ from photoorg import config
 from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("PHOTOORG_SHARED_DATA", REPO / ".." / "shared" / "data"))
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not tiny_available(), reason="tiny model missing"),
-    pytest.mark.skipif(not (SHARED / "faces-dev").is_dir(), reason="faces-dev not found"),
 ]
 
 
@@ -35,7 +34,7 @@ def faces_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos, data = root / "photos", root / "data"
     photos.mkdir()
     for person in ("alex_lacamoire", "biden", "obama", "rose_leslie"):
-        for src in sorted((SHARED / "faces-dev" / person).glob("*.jp*g")):
+        for src in sorted((FACES_DEV / person).glob("*.jp*g")):
             shutil.copy(src, photos / f"{person}_{src.name}")
     data.mkdir()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}

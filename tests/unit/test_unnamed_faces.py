@@ -18,13 +18,12 @@ from photoorg.core.models.embedder import TEST_MODEL, weights_available
 from photoorg.core.store.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("PHOTOORG_SHARED_DATA", REPO / ".." / "shared" / "data"))
+FACES_DEV = REPO / "tests" / "data" / "faces-dev"  # MIT, see its LICENSE file
 PEOPLE = ("alex_lacamoire", "biden", "obama", "rose_leslie")
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not weights_available(TEST_MODEL), reason="tiny model missing"),
-    pytest.mark.skipif(not (SHARED / "faces-dev").is_dir(), reason="faces-dev not found"),
 ]
 
 
@@ -42,7 +41,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos, data = root / "photos", root / "data"
     photos.mkdir()
     for person in PEOPLE:
-        for src in sorted((SHARED / "faces-dev" / person).glob("*.jp*g")):
+        for src in sorted((FACES_DEV / person).glob("*.jp*g")):
             shutil.copy(src, photos / f"{person}_{src.name}")
     data.mkdir()
     config.Settings(write_sidecars=True).save(data)
