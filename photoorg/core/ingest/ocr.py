@@ -79,17 +79,22 @@ def set_enabled(cat: Catalog, on: bool) -> None:
 
 
 class TextReader:
-    """One loaded RapidOCR engine (load once per process: ~0.3 s). Not thread-safe; the
-    engine itself uses every core."""
+    """One loaded RapidOCR engine (load once per process: ~0.3 s) for reading, and the gate
+    (:class:`photoorg.core.ingest.textgate.GateDetector`, the detector alone in its own
+    session) for deciding. Reading is serialised (the engine is not thread-safe); the gate
+    is not: :meth:`decide` may run on several threads at once."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *, gate_model: Path | None = None) -> None:
         # half the cores for the engine, the decode pool beside it: together every core.
         # More engine threads mostly spin (onnxruntime busy-waits) on a machine that is
         # busy anyway: measured, 1 thread + decoding cost 83 ms CPU per photo on 2 cores,
         # 2 threads 196 ms (benchmarks/ocr.py).
         self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        self.gate_model = gate_model
+        """The gate's detector file (None: the project's default, textgate.default_model)."""
         self._engine: Any = None
         self._lock = threading.Lock()
+        self._counts_lock = threading.Lock()
         self.counts: collections.Counter[str] = collections.Counter()
         """What the gate decided, per photo: "no_candidates" (no tile looked like lettering:
         the detector never ran), "no_text" (the detector saw the candidates, found nothing),
@@ -115,25 +120,47 @@ class TextReader:
             )
         return self._engine
 
+    @property
+    def gate(self) -> textgate.GateDetector:
+        """The gate's detector, shared by every reader of the same model in the process."""
+        try:
+            return textgate.shared_detector(self.gate_model)
+        except ImportError as exc:  # onnxruntime or opencv missing or broken
+            raise OcrUnavailableError(f"OCR engine unavailable: {exc}") from exc
+
+    def _count(self, decision: str) -> None:
+        with self._counts_lock:
+            self.counts[decision] += 1
+
+    def decide(self, image: Image.Image) -> str:
+        """The gate's decision on ``image`` (RGB, any size), counted: "no_candidates",
+        "no_text" or "read". Thread-safe, and never loads the recognition engine."""
+        decision = self.gate.decide(image)
+        self._count(decision)
+        return decision
+
     def read(self, image: Image.Image,
              larger: Callable[[], Image.Image] | None = None, *, gate: bool = True) -> str:
         """The text in an RGB image, one line per detected line ("" when none).
         ``larger``: where text is found, a sharper copy of the same image to read it from
         (decoded only then); without it, ``image`` itself. ``gate``: look for lettering
-        first (:func:`likely_has_text`) and stop there when there is none."""
+        first (:meth:`decide`) and stop there when there is none."""
+        if gate:
+            if self.decide(image) != "read":
+                return ""
+        else:
+            self._count("ungated")
+        return self._read_found(image, larger)
+
+    def _read_found(self, image: Image.Image,
+                    larger: Callable[[], Image.Image] | None = None) -> str:
+        """The full detection on a :data:`DETECT_SIDE` copy and recognition of its lines."""
         with self._lock:
             engine = self._load()
             probe = image
             if max(image.size) > DETECT_SIDE:
                 probe = image.copy()
                 probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
-            if gate:
-                decision = self._gate(probe)
-                self.counts[decision] += 1
-                if decision != "read":
-                    return ""
-            else:
-                self.counts["ungated"] += 1
             boxes, _ = engine.text_det(_bgr(probe))
             if boxes is None or not len(boxes):
                 return ""
@@ -153,44 +180,9 @@ class TextReader:
 
     def likely_has_text(self, image: Image.Image) -> bool:
         """Whether ``image`` (RGB, any size) may hold words worth reading: the gate alone,
-        for a caller that decoded the photo already. Thread-safe."""
-        with self._lock:
-            self._load()
-            probe = image
-            if max(image.size) > textgate.GATE_SIDE:
-                probe = image.copy()
-                probe.thumbnail((textgate.GATE_SIDE, textgate.GATE_SIDE),
-                                Image.Resampling.BILINEAR)
-            return self._gate(probe) == "read"
-
-    def _gate(self, probe: Image.Image) -> str:
-        """The gate's decision on a small copy: "no_candidates", "no_text" or "read"."""
-        rgb = np.asarray(probe.convert("RGB"))
-        boxes = textgate.candidate_regions(rgb)
-        if not boxes:
-            return "no_candidates"
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        if textgate.covered_share(boxes, probe.size) > textgate.WHOLE_SHARE:
-            crops = [bgr]
-        else:
-            crops = [bgr[top:bottom, left:right] for left, top, right, bottom in boxes]
-        for crop in crops:
-            if textgate.has_text_blob(self._probability(crop)):
-                return "read"
-        return "no_text"
-
-    def _probability(self, bgr: np.ndarray) -> np.ndarray:
-        """The detector's per-pixel text probability for a BGR image, padded (by
-        reflection) to the network's multiple of 32."""
-        height, width = bgr.shape[:2]
-        pad_h, pad_w = -height % 32, -width % 32
-        if pad_h or pad_w:
-            import cv2
-
-            bgr = cv2.copyMakeBorder(bgr, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
-        x = (bgr.astype(np.float32) * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis]
-        prob = self._engine.text_det.infer(np.ascontiguousarray(x))[0]
-        return prob[0, 0, :height, :width]
+        for a caller that decoded the photo already. Thread-safe without a lock (one core
+        per call); loads the gate's detector only, never the recognition engine."""
+        return self.gate.decide(image) == "read"
 
 
 def _bgr(image: Image.Image) -> np.ndarray:
