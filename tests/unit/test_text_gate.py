@@ -164,3 +164,91 @@ def test_a_broken_photo_still_fails_with_its_reason(tmp_path: Path, reader: ocr.
     # recorded for the failures report, each with its reason, retried on a later run
     assert sum(c.count for c in causes if c.stage == "text") == 2
     assert all(c.reason.startswith("reading text failed (") for c in causes)
+
+
+def _painted(word: str, src: str, height: float, style: int) -> Image.Image:
+    """``word`` painted as ``benchmarks/ocr_sets.py`` paints them (its styles, seeded)."""
+    import random
+
+    from benchmarks.ocr_sets import paint_styled
+
+    im = _photo(src)
+    paint_styled(im, word, height, style, style, random.Random(height))
+    return im
+
+
+@pytest.fixture(scope="module")
+def gate_photos() -> dict[str, Image.Image]:
+    photos = {f"plain:{src}": _photo(src) for src in (
+        "biden/biden2.jpg", "obama/obama.jpg", "rose_leslie/img1.jpg",
+        "kit_harington/john1.jpeg", "alex_lacamoire/img1.jpg")}
+    photos["small:PHARMACY"] = _small_sign("PHARMACY", "obama/obama.jpg")
+    for style, (word, src) in enumerate([("Welcome", "biden/biden2.jpg"),
+                                         ("Bus Stop", "rose_leslie/img1.jpg")]):
+        photos[f"word:{word}"] = _painted(word, src, 0.06, style)
+        photos[f"small:{word}"] = _painted(word, src, 0.025, style)
+    # the detection copy the text stage and an embed stage's draft give the gate
+    for image in photos.values():
+        image.thumbnail((ocr.DETECT_SIDE, ocr.DETECT_SIDE), Image.Resampling.BILINEAR)
+    return photos
+
+
+def test_the_int8_gate_answers_as_the_float_one(gate_photos: dict[str, Image.Image]) -> None:
+    shipped = textgate.GateDetector()  # the default: the int8 file in resources/models
+    assert shipped.model.name == textgate.MODEL_FILE
+    fp32 = textgate.GateDetector(textgate.engine_model_file())
+    for name, image in gate_photos.items():
+        said = shipped.decide(image)
+        assert said == fp32.decide(image) or not name.startswith("plain"), name
+        if name.startswith("plain"):
+            assert said != "read", name
+        else:
+            assert said == "read", name
+
+
+def test_the_gate_serves_two_threads_at_once_without_the_readers_lock(
+        gate_photos: dict[str, Image.Image]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = ocr.TextReader(threads=1)
+    images = list(gate_photos.values()) * 2
+    alone = [reader.likely_has_text(image) for image in images]
+    assert alone.count(True) == 2 * sum(not n.startswith("plain") for n in gate_photos)
+    with reader._lock, ThreadPoolExecutor(2) as pool:  # reading holds it: the gate must not wait
+        together = list(pool.map(lambda im: ocr.likely_has_text(im, reader), images,
+                                 timeout=120))
+    assert together == alone
+    assert reader._engine is None  # the recognition engine was never loaded
+
+
+def test_likely_has_text_loads_the_detector_only(tmp_path: Path) -> None:
+    _small_sign("PHARMACY", "obama/obama.jpg").save(tmp_path / "sign.jpg", quality=92)
+    code = ("import sys\n"
+            "from photoorg.core.ingest import ocr\n"
+            "from photoorg.core.media.imaging import load_rgb\n"
+            f"print(ocr.likely_has_text(load_rgb({str(tmp_path / 'sign.jpg')!r}, 512)),\n"
+            "      'rapidocr_onnxruntime' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "False"]
+
+
+def test_the_text_stage_reads_the_same_with_its_gate_on_two_threads(
+        tmp_path: Path, reader: ocr.TextReader) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for i, src in enumerate(["biden/biden2.jpg", "obama/obama.jpg", "rose_leslie/img1.jpg"]):
+        _photo(src).save(folder / f"plain_{i}.jpg", quality=92)
+    _small_sign("PHARMACY", "rose_leslie/img1.jpg").save(folder / "sign.jpg", quality=92)
+    read = {}
+    for workers in (1, 2):
+        reader.counts.clear()
+        with Catalog(tmp_path / f"c{workers}.sqlite") as cat:
+            _indexed(cat, folder)
+            assert ocr.text_stage(cat, reader=reader, decode_workers=workers) == 4
+            read[workers] = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
+                                           "JOIN photos p ON p.id = t.photo_id"))
+        assert reader.counts["read"] == 1 and sum(reader.counts.values()) == 4
+    assert read[1] == read[2]
+    assert read[2]["sign.jpg"] == "PHARMACY"
