@@ -30,11 +30,10 @@ the height, screenshots and documents), the stage run gated and ungated on each 
 process: ``{"sets": {kind: {"gated": {...}, "ungated": {...}, "ms_ratio"}}, "no_text_ms",
 "gate_only_ms", ...}`` with per set ms/photo, CPU ms/photo, recall (painted words found by
 search; on screenshots, photos where some text was read), the gate's decisions and the
-stage's peak working memory (RSS above the start, sampled every 5 ms). ``gated`` uses the
-gate's shipped detector (``gate_model``: int8), ``gated_fp32`` the float32 one RapidOCR
-ships (summary in ``fp32_gate``); ``gate_cost``: the gate alone on the plain photos'
-1/8 drafts (what an embed stage decodes anyway), CPU ms per photo on one thread for each,
-and wall ms per photo with two threads at once.
+stage's peak working memory (RSS above the start, sampled every 5 ms). ``gate_cost``: the
+gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
+photo with two threads at once. ``--int8 PATH`` (``tools/make_text_gate.py``'s detector):
+per set also ``gated_int8``, summed up in ``int8_gate``, and its cost in ``gate_cost``.
 """
 
 from __future__ import annotations
@@ -99,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="engine threads (default: all cores)")
     parser.add_argument("--sets", action="store_true",
                         help="the gate per kind of photo (benchmarks/ocr_sets.py)")
+    parser.add_argument("--int8", type=Path, metavar="ONNX",
+                        help="with --sets: also gate with this detector (tools/make_text_gate.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.sets:
@@ -263,7 +264,7 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
 
 def main_sets(args: argparse.Namespace) -> int:
     from benchmarks.ocr_sets import make_sets
-    from photoorg.core.ingest import ocr, textgate
+    from photoorg.core.ingest import ocr
     from photoorg.core.media.imaging import load_rgb
 
     sources = (sorted(Path(args.photos).glob("*.jpg")) if args.photos
@@ -274,10 +275,12 @@ def main_sets(args: argparse.Namespace) -> int:
     reader = ocr.TextReader(threads=args.threads)
     reader._load()
     engine = reader._load()
-    # the same stage with the gate's float32 detector (RapidOCR's own file), same engine
-    fp32_reader = ocr.TextReader(threads=args.threads,
-                                 gate_model=textgate.engine_model_file())
-    fp32_reader._engine = engine
+    # the same stage gated by another detector (--int8), same engine
+    alt_reader = None
+    if args.int8:
+        alt_reader = ocr.TextReader(threads=args.threads, gate_model=args.int8)
+        alt_reader._engine = engine
+    modes = ("ungated", "gated") + (("gated_int8",) if alt_reader else ())
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     sets = {}
     with tempfile.TemporaryDirectory(prefix="photoorg-ocr-sets-") as tmp:
@@ -285,8 +288,8 @@ def main_sets(args: argparse.Namespace) -> int:
             # ungated first, then gated: the page cache is warm for both
             runs = {mode: run_stage(root / kind, Path(tmp) / f"{kind}-{mode}", names,
                                     gate=mode != "ungated",
-                                    reader=fp32_reader if mode == "gated_fp32" else reader)
-                    for mode in ("ungated", "gated", "gated_fp32")}
+                                    reader=alt_reader if mode == "gated_int8" else reader)
+                    for mode in modes}
             runs["ms_ratio"] = (round(runs["gated"]["ms_per_photo"]
                                       / runs["ungated"]["ms_per_photo"], 3)
                                 if runs["ungated"]["ms_per_photo"] else None)
@@ -307,7 +310,7 @@ def main_sets(args: argparse.Namespace) -> int:
         engine.text_det(ocr._bgr(image))
     detector_ms = (time.perf_counter() - t) * 1e3 / len(drafts)
     gate_cost = _gate_cost(root / "plain", list(truth["plain"]), reader.gate,
-                           fp32_reader.gate)
+                           alt_reader.gate if alt_reader else None)
     plain = sets["plain"]
     result = {
         "sets": sets,
@@ -321,12 +324,6 @@ def main_sets(args: argparse.Namespace) -> int:
         "ungated_recall": {kind: sets[kind]["ungated"]["recall"] for kind in sets
                            if kind != "plain"},
         "gate_model": reader.gate.model.name,
-        "fp32_gate": {
-            "no_text_ms_per_photo": plain["gated_fp32"]["ms_per_photo"],
-            "no_text_cpu_ms_per_photo": plain["gated_fp32"]["cpu_ms_per_photo"],
-            "recall": {kind: sets[kind]["gated_fp32"]["recall"] for kind in sets
-                       if kind != "plain"},
-        },
         "gate_cost": gate_cost,
         "peak_mb": max(run["gated"]["peak_mb"] for run in sets.values()),
         "ungated_peak_mb": max(run["ungated"]["peak_mb"] for run in sets.values()),
@@ -336,6 +333,14 @@ def main_sets(args: argparse.Namespace) -> int:
         "load_avg": [load_before, round(os.getloadavg()[0], 2)]
         if hasattr(os, "getloadavg") else None,
     }
+    if alt_reader:
+        result["int8_gate"] = {
+            "model": str(args.int8),
+            "no_text_ms_per_photo": plain["gated_int8"]["ms_per_photo"],
+            "no_text_cpu_ms_per_photo": plain["gated_int8"]["cpu_ms_per_photo"],
+            "recall": {kind: sets[kind]["gated_int8"]["recall"] for kind in sets
+                       if kind != "plain"},
+        }
     if args.json:
         print(json.dumps(result))
     else:
@@ -343,19 +348,20 @@ def main_sets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gate_cost(folder: Path, names: list[str], gate: object, fp32_gate: object) -> dict:
-    """The gate alone on photos without words, on the draft an embed stage decodes anyway
-    (a 12 MP JPEG's 1/8 draft): CPU ms per photo on one thread, int8 and float32, and the
-    wall ms per photo with two threads looking at once (one shared session, no lock)."""
+def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None) -> dict:
+    """The gate alone on photos without words (their 512 copies, decoded beforehand): CPU ms
+    per photo on one thread (``fp32``: the shipped detector; ``int8``: ``--int8``'s), and
+    wall ms per photo with two threads at once (one shared session, no lock)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from photoorg.core.ingest import ocr
     from photoorg.core.media.imaging import load_rgb
 
-    drafts = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
-              for name in names]
+    drafts = [load_rgb(folder / name, ocr.DETECT_SIDE) for name in names]
     out: dict = {"photos": len(drafts)}
-    for key, detector in (("int8", gate), ("fp32", fp32_gate)):
+    for key, detector in (("fp32", gate), ("int8", int8)):
+        if detector is None:
+            continue
         detector.decide(drafts[0])  # type: ignore[attr-defined]
         c = time.thread_time()
         decisions = [detector.decide(image) for image in drafts]  # type: ignore[attr-defined]
@@ -364,7 +370,7 @@ def _gate_cost(folder: Path, names: list[str], gate: object, fp32_gate: object) 
     with ThreadPoolExecutor(2) as pool:
         t = time.perf_counter()
         both = list(pool.map(gate.decide, drafts))  # type: ignore[attr-defined]
-        out["int8_two_threads_ms_per_photo"] = round(
+        out["two_threads_ms_per_photo"] = round(
             (time.perf_counter() - t) * 1e3 / len(drafts), 1)
     out["two_threads_same_answers"] = both == [gate.decide(i)  # type: ignore[attr-defined]
                                                for i in drafts]

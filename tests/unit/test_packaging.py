@@ -172,14 +172,6 @@ def test_face_proposal_model_collected(dests: set[str]) -> None:
     assert "resources/models/LICENSE-centerface.txt" in dests
 
 
-def test_text_gate_model_collected(dests: set[str]) -> None:
-    from photoorg.core.ingest import textgate
-
-    assert (RESOURCES / "models" / textgate.MODEL_FILE).is_file()
-    assert f"resources/models/{textgate.MODEL_FILE}" in dests
-    assert "resources/models/LICENSE-ppocr.txt" in dests
-
-
 def test_metadata_for_runtime_version_lookups(dests: set[str]) -> None:
     infos = {d.split("/", 1)[0] for d in dests if ".dist-info/" in d or ".egg-info/" in d}
     stems = {

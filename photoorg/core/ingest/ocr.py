@@ -6,17 +6,17 @@ recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB
 Windows. Nothing is downloaded.
 
 Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
-a fraction of a full decode; a 12 MP JPEG's 1/8 draft, 500x375) and the gate
-(:func:`likely_has_text`, :class:`photoorg.core.ingest.textgate.GateDetector`) looks for
-lettering first: about a millisecond of edge counting per 16-pixel tile, then the text
-detector (PP-OCRv4's, in int8, its own onnxruntime session: one core per call, no lock)
-only on the tiles that could hold letters. Decoding and the gate run in a pool on every
-core; a photo with no text stops there. Where text is found, the whole copy goes through
-RapidOCR's detector, the photo is decoded again at :data:`READ_SIDE` (the cap on the
-working image: its memory is bounded whatever the photo's size), and the boxes, scaled
-up, are cropped from that and *recognised* (~60 ms per photo with a line or two), one
-photo at a time. ``python benchmarks/ocr.py --sets --json`` measures ms/photo and recall
-per kind of text and memory, gated (int8 and float32) against ungated in one run.
+a fraction of a full decode) to :data:`DETECT_SIDE`, and the gate (:func:`likely_has_text`,
+:class:`photoorg.core.ingest.textgate.GateDetector`) looks for lettering first: about a
+millisecond of edge counting per 16-pixel tile, then the text detector (PP-OCRv4's, in its
+own onnxruntime session: one core per call, no lock) only on the tiles that could hold
+letters. Decoding and the gate run in a pool on every core; a photo with no text stops
+there. Where text is found, the whole copy goes through RapidOCR's detector, the photo is
+decoded again at :data:`READ_SIDE` (the cap on the working image: its memory is bounded
+whatever the photo's size), and the boxes, scaled up, are cropped from that and
+*recognised* (~60 ms per photo with a line or two), one photo at a time.
+``python benchmarks/ocr.py --sets --json`` measures ms/photo and recall per kind of text
+and memory, gated against ungated in one run.
 
 The stage is resumable and recorded per photo (``photo_text``: what was read, or "failed"
 with the reason; a photo whose content changes is read again), runs last (lowest
@@ -52,9 +52,6 @@ log = logging.getLogger(__name__)
 DETECT_SIDE = 512
 """Longest side of the copy the detector scans: text a reader could make out in a
 512-pixel preview is found; smaller print is not worth the cost on every photo."""
-DETECT_SLACK = 4 / 3
-"""Any copy from DETECT_SIDE / DETECT_SLACK up will do: a 12 MP JPEG's 1/8 draft (500x375,
-~20 ms) instead of its 1/4 draft resized (~35 ms); the gate's recall is measured on it."""
 READ_SIDE = 1600
 """Longest side of the image the found lines are cropped from for recognition."""
 MIN_LINE_SCORE = 0.6
@@ -95,7 +92,7 @@ class TextReader:
         # 2 threads 196 ms (benchmarks/ocr.py).
         self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
         self.gate_model = gate_model
-        """The gate's detector file (None: the project's default, textgate.default_model)."""
+        """The gate's detector file (None: PP-OCRv4's, as RapidOCR ships it)."""
         self._engine: Any = None
         self._lock = threading.Lock()
         self._counts_lock = threading.Lock()
@@ -281,19 +278,14 @@ _Look = tuple[Image.Image, str]
 
 
 def _look(path: Path, reader: TextReader, gate: bool) -> _Look:
-    """A photo's detection copy and the gate's decision on it ("ungated" without it). The
-    gate looks at the cheap draft (a 12 MP JPEG's 1/8, 500x375); a photo to read is decoded
-    again at :data:`DETECT_SIDE`, where the detector finds print 2-3% of the photo's height
-    that it misses at 375 (measured: 13 of 24 such words found instead of 16)."""
-    image = load_rgb(path, DETECT_SIDE, slack=DETECT_SLACK)
-    decision = reader.decide(image) if gate else "ungated"
+    """A photo's detection copy and the gate's decision on it ("ungated" without it). Not
+    the cheaper 1/8 draft of a 12 MP JPEG (500x375): measured, the gate then misses small
+    print (14 of 24 words at 2-3% of the height found instead of 16; screens 26/28 not 27)."""
+    image = load_rgb(path, DETECT_SIDE)
     if not gate:
         reader._count("ungated")
-    if decision != "read" and gate:
-        return image, decision
-    if max(image.size) < DETECT_SIDE:
-        image = load_rgb(path, DETECT_SIDE)
-    return image, decision
+        return image, "ungated"
+    return image, reader.decide(image)
 
 
 def _read_one(pid: int, path: Path, future: Future[_Look], reader: TextReader
