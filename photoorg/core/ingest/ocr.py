@@ -94,6 +94,7 @@ class TextReader:
         self.gate_model = gate_model
         """The gate's detector file (None: PP-OCRv4's, as RapidOCR ships it)."""
         self._engine: Any = None
+        self._gate: textgate.GateDetector | None = None
         self._lock = threading.Lock()
         self._counts_lock = threading.Lock()
         self.counts: collections.Counter[str] = collections.Counter()
@@ -124,10 +125,12 @@ class TextReader:
     @property
     def gate(self) -> textgate.GateDetector:
         """The gate's detector, shared by every reader of the same model in the process."""
-        try:
-            return textgate.shared_detector(self.gate_model)
-        except ImportError as exc:  # onnxruntime or opencv missing or broken
-            raise OcrUnavailableError(f"OCR engine unavailable: {exc}") from exc
+        if self._gate is None:
+            try:
+                self._gate = textgate.shared_detector(self.gate_model)
+            except ImportError as exc:  # onnxruntime or opencv missing or broken
+                raise OcrUnavailableError(f"OCR engine unavailable: {exc}") from exc
+        return self._gate
 
     def _count(self, decision: str) -> None:
         with self._counts_lock:
