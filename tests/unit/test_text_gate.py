@@ -247,3 +247,29 @@ def test_the_text_stage_reads_the_same_with_its_gate_on_two_threads(
         assert reader.counts["read"] == 1 and sum(reader.counts.values()) == 4
     assert read[1] == read[2]
     assert read[2]["sign.jpg"] == "PHARMACY"
+
+
+def test_the_gate_on_a_12_mp_jpegs_cheap_draft_answers_as_on_its_512_copy(
+        tmp_path: Path) -> None:
+    """An embed stage hands likely_has_text the 1/8 draft it decoded (500x375); the text
+    stage gates the same draft. Small print must pass there as on the 512 copy (white
+    letters with an outline at 2.5% of the height: at 375 pixels the detector misses them,
+    enlarged to textgate.DRAFT_SIDE it does not)."""
+    import random
+
+    from benchmarks.ocr_sets import paint_styled
+
+    gate = textgate.GateDetector()
+    for name, src, word in [("poster", "obama/obama.jpg", "Welcome"),
+                            ("plain", "biden/biden2.jpg", None)]:
+        with Image.open(FACES / src) as im:
+            photo = ImageOps.fit(im.convert("RGB"), (4000, 3000))
+        if word:
+            paint_styled(photo, word, 0.025, 1, 0, random.Random(7))
+        photo.save(tmp_path / f"{name}.jpg", quality=92)
+        draft = load_rgb(tmp_path / f"{name}.jpg", ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
+        assert draft.size == (500, 375)  # the 1/8 DCT draft, not resampled
+        copy = load_rgb(tmp_path / f"{name}.jpg", ocr.DETECT_SIDE)
+        expected = "read" if word else gate.decide(copy)
+        assert gate.decide(copy) == gate.decide(draft) == expected, name
+        assert ocr.likely_has_text(draft) == bool(word), name
