@@ -32,8 +32,9 @@ process: ``{"sets": {kind: {"gated": {...}, "ungated": {...}, "ms_ratio"}}, "no_
 search; on screenshots, photos where some text was read), the gate's decisions and the
 stage's peak working memory (RSS above the start, sampled every 5 ms). ``gate_cost``: the
 gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
-photo with two threads at once. ``--int8 PATH`` (``tools/make_text_gate.py``'s detector):
-per set also ``gated_int8``, summed up in ``int8_gate``, and its cost in ``gate_cost``.
+photo with two threads at once; ``draft_*``: on their 1/8 JPEG drafts (500x375).
+``--int8 PATH`` (``tools/make_text_gate.py``'s detector): per set also ``gated_int8``,
+summed up in ``int8_gate``, and its cost in ``gate_cost``.
 """
 
 from __future__ import annotations
@@ -367,6 +368,14 @@ def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None
         decisions = [detector.decide(image) for image in drafts]  # type: ignore[attr-defined]
         out[f"{key}_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(drafts), 1)
         out[f"{key}_said_read"] = decisions.count("read")
+    # the 1/8 draft of a 12 MP JPEG (500x375), as an embed stage decodes it and hands it to
+    # likely_has_text, and as the text stage gates it (enlarged to textgate.DRAFT_SIDE)
+    small = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
+             for name in names]
+    c = time.thread_time()
+    decisions = [gate.decide(image) for image in small]  # type: ignore[attr-defined]
+    out["draft_fp32_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(small), 1)
+    out["draft_said_read"] = decisions.count("read")
     with ThreadPoolExecutor(2) as pool:
         t = time.perf_counter()
         both = list(pool.map(gate.decide, drafts))  # type: ignore[attr-defined]
