@@ -6,15 +6,15 @@ recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB
 Windows. Nothing is downloaded.
 
 Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
-a fraction of a full decode) to :data:`DETECT_SIDE`, and the gate (:func:`likely_has_text`,
-:class:`photoorg.core.ingest.textgate.GateDetector`) looks for lettering first: about a
-millisecond of edge counting per 16-pixel tile, then the text detector (PP-OCRv4's, in its
-own onnxruntime session: one core per call, no lock) only on the tiles that could hold
-letters. Decoding and the gate run in a pool on every core; a photo with no text stops
-there. Where text is found, the whole copy goes through RapidOCR's detector, the photo is
-decoded again at :data:`READ_SIDE` (the cap on the working image: its memory is bounded
-whatever the photo's size), and the boxes, scaled up, are cropped from that and
-*recognised* (~60 ms per photo with a line or two), one photo at a time.
+a fraction of a full decode; :data:`DETECT_SLACK`) to about :data:`DETECT_SIDE`, and the
+gate (:func:`likely_has_text`, :class:`photoorg.core.ingest.textgate.GateDetector`) looks
+for lettering first: about a millisecond of edge counting per 16-pixel tile, then the text
+detector (PP-OCRv4's, in its own onnxruntime session: one core per call, no lock) only on
+the tiles that could hold letters. Decoding and the gate run in a pool on every core; a
+photo with no text stops there. Where text is found, the photo is decoded at DETECT_SIDE
+for RapidOCR's detector on the whole copy, then again at :data:`READ_SIDE` (the cap on the
+working image: its memory is bounded whatever the photo's size), and the boxes, scaled up,
+are cropped from that and *recognised* (~60 ms per photo with a line or two), one photo at a time.
 ``python benchmarks/ocr.py --sets --json`` measures ms/photo and recall per kind of text
 and memory, gated against ungated in one run.
 
