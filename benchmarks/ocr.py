@@ -30,7 +30,11 @@ the height, screenshots and documents), the stage run gated and ungated on each 
 process: ``{"sets": {kind: {"gated": {...}, "ungated": {...}, "ms_ratio"}}, "no_text_ms",
 "gate_only_ms", ...}`` with per set ms/photo, CPU ms/photo, recall (painted words found by
 search; on screenshots, photos where some text was read), the gate's decisions and the
-stage's peak working memory (RSS above the start, sampled every 5 ms).
+stage's peak working memory (RSS above the start, sampled every 5 ms). ``gate_cost``: the
+gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
+photo with two threads at once; ``draft_*``: on their 1/8 JPEG drafts (500x375).
+``--int8 PATH`` (``tools/make_text_gate.py``'s detector): per set also ``gated_int8``,
+summed up in ``int8_gate``, and its cost in ``gate_cost``.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="engine threads (default: all cores)")
     parser.add_argument("--sets", action="store_true",
                         help="the gate per kind of photo (benchmarks/ocr_sets.py)")
+    parser.add_argument("--int8", type=Path, metavar="ONNX",
+                        help="with --sets: also gate with this detector (tools/make_text_gate.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.sets:
@@ -270,14 +276,21 @@ def main_sets(args: argparse.Namespace) -> int:
     reader = ocr.TextReader(threads=args.threads)
     reader._load()
     engine = reader._load()
+    # the same stage gated by another detector (--int8), same engine
+    alt_reader = None
+    if args.int8:
+        alt_reader = ocr.TextReader(threads=args.threads, gate_model=args.int8)
+        alt_reader._engine = engine
+    modes = ("ungated", "gated") + (("gated_int8",) if alt_reader else ())
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     sets = {}
     with tempfile.TemporaryDirectory(prefix="photoorg-ocr-sets-") as tmp:
         for kind, names in truth.items():
             # ungated first, then gated: the page cache is warm for both
             runs = {mode: run_stage(root / kind, Path(tmp) / f"{kind}-{mode}", names,
-                                    gate=mode == "gated", reader=reader)
-                    for mode in ("ungated", "gated")}
+                                    gate=mode != "ungated",
+                                    reader=alt_reader if mode == "gated_int8" else reader)
+                    for mode in modes}
             runs["ms_ratio"] = (round(runs["gated"]["ms_per_photo"]
                                       / runs["ungated"]["ms_per_photo"], 3)
                                 if runs["ungated"]["ms_per_photo"] else None)
@@ -297,6 +310,8 @@ def main_sets(args: argparse.Namespace) -> int:
     for image in drafts:
         engine.text_det(ocr._bgr(image))
     detector_ms = (time.perf_counter() - t) * 1e3 / len(drafts)
+    gate_cost = _gate_cost(root / "plain", list(truth["plain"]), reader.gate,
+                           alt_reader.gate if alt_reader else None)
     plain = sets["plain"]
     result = {
         "sets": sets,
@@ -309,6 +324,8 @@ def main_sets(args: argparse.Namespace) -> int:
         "recall": {kind: sets[kind]["gated"]["recall"] for kind in sets if kind != "plain"},
         "ungated_recall": {kind: sets[kind]["ungated"]["recall"] for kind in sets
                            if kind != "plain"},
+        "gate_model": reader.gate.model.name,
+        "gate_cost": gate_cost,
         "peak_mb": max(run["gated"]["peak_mb"] for run in sets.values()),
         "ungated_peak_mb": max(run["ungated"]["peak_mb"] for run in sets.values()),
         "detect_side": ocr.DETECT_SIDE,
@@ -317,11 +334,56 @@ def main_sets(args: argparse.Namespace) -> int:
         "load_avg": [load_before, round(os.getloadavg()[0], 2)]
         if hasattr(os, "getloadavg") else None,
     }
+    if alt_reader:
+        result["int8_gate"] = {
+            "model": str(args.int8),
+            "no_text_ms_per_photo": plain["gated_int8"]["ms_per_photo"],
+            "no_text_cpu_ms_per_photo": plain["gated_int8"]["cpu_ms_per_photo"],
+            "recall": {kind: sets[kind]["gated_int8"]["recall"] for kind in sets
+                       if kind != "plain"},
+        }
     if args.json:
         print(json.dumps(result))
     else:
         print(json.dumps(result, indent=1))
     return 0
+
+
+def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None) -> dict:
+    """The gate alone on photos without words (their 512 copies, decoded beforehand): CPU ms
+    per photo on one thread (``fp32``: the shipped detector; ``int8``: ``--int8``'s), and
+    wall ms per photo with two threads at once (one shared session, no lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from photoorg.core.ingest import ocr
+    from photoorg.core.media.imaging import load_rgb
+
+    drafts = [load_rgb(folder / name, ocr.DETECT_SIDE) for name in names]
+    out: dict = {"photos": len(drafts)}
+    for key, detector in (("fp32", gate), ("int8", int8)):
+        if detector is None:
+            continue
+        detector.decide(drafts[0])  # type: ignore[attr-defined]
+        c = time.thread_time()
+        decisions = [detector.decide(image) for image in drafts]  # type: ignore[attr-defined]
+        out[f"{key}_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(drafts), 1)
+        out[f"{key}_said_read"] = decisions.count("read")
+    # the 1/8 draft of a 12 MP JPEG (500x375), as an embed stage decodes it and hands it to
+    # likely_has_text, and as the text stage gates it (enlarged to textgate.DRAFT_SIDE)
+    small = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
+             for name in names]
+    c = time.thread_time()
+    decisions = [gate.decide(image) for image in small]  # type: ignore[attr-defined]
+    out["draft_fp32_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(small), 1)
+    out["draft_said_read"] = decisions.count("read")
+    with ThreadPoolExecutor(2) as pool:
+        t = time.perf_counter()
+        both = list(pool.map(gate.decide, drafts))  # type: ignore[attr-defined]
+        out["two_threads_ms_per_photo"] = round(
+            (time.perf_counter() - t) * 1e3 / len(drafts), 1)
+    out["two_threads_same_answers"] = both == [gate.decide(i)  # type: ignore[attr-defined]
+                                               for i in drafts]
+    return out
 
 
 if __name__ == "__main__":

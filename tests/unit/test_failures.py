@@ -130,12 +130,12 @@ def test_ocr_raising_is_reported_and_read_on_the_next_run(
 ) -> None:
     monkeypatch.setenv(ocr.ENV_READ_TEXT, "1")
     data = tmp_path / "data"
-    real = ocr.TextReader.read
+    real = ocr.TextReader.decide  # the stage's first look at each photo (in its pool)
 
-    def broken(self: ocr.TextReader, image: object, larger: object = None) -> str:
+    def broken(self: ocr.TextReader, image: object) -> str:
         raise MemoryError()
 
-    monkeypatch.setattr(ocr.TextReader, "read", broken)
+    monkeypatch.setattr(ocr.TextReader, "decide", broken)
     code, _, err = _cli(capsys, data, "index", str(photos), "--model", TINY, "--no-faces")
     assert code == EXIT_INCOMPLETE, err
     n = len(list(photos.iterdir()))
@@ -143,7 +143,7 @@ def test_ocr_raising_is_reported_and_read_on_the_next_run(
     assert err.count("text:") <= 2  # the log line and the summary line: not one per photo
     assert _status(capsys, data)["failures"] == {"text": n}
 
-    monkeypatch.setattr(ocr.TextReader, "read", real)
+    monkeypatch.setattr(ocr.TextReader, "decide", real)
     code, _, err = _cli(capsys, data, "index", str(photos), "--no-faces")
     assert code == EXIT_OK, err
     with _catalog(data) as cat:

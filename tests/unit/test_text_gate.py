@@ -166,3 +166,112 @@ def test_a_broken_photo_still_fails_with_its_reason(tmp_path: Path, reader: ocr.
     # recorded for the failures report, each with its reason, retried on a later run
     assert sum(c.count for c in causes if c.stage == "text") == 2
     assert all(c.reason.startswith("reading text failed (") for c in causes)
+
+
+def _painted(word: str, src: str, height: float, style: int) -> Image.Image:
+    """``word`` painted as ``benchmarks/ocr_sets.py`` paints them (its styles, seeded)."""
+    import random
+
+    from benchmarks.ocr_sets import paint_styled
+
+    im = _photo(src)
+    paint_styled(im, word, height, style, style, random.Random(height))
+    return im
+
+
+@pytest.fixture(scope="module")
+def gate_photos() -> dict[str, Image.Image]:
+    photos = {f"plain:{src}": _photo(src) for src in (
+        "biden/biden2.jpg", "obama/obama.jpg", "rose_leslie/img1.jpg",
+        "kit_harington/john1.jpeg", "alex_lacamoire/img1.jpg")}
+    photos["small:PHARMACY"] = _small_sign("PHARMACY", "obama/obama.jpg")
+    for style, (word, src) in enumerate([("Welcome", "biden/biden2.jpg"),
+                                         ("Bus Stop", "rose_leslie/img1.jpg")]):
+        photos[f"word:{word}"] = _painted(word, src, 0.06, style)
+        photos[f"small:{word}"] = _painted(word, src, 0.025, style)
+    # the detection copy the text stage and an embed stage's draft give the gate
+    for image in photos.values():
+        image.thumbnail((ocr.DETECT_SIDE, ocr.DETECT_SIDE), Image.Resampling.BILINEAR)
+    return photos
+
+
+def test_the_gate_says_yes_on_painted_and_small_words_and_no_on_plain_photos(
+        gate_photos: dict[str, Image.Image]) -> None:
+    gate = textgate.GateDetector()  # its own session of the engine's detector file
+    assert gate.model == textgate.engine_model_file()
+    for name, image in gate_photos.items():
+        assert (gate.decide(image) == "read") == (not name.startswith("plain")), name
+
+
+def test_the_gate_serves_two_threads_at_once_without_the_readers_lock(
+        gate_photos: dict[str, Image.Image]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = ocr.TextReader(threads=1)
+    images = list(gate_photos.values()) * 2
+    alone = [reader.likely_has_text(image) for image in images]
+    assert alone.count(True) == 2 * sum(not n.startswith("plain") for n in gate_photos)
+    with reader._lock, ThreadPoolExecutor(2) as pool:  # reading holds it: the gate must not wait
+        together = list(pool.map(lambda im: ocr.likely_has_text(im, reader), images,
+                                 timeout=120))
+    assert together == alone
+    assert reader._engine is None  # the recognition engine was never loaded
+
+
+def test_likely_has_text_loads_the_detector_only(tmp_path: Path) -> None:
+    _small_sign("PHARMACY", "obama/obama.jpg").save(tmp_path / "sign.jpg", quality=92)
+    code = ("import sys\n"
+            "from photoorg.core.ingest import ocr\n"
+            "from photoorg.core.media.imaging import load_rgb\n"
+            f"print(ocr.likely_has_text(load_rgb({str(tmp_path / 'sign.jpg')!r}, 512)),\n"
+            "      'rapidocr_onnxruntime' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "False"]
+
+
+def test_the_text_stage_reads_the_same_with_its_gate_on_two_threads(
+        tmp_path: Path, reader: ocr.TextReader) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for i, src in enumerate(["biden/biden2.jpg", "obama/obama.jpg", "rose_leslie/img1.jpg"]):
+        _photo(src).save(folder / f"plain_{i}.jpg", quality=92)
+    _small_sign("PHARMACY", "rose_leslie/img1.jpg").save(folder / "sign.jpg", quality=92)
+    read = {}
+    for workers in (1, 2):
+        reader.counts.clear()
+        with Catalog(tmp_path / f"c{workers}.sqlite") as cat:
+            _indexed(cat, folder)
+            assert ocr.text_stage(cat, reader=reader, decode_workers=workers) == 4
+            read[workers] = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
+                                           "JOIN photos p ON p.id = t.photo_id"))
+        assert reader.counts["read"] == 1 and sum(reader.counts.values()) == 4
+    assert read[1] == read[2]
+    assert read[2]["sign.jpg"] == "PHARMACY"
+
+
+def test_the_gate_on_a_12_mp_jpegs_cheap_draft_answers_as_on_its_512_copy(
+        tmp_path: Path) -> None:
+    """An embed stage hands likely_has_text the 1/8 draft it decoded (500x375); the text
+    stage gates the same draft. Small print must pass there as on the 512 copy (white
+    letters with an outline at 2.5% of the height: at 375 pixels the detector misses them,
+    enlarged to textgate.DRAFT_SIDE it does not)."""
+    import random
+
+    from benchmarks.ocr_sets import paint_styled
+
+    gate = textgate.GateDetector()
+    for name, src, word in [("poster", "obama/obama.jpg", "Welcome"),
+                            ("plain", "biden/biden2.jpg", None)]:
+        with Image.open(FACES / src) as im:
+            photo = ImageOps.fit(im.convert("RGB"), (4000, 3000))
+        if word:
+            paint_styled(photo, word, 0.025, 1, 0, random.Random(7))
+        photo.save(tmp_path / f"{name}.jpg", quality=92)
+        draft = load_rgb(tmp_path / f"{name}.jpg", ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
+        assert draft.size == (500, 375)  # the 1/8 DCT draft, not resampled
+        copy = load_rgb(tmp_path / f"{name}.jpg", ocr.DETECT_SIDE)
+        expected = "read" if word else gate.decide(copy)
+        assert gate.decide(copy) == gate.decide(draft) == expected, name
+        assert ocr.likely_has_text(draft) == bool(word), name

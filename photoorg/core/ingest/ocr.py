@@ -6,16 +6,17 @@ recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB
 Windows. Nothing is downloaded.
 
 Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
-a fraction of a full decode) to :data:`DETECT_SIDE`, and :func:`likely_has_text` looks for
-lettering first: about a millisecond of edge counting per 16-pixel tile
-(:mod:`photoorg.core.ingest.textgate`), then the text detector only on the tiles that could
-hold letters. A photo with no text stops there. Where text is found, the
-whole copy goes through the detector (:data:`DETECT_SIDE`), the photo is decoded again at
-:data:`READ_SIDE` (the cap on the working image: its memory is bounded whatever the photo's
-size), and the boxes, scaled up, are cropped from that and *recognised* (~60 ms per photo
-with a line or two). Decoding runs in a thread pool ahead of the engine.
-``python benchmarks/ocr.py --json`` measures ms/photo, recall per kind of text and memory,
-gated against ungated in one run.
+a fraction of a full decode; :data:`DETECT_SLACK`) to about :data:`DETECT_SIDE`, and the
+gate (:func:`likely_has_text`, :class:`photoorg.core.ingest.textgate.GateDetector`) looks
+for lettering first: about a millisecond of edge counting per 16-pixel tile, then the text
+detector (PP-OCRv4's, in its own onnxruntime session: one core per call, no lock) only on
+the tiles that could hold letters. Decoding and the gate run in a pool on every core; a
+photo with no text stops there. Where text is found, the photo is decoded at DETECT_SIDE
+for RapidOCR's detector on the whole copy, then again at :data:`READ_SIDE` (the cap on the
+working image: its memory is bounded whatever the photo's size), and the boxes, scaled up,
+are cropped from that and *recognised* (~60 ms per photo with a line or two), one photo at a time.
+``python benchmarks/ocr.py --sets --json`` measures ms/photo and recall per kind of text
+and memory, gated against ungated in one run.
 
 The stage is resumable and recorded per photo (``photo_text``: what was read, or "failed"
 with the reason; a photo whose content changes is read again), runs last (lowest
@@ -51,6 +52,10 @@ log = logging.getLogger(__name__)
 DETECT_SIDE = 512
 """Longest side of the copy the detector scans: text a reader could make out in a
 512-pixel preview is found; smaller print is not worth the cost on every photo."""
+DETECT_SLACK = 4 / 3
+"""The gate takes any copy from DETECT_SIDE / DETECT_SLACK up: a 12 MP JPEG's 1/8 draft
+(500x375, ~20 ms to decode instead of ~35 for the 1/4 draft resized), which it enlarges
+(``textgate.DRAFT_SIDE``); a photo to read is decoded again at DETECT_SIDE."""
 READ_SIDE = 1600
 """Longest side of the image the found lines are cropped from for recognition."""
 MIN_LINE_SCORE = 0.6
@@ -79,17 +84,23 @@ def set_enabled(cat: Catalog, on: bool) -> None:
 
 
 class TextReader:
-    """One loaded RapidOCR engine (load once per process: ~0.3 s). Not thread-safe; the
-    engine itself uses every core."""
+    """One loaded RapidOCR engine (load once per process: ~0.3 s) for reading, and the gate
+    (:class:`photoorg.core.ingest.textgate.GateDetector`, the detector alone in its own
+    session) for deciding. Reading is serialised (the engine is not thread-safe); the gate
+    is not: :meth:`decide` may run on several threads at once."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *, gate_model: Path | None = None) -> None:
         # half the cores for the engine, the decode pool beside it: together every core.
         # More engine threads mostly spin (onnxruntime busy-waits) on a machine that is
         # busy anyway: measured, 1 thread + decoding cost 83 ms CPU per photo on 2 cores,
         # 2 threads 196 ms (benchmarks/ocr.py).
         self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        self.gate_model = gate_model
+        """The gate's detector file (None: PP-OCRv4's, as RapidOCR ships it)."""
         self._engine: Any = None
+        self._gate: textgate.GateDetector | None = None
         self._lock = threading.Lock()
+        self._counts_lock = threading.Lock()
         self.counts: collections.Counter[str] = collections.Counter()
         """What the gate decided, per photo: "no_candidates" (no tile looked like lettering:
         the detector never ran), "no_text" (the detector saw the candidates, found nothing),
@@ -115,25 +126,49 @@ class TextReader:
             )
         return self._engine
 
+    @property
+    def gate(self) -> textgate.GateDetector:
+        """The gate's detector, shared by every reader of the same model in the process."""
+        if self._gate is None:
+            try:
+                self._gate = textgate.shared_detector(self.gate_model)
+            except ImportError as exc:  # onnxruntime or opencv missing or broken
+                raise OcrUnavailableError(f"OCR engine unavailable: {exc}") from exc
+        return self._gate
+
+    def _count(self, decision: str) -> None:
+        with self._counts_lock:
+            self.counts[decision] += 1
+
+    def decide(self, image: Image.Image) -> str:
+        """The gate's decision on ``image`` (RGB, any size), counted: "no_candidates",
+        "no_text" or "read". Thread-safe, and never loads the recognition engine."""
+        decision = self.gate.decide(image)
+        self._count(decision)
+        return decision
+
     def read(self, image: Image.Image,
              larger: Callable[[], Image.Image] | None = None, *, gate: bool = True) -> str:
         """The text in an RGB image, one line per detected line ("" when none).
         ``larger``: where text is found, a sharper copy of the same image to read it from
         (decoded only then); without it, ``image`` itself. ``gate``: look for lettering
-        first (:func:`likely_has_text`) and stop there when there is none."""
+        first (:meth:`decide`) and stop there when there is none."""
+        if gate:
+            if self.decide(image) != "read":
+                return ""
+        else:
+            self._count("ungated")
+        return self._read_found(image, larger)
+
+    def _read_found(self, image: Image.Image,
+                    larger: Callable[[], Image.Image] | None = None) -> str:
+        """The full detection on a :data:`DETECT_SIDE` copy and recognition of its lines."""
         with self._lock:
             engine = self._load()
             probe = image
             if max(image.size) > DETECT_SIDE:
                 probe = image.copy()
                 probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
-            if gate:
-                decision = self._gate(probe)
-                self.counts[decision] += 1
-                if decision != "read":
-                    return ""
-            else:
-                self.counts["ungated"] += 1
             boxes, _ = engine.text_det(_bgr(probe))
             if boxes is None or not len(boxes):
                 return ""
@@ -153,44 +188,9 @@ class TextReader:
 
     def likely_has_text(self, image: Image.Image) -> bool:
         """Whether ``image`` (RGB, any size) may hold words worth reading: the gate alone,
-        for a caller that decoded the photo already. Thread-safe."""
-        with self._lock:
-            self._load()
-            probe = image
-            if max(image.size) > textgate.GATE_SIDE:
-                probe = image.copy()
-                probe.thumbnail((textgate.GATE_SIDE, textgate.GATE_SIDE),
-                                Image.Resampling.BILINEAR)
-            return self._gate(probe) == "read"
-
-    def _gate(self, probe: Image.Image) -> str:
-        """The gate's decision on a small copy: "no_candidates", "no_text" or "read"."""
-        rgb = np.asarray(probe.convert("RGB"))
-        boxes = textgate.candidate_regions(rgb)
-        if not boxes:
-            return "no_candidates"
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        if textgate.covered_share(boxes, probe.size) > textgate.WHOLE_SHARE:
-            crops = [bgr]
-        else:
-            crops = [bgr[top:bottom, left:right] for left, top, right, bottom in boxes]
-        for crop in crops:
-            if textgate.has_text_blob(self._probability(crop)):
-                return "read"
-        return "no_text"
-
-    def _probability(self, bgr: np.ndarray) -> np.ndarray:
-        """The detector's per-pixel text probability for a BGR image, padded (by
-        reflection) to the network's multiple of 32."""
-        height, width = bgr.shape[:2]
-        pad_h, pad_w = -height % 32, -width % 32
-        if pad_h or pad_w:
-            import cv2
-
-            bgr = cv2.copyMakeBorder(bgr, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
-        x = (bgr.astype(np.float32) * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis]
-        prob = self._engine.text_det.infer(np.ascontiguousarray(x))[0]
-        return prob[0, 0, :height, :width]
+        for a caller that decoded the photo already. Thread-safe without a lock (one core
+        per call); loads the gate's detector only, never the recognition engine."""
+        return self.gate.decide(image) == "read"
 
 
 def _bgr(image: Image.Image) -> np.ndarray:
@@ -255,8 +255,9 @@ def text_stage(
             if not work:
                 break
             after = work[-1][0]
-            ahead: list[tuple[int, Path, Future[Image.Image]]] = [
-                (pid, path, pool.submit(load_rgb, path, DETECT_SIDE)) for pid, path in work
+            # decode and gate in the pool (both cores: the gate needs no lock), read here
+            ahead: list[tuple[int, Path, Future[_Look]]] = [
+                (pid, path, pool.submit(_look, path, reader, gate)) for pid, path in work
             ]
             results: list[tuple[int, str, str, str | None]] = []
             for pid, path, future in ahead:
@@ -266,7 +267,7 @@ def text_stage(
                     failed.update(_store(cat, results))
                     failures.log_summary(log, "text", failed)
                     return done
-                results.append(_read_one(pid, path, future, reader, gate))
+                results.append(_read_one(pid, path, future, reader))
                 done += 1
                 if len(results) >= BATCH:
                     failed.update(_store(cat, results))
@@ -280,12 +281,34 @@ def text_stage(
     return done
 
 
-def _read_one(pid: int, path: Path, future: Future[Image.Image], reader: TextReader,
-              gate: bool = True) -> tuple[int, str, str, str | None]:
+_Look = tuple[Image.Image, str]
+
+
+def _look(path: Path, reader: TextReader, gate: bool) -> _Look:
+    """A photo's detection copy and the gate's decision on it ("ungated" without it): the
+    gate looks at the cheap draft; a photo to read is decoded again at :data:`DETECT_SIDE`
+    (the full detector on the 500x375 draft found 13 of 24 words 2-3% of the height
+    instead of 16)."""
+    image = load_rgb(path, DETECT_SIDE, slack=DETECT_SLACK)
+    if gate:
+        decision = reader.decide(image)
+        if decision != "read":
+            return image, decision
+    else:
+        decision = "ungated"
+        reader._count(decision)
+    if max(image.size) < DETECT_SIDE:
+        image = load_rgb(path, DETECT_SIDE)
+    return image, decision
+
+
+def _read_one(pid: int, path: Path, future: Future[_Look], reader: TextReader
+              ) -> tuple[int, str, str, str | None]:
     try:
-        larger = lambda: load_rgb(path, max_side=READ_SIDE)  # noqa: E731
-        text = (reader.read(future.result(), larger) if gate
-                else reader.read(future.result(), larger, gate=False))
+        image, decision = future.result()
+        text = ""
+        if decision in ("read", "ungated"):
+            text = reader._read_found(image, lambda: load_rgb(path, max_side=READ_SIDE))
         return pid, text, "done", None
     except Exception as exc:  # one unreadable photo must not stop the stage
         log.debug("reading text in %s failed", path, exc_info=True)

@@ -15,11 +15,23 @@ both on painted words (small ones included), screenshots, documents and photos w
 
 from __future__ import annotations
 
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from PIL import Image
 
 GATE_SIDE = 512
 """Longest side of the copy the gate looks at (the detector's own size: smaller copies lose
 text 2-3% of the photo's height, and so does a 12 MP JPEG's coarser 1/8 draft, 500x375)."""
+DRAFT_SIDE = 576
+"""A copy smaller than GATE_SIDE (a 12 MP JPEG's 1/8 draft, 500x375, that an embed stage
+decodes anyway) is enlarged to this long side (bicubic) before the gate looks: at 375 the
+detector misses print 2-3% of the height that it finds in a 512 copy made from the 1/4
+draft (3 of 61 texts the full OCR reads on ``benchmarks/ocr.py --sets``; enlarged to 512,
+1 of 61; to 576, none)."""
 TILE = 16
 EDGE_LEVEL = 56
 """A pixel is on a strong edge when some channel changes by this much (0-255) within 3x3."""
@@ -38,6 +50,11 @@ BLOB_PIXELS = 4
 post-processing keeps nothing smaller than 4x4 pixels either)."""
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom, pixels of the gate's copy
+
+ENGINE_MODEL = "ch_PP-OCRv4_det_infer.onnx"
+"""PP-OCRv4's text detector (float32), as RapidOCR ships it in its wheel: the read path's
+detector and the gate's. An int8 copy (``tools/make_text_gate.py``) was measured and not
+adopted: 1.4x faster on this CPU, but it misses small print the float one finds."""
 
 
 def candidate_regions(rgb: np.ndarray) -> list[Box]:
@@ -91,12 +108,98 @@ def covered_share(boxes: list[Box], size: tuple[int, int]) -> float:
     return area / max(1, size[0] * size[1])
 
 
-def has_text_blob(prob: np.ndarray) -> bool:
+def has_text_blob(prob: np.ndarray, level: float = BLOB_LEVEL) -> bool:
     """Whether the detector's probability map (H x W) holds a blob of text pixels."""
     import cv2
 
-    mask = (prob > BLOB_LEVEL).astype(np.uint8)
+    mask = (prob > level).astype(np.uint8)
     if int(mask.sum()) < BLOB_PIXELS:
         return False
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return bool(n > 1 and stats[1:, cv2.CC_STAT_AREA].max() >= BLOB_PIXELS)
+
+
+def engine_model_file() -> Path:
+    """The float32 detector inside the ``rapidocr_onnxruntime`` package (found without
+    importing it: its ``__init__`` loads the whole engine's code)."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("rapidocr_onnxruntime is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / ENGINE_MODEL
+
+
+class GateDetector:
+    """The gate: candidate tiles, then the text detector on them. Its own onnxruntime
+    session, one thread per call and no spinning, so one instance serves several threads at
+    once (an embed stage's decode threads, the text stage's decode pool) without a lock;
+    the OCR engine (recognition) is never loaded for it."""
+
+    def __init__(self, model: Path | None = None, blob_level: float = BLOB_LEVEL) -> None:
+        import onnxruntime as ort
+
+        path = Path(model) if model is not None else engine_model_file()
+        if not path.is_file():
+            raise FileNotFoundError(f"the text detector {path} is missing")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_mem_pattern = False  # crops change size from call to call
+        options.enable_cpu_mem_arena = False
+        options.log_severity_level = 3
+        self.model = path
+        self.blob_level = float(blob_level)
+        self._session = ort.InferenceSession(str(path), options,
+                                             providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def decide(self, image: Image.Image) -> str:
+        """The gate's decision on ``image`` (RGB, any size; looked at with its long side at
+        :data:`GATE_SIDE`, or :data:`DRAFT_SIDE` when smaller): "no_candidates", "no_text"
+        or "read"."""
+        if max(image.size) > GATE_SIDE:
+            image = image.copy()
+            image.thumbnail((GATE_SIDE, GATE_SIDE), Image.Resampling.BILINEAR)
+        elif max(image.size) < GATE_SIDE:
+            scale = DRAFT_SIDE / max(image.size)
+            image = image.resize((round(image.width * scale), round(image.height * scale)),
+                                 Image.Resampling.BICUBIC)
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        boxes = candidate_regions(rgb)
+        if not boxes:
+            return "no_candidates"
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if covered_share(boxes, image.size) > WHOLE_SHARE:
+            crops = [bgr]
+        else:
+            crops = [bgr[top:bottom, left:right] for left, top, right, bottom in boxes]
+        for crop in crops:
+            if has_text_blob(self.probability(crop), self.blob_level):
+                return "read"
+        return "no_text"
+
+    def probability(self, bgr: np.ndarray) -> np.ndarray:
+        """The detector's per-pixel text probability for a BGR image (H x W), padded by
+        reflection to the network's multiple of 32."""
+        height, width = bgr.shape[:2]
+        pad_h, pad_w = -height % 32, -width % 32
+        if pad_h or pad_w:
+            import cv2
+
+            bgr = cv2.copyMakeBorder(bgr, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
+        # RapidOCR's normalisation: (x / 255 - 0.5) / 0.5
+        x = (bgr.astype(np.float32) * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis]
+        prob: Any = self._session.run(None, {self._input: np.ascontiguousarray(x)})[0]
+        return prob[0, 0, :height, :width]
+
+
+_shared: dict[Path | None, GateDetector] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_detector(model: Path | None = None) -> GateDetector:
+    """One :class:`GateDetector` per model file for the whole process (loaded once)."""
+    with _shared_lock:
+        if model not in _shared:
+            _shared[model] = GateDetector(model)
+        return _shared[model]
