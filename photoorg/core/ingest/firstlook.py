@@ -102,10 +102,10 @@ class TextLook:
 
         self._ocr = ocr
         self.reader = ocr.default_reader()
-        self.reader._load()  # raises OcrUnavailableError: then no look (the stage says why)
+        self.reader.gate  # noqa: B018 - load it (OcrUnavailableError: no look; the stage says why)
 
     def needed(self, image: Image.Image) -> bool:
-        return self._ocr.likely_has_text(image, self.reader)
+        return self.reader.decide(image) == "read"  # counted with the stage's decisions
 
     def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
         self._ocr.settle_without_text(cat, photo_ids)
