@@ -1,7 +1,7 @@
-"""First looks (issue 26): the faces and text stages decide "nothing here" on the embed
-stage's own decode, and the library ends up exactly as if each stage had decoded every
-photo itself. Real photos (``tests/data/faces-dev``), the real ``photoorg index`` process,
-the real face and OCR models."""
+"""First looks (issue 26): the face pass decides "no face here" on the embed stage's own
+decode, and the library ends up exactly as if the face pass had decoded every photo itself.
+Real photos (``tests/data/faces-dev``), the real ``photoorg index`` process, the real face
+and OCR models."""
 
 from __future__ import annotations
 
@@ -109,7 +109,6 @@ def test_index_with_first_looks_finds_the_same_faces_and_words_as_the_stages_alo
     stages = fused["stages"]
     assert stages["embed"]["photos"] == 6
     assert stages["faces"]["photos"] < 6  # the scenes never reached the face pass
-    assert stages["text"]["photos"] < 6  # nor the OCR stage
     # the stages alone: embed first without them (no looks), then each decodes every photo
     apart = tmp_path / "apart"
     _index(apart, str(photos), "--no-faces", "--read-text", "off")
@@ -138,5 +137,4 @@ def test_a_look_settles_only_photos_its_stage_has_not_done(tmp_path: Path) -> No
     with Catalog(data / "catalog.sqlite") as cat:
         ids = [pid for (pid,) in cat.query("SELECT id FROM photos")]
         firstlook.FaceLook().settle(cat, ids)
-        firstlook.TextLook().settle(cat, ids)
     assert _outcome(data) == before

@@ -76,9 +76,7 @@ def test_small_text_is_read_by_photoorg_index(tmp_path: Path) -> None:
         return proc
 
     index = json.loads(cli("index", str(photos), "--model", TINY, "--no-faces", "--json").stdout)
-    # the gate's first look, on the embed stage's decode, found no lettering in the
-    # portrait: only the street reaches the OCR stage (both are recorded below)
-    assert index["stages"]["text"]["photos"] == 1
+    assert index["stages"]["text"]["photos"] == 2
     hits = json.loads(cli("search", "pharmacy", "--json").stdout)
     assert hits and Path(hits[0]["path"]).name == "street.jpg"
     assert "text" in hits[0]["matched"]

@@ -1,21 +1,23 @@
 """First looks: a later stage's cheap decision, made on the embed stage's own decode.
 
 The embed stage decodes every new photo anyway (a 12 MP JPEG's 1/8 draft, 500x375, is what
-its 224-pixel copy is made from). The faces and text stages used to decode each photo again,
-only to find, on most photos, nothing: no face proposal (the face pass's CenterFace look,
-:mod:`photoorg.core.people.proposals`), no lettering (the OCR gate,
-:func:`photoorg.core.ingest.ocr.likely_has_text`). Both looks take a ~512-pixel copy; decoding
-it costs more than looking at it. So the embed stage hands its draft (the same pixels
-``load_rgb(path, LOOK_SIDE, slack=LOOK_SLACK)`` gives: :func:`decode_photo`'s ``look``) to
-each look, in its decode threads, beside CLIP's inference; a photo a look says "nothing
-here" to is recorded done by that stage with nothing found, and the stage itself only
-decodes the rest (``python benchmarks/indexing.py --json``: ``index_stage_seconds``).
+its 224-pixel copy is made from). The face pass used to decode each photo again at ~2000
+pixels only to find, on most photos, nothing: no face proposal (its CenterFace look,
+:mod:`photoorg.core.people.proposals`, on a 512-pixel copy). So the embed stage hands its
+draft (the same pixels ``load_rgb(path, LOOK_SIDE, slack=LOOK_SLACK)`` gives:
+:func:`decode_photo`'s ``look``) to the face pass's look, in its decode threads; a photo
+with no proposal is recorded as having no faces, and the face pass decodes only the rest.
 
-A look decides only what its stage would decide on the same pixels: the face pass keeps
-only faces HOG confirms inside a proposal, and the OCR stage reads only photos its gate
-passes. A look that fails, or a photo it cannot see (RAW, video, a copy smaller than the
-stage's own), leaves the photo to the stage. A photo whose stage is not pending (a model
-switch re-embeds photos long done) is left as it is.
+A look decides only what its stage would decide: the face pass keeps only faces HOG
+confirms inside a proposal. A look that fails, or a photo it cannot see (RAW, video, a copy
+smaller than the stage's own), leaves the photo to the stage. A photo whose stage is not
+pending (a model switch re-embeds photos long done) is left as it is.
+
+Measured and not adopted (``benchmarks/indexing.py``'s photos, ``photoorg index`` in
+interleaved rounds): the OCR gate as a look. Beside CLIP's inference it cost the embed
+stage more than the OCR stage saved (the full index 20.1 s against 17.6-18.8 s without it;
+with the face look alone 16.9-17.1 s), and held the gate's detector beside the model
+(peak RSS 820-890 MB against ~600 MB). The OCR stage gates on both cores by itself.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def decide(looks: Sequence[FirstLook], image: Image.Image | None, where: object)
 
 class FaceLook:
     """No face proposal in the draft: the face pass would scan nothing, so the photo has no
-    faces (the face pass runs only on photos with a proposal)."""
+    faces (HOG runs only around proposals)."""
 
     name = "faces"
 
@@ -90,22 +92,3 @@ class FaceLook:
     def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
         for pid in cat.faces_pending_among(photo_ids):
             cat.store_faces(pid, [])
-
-
-class TextLook:
-    """The OCR gate says no lettering: the OCR stage would read nothing."""
-
-    name = "text"
-
-    def __init__(self) -> None:
-        from photoorg.core.ingest import ocr
-
-        self._ocr = ocr
-        self.reader = ocr.default_reader()
-        self.reader.gate  # noqa: B018 - load it (OcrUnavailableError: no look; the stage says why)
-
-    def needed(self, image: Image.Image) -> bool:
-        return self.reader.decide(image) == "read"  # counted with the stage's decisions
-
-    def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
-        self._ocr.settle_without_text(cat, photo_ids)

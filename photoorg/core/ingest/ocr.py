@@ -33,7 +33,7 @@ import collections
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -335,12 +335,3 @@ def _store(cat: Catalog, results: list[tuple[int, str, str, str | None]]
         failures.record(cat, "text", failed)
         failures.clear(cat, "text", [pid for pid, _, status, _ in results if status == "done"])
     return collections.Counter(failed.values())
-
-
-def settle_without_text(cat: Catalog, photo_ids: Sequence[int]) -> None:
-    """Record these photos as read, with no words, where still pending: the gate found no
-    lettering in the embed stage's copy of them (:mod:`photoorg.core.ingest.firstlook`)."""
-    pending = textindex.text_pending_among(cat, photo_ids)
-    for pid, content_hash in pending:
-        textindex.store_text(cat, pid, "", content_hash=content_hash)
-    failures.clear(cat, "text", [pid for pid, _ in pending])

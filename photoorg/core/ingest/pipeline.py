@@ -611,13 +611,6 @@ class TextStage:
 
         return textindex.count_pending_text(ctx.cat) if ocr.enabled(ctx.cat) else 0
 
-    def first_look(self, ctx: RunContext) -> Any:
-        """The OCR gate on the embed stage's decode: photos without lettering are read."""
-        from photoorg.core.ingest import ocr
-        from photoorg.core.ingest.firstlook import TextLook
-
-        return TextLook() if ocr.enabled(ctx.cat) else None
-
     def run(self, ctx: RunContext) -> None:
         from photoorg.core.ingest.indexer import run_text_stage
 

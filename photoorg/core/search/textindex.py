@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -298,13 +297,6 @@ def pending_text(cat: Catalog, limit: int = 500, after_id: int = 0) -> list[tupl
         (int(after_id), int(limit)),
     )
     return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
-
-
-def text_pending_among(cat: Catalog, photo_ids: Iterable[int]) -> list[tuple[int, str | None]]:
-    """Which of these photos the OCR stage still has to read, with their content hashes."""
-    return [(int(pid), content_hash) for pid, content_hash in cat.query_in(
-        "SELECT p.id, p.content_hash FROM photos p LEFT JOIN photo_text t ON t.photo_id = p.id "
-        f"WHERE p.status != 'skipped' AND p.id IN {{ids}} AND ({_TO_READ})", photo_ids)]
 
 
 def count_pending_text(cat: Catalog) -> int:
