@@ -8,6 +8,10 @@ time), on the same photos with the same model:
 - ``index_clip_scenes``: the same on the library's scene photos alone (the issue's 96 of
   120), against ``naive_scenes``, the naive loop on those photos
   (``index_clip_scenes_vs_naive``);
+- ``index_no_text``: ``photoorg index --read-text off --json`` (faces on) on a fresh
+  library: what reading text adds (``ocr_ms_per_photo``; ``text_look_ms_per_photo``, the
+  OCR gate's look inside the embed stage; ``text_stage_photos``, those that still reached
+  the OCR stage);
 - ``index_again``: ``photoorg index FOLDER`` once more on the indexed library (nothing new:
   the start-up a user pays for a check);
 - ``naive``: the seed blog posts' CLIP-only loop -- ``Image.open → convert → open_clip
@@ -236,6 +240,20 @@ def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
             "proposals_cpu_vs_full_scan": round(cpu["full"] / cpu["proposals"], 2)}
 
 
+def ocr_cost(full: dict, no_text: dict, photos: int, with_words: int) -> dict:
+    """What reading text adds to the full index: ``ocr_ms_per_photo``, the whole index's
+    extra seconds over ``index --read-text off`` (faces on) per photo, words read
+    included; ``text_look_ms_per_photo``, the OCR gate's first look inside the embed stage
+    (its extra seconds there, per photo); ``text_stage_photos``, the photos that still
+    reached the OCR stage, and its seconds."""
+    text = full["stages"].get("text", {"photos": 0, "seconds": 0.0})
+    look = full["stages"]["embed"]["seconds"] - no_text["stages"]["embed"]["seconds"]
+    return {"ocr_ms_per_photo": round(1000 * (full["seconds"] - no_text["seconds"]) / photos, 1),
+            "text_look_ms_per_photo": round(1000 * look / photos, 1),
+            "text_stage_photos": text["photos"], "text_stage_s": text["seconds"],
+            "photos_without_words": photos - with_words}
+
+
 def _start_s(run: dict) -> float:
     """Seconds of the child outside its stages: start-up (imports, opening the library,
     loading the model) and exit."""
@@ -309,7 +327,10 @@ def main() -> int:
             full = photoorg_index(work / f"full{i}", cache, folder, *model)
             clip = photoorg_index(work / f"clip{i}", cache, folder, *model, "--no-faces",
                                   "--read-text", "off")
-            assert full["indexed"] == clip["indexed"] == args.count, (full, clip)
+            no_text = photoorg_index(work / f"notext{i}", cache, folder, *model,
+                                     "--read-text", "off")
+            assert full["indexed"] == clip["indexed"] == no_text["indexed"] == args.count, (
+                full, clip, no_text)
             naive_scenes = child("naive", scenes)
             clip_scenes = photoorg_index(work / f"scenes{i}", cache, scenes, *model,
                                          "--no-faces", "--read-text", "off")
@@ -323,6 +344,8 @@ def main() -> int:
                 "index_clip_s": clip["seconds"],
                 "index_vs_naive": round(naive["seconds"] / full["seconds"], 2),
                 "index_clip_vs_naive": round(naive["seconds"] / clip["seconds"], 2),
+                "index_no_text_s": no_text["seconds"],
+                **ocr_cost(full, no_text, args.count, len(truth["words"])),
                 "naive_cpu_s": naive["cpu_s"], "index_cpu_s": full["cpu_s"],
                 "index_clip_cpu_s": clip["cpu_s"], "load_avg": load()})
         again = photoorg_index(work / "full0", cache, folder)
@@ -350,6 +373,8 @@ def main() -> int:
         "index_clip_scenes_stages": clip_scenes["stages"],
         "index_stage_seconds": {name: st["seconds"] for name, st in full["stages"].items()},
         "index_start_s": _start_s(full),
+        "index_no_text_s": no_text["seconds"],
+        **ocr_cost(full, no_text, args.count, len(truth["words"])),
         "index_vs_naive_cpu": round(naive["cpu_s"] / full["cpu_s"], 2),
         "index_clip_vs_naive_cpu": round(naive["cpu_s"] / clip["cpu_s"], 2),
         "rounds": rounds if args.repeat > 1 else None,

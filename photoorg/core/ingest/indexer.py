@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 import apsw
 import numpy as np
 
+from photoorg.core.ingest import firstlook
 from photoorg.core.media import pixels
 from photoorg.core.media.imaging import DecodedPhoto, DecodeError, PhotoInfo, decode_photo
+from photoorg.core.media.video import is_video
 from photoorg.core.store import failures, pixel_signatures
 from photoorg.core.store.catalog import Catalog
 
 if TYPE_CHECKING:
+    from photoorg.core.ingest.firstlook import FirstLook
     from photoorg.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
@@ -139,6 +142,7 @@ class _Decoded:
     info: PhotoInfo | None = None
     error: DecodeError | None = None
     signature: Any = None  # pixels.Signature, from the same decode (None: the stage retries)
+    nothing_for: list[str] = field(default_factory=list)  # first looks that found nothing
 
 
 def _signature(image: Any, path: Path) -> Any:
@@ -167,16 +171,19 @@ class Indexer:
         listener: IndexListener | None = None,
         control: IndexControl | None = None,
         active_embedder: Embedder | None = None,
+        looks: Sequence[FirstLook] = (),
     ) -> None:
         """``active_embedder``: during a model switch, the encoder of the model that answers
         searches; photos that have no vector of it yet (new ones) get one too, so they are
-        searchable at once instead of after the switch."""
+        searchable at once instead of after the switch. ``looks``: later stages' first looks
+        (:mod:`photoorg.core.ingest.firstlook`), run on each photo's decode."""
         self.cat = cat
         self.embedder = embedder
         self.batch_size = batch_size
         self.decode_workers = decode_workers or default_decode_workers()
         self.listener = listener or IndexListener()
         self.control = control or IndexControl()
+        self.looks = list(looks)
         self.model = cat.set_target_model(embedder.spec.name, embedder.dim)
         active = cat.active_model()
         self.active_embedder = None
@@ -297,14 +304,18 @@ class Indexer:
             side = max(self.embedder.image_size, pixels.MIN_SIDE)  # the signature needs it
             if self.active_embedder is not None:
                 side = max(side, self.active_embedder.image_size)
-            photo: DecodedPhoto = decode_photo(path, min_side=side)
+            looking = bool(self.looks) and not is_video(path)
+            photo: DecodedPhoto = decode_photo(
+                path, min_side=side, look_side=firstlook.LOOK_SIDE if looking else None,
+                look_slack=firstlook.LOOK_SLACK)
             tensor = self.embedder.preprocess(photo.image)
             active = (
                 self.active_embedder.preprocess(photo.image)
                 if self.active_embedder is not None else None
             )
+            nothing_for = firstlook.decide(self.looks, photo.look, path) if looking else []
             return _Decoded(photo_id, path, tensor=tensor, active_tensor=active, info=photo.info,
-                            signature=_signature(photo.image, path))
+                            signature=_signature(photo.image, path), nothing_for=nothing_for)
         except DecodeError as exc:
             return _Decoded(photo_id, path, error=exc)
         except Exception as exc:  # a decoder bug must cost one photo, not the run
@@ -352,6 +363,8 @@ class Indexer:
                 self.cat.store_vector(decoded.photo_id, self.model.id, vector)
             pixel_signatures.store(self.cat, [(d.photo_id, d.signature) for d in good
                                     if d.signature is not None])
+            for look in self.looks:
+                look.settle(self.cat, [d.photo_id for d in good if look.name in d.nothing_for])
             for stage in ("embed", "info"):  # read now: what the info stage lacked too
                 failures.clear(self.cat, stage, [d.photo_id for d in good])
             for decoded in retry:

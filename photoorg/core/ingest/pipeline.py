@@ -222,13 +222,14 @@ class EmbedStage:
                              and why not in ("missing", "unavailable") else ""))
             return
         active = ctx.cat.active_model()
+        looks = first_looks(ctx)
         active_encoder = None
         if active is not None and active.spec != ctx.models.target_spec(ctx.cat):
             active_encoder = ctx.models.encoders.get(active.spec)
         summary = Indexer(
             ctx.cat, encoder, batch_size=ctx.batch_size, decode_workers=ctx.decode_workers,
             listener=_NoDone(ctx.listener), control=ctx.control,
-            active_embedder=active_encoder,
+            active_embedder=active_encoder, looks=looks,
         ).run()
         total = ctx.summary
         total.embedded += summary.embedded
@@ -238,6 +239,25 @@ class EmbedStage:
         for reason, n in summary.skipped_reasons.items():
             total.skipped_reasons[reason] = total.skipped_reasons.get(reason, 0) + n
         ctx.models.release_unneeded(ctx.cat)
+
+
+def first_looks(ctx: RunContext) -> list[Any]:
+    """The first looks of the stages that will run after the embed stage
+    (:mod:`photoorg.core.ingest.firstlook`); a look that cannot load is left out (its stage
+    then decodes every photo, and says why it cannot run if it cannot)."""
+    looks = []
+    for st in STAGES:
+        make = getattr(st, "first_look", None)
+        if make is None:
+            continue
+        try:
+            look = make(ctx)
+        except Exception as exc:
+            log.info("no first look for the %s stage: %s", st.name, exc)
+            continue
+        if look is not None:
+            looks.append(look)
+    return looks
 
 
 class _NoDone(IndexListener):
@@ -371,6 +391,17 @@ class FacesStage:
         # snapshot, written in one short step)
         ctx.summary.faces_photos += run_face_pass(ctx.cat, _detect_faces, ctx.control,
                                                   ctx.listener)
+
+    def first_look(self, ctx: RunContext) -> Any:
+        """Face proposals on the embed stage's decode: photos with none are done."""
+        if not ctx.faces:
+            return None
+        from photoorg.core.ingest.firstlook import FaceLook
+        from photoorg.core.people import faces
+
+        if not faces.shared_analyzer_uses_proposals():
+            return None
+        return FaceLook()
 
     def release(self) -> None:
         try:

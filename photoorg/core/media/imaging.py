@@ -154,10 +154,23 @@ class PhotoInfo:
 
 @dataclass
 class DecodedPhoto:
-    """A reduced RGB image for embedding plus the photo's metadata."""
+    """A reduced RGB image for embedding plus the photo's metadata. ``look``: when asked
+    for, a second copy from the same decode, fitted into ``look_side`` (see
+    :func:`decode_photo`); None where the file gives none (RAW, video, another decoder)."""
 
     image: Image.Image
     info: PhotoInfo
+    look: Image.Image | None = None
+
+
+@dataclass
+class _LookRequest:
+    """A second copy wanted from the same decode: fitted into ``side`` the way
+    :func:`load_rgb` with ``slack`` fits it, so it equals what that call returns."""
+
+    side: int
+    slack: float
+    image: Image.Image | None = None
 
 
 @dataclass
@@ -198,17 +211,24 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
 
 
 def decode_photo(
-    path: str | os.PathLike[str], min_side: int = 224, max_pixels: int = MAX_PIXELS
+    path: str | os.PathLike[str], min_side: int = 224, max_pixels: int = MAX_PIXELS, *,
+    look_side: int | None = None, look_slack: float = 1.0,
 ) -> DecodedPhoto:
     """Read metadata and a reduced RGB image whose shortest side is ``min_side``.
 
     The image is only smaller than ``min_side`` when the original is. Raises DecodeError only.
+    ``look_side``: also the copy ``load_rgb(path, look_side, slack=look_slack)`` would give,
+    from the same decode (a JPEG is decoded once, at the larger of the two drafts), as
+    ``look``; for files Pillow reads (not RAW or video: ``look`` is None there).
     """
+    look = None if look_side is None else _LookRequest(max(1, int(look_side)),
+                                                       max(1.0, float(look_slack)))
     image, info = _decode(
-        path, min_side=max(1, int(min_side)), max_side=None, max_pixels=max_pixels, want_image=True
+        path, min_side=max(1, int(min_side)), max_side=None, max_pixels=max_pixels, want_image=True,
+        look=look,
     )
     assert image is not None
-    return DecodedPhoto(image=image, info=info)
+    return DecodedPhoto(image=image, info=info, look=None if look is None else look.image)
 
 
 def read_info(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> PhotoInfo:
@@ -273,6 +293,7 @@ def _decode(
     max_pixels: int,
     want_image: bool,
     slack: float = 1.0,
+    look: _LookRequest | None = None,
 ) -> tuple[Image.Image | None, PhotoInfo]:
     with _guard():
         name = os_path(os.fsdecode(path))  # \\?\ prefix for long paths on Windows
@@ -285,7 +306,8 @@ def _decode(
         if ext in VIDEO_EXTENSIONS and _sniff_file(name) is None:
             return _decode_video(name, min_side, max_side, max_pixels, want_image)
         if ext not in RAW_EXTENSIONS:
-            return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack)
+            return _decode_pillow(name, ext, min_side, max_side, max_pixels, want_image, slack,
+                                  look)
         try:
             return _decode_raw(name, min_side, max_side, max_pixels, want_image)
         except DecodeError as raw_error:
@@ -466,6 +488,7 @@ def _decode_pillow(
     max_pixels: int,
     want_image: bool,
     slack: float = 1.0,
+    look: _LookRequest | None = None,
 ) -> tuple[Image.Image | None, PhotoInfo]:
     heif_ok = _ensure_heif()
     with open(name, "rb") as fp:
@@ -480,7 +503,8 @@ def _decode_pillow(
                 raise DecodeError(REASON_CORRUPT, f"damaged {kind} file") from exc
             raise
         with im:
-            return _from_pillow_image(im, min_side, max_side, max_pixels, want_image, slack)
+            return _from_pillow_image(im, min_side, max_side, max_pixels, want_image, slack,
+                                      look)
 
 
 def _from_pillow_image(
@@ -490,6 +514,7 @@ def _from_pillow_image(
     max_pixels: int,
     want_image: bool,
     slack: float = 1.0,
+    look: _LookRequest | None = None,
 ) -> tuple[Image.Image | None, PhotoInfo]:
     width, height = im.size
     _check_pixels(width, height, max_pixels)
@@ -498,18 +523,28 @@ def _from_pillow_image(
     image = None
     if want_image:
         target = _target_size(width, height, min_side, max_side)
-        if target is not None:
+        draft = None if target is None else target if slack == 1.0 else _shrunk(target, slack)
+        look_target = None
+        if look is not None:  # the draft must serve both copies: the larger one
+            look_target = _target_size(width, height, None, look.side)
+            wanted = (width, height) if look_target is None else _shrunk(look_target, look.slack)
+            if draft is not None and wanted[0] * wanted[1] > draft[0] * draft[1]:
+                draft = wanted  # (no draft at all when the main copy wants full size)
+        if draft is not None:
             # JPEG: DCT scaling; HEIF: embedded thumbnail; else no-op
-            im.draft("RGB", target if slack == 1.0 else _shrunk(target, slack))
+            im.draft("RGB", draft)
         im.load()
-        within = target is not None and max(target) / slack <= max(im.size) <= max(target)
-        if slack != 1.0 and within:
+        if slack != 1.0 and _within(target, im.size, slack):
             target = None  # the draft size is within the slack: no resampling
         if meta is None:
             meta = _meta_from_pillow(im, allow_load=True)
         # Whatever orientation is still in EXIF after loading has not been applied yet
         # (pillow-heif and Pillow >= 12's TIFF plugin rotate while loading and drop the tag).
         pending = _safe(lambda: _orientation(im.getexif().get(_TAG_ORIENTATION)), 1)
+        if look is not None:
+            if look.slack != 1.0 and _within(look_target, im.size, look.slack):
+                look_target = None
+            look.image = _finish(im, look_target, pending)
         image = _finish(im, target, pending)
     meta = meta or _Meta()
     orientation = _tag_orientation(im, meta)
@@ -551,6 +586,12 @@ def _photo_info(
         format=fmt,
         tz_offset=meta.tz_offset,
     )
+
+
+def _within(target: tuple[int, int] | None, size: tuple[int, int], slack: float) -> bool:
+    """Whether a decoded ``size`` is close enough to ``target`` (from ``target / slack`` to
+    ``target``) to be used as it is."""
+    return target is not None and max(target) / slack <= max(size) <= max(target)
 
 
 def _shrunk(size: tuple[int, int], factor: float) -> tuple[int, int]:

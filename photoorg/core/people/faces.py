@@ -1226,6 +1226,16 @@ def release_shared_analyzer() -> None:
         _default_analyzer = None
 
 
+def shared_analyzer_uses_proposals() -> bool:
+    """Whether the pipeline's face pass scans only where face proposals are (then a photo
+    without one has no face), without loading its models (raises ImportError without
+    dlib: then there is no face pass)."""
+    import dlib  # noqa: F401 - the face pass needs it
+
+    analyzer = _default_analyzer  # built with the defaults: HOG behind proposals
+    return analyzer is None or analyzer.proposer is not None
+
+
 def shared_analyzer() -> FaceAnalyzer:
     """The process's face analyzer (its models and proposal network loaded once, whichever
     are asked for: the pipeline's faces stage, a benchmark, a test)."""

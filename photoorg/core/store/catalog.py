@@ -873,6 +873,12 @@ class Catalog(VectorIO):
         )
         return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
 
+    def faces_pending_among(self, photo_ids: Iterable[int]) -> list[int]:
+        """Which of these photos the face pass has not run on."""
+        return [int(pid) for (pid,) in self.query_in(
+            "SELECT id FROM photos WHERE faces_done = 0 AND status != 'skipped' AND id IN {ids}",
+            photo_ids)]
+
     def count_pending_faces(self) -> int:
         return self.scalar(
             "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
