@@ -243,6 +243,26 @@ def test_threads_do_not_share_the_descriptor_network() -> None:
     assert nets[0] is not analyzer._models()[2]
 
 
+def test_the_models_loaded_up_front_serve_the_first_thread_and_no_detector_is_shared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzer = FaceAnalyzer()
+    loads = []
+    real = analyzer._load_models
+    monkeypatch.setattr(analyzer, "_load_models", lambda: loads.append(1) or real())
+    detectors: list[object] = []
+    threads = [threading.Thread(target=lambda: detectors.append(analyzer._models()[0]))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # the HOG detector is not thread-safe: one per thread; the set the analyzer loaded (and
+    # checked) when made went to one of them, so two threads cost one more load, not two
+    assert len(detectors) == 2 and detectors[0] is not detectors[1]
+    assert len(loads) == 1
+    assert analyzer._models()[0] not in detectors  # this thread: a set of its own
+
+
 def test_dlib_descriptor_network_is_loaded_only_without_the_torch_port() -> None:
     analyzer = FaceAnalyzer()
     assert analyzer.descriptor is not None

@@ -227,13 +227,18 @@ class FaceAnalyzer:
         self.rejected: dict[str, int] = {}  # reason -> detections dropped as not people
         self._dlib = dlib
         self._local = threading.local()
+        self._spare: list[tuple[Any, Any, Any]] = []  # loaded, not yet any thread's
+        self._spare_lock = threading.Lock()
         # dlib's descriptor network in onnxruntime (no torch import), else its torch port:
         # same descriptors (within 1e-3 of dlib's), several times less CPU than the
         # dlib-bin wheel (no BLAS); dlib's own when neither can be loaded
         self.descriptor: OnnxFaceDescriptor | TorchFaceDescriptor | None = None
         if torch_descriptors:
             self.descriptor = load_fast_descriptor(model_path(DESCRIPTOR_MODEL))
-        self._models()  # load (and check) the models now, in the caller's thread
+        # load (and check) the models now; the first thread to analyse takes this set (the
+        # HOG detector takes ~0.3 s to build: the face pass's workers need one each, the
+        # caller none)
+        self._spare.append(self._load_models())
         self.proposer: FaceProposer | None = None
         if proposals and detector == "hog":
             try:
@@ -246,21 +251,26 @@ class FaceAnalyzer:
         when the torch port computes descriptors (dlib's costs ~22 MB per thread)."""
         models = getattr(self._local, "models", None)
         if models is None:
-            dlib = self._dlib
-            if self.detector_name == "hog":
-                detector: Any = dlib.get_frontal_face_detector()
-            else:
-                detector = dlib.cnn_face_detection_model_v1(
-                    str(model_path("mmod_human_face_detector.dat"))
-                )
-            models = (
-                detector,
-                dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat"))),
-                None if self._torch_describes() else
-                dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR_MODEL))),
+            with self._spare_lock:
+                models = self._spare.pop() if self._spare else None
+            self._local.models = models or self._load_models()
+        return self._local.models
+
+    def _load_models(self) -> tuple[Any, Any, Any]:
+        """A new set of (detector, landmarks, dlib descriptor network or None)."""
+        dlib = self._dlib
+        if self.detector_name == "hog":
+            detector: Any = dlib.get_frontal_face_detector()
+        else:
+            detector = dlib.cnn_face_detection_model_v1(
+                str(model_path("mmod_human_face_detector.dat"))
             )
-            self._local.models = models
-        return models
+        return (
+            detector,
+            dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat"))),
+            None if self._torch_describes() else
+            dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR_MODEL))),
+        )
 
     def _torch_describes(self) -> bool:
         return self.descriptor is not None and self.num_jitters == 0
