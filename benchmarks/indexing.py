@@ -9,9 +9,8 @@ time), on the same photos with the same model:
   120), against ``naive_scenes``, the naive loop on those photos
   (``index_clip_scenes_vs_naive``);
 - ``index_no_text``: ``photoorg index --read-text off --json`` (faces on) on a fresh
-  library: what reading text adds (``ocr_ms_per_photo``; ``text_look_ms_per_photo``, the
-  OCR gate's look inside the embed stage; ``text_stage_photos``, those that still reached
-  the OCR stage);
+  library: what reading text adds (``ocr_ms_per_photo``; ``text_stage_photos``, those that
+  reached the OCR stage);
 - ``index_again``: ``photoorg index FOLDER`` once more on the indexed library (nothing new:
   the start-up a user pays for a check);
 - ``naive``: the seed blog posts' CLIP-only loop -- ``Image.open → convert → open_clip
@@ -243,13 +242,10 @@ def proposals_vs_full_scan(paths: list[Path], sample: list[Path]) -> dict:
 def ocr_cost(full: dict, no_text: dict, photos: int, with_words: int) -> dict:
     """What reading text adds to the full index: ``ocr_ms_per_photo``, the whole index's
     extra seconds over ``index --read-text off`` (faces on) per photo, words read
-    included; ``text_look_ms_per_photo``, the OCR gate's first look inside the embed stage
-    (its extra seconds there, per photo); ``text_stage_photos``, the photos that still
-    reached the OCR stage, and its seconds."""
+    included; ``text_stage_photos``, the photos that reached the OCR stage, and its
+    seconds."""
     text = full["stages"].get("text", {"photos": 0, "seconds": 0.0})
-    look = full["stages"]["embed"]["seconds"] - no_text["stages"]["embed"]["seconds"]
     return {"ocr_ms_per_photo": round(1000 * (full["seconds"] - no_text["seconds"]) / photos, 1),
-            "text_look_ms_per_photo": round(1000 * look / photos, 1),
             "text_stage_photos": text["photos"], "text_stage_s": text["seconds"],
             "photos_without_words": photos - with_words}
 
