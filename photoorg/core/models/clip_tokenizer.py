@@ -94,7 +94,7 @@ def _read_merges(vocabulary: Path, plain_copy: Path | None) -> list[str]:
     with gzip.open(vocabulary) as f:
         merges = f.read().decode("utf-8").split("\n")[1 : _MERGES + 1]
     if plain_copy is not None:
-        from photoorg.core.models.onnx_store import write_atomic
+        from photoorg.core.models.cache_files import write_atomic
 
         try:
             write_atomic(plain_copy, "\n".join([stamp, *merges]).encode("utf-8"))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from photoorg.core.models import onnx_store as store
+from photoorg.core.models.cache_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def export(spec: str, cache: Path | None = None) -> Path:
         started = time.perf_counter()
         info = _export_towers(parsed, cache, folder)
         info["export_seconds"] = round(time.perf_counter() - started, 2)
-        store.write_atomic(folder / store.MANIFEST, json.dumps(info, indent=1).encode())
+        write_atomic(folder / store.MANIFEST, json.dumps(info, indent=1).encode())
     _make_fast(folder)
     store.remember(root, [spec, parsed.name], entry)
     return folder

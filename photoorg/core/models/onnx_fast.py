@@ -83,7 +83,7 @@ def make(folder: Path, tower: str, threads: int = 1) -> Any:
                                     providers=["CPUExecutionProvider"])
         os.replace(tmp / data.name, data)
         os.replace(tmp / model.name, model)
-        from photoorg.core.models.onnx_store import write_atomic
+        from photoorg.core.models.cache_files import write_atomic
 
         write_atomic(marker, json.dumps(_stamp()).encode())
         return made

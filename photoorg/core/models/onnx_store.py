@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from photoorg.core.models.cache_files import write_atomic
 
 FOLDER = "onnx"
 MANIFEST = "manifest.json"
@@ -30,20 +31,6 @@ def root(cache: Path | None) -> Path:
 
         cache = cache_dir()
     return Path(cache) / FOLDER
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def manifest(folder: Path) -> dict[str, Any] | None:

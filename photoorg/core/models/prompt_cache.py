@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from photoorg.core.models.cache_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _file_hash(path: Path, folder: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     memo[ident] = digest.hexdigest()
-    _write_atomic(memo_path, json.dumps(memo).encode())
+    write_atomic(memo_path, json.dumps(memo).encode(), sync=False)
     return str(memo[ident])
 
 
@@ -83,18 +83,6 @@ def weights_key(spec: str, cache: Path | None = None) -> str | None:
     if path is None:
         return None
     return _file_hash(path, _folder(cache))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -139,6 +127,6 @@ def save(spec: str, vectors: Mapping[str, np.ndarray], cache: Path | None = None
 
         buffer = io.BytesIO()
         np.savez(buffer, prompts=np.array(names), vectors=np.stack([merged[p] for p in names]))
-        _write_atomic(path, buffer.getvalue())
+        write_atomic(path, buffer.getvalue(), sync=False)
     except Exception as exc:
         log.warning("cannot cache the prompt vectors of %s: %s", spec, exc)

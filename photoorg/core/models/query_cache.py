@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from photoorg.core.models.cache_files import write_atomic
+
 log = logging.getLogger(__name__)
 
 FOLDER = "query-vectors"
@@ -41,12 +43,10 @@ def _read(path: Path) -> dict[str, np.ndarray]:
 
 
 def _write(path: Path, vectors: dict[str, np.ndarray]) -> None:
-    from photoorg.core.models.prompt_cache import _write_atomic
-
     names = list(vectors)[-KEEP:]
     buffer = io.BytesIO()
     np.savez(buffer, texts=np.array(names), vectors=np.stack([vectors[t] for t in names]))
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue(), sync=False)
 
 
 class CachedQueries:
