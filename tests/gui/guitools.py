@@ -48,3 +48,22 @@ def open_entry(qtbot, window, kind: str, arg=None) -> None:  # noqa: ANN001
     which a loaded machine may deliver after the grid's rows."""
     qtbot.waitUntil(lambda: window.sidebar.item_for(kind, arg) is not None, timeout=20_000)
     window.sidebar.activate(kind, arg)
+
+
+def open_by_keys(qtbot, window, row: int):  # noqa: ANN001, ANN201
+    """Open the grid's ``row`` as a person does: focus the grid, arrow right from the first
+    photo, Enter; returns the viewer once it is on screen."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    grid = window.grid
+    grid.setFocus()
+    qtbot.waitUntil(grid.hasFocus)
+    grid.setCurrentIndex(window.photos.index(0))
+    for _ in range(row):
+        QTest.keyClick(grid, Qt.Key.Key_Right)
+    assert grid.currentIndex().row() == row
+    QTest.keyClick(grid, Qt.Key.Key_Return)
+    viewer = window.viewer
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is viewer)
+    return viewer

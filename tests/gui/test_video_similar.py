@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from guitools import TINY, make_window, needs_tiny
+from guitools import TINY, make_window, needs_tiny, open_by_keys
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -35,18 +35,10 @@ def test_find_similar_from_the_paused_frame(qtbot, library: tuple[Path, Path]) -
     window = make_window(qtbot, data)
     qtbot.waitUntil(lambda: window.photos.rowCount() == 7, timeout=20_000)
     qtbot.waitUntil(lambda: window.controller.model_ready, timeout=20_000)
-    model, grid = window.photos, window.grid
+    model = window.photos
     row = next(i for i, p in enumerate(model.photos.paths) if Path(p).name == clip.name)
     vid = model.photo_id(row)
-    grid.setFocus()
-    qtbot.waitUntil(grid.hasFocus)
-    grid.setCurrentIndex(model.index(0))
-    for _ in range(row):
-        QTest.keyClick(grid, Qt.Key.Key_Right)
-    assert grid.currentIndex().row() == row
-    QTest.keyClick(grid, Qt.Key.Key_Return)
-    viewer = window.viewer
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is viewer)
+    viewer = open_by_keys(qtbot, window, row)
     panel = viewer.video
     qtbot.waitUntil(lambda: panel.frames > 0, timeout=15_000)
     assert viewer.is_video and not panel.playing

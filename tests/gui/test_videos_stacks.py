@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from guitools import TINY, make_window, needs_tiny
+from guitools import TINY, make_window, needs_tiny, open_by_keys
 from PIL import ImageFilter
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
@@ -103,17 +103,8 @@ def test_grid_badges_and_keyboard_playback(qtbot, media_template: Path) -> None:
     assert window.grid_count.text() == f"{model.rowCount()} photos (+3 in stacks)"
 
     # keyboard: focus the grid, arrow to the video, Enter opens it
-    grid = window.grid
-    grid.setFocus()
-    qtbot.waitUntil(grid.hasFocus)
     target = video.row()
-    grid.setCurrentIndex(model.index(0))
-    for _ in range(target):
-        QTest.keyClick(grid, Qt.Key.Key_Right)
-    assert grid.currentIndex().row() == target
-    QTest.keyClick(grid, Qt.Key.Key_Return)
-    viewer = window.viewer
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is viewer)
+    viewer = open_by_keys(qtbot, window, target)
     panel = viewer.video
     assert viewer.is_video and viewer.media.currentWidget() is panel
     qtbot.waitUntil(lambda: panel.frames > 0, timeout=15_000)  # the first frame, paused
@@ -136,7 +127,7 @@ def test_grid_badges_and_keyboard_playback(qtbot, media_template: Path) -> None:
     QTest.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.grid_page)
     assert panel.player.source().isEmpty()  # stopped and let go of the file
-    assert grid.currentIndex().row() == target
+    assert window.grid.currentIndex().row() == target
     window.shutdown()
     assert window.errors.shown == []
 
