@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from photoorg.core.models.tower_set import TowerSet
+
 if TYPE_CHECKING:
     import torch
     from PIL import Image
@@ -419,7 +421,7 @@ took 1 GB more memory (ViT-B-32 text tower); about 4.7 MB a prompt, 80 MB in bat
 as fast as larger batches on 2 cores (measured)."""
 
 
-class Embedder:
+class Embedder(TowerSet):
     """A loaded CLIP model: pictures and texts in, L2-normalised float32 vectors out.
 
     Each tower (see :mod:`photoorg.core.models.towers`) is loaded when first used. A *lean* embedder
@@ -434,10 +436,8 @@ class Embedder:
         self.model = model.eval()
         self._preprocess = preprocess
         self._weights = weights  # reads a tower again; None: the model is all there, for good
-        self.lean = lean and weights is not None
-        self._towers = threading.Lock()
+        self._init_towers(lean and weights is not None)
         self._loaded = towers.loaded_towers(model)
-        self._in_use = dict.fromkeys(towers.TOWERS, 0)
         cfg = _open_clip().get_model_config(spec.arch) or {}
         dim = cfg.get("embed_dim") or getattr(model.visual, "output_dim", None)
         self.dim: int = int(dim)
@@ -451,25 +451,14 @@ class Embedder:
 
     # -- towers --------------------------------------------------------------------------
 
-    @property
-    def loaded(self) -> set[str]:
-        """The towers in memory now ("visual", "text")."""
-        with self._towers:
-            return set(self._loaded)
+    def _resident(self) -> set[str]:
+        return self._loaded
 
-    def load(self, *names: str) -> None:
-        """Load towers now (by default each loads when first used)."""
-        with self._towers:
-            for name in names:
-                self._load(name)
-
-    def _load(self, name: str) -> None:
+    def _load_tower(self, name: str) -> None:
         from photoorg.core.models import towers
 
         if name in self._loaded:
             return
-        if name not in towers.TOWERS:
-            raise ValueError(f"unknown tower {name!r}; one of {towers.TOWERS}")
         try:
             tensors = self._weights.tensors({name})
         except (towers.WeightsError, OSError) as exc:
@@ -479,19 +468,10 @@ class Embedder:
         towers.assign(self.model, tensors)
         self._loaded.add(name)
 
-    def release(self, *names: str) -> None:
-        """Let towers go (every one when none is named) until next used; a tower in use
-        stays. Only a model that can read its weights again lets go."""
-        from photoorg.core.models import towers
+    def _may_release(self) -> bool:
+        return self._weights is not None  # only a model that can read its weights again
 
-        if self._weights is None:
-            return
-        with self._towers:
-            for name in names or towers.TOWERS:
-                if name in self._loaded and not self._in_use[name]:
-                    self._release(name)
-
-    def _release(self, name: str) -> None:
+    def _drop_tower(self, name: str) -> None:
         from photoorg.core.models import towers
 
         if name == towers.TEXT:
@@ -499,28 +479,6 @@ class Embedder:
                 self._tokenizer = None  # 30 MB of BPE tables, made again with the tower
         towers.release(self.model, name)
         self._loaded.discard(name)
-
-    def idle(self) -> None:
-        """Nothing will be encoded for a while: a lean embedder lets its weights go."""
-        if self.lean:
-            self.release()
-
-    @contextlib.contextmanager
-    def _using(self, name: str) -> Iterator[None]:
-        from photoorg.core.models import towers
-
-        with self._towers:
-            if self.lean:  # one tower at a time
-                for other in towers.TOWERS:
-                    if other != name and other in self._loaded and not self._in_use[other]:
-                        self._release(other)
-            self._load(name)
-            self._in_use[name] += 1
-        try:
-            yield
-        finally:
-            with self._towers:
-                self._in_use[name] -= 1
 
     # -- encoding ------------------------------------------------------------------------
 

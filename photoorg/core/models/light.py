@@ -14,25 +14,24 @@ uses the torch embedder, which gives the same vectors.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from photoorg.core.models import onnx_store
+from photoorg.core.models.tower_set import TowerSet
+from photoorg.core.models.towers import TEXT, VISUAL
 
 if TYPE_CHECKING:
     from PIL import Image
 
 log = logging.getLogger(__name__)
 
-VISUAL, TEXT = "visual", "text"
-TOWERS = (VISUAL, TEXT)
 TEXT_BATCH = 16
 
 
@@ -44,7 +43,7 @@ def enabled() -> bool:
     return os.environ.get("PHOTOORG_RUNTIME", "").lower() != "torch"
 
 
-class LightEmbedder:
+class LightEmbedder(TowerSet):
     """A CLIP model in onnxruntime: pictures and texts in, L2-normalised float32 out.
 
     Each tower's session is made when first used; :meth:`release` drops it (the memory
@@ -61,14 +60,13 @@ class LightEmbedder:
         self.info = info
         self.dim = int(info["dim"])
         self.image_size = int(info["image_size"])
-        self.lean = lean
+        self._init_towers(lean)
         self.threads = max(1, threads or os.cpu_count() or 1)
         prep = info["preprocess"]
         self._prep = ImagePrep(prep["size"], prep["mean"], prep["std"], prep["interpolation"])
         self._trim = bool(info.get("text_trim"))
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the tokenizer's
         self._sessions: dict[str, Any] = {}
-        self._in_use = dict.fromkeys(TOWERS, 0)
         self._tokenizer: Any = None
 
     @property
@@ -81,19 +79,10 @@ class LightEmbedder:
 
     # -- towers --------------------------------------------------------------------------
 
-    @property
-    def loaded(self) -> set[str]:
-        with self._lock:
-            return set(self._sessions)
+    def _resident(self) -> set[str]:
+        return set(self._sessions)
 
-    def load(self, *names: str) -> None:
-        with self._lock:
-            for name in names:
-                self._load(name)
-
-    def _load(self, name: str) -> Any:
-        if name not in TOWERS:
-            raise ValueError(f"unknown tower {name!r}; one of {TOWERS}")
+    def _load_tower(self, name: str) -> Any:
         session = self._sessions.get(name)
         if session is None:
             from photoorg.core.models import onnx_fast
@@ -112,34 +101,11 @@ class LightEmbedder:
             self._sessions[name] = session
         return session
 
-    def release(self, *names: str) -> None:
-        """Drop towers' sessions (every one when none is named) until next used; a tower
-        in use stays."""
-        with self._lock:
-            for name in names or TOWERS:
-                if name in self._sessions and not self._in_use[name]:
-                    del self._sessions[name]
-                    if name == TEXT:
-                        self._tokenizer = None
-
-    def idle(self) -> None:
-        if self.lean:
-            self.release()
-
-    @contextlib.contextmanager
-    def _using(self, name: str) -> Iterator[Any]:
-        with self._lock:
-            if self.lean:
-                for other in TOWERS:
-                    if other != name and other in self._sessions and not self._in_use[other]:
-                        del self._sessions[other]
-            session = self._load(name)
-            self._in_use[name] += 1
-        try:
-            yield session
-        finally:
+    def _drop_tower(self, name: str) -> None:
+        del self._sessions[name]
+        if name == TEXT:
             with self._lock:
-                self._in_use[name] -= 1
+                self._tokenizer = None
 
     # -- encoding ------------------------------------------------------------------------
 
