@@ -52,6 +52,10 @@ def test_missing_model_explains_and_still_browses(qtbot, tmp_path: Path) -> None
         assert window.model_banner.download.isVisible() and window.model_banner.local.isVisible()
         assert "Search needs a model" in window.model_banner.status.text()
         qtbot.waitUntil(lambda: window.photos.rowCount() == 24, timeout=10_000)  # browses
+        # Every stage that wants the model asks again; the banner must still say why search
+        # is off once the library is done (it used to fall back to a hidden "loading").
+        qtbot.waitUntil(lambda: not window.controller.service.busy, timeout=20_000)
+        assert window.model_banner.state == "missing" and window.model_banner.isVisible()
     finally:
         window.shutdown()
 

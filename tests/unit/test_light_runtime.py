@@ -251,3 +251,26 @@ def test_search_does_not_wait_for_an_export(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_export, "run_child", lambda *a, **k: started.append(a))
     encoder = Encoders().get("photoorg-tiny/bundled", export=False)
     assert not isinstance(encoder, light.LightEmbedder) and not started
+
+
+def test_missing_weights_said_at_once_and_once(tmp_path, monkeypatch):
+    """Weights that are not on disk: the window's encoders say "missing" before any export
+    child or torch import, and asking again (every stage asks) neither retries nor says
+    "loading", which would hide the window's banner while the model is still missing."""
+    import sys
+
+    from photoorg.core.models import onnx_export
+    from photoorg.core.models.policy import Encoders
+
+    monkeypatch.setenv("PHOTOORG_ONNX_CACHE", str(tmp_path / "none"))
+    started = []
+    monkeypatch.setattr(onnx_export, "run_child", lambda *a, **k: started.append(a))
+    states = []
+    encoders = Encoders(download=False, on_state=lambda *a: states.append(a[0]))
+    spec = f"photoorg-tiny/{tmp_path / 'nowhere.safetensors'}"
+    had_torch = "torch" in sys.modules
+    assert encoders.get(spec) is None
+    assert encoders.get(spec) is None
+    assert states == ["missing"]
+    assert not started
+    assert had_torch or "torch" not in sys.modules

@@ -164,6 +164,15 @@ def _register_bundled_config() -> None:
         open_clip.add_model_config(config)
 
 
+def _absent_local_file(spec: str) -> bool:
+    """``ARCH/path/to/weights`` whose file is not there (the architecture is not checked)."""
+    arch, sep, pretrained = spec.strip().partition("/")
+    if not sep or not arch or pretrained.lower() == "bundled" or _RANDOM_RE.fullmatch(
+            pretrained.lower()) or not _looks_like_path(pretrained):
+        return False
+    return not Path(pretrained).expanduser().exists()
+
+
 def _looks_like_path(value: str) -> bool:
     seps = {"/", os.sep} | ({os.altsep} if os.altsep else set())
     return any(s in value for s in seps) or value.lower().endswith(_WEIGHT_SUFFIXES)
@@ -398,6 +407,8 @@ def weights_file(spec: str | ModelSpec, cache_dir: Path | None = None) -> Path |
 
 def weights_available(spec: str | ModelSpec, cache_dir: Path | None = None) -> bool:
     """Whether the model can be loaded right now without network (ValueError if spec invalid)."""
+    if isinstance(spec, str) and _absent_local_file(spec):
+        return False  # known without open_clip, whose import (torch) takes seconds
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     if spec.kind == "random":
         return True

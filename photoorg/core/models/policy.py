@@ -119,6 +119,19 @@ class Encoders:
         with self._lock:
             if spec in self._loaded:
                 return self._loaded[spec]
+            if spec in self.failed and progress is None:
+                return None  # said once; trying again (an export, torch) would only say it again
+            if progress is None and self.download and self.progress_for is not None:
+                progress = self.progress_for(spec)
+            if progress is None and not self.download:
+                # Before the light runtime, whose export of absent weights takes seconds to
+                # fail: the window must say "missing" at once, not after a child process.
+                try:
+                    here = emb.weights_available(spec)
+                except ValueError as exc:
+                    return self._fail(spec, "unavailable", str(exc))
+                if not here:
+                    return self._fail(spec, "missing", "")
             announced: list[bool] = []
             light = self._light(spec, export, announced)
             if light is not None:
@@ -126,17 +139,6 @@ class Encoders:
                 self.failed.pop(spec, None)
                 self.on_state("ready", spec, "")
                 return light
-            if spec in self.failed and progress is None:
-                return None
-            if progress is None and self.download and self.progress_for is not None:
-                progress = self.progress_for(spec)
-            if progress is None and not self.download:
-                try:
-                    here = emb.weights_available(spec)
-                except ValueError as exc:
-                    return self._fail(spec, "unavailable", str(exc))
-                if not here:
-                    return self._fail(spec, "missing", "")
             if progress or not announced:
                 self.on_state("downloading" if progress else "loading", spec, "")
             try:
