@@ -5,6 +5,8 @@ truth (the word painted or written on it, or none), made once into ``bench-data/
   (some mirrored) and the labelled faces of ``tests/data/faces-dev``;
 - ``words``: those photos with a word painted at 4.5-9% of the photo's height;
 - ``small``: the same at 2-3% of the height (small print, a far sign);
+- ``large``: the same at 12-25% of the height (a shop front, a poster: strokes wider than
+  the gate's stroke test sees in its own copy);
 - ``screens``: the app's own screenshots (``docs/screenshots``) and rendered documents
   (pages, slides, light and dark, one photographed on a background).
 
@@ -98,22 +100,25 @@ def _document(i: int, word: str, background: Image.Image) -> Image.Image:
 
 def make_sets(folder: Path, sources: list[Path], faces_dev: Path, screenshots: Path,
               words: list[str], plain: int = 24, painted: int = 16, small: int = 24,
-              seed: int = 1) -> dict[str, dict[str, str | None]]:
+              large: int = 12, seed: int = 1) -> dict[str, dict[str, str | None]]:
     """``{set: {file name: word or None ("?" for a screenshot: text, no single word)}}``,
     made once (kept with ``truth.json``)."""
     truth_file = folder / "truth.json"
     if truth_file.is_file():
-        return json.loads(truth_file.read_text())
+        truth = json.loads(truth_file.read_text())
+        if "large" not in truth:  # sets made before the large words: add them alone
+            truth["large"] = _painted(folder, "large", (0.12, 0.25), large, words,
+                                      sorted(sources), random.Random(seed + 1))
+            truth_file.write_text(json.dumps(truth, indent=1))
+        return truth
     rng = random.Random(seed)
     sources = sorted(sources)
 
     def base(i: int) -> Image.Image:
-        with Image.open(sources[i % len(sources)]) as im:
-            im = ImageOps.fit(im.convert("RGB"), (4000, 3000))
-        return ImageOps.mirror(im) if (i // len(sources)) % 2 else im
+        return _base(sources, i)
 
     truth: dict[str, dict[str, str | None]] = {k: {} for k in ("plain", "words", "small",
-                                                             "screens")}
+                                                             "screens", "large")}
     for name in truth:
         (folder / name).mkdir(parents=True, exist_ok=True)
     for i in range(plain):
@@ -139,5 +144,27 @@ def make_sets(folder: Path, sources: list[Path], faces_dev: Path, screenshots: P
     for i, word in enumerate(DOC_WORDS):
         _document(i, word, base(i)).save(folder / "screens" / f"doc{i:02d}.jpg", quality=90)
         truth["screens"][f"doc{i:02d}.jpg"] = word
+    truth["large"] = _painted(folder, "large", (0.12, 0.25), large, words, sources,
+                              random.Random(seed + 1))
     truth_file.write_text(json.dumps(truth, indent=1))
+    return truth
+
+
+def _base(sources: list[Path], i: int) -> Image.Image:
+    with Image.open(sources[i % len(sources)]) as im:
+        im = ImageOps.fit(im.convert("RGB"), (4000, 3000))
+    return ImageOps.mirror(im) if (i // len(sources)) % 2 else im
+
+
+def _painted(folder: Path, kind: str, heights: tuple[float, float], count: int,
+             words: list[str], sources: list[Path], rng: random.Random) -> dict[str, str | None]:
+    """``count`` photos with a word painted at ``heights`` (share of the photo's height)."""
+    (folder / kind).mkdir(parents=True, exist_ok=True)
+    truth: dict[str, str | None] = {}
+    for i in range(count):
+        word = words[(i * 5 + 3) % len(words)]
+        im = _base(sources, i * 3 + 2)
+        paint_styled(im, word, rng.uniform(*heights), i % 4, i + 1, rng)
+        im.save(folder / kind / f"{i:03d}.jpg", quality=92)
+        truth[f"{i:03d}.jpg"] = word
     return truth
