@@ -351,16 +351,19 @@ def main_sets(args: argparse.Namespace) -> int:
 
 def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None) -> dict:
     """The gate alone on photos without words (their 512 copies, decoded beforehand): CPU ms
-    per photo on one thread (``fp32``: the shipped detector; ``int8``: ``--int8``'s), and
-    wall ms per photo with two threads at once (one shared session, no lock)."""
+    per photo on one thread (``fp32``: the detector as the gate runs it, folded by
+    ``photoorg.core.models.onnx_fold``; ``shipped_fp32``: the file RapidOCR ships, unfolded;
+    ``int8``: ``--int8``'s), and wall ms per photo with two threads at once (one shared
+    session, no lock)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from photoorg.core.ingest import ocr
+    from photoorg.core.ingest import ocr, textgate
     from photoorg.core.media.imaging import load_rgb
 
     drafts = [load_rgb(folder / name, ocr.DETECT_SIDE) for name in names]
-    out: dict = {"photos": len(drafts)}
-    for key, detector in (("fp32", gate), ("int8", int8)):
+    out: dict = {"photos": len(drafts), "gate_model_file": str(gate.model)}  # type: ignore[attr-defined]
+    shipped = textgate.GateDetector(textgate.engine_model_file())
+    for key, detector in (("fp32", gate), ("shipped_fp32", shipped), ("int8", int8)):
         if detector is None:
             continue
         detector.decide(drafts[0])  # type: ignore[attr-defined]
@@ -368,6 +371,9 @@ def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None
         decisions = [detector.decide(image) for image in drafts]  # type: ignore[attr-defined]
         out[f"{key}_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(drafts), 1)
         out[f"{key}_said_read"] = decisions.count("read")
+        out[f"{key}_decisions"] = decisions
+    out["fold_same_answers"] = out.pop("fp32_decisions") == out.pop("shipped_fp32_decisions")
+    out.pop("int8_decisions", None)
     # the 1/8 draft of a 12 MP JPEG (500x375), as an embed stage decodes it and hands it to
     # likely_has_text, and as the text stage gates it (enlarged to textgate.DRAFT_SIDE)
     small = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)

@@ -196,7 +196,7 @@ def gate_photos() -> dict[str, Image.Image]:
 def test_the_gate_says_yes_on_painted_and_small_words_and_no_on_plain_photos(
         gate_photos: dict[str, Image.Image]) -> None:
     gate = textgate.GateDetector()  # its own session of the engine's detector file
-    assert gate.model == textgate.engine_model_file()
+    assert gate.model == textgate.detector_file()
     for name, image in gate_photos.items():
         assert (gate.decide(image) == "read") == (not name.startswith("plain")), name
 
