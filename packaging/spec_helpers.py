@@ -108,12 +108,15 @@ EXCLUDES: list[str] = [
     "cryptography",
     "OpenSSL",
     # torch extras: triton is the GPU kernel compiler (torch runs without it, and a CPU-only
-    # torch has none); tensorboard/onnx exporters are dev tools
+    # torch has none); tensorboard and the onnx exporter's script layer are dev tools.
+    # onnx itself stays (~10 MB): photoorg.core.models.onnx_fold rewrites the OCR models
+    # with it once per machine; its test backend and reference evaluator do not
     "triton",
     "cuda",  # cuda-python bindings (CUDA torch builds only; torch.cuda imports them lazily)
     "torch.utils.tensorboard",
     "tensorboard",
-    "onnx",
+    "onnx.backend",
+    "onnx.reference",
     "onnxscript",
     "transformers",  # open_clip's optional Hugging Face text towers (not used)
     # Qt modules the app does not use (PySide6 hooks only collect what is imported; this
