@@ -361,6 +361,8 @@ def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None
     from photoorg.core.media.imaging import load_rgb
 
     drafts = [load_rgb(folder / name, ocr.DETECT_SIDE) for name in names]
+    small = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
+             for name in names]
     out: dict = {"photos": len(drafts), "gate_model_file": str(gate.model)}  # type: ignore[attr-defined]
     shipped = textgate.GateDetector(textgate.engine_model_file())
     for key, detector in (("fp32", gate), ("shipped_fp32", shipped), ("int8", int8)):
@@ -374,10 +376,23 @@ def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None
         out[f"{key}_decisions"] = decisions
     out["fold_same_answers"] = out.pop("fp32_decisions") == out.pop("shipped_fp32_decisions")
     out.pop("int8_decisions", None)
+    # what share of each photo's gate copy the detector scans (1 where it takes the whole),
+    # with the stroke test and with edges alone (textgate.STROKES that every tile passes)
+    copies = [textgate.gate_copy(image) for image in small]
+    for key, strokes in (("scanned_share", textgate.STROKES),
+                         ("scanned_share_edges_only", ((1, 0, 0, textgate.TILE_EDGES),))):
+        saved, textgate.STROKES = textgate.STROKES, strokes
+        try:
+            shares = []
+            for rgb in copies:
+                share = textgate.covered_share(textgate.candidate_regions(rgb),
+                                               (rgb.shape[1], rgb.shape[0]))
+                shares.append(1.0 if share > textgate.WHOLE_SHARE else share)
+        finally:
+            textgate.STROKES = saved
+        out[key] = round(sum(shares) / len(shares), 3)
     # the 1/8 draft of a 12 MP JPEG (500x375), as an embed stage decodes it and hands it to
     # likely_has_text, and as the text stage gates it (enlarged to textgate.DRAFT_SIDE)
-    small = [load_rgb(folder / name, ocr.DETECT_SIDE, slack=ocr.DETECT_SLACK)
-             for name in names]
     c = time.thread_time()
     decisions = [gate.decide(image) for image in small]  # type: ignore[attr-defined]
     out["draft_fp32_cpu_ms_per_photo"] = round((time.thread_time() - c) * 1e3 / len(small), 1)

@@ -45,6 +45,23 @@ def _small_sign(word: str, src: str, height: float = 0.025) -> Image.Image:
     return im
 
 
+def _large_sign(word: str, src: str, height: float) -> Image.Image:
+    """A shop front: bold white letters ``height`` of the photo's height on a green plate.
+    Their strokes are thicker than the gate's stroke test sees, even at half size."""
+    im = _photo(src)
+    size = int(im.height * height)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(im)
+    bold = max(2, size // 12)
+    box = draw.textbbox((0, 0), word, font=font, stroke_width=bold)
+    x, y, pad = 150, 300, size // 4
+    draw.rectangle((x - pad, y - pad, x + box[2] - box[0] + pad, y + box[3] - box[1] + pad),
+                   fill=(20, 110, 50))
+    draw.text((x - box[0], y - box[1]), word, font=font, fill=(255, 255, 255),
+              stroke_width=bold, stroke_fill=(255, 255, 255))
+    return im
+
+
 @pytest.fixture(scope="module")
 def reader() -> ocr.TextReader:
     return ocr.TextReader(threads=1)
@@ -187,6 +204,9 @@ def gate_photos() -> dict[str, Image.Image]:
                                          ("Bus Stop", "rose_leslie/img1.jpg")]):
         photos[f"word:{word}"] = _painted(word, src, 0.06, style)
         photos[f"small:{word}"] = _painted(word, src, 0.025, style)
+    for word, src, height in (("EXIT", "kit_harington/john1.jpeg", 0.25),
+                              ("OPEN", "biden/biden2.jpg", 0.3)):
+        photos[f"large:{word}"] = _large_sign(word, src, height)
     # the detection copy the text stage and an embed stage's draft give the gate
     for image in photos.values():
         image.thumbnail((ocr.DETECT_SIDE, ocr.DETECT_SIDE), Image.Resampling.BILINEAR)
@@ -199,6 +219,15 @@ def test_the_gate_says_yes_on_painted_and_small_words_and_no_on_plain_photos(
     assert gate.model == textgate.detector_file()
     for name, image in gate_photos.items():
         assert (gate.decide(image) == "read") == (not name.startswith("plain")), name
+
+
+def test_large_bold_letters_are_found_by_the_look_at_the_whole_photo(
+        gate_photos: dict[str, Image.Image], monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = textgate.GateDetector()
+    large = {name: image for name, image in gate_photos.items() if name.startswith("large")}
+    assert large and all(gate.decide(image) == "read" for image in large.values())
+    monkeypatch.setattr(textgate, "WHOLE_LOOK_SIDE", 0)  # the tiles alone miss them
+    assert all(gate.decide(image) != "read" for image in large.values())
 
 
 def test_the_gate_serves_two_threads_at_once_without_the_readers_lock(

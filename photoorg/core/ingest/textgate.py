@@ -8,10 +8,11 @@ enough of them on a *stroke*: a line thinner than the tile that stands out from 
 sides (a morphological top-hat or black-hat), looked for in the copy and in its half and
 quarter sizes (thick letters of a large sign are thin there). Foliage, rock and water
 have edges everywhere but fewer strokes: on real photos without words the detector scans
-0.36 of the copy instead of 0.62 (``benchmarks/ocr.py --sets``).
+0.37 of the copy instead of 0.62 (``benchmarks/ocr.py --sets``, ``gate_cost``).
 Only the candidates, with a tile of margin, go through the text detector
-(:func:`photoorg.core.ingest.ocr.likely_has_text`); a photo with no candidate costs this
-look alone.
+(:func:`photoorg.core.ingest.ocr.likely_has_text`), after one look of the detector at a
+small copy of the whole photo (:data:`WHOLE_LOOK_SIDE`), which finds the letters too large
+for any tile; a photo with no candidate costs these looks alone.
 
 The thresholds are biased toward recall: a false candidate costs a few milliseconds of
 detection, a missed one loses the photo's words. ``python benchmarks/ocr.py --json`` measures
@@ -49,14 +50,18 @@ TILE_EDGES = 62
 (0.8 of it, for margin)."""
 STROKE_SIZE = 5
 """Strokes are looked for with a square of this side: lines up to 4 pixels wide."""
-STROKES = ((1, 60, 32), (2, 100, 64), (4, 100, 128))
-"""(scale divisor, stroke contrast 0-255, stroke pixels per tile counted at full size):
-a tile is a candidate when one scale finds that many. At 1, print up to about 9% of the
-photo's height; at 2 and 4, larger letters (whose strokes are thick at 1), asked for more
-contrast and fuller tiles, as leaves and rocks make coarse strokes too. On the sets of
-``benchmarks/ocr_sets.py`` every tile the detector marks as text in a photo whose words
-the full OCR reads has a candidate among its neighbours, large letters (12-25% of the
-height) included."""
+STROKES = ((1, 60, 32, TILE_EDGES), (2, 100, 64, TILE_EDGES), (4, 100, 128, TILE_EDGES))
+"""(scale divisor, stroke contrast 0-255, stroke pixels per tile counted at full size,
+strong-edge pixels per tile): a tile is a candidate when one scale finds that many strokes
+where there are that many edges. At 1, print up to about 9% of the photo's height; at 2
+and 4, larger letters (whose strokes are thick at 1), asked for more contrast and fuller
+tiles, as leaves and rocks make coarse strokes too. The largest letters, whose tiles hold
+little but flat colour, are the :data:`WHOLE_LOOK_SIDE` look's."""
+WHOLE_LOOK_SIDE = 256
+"""Long side of a small copy of the whole photo the detector also looks at first, for
+about 5 ms: letters from about a tenth of the photo's height up are found there whatever
+their strokes (bold letters 10-40% of the height on photos of ``tests/data/faces-dev``: 1
+of 112 missed, against 21 by a gate of edges alone). 0 turns it off."""
 BAND = 4
 """Tile rows covered together by one rectangle (fewer, larger detector calls)."""
 WHOLE_SHARE = 0.6
@@ -86,20 +91,20 @@ def candidate_regions(rgb: np.ndarray) -> list[Box]:
     rows, cols = -(-height // TILE), -(-width // TILE)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     edges = _channel_max(cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, kernel)) >= EDGE_LEVEL
-    active = _tile_counts(edges, TILE, rows, cols) >= TILE_EDGES - 0.5
-    if active.any():
-        strokes = np.zeros_like(active)
-        for divisor, level, count in STROKES:
-            copy = rgb if divisor == 1 else cv2.resize(
-                rgb, (max(1, width // divisor), max(1, height // divisor)),
-                interpolation=cv2.INTER_AREA)
-            found = _tile_counts(_strokes(copy) >= level, TILE // divisor, rows, cols)
-            strokes |= found * (divisor * divisor) >= count - 0.5
-        active &= strokes
+    edge_counts = _tile_counts(edges, TILE, rows, cols)
+    active = np.zeros((rows, cols), bool)
+    for divisor, level, count, edge_count in STROKES:
+        tiles = edge_counts >= edge_count - 0.5
+        if not tiles.any():
+            continue
+        copy = rgb if divisor == 1 else cv2.resize(
+            rgb, (max(1, width // divisor), max(1, height // divisor)),
+            interpolation=cv2.INTER_AREA)
+        found = _tile_counts(_strokes(copy) >= level, TILE // divisor, rows, cols)
+        active |= tiles & (found * (divisor * divisor) >= count - 0.5)
     if not active.any():
         return []
-    active = active.astype(np.uint8)
-    grown = cv2.dilate(active, np.ones((3, 3), np.uint8)).astype(bool)
+    grown = cv2.dilate(active.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     boxes: list[Box] = []
     for top in range(0, rows, BAND):
         band = grown[top:top + BAND]
@@ -221,6 +226,23 @@ def detector_file() -> Path:
     return folded_file(engine_model_file(), 96, 256)
 
 
+def gate_copy(image: Image.Image) -> np.ndarray:
+    """The RGB array the gate looks at: ``image`` with its long side at :data:`GATE_SIDE`,
+    or enlarged to :data:`DRAFT_SIDE` when smaller."""
+    import cv2
+
+    if max(image.size) > GATE_SIDE:
+        image = image.copy()
+        image.thumbnail((GATE_SIDE, GATE_SIDE), Image.Resampling.BILINEAR)
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    if max(image.size) < GATE_SIDE:
+        # OpenCV's bicubic: a tenth of Pillow's time here (0.5 ms against 5.8)
+        scale = DRAFT_SIDE / max(image.size)
+        rgb = cv2.resize(rgb, (round(image.width * scale), round(image.height * scale)),
+                         interpolation=cv2.INTER_CUBIC)
+    return rgb
+
+
 class GateDetector:
     """The gate: candidate tiles, then the text detector on them. Its own onnxruntime
     session, one thread per call and no spinning, so one instance serves several threads at
@@ -252,19 +274,18 @@ class GateDetector:
         or "read"."""
         import cv2
 
-        if max(image.size) > GATE_SIDE:
-            image = image.copy()
-            image.thumbnail((GATE_SIDE, GATE_SIDE), Image.Resampling.BILINEAR)
-        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        if max(image.size) < GATE_SIDE:
-            # OpenCV's bicubic: a tenth of Pillow's time here (0.5 ms against 5.8)
-            scale = DRAFT_SIDE / max(image.size)
-            rgb = cv2.resize(rgb, (round(image.width * scale), round(image.height * scale)),
-                             interpolation=cv2.INTER_CUBIC)
+        rgb = gate_copy(image)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if WHOLE_LOOK_SIDE:
+            scale = WHOLE_LOOK_SIDE / max(rgb.shape[:2])
+            whole = cv2.resize(bgr, (max(1, round(rgb.shape[1] * scale)),
+                                     max(1, round(rgb.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
+            if has_text_blob(self.probability(whole), self.blob_level):
+                return "read"
         boxes = candidate_regions(rgb)
         if not boxes:
             return "no_candidates"
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         if covered_share(boxes, (rgb.shape[1], rgb.shape[0])) > WHOLE_SHARE:
             crops = [bgr]
         else:
