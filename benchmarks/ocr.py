@@ -33,6 +33,9 @@ search; on screenshots, photos where some text was read), the gate's decisions a
 stage's peak working memory (RSS above the start, sampled every 5 ms). ``gate_cost``: the
 gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
 photo with two threads at once; ``draft_*``: on their 1/8 JPEG drafts (500x375).
+``scanned_share``: the share of the gate's copy the detector scans on the plain photos
+(``_edges_only``: with a gate of edges alone). ``bold_signs``: large bold signs (10-40% of
+the height) the gate misses, and a gate of edges alone.
 ``--int8 PATH`` (``tools/make_text_gate.py``'s detector): per set also ``gated_int8``,
 summed up in ``int8_gate``, and its cost in ``gate_cost``.
 """
@@ -313,6 +316,7 @@ def main_sets(args: argparse.Namespace) -> int:
     gate_cost = _gate_cost(root / "plain", list(truth["plain"]), reader.gate,
                            alt_reader.gate if alt_reader else None)
     plain = sets["plain"]
+    signs = _bold_signs(reader.gate)
     result = {
         "sets": sets,
         "no_text_ms_per_photo": plain["gated"]["ms_per_photo"],
@@ -326,6 +330,7 @@ def main_sets(args: argparse.Namespace) -> int:
                            if kind != "plain"},
         "gate_model": reader.gate.model.name,
         "gate_cost": gate_cost,
+        "bold_signs": signs,
         "peak_mb": max(run["gated"]["peak_mb"] for run in sets.values()),
         "ungated_peak_mb": max(run["ungated"]["peak_mb"] for run in sets.values()),
         "detect_side": ocr.DETECT_SIDE,
@@ -347,6 +352,44 @@ def main_sets(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(result, indent=1))
     return 0
+
+
+SIGN_PHOTOS = ("kit_harington/john1.jpeg", "biden/biden2.jpg", "obama/obama.jpg",
+               "rose_leslie/img1.jpg")
+SIGN_WORDS = ("EXIT", "OPEN", "SALE", "Hotel")
+SIGN_HEIGHTS = (0.1, 0.12, 0.16, 0.2, 0.25, 0.3, 0.4)
+
+
+def _bold_signs(gate: object) -> dict:
+    """Large bold signs (``ocr_sets.bold_sign``: 4 words, 10-40% of the height, on 4 photos
+    of ``tests/data/faces-dev``, their 512 copies): how many the gate misses, and a gate of
+    edges alone (textgate.STROKES that every tile passes, no look at the whole photo)."""
+    from PIL import Image, ImageOps
+
+    from benchmarks.ocr_sets import bold_sign
+    from photoorg.core.ingest import textgate
+
+    faces = REPO / "tests" / "data" / "faces-dev"
+    images = {}
+    for src in SIGN_PHOTOS:
+        with Image.open(faces / src) as im:
+            photo = ImageOps.fit(im.convert("RGB"), (2400, 1800))
+        for word in SIGN_WORDS:
+            for height in SIGN_HEIGHTS:
+                image = bold_sign(photo.copy(), word, height)
+                image.thumbnail((512, 512), Image.Resampling.BILINEAR)
+                images[f"{src.split('/')[0]}:{word}:{height}"] = image
+    out: dict = {"signs": len(images)}
+    for key, strokes, look in (("missed", textgate.STROKES, textgate.WHOLE_LOOK_SIDE),
+                               ("missed_edges_only", ((1, 0, 0, textgate.TILE_EDGES),), 0)):
+        saved = textgate.STROKES, textgate.WHOLE_LOOK_SIDE
+        textgate.STROKES, textgate.WHOLE_LOOK_SIDE = strokes, look
+        try:
+            out[key] = sorted(name for name, image in images.items()
+                              if gate.decide(image) != "read")  # type: ignore[attr-defined]
+        finally:
+            textgate.STROKES, textgate.WHOLE_LOOK_SIDE = saved
+    return out
 
 
 def _gate_cost(folder: Path, names: list[str], gate: object, int8: object | None) -> dict:

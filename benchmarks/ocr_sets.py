@@ -168,3 +168,21 @@ def _painted(folder: Path, kind: str, heights: tuple[float, float], count: int,
         im.save(folder / kind / f"{i:03d}.jpg", quality=92)
         truth[f"{i:03d}.jpg"] = word
     return truth
+
+
+def bold_sign(im: Image.Image, word: str, height: float) -> Image.Image:
+    """A shop front on ``im`` (changed in place, returned): bold white letters ``height``
+    of its height on a green plate, near the top left; Pillow's bundled font thickened by
+    a stroke of its own colour (the same on every machine)."""
+    size = int(im.height * height)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(im)
+    bold = max(2, size // 12)
+    box = draw.textbbox((0, 0), word, font=font, stroke_width=bold)
+    x, y, pad = im.width // 16, im.height // 6, size // 4
+    draw.rectangle((x - pad, y - pad, x + box[2] - box[0] + pad, y + box[3] - box[1] + pad),
+                   fill=(20, 110, 50))
+    draw.text((x - box[0], y - box[1]), word, font=font, fill=(255, 255, 255),
+              stroke_width=bold, stroke_fill=(255, 255, 255))
+    return im
+

@@ -48,18 +48,9 @@ def _small_sign(word: str, src: str, height: float = 0.025) -> Image.Image:
 def _large_sign(word: str, src: str, height: float) -> Image.Image:
     """A shop front: bold white letters ``height`` of the photo's height on a green plate.
     Their strokes are thicker than the gate's stroke test sees, even at half size."""
-    im = _photo(src)
-    size = int(im.height * height)
-    font = ImageFont.load_default(size=size)
-    draw = ImageDraw.Draw(im)
-    bold = max(2, size // 12)
-    box = draw.textbbox((0, 0), word, font=font, stroke_width=bold)
-    x, y, pad = 150, 300, size // 4
-    draw.rectangle((x - pad, y - pad, x + box[2] - box[0] + pad, y + box[3] - box[1] + pad),
-                   fill=(20, 110, 50))
-    draw.text((x - box[0], y - box[1]), word, font=font, fill=(255, 255, 255),
-              stroke_width=bold, stroke_fill=(255, 255, 255))
-    return im
+    from benchmarks.ocr_sets import bold_sign
+
+    return bold_sign(_photo(src), word, height)
 
 
 @pytest.fixture(scope="module")
