@@ -213,8 +213,8 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 
 def _engine_models() -> dict[str, str]:
     """The engine's three models, folded (``textgate.folded_file``: the recogniser runs in
-    0.52 of its time, the detector in 0.69); a model not where RapidOCR keeps it is left
-    to RapidOCR's own choice."""
+    0.51 of its time, the detector in 0.66: ``benchmarks/onnx_fold.py``); a model not where
+    RapidOCR keeps it is left to RapidOCR's own choice."""
     detector = textgate.engine_model_file()
     models = {"det_model_path": str(textgate.detector_file())}
     for key, name, (height, width) in (("rec_model_path", REC_MODEL, (48, 320)),

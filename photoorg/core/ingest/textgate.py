@@ -213,9 +213,9 @@ def text_sample(height: int, width: int) -> np.ndarray:
 def folded_file(source: Path, height: int, width: int) -> Path:
     """``source`` (one of the OCR engine's models) with its graph folded
     (:mod:`photoorg.core.models.onnx_fold`: the same outputs within float rounding, in
-    0.5-0.7 of the time on this CPU), checked on a :func:`text_sample` of that size and
-    made once into the app's cache; ``source`` itself where folding is turned off or
-    fails."""
+    0.5-0.66 of the time on this CPU: ``benchmarks/onnx_fold.py``), checked on a
+    :func:`text_sample` of that size and made once into the app's cache; ``source``
+    itself where folding is turned off or fails."""
     if not onnx_fold.folding_enabled():
         return source
     return onnx_fold.folded_copy(source, [text_sample(height, width)])
