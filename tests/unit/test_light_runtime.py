@@ -274,3 +274,21 @@ def test_missing_weights_said_at_once_and_once(tmp_path, monkeypatch):
     assert states == ["missing"]
     assert not started
     assert had_torch or "torch" not in sys.modules
+
+
+def test_weights_put_in_place_later_are_loaded(tmp_path, monkeypatch):
+    """The window said "missing"; the user copies the file to where the model points: the
+    next stage that asks loads it, without a restart."""
+    import shutil
+
+    from photoorg.core.models.embedder import TINY_WEIGHTS, bundled_model_dir
+    from photoorg.core.models.policy import Encoders
+
+    states = []
+    encoders = Encoders(download=False, on_state=lambda *a: states.append(a[0]))
+    weights = tmp_path / "later.safetensors"
+    spec = f"photoorg-tiny/{weights}"
+    assert encoders.get(spec) is None and states == ["missing"]
+    shutil.copy(bundled_model_dir() / TINY_WEIGHTS, weights)
+    assert encoders.get(spec) is not None
+    assert states[-1] == "ready" and spec not in encoders.failed

@@ -120,7 +120,9 @@ class Encoders:
             if spec in self._loaded:
                 return self._loaded[spec]
             if spec in self.failed and progress is None:
-                return None  # said once; trying again (an export, torch) would only say it again
+                if not self._weights_arrived(spec):
+                    return None  # said once; trying again (an export, torch) says it again
+                self.failed.pop(spec)
             if progress is None and self.download and self.progress_for is not None:
                 progress = self.progress_for(spec)
             if progress is None and not self.download:
@@ -173,6 +175,18 @@ class Encoders:
             log.warning("%s: the light runtime failed (%s: %s); using torch", spec,
                         type(exc).__name__, exc)
         return None
+
+    def _weights_arrived(self, spec: str) -> bool:
+        """Whether ``spec`` failed only for want of its weights, and they are here now (the
+        user put the file in place while the window ran)."""
+        from photoorg.core.models import embedder as emb
+
+        if self.failed.get(spec) != "missing":
+            return False
+        try:
+            return emb.weights_available(spec)
+        except ValueError:
+            return False
 
     def _fail(self, spec: str, state: str, message: str) -> None:
         self.failed[spec] = message or state
