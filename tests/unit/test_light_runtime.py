@@ -292,3 +292,22 @@ def test_weights_put_in_place_later_are_loaded(tmp_path, monkeypatch):
     shutil.copy(bundled_model_dir() / TINY_WEIGHTS, weights)
     assert encoders.get(spec) is not None
     assert states[-1] == "ready" and spec not in encoders.failed
+
+
+def test_the_windows_encoders_answer_without_torch_when_the_export_is_there(tmp_path):
+    """Checking for missing weights must not import open_clip (torch) where the light
+    export answers: the window's service stays light."""
+    import subprocess
+    import sys
+
+    from photoorg.core.models.policy import Encoders
+
+    assert isinstance(Encoders().get("photoorg-tiny/bundled"), light.LightEmbedder)  # exported
+    code = ("import sys\n"
+            "from photoorg.core.models.policy import Encoders\n"
+            "e = Encoders(download=False).get('photoorg-tiny/bundled')\n"
+            "print(type(e).__name__, 'torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["LightEmbedder", "False"]

@@ -134,3 +134,55 @@ def test_the_reading_engine_runs_the_three_models_folded() -> None:
     assert set(models) == {"det_model_path", "rec_model_path", "cls_model_path"}
     for path in models.values():
         assert Path(path).parent.name == "folded" and Path(path).is_file(), path
+
+
+def test_a_shift_that_would_overflow_is_not_folded() -> None:
+    """Mul(1e-39) -> Add(1) before a padded conv: c / s is not a float32; left as it is."""
+    model = _lcnet_block(pad_second=True, group=1)
+    for init in model.graph.initializer:
+        if init.name == "s2":
+            init.CopyFrom(numpy_helper.from_array(np.array(1e-39, np.float32), "s2"))
+    x = np.random.default_rng(2).uniform(-2, 2, (1, 3, 20, 24)).astype(np.float32)
+    before = _run(model, x)
+    assert onnx_fold.fold(model)["affine_conv"] == 0
+    np.testing.assert_allclose(_run(model, x), before, atol=1e-4, rtol=1e-5)
+
+
+def test_a_constant_of_higher_rank_is_not_taken_for_a_scalar() -> None:
+    model = _lcnet_block(pad_second=False, group=1)
+    for init in model.graph.initializer:
+        if init.name == "c2":  # (1, 1, 1, 1, 1): the Add makes the output rank 5
+            init.CopyFrom(numpy_helper.from_array(np.full((1, 1, 1, 1, 1), -0.6, np.float32),
+                                                  "c2"))
+    assert onnx_fold.fold(model)["affine_conv"] == 0
+
+
+def test_a_damaged_copy_or_verdict_is_made_again(tmp_path: Path) -> None:
+    source = textgate.engine_model_file()
+    sample = [textgate.text_sample(96, 256)]
+    older = tmp_path / f"{source.stem}-1-2-v0.onnx"  # an earlier engine's copy
+    older.write_bytes(b"old")
+    folded = onnx_fold.folded_copy(source, sample, cache=tmp_path)
+    assert folded != source and not older.exists()
+    good = folded.read_bytes()
+    folded.write_bytes(good[:1000])  # cut short: its size no longer matches the verdict
+    assert onnx_fold.folded_copy(source, sample, cache=tmp_path) == folded
+    assert folded.read_bytes() == good
+    folded.with_suffix(".json").write_text('{"use": tr')  # half a verdict
+    assert onnx_fold.folded_copy(source, sample, cache=tmp_path) == folded
+    assert json.loads(folded.with_suffix(".json").read_text())["use"] is True
+
+
+def test_a_fold_that_fails_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = textgate.engine_model_file()
+
+    def broken(model: onnx.ModelProto) -> dict[str, int]:
+        raise RuntimeError("a graph the rewrites trip on")
+
+    monkeypatch.setattr(onnx_fold, "fold", broken)
+    sample = [textgate.text_sample(96, 256)]
+    assert onnx_fold.folded_copy(source, sample, cache=tmp_path) == source
+    note = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert note["use"] is False and "trip on" in note["why"]
+    monkeypatch.setattr(onnx_fold, "_make", lambda *a: pytest.fail("tried again"))
+    assert onnx_fold.folded_copy(source, sample, cache=tmp_path) == source

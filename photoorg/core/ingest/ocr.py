@@ -133,11 +133,14 @@ class TextReader:
                 else:
                     os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"] = saved
             # "min" with a tiny limit: the detector takes the size it is given (no upscaling)
-            self._engine = RapidOCR(
-                **_engine_models(),
-                det_limit_type="min", det_limit_side_len=32,
-                intra_op_num_threads=self.threads, inter_op_num_threads=1,
-            )
+            settings = {"det_limit_type": "min", "det_limit_side_len": 32,
+                        "intra_op_num_threads": self.threads, "inter_op_num_threads": 1}
+            try:
+                self._engine = RapidOCR(**_engine_models(), **settings)
+            except Exception as exc:  # a folded copy onnxruntime cannot open
+                log.warning("the folded OCR models cannot be loaded (%s); the shipped "
+                            "ones are used", exc)
+                self._engine = RapidOCR(**settings)
         return self._engine
 
     @property

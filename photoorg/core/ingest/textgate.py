@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ import numpy as np
 from PIL import Image
 
 from photoorg.core.models import onnx_fold
+
+log = logging.getLogger(__name__)
 
 GATE_SIDE = 512
 """Longest side of the copy the gate looks at (the detector's own size: smaller copies lose
@@ -209,6 +212,9 @@ def text_sample(height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray((bgr * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis])
 
 
+_fold_lock = threading.Lock()
+
+
 @functools.cache
 def folded_file(source: Path, height: int, width: int) -> Path:
     """``source`` (one of the OCR engine's models) with its graph folded
@@ -218,7 +224,8 @@ def folded_file(source: Path, height: int, width: int) -> Path:
     itself where folding is turned off or fails."""
     if not onnx_fold.folding_enabled():
         return source
-    return onnx_fold.folded_copy(source, [text_sample(height, width)])
+    with _fold_lock:  # the gate and the engine's preload may ask at once: fold once
+        return onnx_fold.folded_copy(source, [text_sample(height, width)])
 
 
 def detector_file() -> Path:
@@ -262,10 +269,19 @@ class GateDetector:
         options.enable_mem_pattern = False  # crops change size from call to call
         options.enable_cpu_mem_arena = False
         options.log_severity_level = 3
-        self.model = path
         self.blob_level = float(blob_level)
-        self._session = ort.InferenceSession(str(path), options,
-                                             providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(str(path), options,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            if model is not None or path == engine_model_file():
+                raise
+            # a folded copy that onnxruntime cannot open: the shipped file, said once
+            log.warning("%s cannot be loaded (%s); the shipped detector is used", path, exc)
+            path = engine_model_file()
+            self._session = ort.InferenceSession(str(path), options,
+                                                 providers=["CPUExecutionProvider"])
+        self.model = path
         self._input = self._session.get_inputs()[0].name
 
     def decide(self, image: Image.Image) -> str:

@@ -164,13 +164,21 @@ def _register_bundled_config() -> None:
         open_clip.add_model_config(config)
 
 
-def _absent_local_file(spec: str) -> bool:
-    """``ARCH/path/to/weights`` whose file is not there (the architecture is not checked)."""
+def weights_missing_quickly(spec: str) -> bool | None:
+    """Whether ``spec``'s weights are missing, where that is known without open_clip (whose
+    import, torch's, takes seconds): a weights file or the bundled model is there or not;
+    random weights always are. None for a hub tag (its files are open_clip's to name).
+    The architecture is not checked."""
     arch, sep, pretrained = spec.strip().partition("/")
-    if not sep or not arch or pretrained.lower() == "bundled" or _RANDOM_RE.fullmatch(
-            pretrained.lower()) or not _looks_like_path(pretrained):
+    if not sep or not arch:
+        return None
+    if pretrained.lower() == "bundled":
+        return not (bundled_model_dir() / TINY_WEIGHTS).is_file()
+    if _RANDOM_RE.fullmatch(pretrained.lower()):
         return False
-    return not Path(pretrained).expanduser().exists()
+    if _looks_like_path(pretrained):
+        return not Path(pretrained).expanduser().exists()
+    return None
 
 
 def _looks_like_path(value: str) -> bool:
@@ -407,7 +415,7 @@ def weights_file(spec: str | ModelSpec, cache_dir: Path | None = None) -> Path |
 
 def weights_available(spec: str | ModelSpec, cache_dir: Path | None = None) -> bool:
     """Whether the model can be loaded right now without network (ValueError if spec invalid)."""
-    if isinstance(spec, str) and _absent_local_file(spec):
+    if isinstance(spec, str) and weights_missing_quickly(spec):
         return False  # known without open_clip, whose import (torch) takes seconds
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     if spec.kind == "random":

@@ -20,6 +20,7 @@ uses it only when its outputs equal the original's on test inputs (float roundin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -88,9 +89,10 @@ class _Graph:
         if len(node.input) != 2:
             return None, None
         first, second = (self.values.get(n) for n in node.input)
-        if first is not None and first.size == 1 and second is None:
+        # rank 0 or 1 only: a (1, 1, 1, 1, 1) constant would also change the output's rank
+        if first is not None and first.size == 1 and first.ndim <= 1 and second is None:
             return float(first.ravel()[0]), node.input[1]
-        if second is not None and second.size == 1 and first is None:
+        if second is not None and second.size == 1 and second.ndim <= 1 and first is None:
             return float(second.ravel()[0]), node.input[0]
         return None, None
 
@@ -217,6 +219,9 @@ class _Graph:
             if any(a is None for a in arrays):
                 continue
             unpadded = not any(self._padded(c) for c in convs)
+            with np.errstate(over="ignore"):
+                if not unpadded and not np.isfinite(np.float32(shift / scale)):
+                    continue  # a tiny scale: the shift before the conv would overflow
             for conv, (weights, bias) in zip(convs, arrays, strict=True):
                 # a grouped convolution's output channel sums its own group's inputs only:
                 # still the sum of its weights times the scalar shift
@@ -228,7 +233,8 @@ class _Graph:
                 self._drop(mul, add)
             else:
                 add.input[0] = x
-                add.input[1] = self._add_initializer(add.output[0], np.array(shift / scale))
+                add.input[1] = self._add_initializer(add.output[0],
+                                                     np.array(shift / scale, np.float64))
                 self._drop(mul)
             done += 1
         self._refresh()
@@ -257,30 +263,59 @@ def folded_copy(source: Path, samples: Sequence[np.ndarray],
     """``source`` folded (:func:`fold`), from the app's cache or made there now; ``source``
     itself when the fold changes nothing, fails, or its outputs differ from the original's
     on ``samples`` (inputs that make the model answer: a detector's sample holds text) by
-    more than :data:`TOLERANCE` (the reason is logged)."""
+    more than :data:`TOLERANCE` (the reason is logged). The verdict is kept beside the copy
+    (with the copy's size: a damaged copy is made again), so each is decided once."""
+    from photoorg.core.models.cache_files import write_atomic
+
     source = Path(source)
     try:
         stat = source.stat()
         folder = _folder(cache)
         target = folder / f"{source.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{FOLD_VERSION}.onnx"
         note = target.with_suffix(".json")
-        if note.is_file():
-            verdict = json.loads(note.read_text())
-            if verdict.get("use") and target.is_file():
-                return target
+        verdict = _read_verdict(note)
+        if verdict is not None:
             if not verdict.get("use"):
                 return source
-        use, why = _make(source, target, samples)
-        from photoorg.core.models.cache_files import write_atomic
-
-        write_atomic(note, json.dumps({"use": use, "why": why}).encode(), sync=False)
+            if target.is_file() and target.stat().st_size == verdict.get("size"):
+                return target
+        try:
+            use, why = _make(source, target, samples)
+        except ImportError:
+            raise  # onnx is not here (a trimmed install): nothing to remember
+        except Exception as exc:  # a graph the rewrites or the checks trip on: said once
+            use, why = False, f"folding failed: {type(exc).__name__}: {exc}"
+        size = target.stat().st_size if use else None
+        write_atomic(note, json.dumps({"use": use, "why": why, "size": size}).encode(),
+                     sync=False)
         if not use:
             log.info("%s: used as it is (%s)", source.name, why)
-        return target if use else source
+            return source
+        _forget_older(folder, source.stem, keep={target.name, note.name})
+        return target
     except Exception as exc:  # a cache that cannot be written costs speed, never the model
         log.warning("%s: used as it is (folding failed: %s: %s)", source.name,
                     type(exc).__name__, exc)
         return source
+
+
+def _read_verdict(note: Path) -> dict[str, Any] | None:
+    """The verdict kept in ``note``; None when there is none or it cannot be read (made
+    again)."""
+    try:
+        verdict = json.loads(note.read_text())
+    except (OSError, ValueError):
+        return None
+    return verdict if isinstance(verdict, dict) else None
+
+
+def _forget_older(folder: Path, stem: str, keep: set[str]) -> None:
+    """Remove the copies of earlier versions of the same model (an upgraded engine, an
+    older fold), about 5-10 MB each."""
+    for old in folder.glob(f"{stem}-*"):
+        if old.name not in keep and old.suffix in (".onnx", ".json"):
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def _folder(cache: Path | None) -> Path:
@@ -310,9 +345,12 @@ def _make(source: Path, target: Path, samples: Sequence[np.ndarray]) -> tuple[bo
     name = original.get_inputs()[0].name
     worst = 0.0
     for x in samples:
-        a = original.run(None, {name: x})
-        b = folded.run(None, {name: x})
-        worst = max([worst] + [float(np.max(np.abs(p - q))) for p, q in zip(a, b, strict=True)])
+        for p, q in zip(original.run(None, {name: x}), folded.run(None, {name: x}),
+                        strict=True):
+            # NaN or inf anywhere, or another shape, is a difference (max() would skip NaN)
+            if p.shape != q.shape or not np.all(np.isfinite(q)):
+                return False, "folded outputs differ (shape, or not finite)"
+            worst = max(worst, float(np.max(np.abs(p - q))))
     if not worst <= TOLERANCE:
         return False, f"folded outputs differ by {worst:.2g}"
     write_atomic(target, data)

@@ -129,10 +129,10 @@ class Encoders:
                 # Before the light runtime, whose export of absent weights takes seconds to
                 # fail: the window must say "missing" at once, not after a child process.
                 try:
-                    here = emb.weights_available(spec)
+                    missing = self._missing(spec)
                 except ValueError as exc:
                     return self._fail(spec, "unavailable", str(exc))
-                if not here:
+                if missing:
                     return self._fail(spec, "missing", "")
             announced: list[bool] = []
             light = self._light(spec, export, announced)
@@ -176,15 +176,27 @@ class Encoders:
                         type(exc).__name__, exc)
         return None
 
+    @staticmethod
+    def _missing(spec: str) -> bool:
+        """Whether ``spec``'s weights are not on this computer, asking open_clip (torch's
+        import, seconds) only for a hub model that has no light export to answer for it."""
+        from photoorg.core.models import embedder as emb
+        from photoorg.core.models import onnx_store
+
+        quick = emb.weights_missing_quickly(spec)
+        if quick is not None:
+            return quick
+        if onnx_store.lookup(spec, None)[0] is not None:
+            return False
+        return not emb.weights_available(spec)
+
     def _weights_arrived(self, spec: str) -> bool:
         """Whether ``spec`` failed only for want of its weights, and they are here now (the
         user put the file in place while the window ran)."""
-        from photoorg.core.models import embedder as emb
-
         if self.failed.get(spec) != "missing":
             return False
         try:
-            return emb.weights_available(spec)
+            return not self._missing(spec)
         except ValueError:
             return False
 
