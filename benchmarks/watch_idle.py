@@ -141,9 +141,29 @@ def drop(photo: Path, folder: Path, name: str, data: Path) -> float:
     raise RuntimeError(f"{name} was not indexed in 600 s")
 
 
-def measure_service(data: Path, model: str, release_after: float) -> dict[str, float]:
+RELEASE_SETTLE_S = 3.0
+"""RSS is read this long after a release: the service hands memory back a second time
+``TRIM_AGAIN_S`` (2 s) after it (photoorg.core.app.service)."""
+
+
+def _sign(path: Path, word: str) -> None:
+    """A photo with a word on a plate, for the OCR stage to read."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (640, 480), (70, 110, 60))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 180, 560, 300), fill=(240, 238, 228))
+    draw.text((90, 200), word, font=ImageFont.load_default(size=72), fill=(20, 20, 25))
+    image.save(path, quality=92)
+
+
+def measure_service(data: Path, model: str, release_after: float,
+                    photos: Path | None = None) -> dict[str, float]:
     """The window's indexing service as the window starts it (a child process): RSS after a
-    search, RSS once it let its models go, and a search's seconds before and after."""
+    search, RSS once it let its models go, and a search's seconds before and after. With
+    ``photos`` (the library's folder): then a photo with a word is dropped there and the
+    service indexes it and reads it: RSS idle with the OCR engine loaded, and once the
+    service let it go (``memory`` ``released`` for spec ``ocr``)."""
     env = {**_env(), "PHOTOORG_IDLE_RELEASE": str(release_after)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "photoorg.core.app.service", "--data-dir", str(data),
@@ -186,9 +206,27 @@ def measure_service(data: Path, model: str, release_after: float) -> dict[str, f
         warm = search(2)
         rss_working = tree_rss_mb(proc.pid)
         wait(lambda e: e.get("event") == "memory" and e.get("state") == "released")
-        time.sleep(1.0)
+        time.sleep(RELEASE_SETTLE_S)
         rss_released = tree_rss_mb(proc.pid)
         after = search(3)
+        text: dict[str, float] = {}
+        if photos is not None:
+            released = time.monotonic()
+            wait(lambda e: e.get("event") == "memory" and e.get("state") == "released")
+            _sign(photos / "service-sign.jpg", "BAKERY")
+            assert proc.stdin is not None
+            proc.stdin.write("rescan\n")
+            proc.stdin.flush()
+            wait(lambda e: e.get("event") == "progress" and e.get("phase") == "text")
+            wait(lambda e: e.get("event") == "idle")
+            time.sleep(1.0)
+            text["service_rss_idle_after_reading_text_mb"] = round(tree_rss_mb(proc.pid), 1)
+            wait(lambda e: e.get("event") == "memory" and e.get("state") == "released"
+                 and e.get("spec") == "ocr")
+            time.sleep(RELEASE_SETTLE_S)
+            text["service_rss_released_after_reading_text_mb"] = round(
+                tree_rss_mb(proc.pid), 1)
+            text["service_text_cycle_s"] = round(time.monotonic() - released, 1)
     finally:
         assert proc.stdin is not None
         proc.stdin.write("quit\n")
@@ -200,6 +238,7 @@ def measure_service(data: Path, model: str, release_after: float) -> dict[str, f
         "service_rss_after_search_mb": round(rss_working, 1),
         "service_rss_released_mb": round(rss_released, 1),
         "service_search_after_release_s": round(after, 2),
+        **text,
     }
 
 
@@ -266,7 +305,7 @@ def main() -> int:
         finally:
             watch.stop()
 
-        service = measure_service(data, args.model, args.release_after)
+        service = measure_service(data, args.model, args.release_after, photos)
 
         result = {
             "photos": count,

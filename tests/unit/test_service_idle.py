@@ -122,3 +122,50 @@ def test_idle_service_releases_models_and_a_search_brings_them_back(tmp_path: Pa
         svc.command("quit")
         runner.join(60)
     assert not runner.is_alive()
+
+
+def test_idle_service_lets_the_ocr_models_go(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service read text in new photos itself; idle, it lets the OCR engine and the
+    gate's detector go with the CLIP model, and reads the next photo with them loaded
+    again."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from photoorg.core.app.library import Library
+    from photoorg.core.app.service import OCR_MODELS, LibraryService
+    from photoorg.core.ingest import ocr, textgate
+    from photoorg.core.search import textindex
+
+    monkeypatch.setenv(ocr.ENV_READ_TEXT, "1")  # tests/conftest.py turns it off
+
+    def sign(path: Path, word: str) -> None:
+        image = Image.new("RGB", (640, 480), (70, 110, 60))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((60, 180, 560, 300), fill=(240, 238, 228))
+        draw.text((90, 200), word, font=ImageFont.load_default(size=72), fill=(20, 20, 25))
+        image.save(path, quality=92)
+
+    photos, data = tmp_path / "photos", tmp_path / "data"
+    photos.mkdir()
+    sign(photos / "first.jpg", "BAKERY")
+    with Library(data, model=TEST_MODEL) as lib:
+        lib.add_folders([photos])
+    events = _Events()
+    svc = LibraryService(data, events, model=TEST_MODEL, faces=False, idle_release_s=IDLE_S)
+    runner = threading.Thread(target=svc.run, name="pipeline", daemon=True)
+    runner.start()
+    try:
+        events.wait(lambda e: e["event"] == "memory" and e["state"] == "released"
+                    and e["spec"] == OCR_MODELS, timeout=240)
+        assert ocr._default_reader is None and not textgate._shared
+        assert textindex.match_text(svc.library.reader(), "BAKERY").ids.size == 1
+        start = events.mark()
+        sign(photos / "second.jpg", "PHARMACY")
+        svc.command("rescan")
+        events.wait(lambda e: e["event"] == "memory" and e["state"] == "released"
+                    and e["spec"] == OCR_MODELS, start, timeout=240)
+        assert textindex.match_text(svc.library.reader(), "PHARMACY").ids.size == 1
+    finally:
+        svc.command("quit")
+        runner.join(60)
+    assert not runner.is_alive()

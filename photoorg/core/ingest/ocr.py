@@ -249,6 +249,16 @@ def default_reader() -> TextReader:
     return _default_reader
 
 
+def release_models() -> bool:
+    """Let the reading engine and the gate's detector go (a long-running process gone idle:
+    about 135 MB; the next photo to read loads them again, in about half a second). Call
+    only while no text stage runs. Returns whether any was loaded."""
+    global _default_reader
+    reader, _default_reader = _default_reader, None
+    held = reader is not None and (reader._engine is not None or reader._gate is not None)
+    return textgate.release_shared() or held
+
+
 def read_photo(path: str | os.PathLike[str], reader: TextReader | None = None) -> str:
     """Read the text in a photo: a small decode (JPEG draft mode) for detection, a larger
     one only when there is text to recognise."""

@@ -330,6 +330,14 @@ _shared: dict[Path | None, GateDetector] = {}
 _shared_lock = threading.Lock()
 
 
+def release_shared() -> bool:
+    """Forget the shared detectors (loaded again when next asked for); whether any was."""
+    with _shared_lock:
+        held = bool(_shared)
+        _shared.clear()
+    return held
+
+
 def shared_detector(model: Path | None = None) -> GateDetector:
     """One :class:`GateDetector` per model file for the whole process (loaded once)."""
     with _shared_lock:
