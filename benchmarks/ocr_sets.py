@@ -186,3 +186,13 @@ def bold_sign(im: Image.Image, word: str, height: float) -> Image.Image:
               stroke_width=bold, stroke_fill=(255, 255, 255))
     return im
 
+
+def plate_sign(path: Path, word: str) -> None:
+    """A 640x480 photo at ``path``: ``word`` in dark letters on a light plate (the OCR stage
+    reads it at once)."""
+    image = Image.new("RGB", (640, 480), (70, 110, 60))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 180, 560, 300), fill=(240, 238, 228))
+    draw.text((90, 200), word, font=ImageFont.load_default(size=72), fill=(20, 20, 25))
+    image.save(path, quality=92)
+

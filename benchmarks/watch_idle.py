@@ -44,6 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.ocr_sets import plate_sign  # noqa: E402
 from photoorg.core.media.synthetic import CLASSES, write_sample_library  # noqa: E402
 from photoorg.core.store.catalog import Catalog  # noqa: E402
 
@@ -146,17 +147,6 @@ RELEASE_SETTLE_S = 3.0
 ``TRIM_AGAIN_S`` (2 s) after it (photoorg.core.app.service)."""
 
 
-def _sign(path: Path, word: str) -> None:
-    """A photo with a word on a plate, for the OCR stage to read."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", (640, 480), (70, 110, 60))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((60, 180, 560, 300), fill=(240, 238, 228))
-    draw.text((90, 200), word, font=ImageFont.load_default(size=72), fill=(20, 20, 25))
-    image.save(path, quality=92)
-
-
 def measure_service(data: Path, model: str, release_after: float,
                     photos: Path | None = None) -> dict[str, float]:
     """The window's indexing service as the window starts it (a child process): RSS after a
@@ -213,7 +203,7 @@ def measure_service(data: Path, model: str, release_after: float,
         if photos is not None:
             released = time.monotonic()
             wait(lambda e: e.get("event") == "memory" and e.get("state") == "released")
-            _sign(photos / "service-sign.jpg", "BAKERY")
+            plate_sign(photos / "service-sign.jpg", "BAKERY")
             assert proc.stdin is not None
             proc.stdin.write("rescan\n")
             proc.stdin.flush()

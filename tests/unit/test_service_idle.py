@@ -4,10 +4,11 @@ brings them back and still finds the right photos."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,22 @@ def _search(svc: Any, events: _Events, gen: int, text: str) -> tuple[int, dict[s
     return start, answer
 
 
+@contextlib.contextmanager
+def _running(data: Path, events: _Events) -> Iterator[Any]:
+    """The window's service on ``data`` in a pipeline thread, quit and joined after."""
+    from photoorg.core.app.service import LibraryService
+
+    svc = LibraryService(data, events, model=TEST_MODEL, faces=False, idle_release_s=IDLE_S)
+    runner = threading.Thread(target=svc.run, name="pipeline", daemon=True)
+    runner.start()
+    try:
+        yield svc
+    finally:
+        svc.command("quit")
+        runner.join(60)
+    assert not runner.is_alive()
+
+
 def _names(svc: Any, ids: list[int]) -> list[str]:
     cat = svc.library.reader()
     return [Path(str(cat.scalar("SELECT rel_path FROM photos WHERE id = ?", (i,)))).name
@@ -67,7 +84,6 @@ def _names(svc: Any, ids: list[int]) -> list[str]:
 
 def test_idle_service_releases_models_and_a_search_brings_them_back(tmp_path: Path) -> None:
     from photoorg.core.app.library import Library
-    from photoorg.core.app.service import LibraryService
 
     photos, data = tmp_path / "photos", tmp_path / "data"
     made = write_sample_library(photos, per_class=2, seed=4, size=96)
@@ -80,10 +96,7 @@ def test_idle_service_releases_models_and_a_search_brings_them_back(tmp_path: Pa
     with Library(data, model=TEST_MODEL) as lib:
         lib.add_folders([photos])
     events = _Events()
-    svc = LibraryService(data, events, model=TEST_MODEL, faces=False, idle_release_s=IDLE_S)
-    runner = threading.Thread(target=svc.run, name="pipeline", daemon=True)
-    runner.start()
-    try:
+    with _running(data, events) as svc:
         events.wait(lambda e: e["event"] == "idle", timeout=240)
         _, answer = _search(svc, events, 1, "a photo of a red circle")
         assert sorted(_names(svc, answer["ids"][:2])) == expected
@@ -118,10 +131,6 @@ def test_idle_service_releases_models_and_a_search_brings_them_back(tmp_path: Pa
         assert models == ["loading", "ready"]  # the window shows the model loading
         assert sorted(_names(svc, answer["ids"][:2])) == expected
         assert answer["error"] is None and answer["matched"][:2] == [[], []]  # by the model
-    finally:
-        svc.command("quit")
-        runner.join(60)
-    assert not runner.is_alive()
 
 
 def test_idle_service_lets_the_ocr_models_go(tmp_path: Path,
@@ -129,43 +138,28 @@ def test_idle_service_lets_the_ocr_models_go(tmp_path: Path,
     """The service read text in new photos itself; idle, it lets the OCR engine and the
     gate's detector go with the CLIP model, and reads the next photo with them loaded
     again."""
-    from PIL import Image, ImageDraw, ImageFont
-
+    from benchmarks.ocr_sets import plate_sign
     from photoorg.core.app.library import Library
-    from photoorg.core.app.service import OCR_MODELS, LibraryService
+    from photoorg.core.app.service import OCR_MODELS
     from photoorg.core.ingest import ocr, textgate
     from photoorg.core.search import textindex
 
     monkeypatch.setenv(ocr.ENV_READ_TEXT, "1")  # tests/conftest.py turns it off
 
-    def sign(path: Path, word: str) -> None:
-        image = Image.new("RGB", (640, 480), (70, 110, 60))
-        draw = ImageDraw.Draw(image)
-        draw.rectangle((60, 180, 560, 300), fill=(240, 238, 228))
-        draw.text((90, 200), word, font=ImageFont.load_default(size=72), fill=(20, 20, 25))
-        image.save(path, quality=92)
-
     photos, data = tmp_path / "photos", tmp_path / "data"
     photos.mkdir()
-    sign(photos / "first.jpg", "BAKERY")
+    plate_sign(photos / "first.jpg", "BAKERY")
     with Library(data, model=TEST_MODEL) as lib:
         lib.add_folders([photos])
     events = _Events()
-    svc = LibraryService(data, events, model=TEST_MODEL, faces=False, idle_release_s=IDLE_S)
-    runner = threading.Thread(target=svc.run, name="pipeline", daemon=True)
-    runner.start()
-    try:
+    with _running(data, events) as svc:
         events.wait(lambda e: e["event"] == "memory" and e["state"] == "released"
                     and e["spec"] == OCR_MODELS, timeout=240)
         assert ocr._default_reader is None and not textgate._shared
         assert textindex.match_text(svc.library.reader(), "BAKERY").ids.size == 1
         start = events.mark()
-        sign(photos / "second.jpg", "PHARMACY")
+        plate_sign(photos / "second.jpg", "PHARMACY")
         svc.command("rescan")
         events.wait(lambda e: e["event"] == "memory" and e["state"] == "released"
                     and e["spec"] == OCR_MODELS, start, timeout=240)
         assert textindex.match_text(svc.library.reader(), "PHARMACY").ids.size == 1
-    finally:
-        svc.command("quit")
-        runner.join(60)
-    assert not runner.is_alive()
