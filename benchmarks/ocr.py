@@ -30,7 +30,10 @@ the height, screenshots and documents), the stage run gated and ungated on each 
 process: ``{"sets": {kind: {"gated": {...}, "ungated": {...}, "ms_ratio"}}, "no_text_ms",
 "gate_only_ms", ...}`` with per set ms/photo, CPU ms/photo, recall (painted words found by
 search; on screenshots, photos where some text was read), the gate's decisions and the
-stage's peak working memory (RSS above the start, sampled every 5 ms). ``gate_cost``: the
+stage's peak working memory (RSS above the start, sampled every 5 ms). ``drafts``: the
+stage as ``photoorg index`` runs it, on the drafts its embed stage keeps
+(``firstlook.TextDrafts``: ``no_text_drafts_ms_per_photo``, ``drafts_recall``; keeping
+them cost the embed stage ``draft_keep_cpu_ms_per_photo``). ``gate_cost``: the
 gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
 photo with two threads at once; ``draft_*``: on their 1/8 JPEG drafts (500x375).
 ``scanned_share``: the share of the gate's copy the detector scans on the plain photos
@@ -225,9 +228,31 @@ class PeakRss:
         return round((self.peak - self.start) / 2**20, 1)
 
 
+def keep_drafts(folder: Path, names: list[str]) -> tuple[object, float]:
+    """What ``photoorg index``'s embed stage keeps for the text stage: each photo's draft
+    (the look copy its decode gives, ``firstlook.LOOK_SIDE``), kept by
+    ``firstlook.TextDrafts``; and the CPU ms per photo that keeping cost (the decode itself
+    is the embed stage's, paid whether or not text is read)."""
+    from photoorg.core.ingest import firstlook
+    from photoorg.core.media.imaging import load_rgb
+
+    drafts = firstlook.TextDrafts()
+    cpu = 0.0
+    for name in names:
+        path = folder / name
+        image = load_rgb(path, firstlook.LOOK_SIDE, slack=firstlook.LOOK_SLACK)
+        if firstlook.usable(image):  # as firstlook.decide: smaller copies are not kept
+            c = time.thread_time()
+            drafts.needed(image, path)
+            cpu += time.thread_time() - c
+    return drafts, round(cpu * 1e3 / max(1, len(names)), 2)
+
+
 def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: bool,
-              reader: object) -> dict:
-    """The text stage over a fresh catalog of ``folder``: time, CPU, memory, recall."""
+              reader: object, drafts: bool = False) -> dict:
+    """The text stage over a fresh catalog of ``folder``: time, CPU, memory, recall.
+    ``drafts``: as in ``photoorg index``, the stage gets the embed stage's kept drafts
+    (:func:`keep_drafts`, made before the clock starts; their cost is ``keep_cpu_ms``)."""
     from photoorg.core.ingest import ocr
     from photoorg.core.ingest.scanner import scan_library
     from photoorg.core.search import textindex
@@ -238,9 +263,11 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
     with Catalog(data / "catalog.sqlite") as cat:
         cat.add_root(folder)
         scan_library(cat)
+        kept, keep_ms = keep_drafts(folder, list(truth)) if drafts else (None, None)
+        n_kept = len(kept) if kept is not None else 0  # type: ignore[arg-type]
         with PeakRss() as rss:
             t, c = time.perf_counter(), time.process_time()
-            done = ocr.text_stage(cat, reader=reader, gate=gate)
+            done = ocr.text_stage(cat, reader=reader, gate=gate, drafts=kept)  # type: ignore[arg-type]
             wall, cpu = time.perf_counter() - t, time.process_time() - c
         read = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
                               "JOIN photos p ON p.id = t.photo_id"))
@@ -263,6 +290,9 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
         "text_read": sum(1 for text in read.values() if text),
         "peak_mb": rss.above_start_mb,
         "gate": dict(reader.counts),
+        **({"keep_cpu_ms_per_photo": keep_ms,
+            "drafts_kept": n_kept,
+            "drafts_used": n_kept - len(kept)} if kept is not None else {}),  # type: ignore[arg-type]
     }
 
 
@@ -284,14 +314,14 @@ def main_sets(args: argparse.Namespace) -> int:
     if args.int8:
         alt_reader = ocr.TextReader(threads=args.threads, gate_model=args.int8)
         alt_reader._engine = engine
-    modes = ("ungated", "gated") + (("gated_int8",) if alt_reader else ())
+    modes = ("ungated", "gated", "drafts") + (("gated_int8",) if alt_reader else ())
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     sets = {}
     with tempfile.TemporaryDirectory(prefix="photoorg-ocr-sets-") as tmp:
         for kind, names in truth.items():
             # ungated first, then gated: the page cache is warm for both
             runs = {mode: run_stage(root / kind, Path(tmp) / f"{kind}-{mode}", names,
-                                    gate=mode != "ungated",
+                                    gate=mode != "ungated", drafts=mode == "drafts",
                                     reader=alt_reader if mode == "gated_int8" else reader)
                     for mode in modes}
             runs["ms_ratio"] = (round(runs["gated"]["ms_per_photo"]
@@ -322,12 +352,17 @@ def main_sets(args: argparse.Namespace) -> int:
         "no_text_ms_per_photo": plain["gated"]["ms_per_photo"],
         "no_text_ungated_ms_per_photo": plain["ungated"]["ms_per_photo"],
         "no_text_ratio": plain["ms_ratio"],
+        "no_text_drafts_ms_per_photo": plain["drafts"]["ms_per_photo"],
+        "no_text_drafts_cpu_ms_per_photo": plain["drafts"]["cpu_ms_per_photo"],
+        "draft_keep_cpu_ms_per_photo": plain["drafts"]["keep_cpu_ms_per_photo"],
         "gate_only_ms_per_photo": round(gate_ms, 1),
         "detector_ms_per_photo": round(detector_ms, 1),
         "gate_only_ratio": round(gate_ms / detector_ms, 3),
         "recall": {kind: sets[kind]["gated"]["recall"] for kind in sets if kind != "plain"},
         "ungated_recall": {kind: sets[kind]["ungated"]["recall"] for kind in sets
                            if kind != "plain"},
+        "drafts_recall": {kind: sets[kind]["drafts"]["recall"] for kind in sets
+                          if kind != "plain"},
         "gate_model": reader.gate.model.name,
         "gate_cost": gate_cost,
         "bold_signs": signs,

@@ -106,12 +106,14 @@ def test_a_photo_without_text_skips_the_full_ocr(tmp_path: Path, reader: ocr.Tex
     engine = reader._load()
     real_det = engine.text_det
 
-    class Spy:  # the full detector, counted (the gate's own look uses its network alone)
-        infer = real_det.infer
+    class Spy:  # the full detection, counted: its boxes are made once per detection (the
+        # gate's own look uses the network alone, and never makes boxes)
+        def __getattr__(self, name: str) -> object:
+            return getattr(real_det, name)
 
-        def __call__(self, image: np.ndarray) -> object:
-            calls.append(image.shape[:2])
-            return real_det(image)
+        def postprocess_op(self, pred: np.ndarray, shape: tuple[int, int]) -> object:
+            calls.append(shape)
+            return real_det.postprocess_op(pred, shape)
 
     reader.counts.clear()
     engine.text_det = Spy()

@@ -1,4 +1,4 @@
-"""First looks: a later stage's cheap decision, made on the embed stage's own decode.
+"""First looks: a later stage's cheap decision (or its copy), made on the embed stage's decode.
 
 The embed stage decodes every new photo anyway (a 12 MP JPEG's 1/8 draft, 500x375, is what
 its 224-pixel copy is made from). The face pass used to decode each photo again at ~2000
@@ -13,8 +13,12 @@ confirms inside a proposal. A look that fails, or a photo it cannot see (RAW, vi
 smaller than the stage's own), leaves the photo to the stage. A photo whose stage is not
 pending (a model switch re-embeds photos long done) is left as it is.
 
+The OCR stage's look decides nothing: it keeps the draft (:class:`TextDrafts`), so the text
+stage's gate does not decode the photo a second time (12 ms of CPU per 12 MP JPEG, a third
+of what the stage spends on a photo without words).
+
 Measured and not adopted (``benchmarks/indexing.py``'s photos, ``photoorg index`` in
-interleaved rounds): the OCR gate as a look. Beside CLIP's inference it cost the embed
+interleaved rounds): the OCR gate itself as a look. Beside CLIP's inference it cost the embed
 stage more than the OCR stage saved (the full index 20.1 s against 17.6-18.8 s without it;
 with the face look alone 16.9-17.1 s), and held the gate's detector beside the model
 (peak RSS 820-890 MB against ~600 MB). The OCR stage gates on both cores by itself.
@@ -22,8 +26,12 @@ with the face look alone 16.9-17.1 s), and held the gate's detector beside the m
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from PIL import Image
@@ -44,8 +52,9 @@ class FirstLook(Protocol):
 
     name: str
 
-    def needed(self, image: Image.Image) -> bool:
-        """Whether the stage must look at this photo itself (False: nothing here)."""
+    def needed(self, image: Image.Image, path: Path) -> bool:
+        """Whether the stage must look at this photo (``path``) itself (False: nothing
+        here)."""
         ...
 
     def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
@@ -59,7 +68,7 @@ def usable(image: Image.Image | None) -> bool:
     return image is not None and max(image.size) >= LOOK_SIDE / LOOK_SLACK
 
 
-def decide(looks: Sequence[FirstLook], image: Image.Image | None, where: object) -> list[str]:
+def decide(looks: Sequence[FirstLook], image: Image.Image | None, path: Path) -> list[str]:
     """The names of the looks that found nothing in ``image``: their stages can skip the
     photo. A look that fails says nothing (its stage decides)."""
     if not looks or not usable(image):
@@ -68,10 +77,10 @@ def decide(looks: Sequence[FirstLook], image: Image.Image | None, where: object)
     nothing = []
     for look in looks:
         try:
-            if not look.needed(image):
+            if not look.needed(image, path):
                 nothing.append(look.name)
         except Exception:  # the stage will decide on its own decode
-            log.debug("the %s look failed on %s", look.name, where, exc_info=True)
+            log.debug("the %s look failed on %s", look.name, path, exc_info=True)
     return nothing
 
 
@@ -86,9 +95,84 @@ class FaceLook:
 
         self.proposer = FaceProposer()  # the face pass's own settings (raises if missing)
 
-    def needed(self, image: Image.Image) -> bool:
+    def needed(self, image: Image.Image, path: Path) -> bool:
         return bool(self.proposer.propose(image))
 
     def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
         for pid in cat.faces_pending_among(photo_ids):
             cat.store_faces(pid, [])
+
+
+DRAFT_QUALITY = 95
+"""JPEG quality of a kept draft, colour at full resolution (4:4:4: red letters on green
+leaves keep their edges). On ``benchmarks/ocr.py --sets`` the gate decides the same on the
+kept drafts as on the decoded ones, its large bold signs included."""
+DRAFT_BYTES = 64 * 2**20
+"""What the kept drafts may hold at once (about 900 drafts of 12 MP photos, 72 KB each):
+past it the text stage decodes the rest itself."""
+
+
+class TextDrafts:
+    """The OCR gate's copy of each photo, kept from the embed stage's decode for the text
+    stage of the same run (:func:`photoorg.core.ingest.ocr.text_stage` takes each once).
+    Kept as JPEG in memory (encoding costs 0.7 ms, decoding 1 ms, against 12 ms to decode a
+    12 MP JPEG's draft again), keyed by the file's path, size and modification time: a
+    file changed in between is decoded afresh. Decides nothing: the stage still looks."""
+
+    name = "text"
+
+    def __init__(self, max_bytes: int = DRAFT_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._kept: dict[tuple[str, int, int], bytes] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def needed(self, image: Image.Image, path: Path) -> bool:
+        if self._bytes < self.max_bytes:
+            key = _file_key(path)
+            if key is not None:
+                out = io.BytesIO()
+                image.save(out, "JPEG", quality=DRAFT_QUALITY, subsampling=0)
+                data = out.getvalue()
+                with self._lock:
+                    if self._bytes + len(data) <= self.max_bytes and key not in self._kept:
+                        self._kept[key] = data
+                        self._bytes += len(data)
+        return True
+
+    def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
+        """Nothing to record: the text stage reads every photo."""
+
+    def take(self, path: Path) -> Image.Image | None:
+        """The draft kept for ``path`` (RGB), once; None when none was, or the file has
+        changed since."""
+        key = _file_key(path)
+        with self._lock:
+            data = self._kept.pop(key, None) if key is not None else None
+            if data is not None:
+                self._bytes -= len(data)
+        if data is None:
+            return None
+        image = Image.open(io.BytesIO(data))
+        image.load()  # RGB, as kept; from memory: nothing left open
+        return image
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes
+
+
+def _file_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return os.fspath(path), st.st_size, st.st_mtime_ns

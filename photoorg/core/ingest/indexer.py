@@ -10,6 +10,7 @@ interface that the CLI's progress bar and the GUI's status bar both implement.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import os
 import threading
@@ -31,7 +32,7 @@ from photoorg.core.store import failures, pixel_signatures
 from photoorg.core.store.catalog import Catalog
 
 if TYPE_CHECKING:
-    from photoorg.core.ingest.firstlook import FirstLook
+    from photoorg.core.ingest.firstlook import FirstLook, TextDrafts
     from photoorg.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
@@ -427,15 +428,17 @@ def run_face_pass(
     return done
 
 
-def run_text_stage(cat: Catalog, control: IndexControl, listener: IndexListener) -> int:
+def run_text_stage(cat: Catalog, control: IndexControl, listener: IndexListener,
+                   drafts: TextDrafts | None = None) -> int:
     """The OCR stage (:func:`photoorg.core.ingest.ocr.text_stage`) with progress, pause and cancel;
-    returns the photos it read. Never raises."""
+    returns the photos it read. ``drafts``: the embed stage's, kept for it. Never raises."""
     try:
         from photoorg.core.ingest import ocr
     except ImportError as exc:
         log.info("no OCR stage: %s", exc)
         return 0
-    return run_face_pass(cat, ocr.text_stage, control, listener, phase="text")
+    return run_face_pass(cat, functools.partial(ocr.text_stage, drafts=drafts), control,
+                         listener, phase="text")
 
 
 def stack_tensors(tensors: list[Any]) -> Any:

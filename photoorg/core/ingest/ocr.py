@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -47,6 +47,9 @@ from photoorg.core.media.imaging import load_rgb
 from photoorg.core.search import textindex
 from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog
+
+if TYPE_CHECKING:
+    from photoorg.core.ingest.firstlook import TextDrafts
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,8 @@ class TextReader:
         """The gate's detector file (None: PP-OCRv4's, as RapidOCR ships it)."""
         self._engine: Any = None
         self._gate: textgate.GateDetector | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # reading
+        self._load_lock = threading.Lock()
         self._counts_lock = threading.Lock()
         self.counts: collections.Counter[str] = collections.Counter()
         """What the gate decided, per photo: "no_candidates" (no tile looked like lettering:
@@ -116,10 +120,13 @@ class TextReader:
 
     def preload(self) -> None:
         """Load the reading engine now (thread-safe; raises :class:`OcrUnavailableError`)."""
-        with self._lock:
-            self._load()
+        self._load()
 
     def _load(self) -> Any:
+        with self._load_lock:
+            return self._load_engine()
+
+    def _load_engine(self) -> Any:
         if self._engine is None:
             # opencv-python points Qt at its own plugins when imported: keep the window's
             saved = os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH")
@@ -177,22 +184,39 @@ class TextReader:
             self._count("ungated")
         return self._read_found(image, larger)
 
+    def find_lines(self, image: Image.Image) -> Any:
+        """The full detection on ``image``'s :data:`DETECT_SIDE` copy: its lines' boxes, in
+        that copy's pixels (none: empty). Thread-safe once the engine is loaded (the gate's
+        session runs the model, the engine's code resizes and finds the boxes): the text
+        stage's decode threads detect while the reader reads."""
+        return self._find(_probe(image))
+
+    def _find(self, probe: Image.Image) -> Any:
+        det = self._load().text_det
+        if self.gate_model is None:
+            return _detect(det, self.gate.probability, probe)
+        with self._lock:  # another model gates: the engine's own session detects
+            return _detect(det, lambda x: det.infer(textgate.model_input(x))[0][0, 0], probe)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the reading engine is loaded."""
+        return self._engine is not None
+
     def _read_found(self, image: Image.Image,
-                    larger: Callable[[], Image.Image] | None = None) -> str:
-        """The full detection on a :data:`DETECT_SIDE` copy and recognition of its lines."""
+                    larger: Callable[[], Image.Image] | None = None, boxes: Any = None) -> str:
+        """The full detection on a :data:`DETECT_SIDE` copy (``boxes``: already made by
+        :meth:`find_lines` on ``image``) and recognition of its lines."""
+        probe = _probe(image)
+        if boxes is None:
+            boxes = self._find(probe)
+        if boxes is None or not len(boxes):
+            return ""
         with self._lock:
             engine = self._load()
-            probe = image
-            if max(image.size) > DETECT_SIDE:
-                probe = image.copy()
-                probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
-            boxes, _ = engine.text_det(_bgr(probe))
-            if boxes is None or not len(boxes):
-                return ""
             source = larger() if larger is not None else image
             scale = source.width / probe.width
             big = _bgr(source)
-            del probe
             boxes = engine.sorted_boxes(np.asarray(boxes, np.float32) * scale)
             crops = engine.get_crop_img_list(big, list(boxes))
             del big
@@ -228,8 +252,38 @@ def _engine_models() -> dict[str, str]:
     return models
 
 
+def _probe(image: Image.Image) -> Image.Image:
+    """The copy the full detection looks at: ``image`` fitted into :data:`DETECT_SIDE`."""
+    if max(image.size) <= DETECT_SIDE:
+        return image
+    probe = image.copy()
+    probe.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
+    return probe
+
+
+def _detect(det: Any, probability: Callable[[np.ndarray], np.ndarray], image: Image.Image
+            ) -> Any:
+    """RapidOCR's text detection (``det``, the engine's ``text_det``: its resize to the
+    network's multiple of 32 and its box post-processing) on ``image``, the model run by
+    ``probability`` (the gate's session: the same file, one thread, no lock), its input
+    made in one OpenCV pass (RapidOCR's own normalises in float64: a fifth of the
+    detection's time). The same boxes as ``det(image)``, to the pixel, on the 113 photos of
+    ``benchmarks/ocr.py --sets``."""
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    shape = rgb.shape[:2]
+    resized = det.get_preprocess(max(shape)).resize(rgb)
+    if resized is None:
+        return None
+    prob = probability(resized)  # already a multiple of 32: nothing padded
+    boxes, _ = det.postprocess_op(prob[np.newaxis, np.newaxis], shape)
+    return det.filter_tag_det_res(boxes, shape)
+
+
 def _bgr(image: Image.Image) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    import cv2  # opencv-python: installed with the OCR engine
+
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # 6 ms on a 2000x1500 copy; numpy's 14
 
 
 def likely_has_text(image: Image.Image, reader: TextReader | None = None) -> bool:
@@ -275,11 +329,14 @@ def text_stage(
     reader: TextReader | None = None,
     decode_workers: int = 2,
     gate: bool = True,
+    drafts: TextDrafts | None = None,
 ) -> int:
     """Read the text of every photo not read yet (resumable: the catalog is the queue).
     Returns the photos processed. Failures are recorded per photo and logged; what the
     gate decided is counted in ``reader.counts``. ``gate=False``: every photo through the
-    full detector (the path before the gate, for benchmarks)."""
+    full detector (the path before the gate, for benchmarks). ``drafts``: copies the embed
+    stage kept (:class:`photoorg.core.ingest.firstlook.TextDrafts`): the gate looks at
+    them instead of decoding those photos."""
     if not enabled(cat):
         return 0
     total = textindex.count_pending_text(cat)
@@ -302,7 +359,7 @@ def text_stage(
             # in the pool, a bounded way ahead (both cores: the gate needs no lock): decode,
             # gate, and decode the copies a photo to read is read from; here: detect, read
             ahead: collections.deque[tuple[int, Path, Future[_Look]]] = collections.deque(
-                (pid, path, pool.submit(_look, path, reader, gate))
+                (pid, path, pool.submit(_look, path, reader, gate, drafts))
                 for pid, path in itertools.islice(work, LOOKAHEAD))
             if not ahead:
                 break
@@ -319,7 +376,7 @@ def text_stage(
                     return done
                 nxt = next(work, None)
                 if nxt is not None:
-                    ahead.append((*nxt, pool.submit(_look, nxt[1], reader, gate)))
+                    ahead.append((*nxt, pool.submit(_look, nxt[1], reader, gate, drafts)))
                 if engine is not None and _to_read(future):
                     try:
                         engine.result()
@@ -342,7 +399,7 @@ def text_stage(
     return done
 
 
-_Look = tuple[Image.Image, Image.Image | None, str]
+_Look = tuple[Image.Image, Image.Image | None, str, Any]
 
 
 def _to_read(future: Future[_Look]) -> bool:
@@ -354,33 +411,43 @@ def _to_read(future: Future[_Look]) -> bool:
         return False
 
 
-def _look(path: Path, reader: TextReader, gate: bool) -> _Look:
+def _look(path: Path, reader: TextReader, gate: bool, drafts: TextDrafts | None = None
+          ) -> _Look:
     """A photo's detection copy, the copy its lines are read from (None when there is
     nothing to read) and the gate's decision ("ungated" without it). The gate looks at the
-    cheap draft; a photo to read is decoded again at :data:`DETECT_SIDE` (the full detector
-    on the 500x375 draft found 13 of 24 words 2-3% of the height instead of 16) and at
-    :data:`READ_SIDE`, here in the pool rather than in the reader's turn (measured: a 2000 px
-    copy scaled down instead of the two decodes lost one or two of those 24 words)."""
-    image = load_rgb(path, DETECT_SIDE, slack=DETECT_SLACK)
+    cheap draft (the one ``drafts`` kept, or decoded here); a photo to read is decoded again
+    at :data:`DETECT_SIDE` (the full detector on the 500x375 draft found 13 of 24 words 2-3%
+    of the height instead of 16; a kept draft is a JPEG copy) and at :data:`READ_SIDE`, here
+    in the pool rather than in the reader's turn (measured: a 2000 px copy scaled down
+    instead of the two decodes lost one or two of those 24 words). Once the engine is
+    loaded, the pool also finds the lines (:meth:`TextReader.find_lines`; their boxes, or
+    None when left to the reader), and a photo with none is not decoded sharp."""
+    image = drafts.take(path) if drafts is not None else None
+    kept = image is not None
+    if image is None:
+        image = load_rgb(path, DETECT_SIDE, slack=DETECT_SLACK)
     if gate:
         decision = reader.decide(image)
         if decision != "read":
-            return image, None, decision
+            return image, None, decision, None
     else:
         decision = "ungated"
         reader._count(decision)
-    if max(image.size) < DETECT_SIDE:
+    if kept or max(image.size) < DETECT_SIDE:
         image = load_rgb(path, DETECT_SIDE)
-    return image, load_rgb(path, READ_SIDE, slack=READ_SLACK), decision
+    boxes = reader.find_lines(image) if reader.loaded else None
+    if boxes is not None and not len(boxes):
+        return image, None, decision, boxes
+    return image, load_rgb(path, READ_SIDE, slack=READ_SLACK), decision, boxes
 
 
 def _read_one(pid: int, path: Path, future: Future[_Look], reader: TextReader
               ) -> tuple[int, str, str, str | None]:
     try:
-        image, sharp, decision = future.result()
+        image, sharp, decision, boxes = future.result()
         text = ""
         if decision in ("read", "ungated"):
-            text = reader._read_found(image, None if sharp is None else lambda: sharp)
+            text = reader._read_found(image, None if sharp is None else lambda: sharp, boxes)
         return pid, text, "done", None
     except Exception as exc:  # one unreadable photo must not stop the stage
         log.debug("reading text in %s failed", path, exc_info=True)

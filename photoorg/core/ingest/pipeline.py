@@ -61,13 +61,16 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from photoorg.core.ingest.indexer import IndexControl, IndexListener, IndexSummary, Progress
 from photoorg.core.models.policy import ModelPolicy
 from photoorg.core.models.towers import trim_heap
 from photoorg.core.store import failures
 from photoorg.core.store.catalog import Catalog
+
+if TYPE_CHECKING:
+    from photoorg.core.ingest.firstlook import TextDrafts
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,7 @@ class RunContext:
     decode_workers: int | None = None
     summary: IndexSummary = field(default_factory=IndexSummary)
     notes: list[str] = field(default_factory=list)  # what could not run, for the user
+    text_drafts: TextDrafts | None = None  # the embed stage's drafts, for the text stage
     started: float = field(default_factory=time.time)  # failures since then are this run's
 
     def run_failures(self) -> list[failures.Cause]:
@@ -614,7 +618,21 @@ class TextStage:
     def run(self, ctx: RunContext) -> None:
         from photoorg.core.ingest.indexer import run_text_stage
 
-        ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener)
+        drafts, ctx.text_drafts = ctx.text_drafts, None  # what is left is let go after
+        ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener, drafts)
+
+    def first_look(self, ctx: RunContext) -> Any:
+        """The embed stage's draft of each photo, kept for this stage to gate."""
+        import importlib.util
+
+        from photoorg.core.ingest import ocr
+
+        if not ocr.enabled(ctx.cat) or importlib.util.find_spec("rapidocr_onnxruntime") is None:
+            return None
+        from photoorg.core.ingest.firstlook import TextDrafts
+
+        ctx.text_drafts = TextDrafts()
+        return ctx.text_drafts
 
 
 KEYFRAME_STAGE = "keyframes"
@@ -730,6 +748,7 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
             failures.record_step(ctx.cat, st.name, "stage",
                                  f"the {st.name} stage failed ({failures.describe(exc)})")
     ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
+    ctx.text_drafts = None  # a run stopped before its text stage: its drafts go
     ctx.summary.cancelled = ctx.control.cancelled
     ctx.summary.seconds = time.monotonic() - started
     ctx.listener.on_progress(Progress("done", done=ctx.summary.embedded,

@@ -133,10 +133,8 @@ def candidate_regions(rgb: np.ndarray) -> list[Box]:
 
 
 def _channel_max(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    red, green, blue = cv2.split(image)
-    return cv2.max(cv2.max(red, green), blue)
+    # numpy on the channels' views: 0.16 ms on the gate's copy (cv2.split and max: 0.39)
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def _strokes(rgb: np.ndarray) -> np.ndarray:
@@ -151,18 +149,20 @@ def _strokes(rgb: np.ndarray) -> np.ndarray:
 
 
 def _tile_counts(mask: np.ndarray, tile: int, rows: int, cols: int) -> np.ndarray:
-    """Pixels set in each ``tile``-sized square of ``mask``, as a ``rows`` x ``cols`` grid
-    (a smaller copy's grid may fall short of the full one's by a tile: left empty)."""
+    """Pixels set in each ``tile``-sized square of ``mask`` (bool), as a ``rows`` x ``cols``
+    grid (a smaller copy's grid may fall short of the full one's by a tile: left empty)."""
     import cv2
 
     height, width = mask.shape
     r, c = -(-height // tile), -(-width // tile)
-    padded = cv2.copyMakeBorder(mask.astype(np.float32), 0, r * tile - height,
-                                0, c * tile - width, cv2.BORDER_CONSTANT, value=0)
-    # the mean over each tile (INTER_AREA on an exact multiple), as a count
-    means = cv2.resize(padded, (c, r), interpolation=cv2.INTER_AREA) * (tile * tile)
+    # each square's sum from the summed-area table's corners
+    table = cv2.integral(mask.view(np.uint8))
+    ys = np.minimum(np.arange(r + 1) * tile, height)
+    xs = np.minimum(np.arange(c + 1) * tile, width)
+    corners = table[np.ix_(ys, xs)]
+    counts = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
     grid = np.zeros((rows, cols), np.float32)
-    grid[:min(r, rows), :min(c, cols)] = means[:rows, :cols]
+    grid[:min(r, rows), :min(c, cols)] = counts[:rows, :cols]
     return grid
 
 
@@ -177,11 +177,23 @@ def has_text_blob(prob: np.ndarray, level: float = BLOB_LEVEL) -> bool:
     """Whether the detector's probability map (H x W) holds a blob of text pixels."""
     import cv2
 
+    if float(prob.max()) <= level:  # most crops: nothing near the threshold
+        return False
     mask = (prob > level).astype(np.uint8)
     if int(mask.sum()) < BLOB_PIXELS:
         return False
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return bool(n > 1 and stats[1:, cv2.CC_STAT_AREA].max() >= BLOB_PIXELS)
+
+
+def model_input(rgb: np.ndarray) -> np.ndarray:
+    """The detector's input for an RGB image (H x W x 3, uint8, a view will do): BGR,
+    RapidOCR's (x / 255 - 0.5) / 0.5, channels first, in one OpenCV pass (a fifth of
+    numpy's time on a crop)."""
+    import cv2
+
+    return cv2.dnn.blobFromImage(rgb, 2 / 255.0, None, (127.5, 127.5, 127.5), swapRB=True,
+                                 crop=False)
 
 
 def engine_model_file() -> Path:
@@ -267,7 +279,7 @@ class GateDetector:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.enable_mem_pattern = False  # crops change size from call to call
-        options.enable_cpu_mem_arena = False
+        # the arena kept (its default): the gate 7% faster for about 60 MB while loaded
         options.log_severity_level = 3
         self.blob_level = float(blob_level)
         try:
@@ -291,38 +303,38 @@ class GateDetector:
         import cv2
 
         rgb = gate_copy(image)
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        if WHOLE_LOOK_SIDE:
+        boxes = candidate_regions(rgb)
+        whole_copy = bool(boxes) and covered_share(
+            boxes, (rgb.shape[1], rgb.shape[0])) > WHOLE_SHARE
+        # the small look finds letters too large for any tile; where the detector sees the
+        # whole copy anyway it finds them there (large and bold signs: the same found)
+        if WHOLE_LOOK_SIDE and not whole_copy:
             scale = WHOLE_LOOK_SIDE / max(rgb.shape[:2])
-            whole = cv2.resize(bgr, (max(1, round(rgb.shape[1] * scale)),
+            small = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)),
                                      max(1, round(rgb.shape[0] * scale))),
                                interpolation=cv2.INTER_AREA)
-            if has_text_blob(self.probability(whole), self.blob_level):
+            if has_text_blob(self.probability(small), self.blob_level):
                 return "read"
-        boxes = candidate_regions(rgb)
         if not boxes:
             return "no_candidates"
-        if covered_share(boxes, (rgb.shape[1], rgb.shape[0])) > WHOLE_SHARE:
-            crops = [bgr]
-        else:
-            crops = [bgr[top:bottom, left:right] for left, top, right, bottom in boxes]
+        crops = [rgb] if whole_copy else [rgb[top:bottom, left:right]
+                                          for left, top, right, bottom in boxes]
         for crop in crops:
             if has_text_blob(self.probability(crop), self.blob_level):
                 return "read"
         return "no_text"
 
-    def probability(self, bgr: np.ndarray) -> np.ndarray:
-        """The detector's per-pixel text probability for a BGR image (H x W), padded by
-        reflection to the network's multiple of 32."""
-        height, width = bgr.shape[:2]
+    def probability(self, rgb: np.ndarray) -> np.ndarray:
+        """The detector's per-pixel text probability for an RGB image (H x W x 3, uint8; a
+        view into a larger one will do), padded by reflection to the network's multiple
+        of 32."""
+        import cv2
+
+        height, width = rgb.shape[:2]
         pad_h, pad_w = -height % 32, -width % 32
         if pad_h or pad_w:
-            import cv2
-
-            bgr = cv2.copyMakeBorder(bgr, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
-        # RapidOCR's normalisation: (x / 255 - 0.5) / 0.5
-        x = (bgr.astype(np.float32) * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis]
-        prob: Any = self._session.run(None, {self._input: np.ascontiguousarray(x)})[0]
+            rgb = cv2.copyMakeBorder(rgb, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT)
+        prob: Any = self._session.run(None, {self._input: model_input(rgb)})[0]
         return prob[0, 0, :height, :width]
 
 
