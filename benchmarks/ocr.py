@@ -33,12 +33,13 @@ search; on screenshots, photos where some text was read), the gate's decisions a
 stage's peak working memory (RSS above the start, sampled every 5 ms). ``drafts``: the
 stage as ``photoorg index`` runs it, on the drafts its embed stage keeps
 (``firstlook.TextDrafts``: ``no_text_drafts_ms_per_photo``, ``drafts_recall``; keeping
-them cost the embed stage ``draft_keep_cpu_ms_per_photo``). ``gate_cost``: the
-gate alone on the plain photos' 512 copies, CPU ms per photo on one thread, and wall ms per
-photo with two threads at once; ``draft_*``: on their 1/8 JPEG drafts (500x375).
-``scanned_share``: the share of the gate's copy the detector scans on the plain photos
-(``_edges_only``: with a gate of edges alone). ``bold_signs``: large bold signs (10-40% of
-the height) the gate misses, and a gate of edges alone.
+them cost the embed stage ``draft_keep_cpu_ms_per_photo``); ``no_words_drafts_*``: the
+same on the plain photos where the full OCR, ungated, reads nothing (``no_words_photos`` of
+them). ``gate_cost``: the gate alone on the plain photos' 512 copies, CPU ms per photo on
+one thread, and wall ms per photo with two threads at once; ``draft_*``: on their 1/8 JPEG
+drafts (500x375). ``scanned_share``: the share of the gate's copy the detector scans on the
+plain photos (``_edges_only``: with a gate of edges alone). ``bold_signs``: large bold signs
+(10-40% of the height) the gate misses, and a gate of edges alone.
 ``--int8 PATH`` (``tools/make_text_gate.py``'s detector): per set also ``gated_int8``,
 summed up in ``int8_gate``, and its cost in ``gate_cost``.
 """
@@ -288,6 +289,7 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
         "found": found,
         "recall": round(found / with_words, 3) if with_words else None,
         "text_read": sum(1 for text in read.values() if text),
+        "with_text": sorted(Path(name).name for name, text in read.items() if text),
         "peak_mb": rss.above_start_mb,
         "gate": dict(reader.counts),
         **({"keep_cpu_ms_per_photo": keep_ms,
@@ -331,6 +333,17 @@ def main_sets(args: argparse.Namespace) -> int:
                                        / runs["ungated"]["cpu_ms_per_photo"], 3)
                                  if runs["ungated"]["cpu_ms_per_photo"] else None)
             sets[kind] = runs
+    # photos without words: the plain ones on which the full OCR, ungated, read nothing (one
+    # of the faces-dev photos has a sign's letters behind the person)
+    with tempfile.TemporaryDirectory(prefix="photoorg-ocr-nowords-") as tmp:
+        words = set(sets["plain"]["ungated"]["with_text"])
+        bare = {name: None for name in truth["plain"] if name not in words}
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        for name in bare:
+            (folder / name).symlink_to(root / "plain" / name)
+        no_words = run_stage(folder, Path(tmp) / "data", bare, gate=True, reader=reader,
+                             drafts=True)
     # what a caller that decoded the photo already pays (the fused decode of issue 26):
     # the gate alone against the full detector, on the same decoded drafts
     drafts = [load_rgb(root / "plain" / name, max_side=ocr.DETECT_SIDE)
@@ -355,6 +368,9 @@ def main_sets(args: argparse.Namespace) -> int:
         "no_text_drafts_ms_per_photo": plain["drafts"]["ms_per_photo"],
         "no_text_drafts_cpu_ms_per_photo": plain["drafts"]["cpu_ms_per_photo"],
         "draft_keep_cpu_ms_per_photo": plain["drafts"]["keep_cpu_ms_per_photo"],
+        "no_words_drafts_ms_per_photo": no_words["ms_per_photo"],
+        "no_words_drafts_cpu_ms_per_photo": no_words["cpu_ms_per_photo"],
+        "no_words_photos": no_words["photos"],
         "gate_only_ms_per_photo": round(gate_ms, 1),
         "detector_ms_per_photo": round(detector_ms, 1),
         "gate_only_ratio": round(gate_ms / detector_ms, 3),

@@ -5,16 +5,19 @@ recognition models as ONNX files inside the wheel (16 MB; with onnxruntime 78 MB
 72 MB, pyclipper and shapely), run by onnxruntime (MIT); wheels for Linux, macOS and
 Windows. Nothing is downloaded.
 
-Cost (most photos have no text): the photo is decoded small (JPEG draft mode: DCT scaling,
-a fraction of a full decode; :data:`DETECT_SLACK`) to about :data:`DETECT_SIDE`, and the
-gate (:func:`likely_has_text`, :class:`photoorg.core.ingest.textgate.GateDetector`) looks
-for lettering first: about a millisecond of edge counting per 16-pixel tile, then the text
+Cost (most photos have no text): the gate (:func:`likely_has_text`,
+:class:`photoorg.core.ingest.textgate.GateDetector`) looks for lettering first on a small
+copy: the draft the embed stage decoded and kept for it in the same run
+(:class:`photoorg.core.ingest.firstlook.TextDrafts`), else the photo decoded small here
+(JPEG draft mode: DCT scaling, a fraction of a full decode; :data:`DETECT_SLACK`) to about
+:data:`DETECT_SIDE`: about a millisecond of edge counting per 16-pixel tile, then the text
 detector (PP-OCRv4's, in its own onnxruntime session: one core per call, no lock) only on
 the tiles that could hold letters. Decoding and the gate run in a pool on every core; a
-photo with no text stops there. Where text is found, the photo is decoded at DETECT_SIDE
-for RapidOCR's detector on the whole copy, then again at :data:`READ_SIDE` (the cap on the
-working image: its memory is bounded whatever the photo's size), and the boxes, scaled up,
-are cropped from that and *recognised* (~60 ms per photo with a line or two), one photo at a time.
+photo with no text stops there. Where text is found, the pool decodes the photo at
+DETECT_SIDE for the full detection on the whole copy (RapidOCR's, the model run by the
+gate's session), then at :data:`READ_SIDE` where it found lines (the cap on the working
+image: its memory is bounded whatever the photo's size); the boxes, scaled up, are cropped
+from that and *recognised* (~20 ms per photo with a line or two), one photo at a time.
 ``python benchmarks/ocr.py --sets --json`` measures ms/photo and recall per kind of text
 and memory, gated against ungated in one run.
 
@@ -97,8 +100,9 @@ def set_enabled(cat: Catalog, on: bool) -> None:
 class TextReader:
     """One loaded RapidOCR engine (load once per process: ~0.3 s) for reading, and the gate
     (:class:`photoorg.core.ingest.textgate.GateDetector`, the detector alone in its own
-    session) for deciding. Reading is serialised (the engine is not thread-safe); the gate
-    is not: :meth:`decide` may run on several threads at once."""
+    session) for deciding and finding lines. Recognition is serialised (the engine is not
+    thread-safe); :meth:`decide` and :meth:`find_lines` may run on several threads at
+    once."""
 
     def __init__(self, threads: int | None = None, *, gate_model: Path | None = None) -> None:
         # half the cores for the engine, the decode pool beside it: together every core.

@@ -12,7 +12,8 @@ have edges everywhere but fewer strokes: on real photos without words the detect
 Only the candidates, with a tile of margin, go through the text detector
 (:func:`photoorg.core.ingest.ocr.likely_has_text`), after one look of the detector at a
 small copy of the whole photo (:data:`WHOLE_LOOK_SIDE`), which finds the letters too large
-for any tile; a photo with no candidate costs these looks alone.
+for any tile; a photo with no candidate costs these looks alone. The same session also runs
+the full detection of a photo to read (:meth:`photoorg.core.ingest.ocr.TextReader.find_lines`).
 
 The thresholds are biased toward recall: a false candidate costs a few milliseconds of
 detection, a missed one loses the photo's words. ``python benchmarks/ocr.py --json`` measures
@@ -61,10 +62,13 @@ and 4, larger letters (whose strokes are thick at 1), asked for more contrast an
 tiles, as leaves and rocks make coarse strokes too. The largest letters, whose tiles hold
 little but flat colour, are the :data:`WHOLE_LOOK_SIDE` look's."""
 WHOLE_LOOK_SIDE = 256
-"""Long side of a small copy of the whole photo the detector also looks at first, for
-about 5 ms: letters from about a tenth of the photo's height up are found there whatever
-their strokes (bold letters 10-40% of the height on photos of ``tests/data/faces-dev``: 1
-of 112 missed, against 21 by a gate of edges alone). 0 turns it off."""
+"""Long side of a small copy of the whole photo the detector also looks at, for about 5 ms:
+letters from about a tenth of the photo's height up are found there whatever their strokes
+(bold letters 10-40% of the height on photos of ``tests/data/faces-dev``: 1 of 112 missed,
+against 21 by a gate of edges alone). Not where the candidates cover more than
+:data:`WHOLE_SHARE` (the detector sees the whole copy then, and finds those letters there:
+the same signs missed). Smaller sides miss more of those signs (224: 6; 192: 6). 0 turns
+it off."""
 BAND = 4
 """Tile rows covered together by one rectangle (fewer, larger detector calls)."""
 WHOLE_SHARE = 0.6
