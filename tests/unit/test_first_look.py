@@ -138,3 +138,57 @@ def test_a_look_settles_only_photos_its_stage_has_not_done(tmp_path: Path) -> No
         ids = [pid for (pid,) in cat.query("SELECT id FROM photos")]
         firstlook.FaceLook().settle(cat, ids)
     assert _outcome(data) == before
+
+
+def test_a_kept_draft_is_taken_once_and_never_for_a_changed_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.jpg"
+    _camera(FACES / "obama" / "obama.jpg").save(path, quality=92)
+    look = load_rgb(path, firstlook.LOOK_SIDE, slack=firstlook.LOOK_SLACK)
+    drafts = firstlook.TextDrafts()
+    assert drafts.needed(look, path)  # keeping decides nothing: the stage still looks
+    assert len(drafts) == 1 and 0 < drafts.held_bytes < 200_000
+    kept = drafts.take(path)
+    assert kept is not None and kept.size == look.size and kept.mode == "RGB"
+    # a JPEG copy, colour at full resolution: close to the decoded draft
+    assert np.abs(np.asarray(kept, np.int16) - np.asarray(look, np.int16)).mean() < 2
+    assert drafts.take(path) is None and drafts.held_bytes == 0
+    # the file changed after its draft was kept: decoded afresh, not the old pixels
+    drafts.needed(look, path)
+    _scene(5).save(path, quality=92)
+    assert drafts.take(path) is None
+    # past the memory it may hold, nothing more is kept
+    small = firstlook.TextDrafts(max_bytes=1000)
+    small.needed(look, path)
+    assert len(small) == 0 and small.take(path) is None
+
+
+def test_the_text_stage_gates_on_the_drafts_the_embed_stage_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photoorg.core.app.library import Library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _sign(_scene(1), "BAKERY").save(photos / "bakery.jpg", quality=92)
+    for i in range(2):
+        _scene(20 + i).save(photos / f"scene_{i}.jpg", quality=92)
+    _scene(30, (300, 200)).save(photos / "tiny.jpg", quality=92)  # too small to keep
+    taken: list[str] = []
+    take = firstlook.TextDrafts.take
+
+    def counted(self: firstlook.TextDrafts, path: Path) -> object:
+        image = take(self, path)
+        if image is not None:
+            taken.append(path.name)
+        return image
+
+    monkeypatch.setenv(ocr.ENV_READ_TEXT, "1")
+    monkeypatch.setattr(firstlook.TextDrafts, "take", counted)
+    with Library(tmp_path / "data", model=TINY) as lib:
+        lib.add_folders([photos])
+        outcome = lib.index(faces=False)
+        assert outcome.summary.text_photos == 4
+        text = dict(lib.writer.query("SELECT p.rel_path, t.text FROM photo_text t "
+                                     "JOIN photos p ON p.id = t.photo_id"))
+    assert sorted(taken) == ["bakery.jpg", "scene_0.jpg", "scene_1.jpg"]
+    assert text == {"bakery.jpg": "BAKERY", "scene_0.jpg": "", "scene_1.jpg": "",
+                    "tiny.jpg": ""}

@@ -625,10 +625,8 @@ class TextStage:
         """The embed stage's draft of each photo, kept for this stage to gate."""
         import importlib.util
 
-        from photoorg.core.ingest import ocr
-
-        if not ocr.enabled(ctx.cat) or importlib.util.find_spec("rapidocr_onnxruntime") is None:
-            return None
+        if importlib.util.find_spec("rapidocr_onnxruntime") is None or not self.pending(ctx):
+            return None  # no text to read (a model switch re-embeds photos long read)
         from photoorg.core.ingest.firstlook import TextDrafts
 
         ctx.text_drafts = TextDrafts()
