@@ -55,11 +55,16 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.indexing import SIZES, fetch_mate_backgrounds, make_set  # noqa: E402
+
+if TYPE_CHECKING:
+    from photoorg.core.ingest.firstlook import TextDrafts
+    from photoorg.core.store.catalog import Catalog
 
 WORDS = [
     "PLATFORM 9", "Boulangerie", "EXIT", "OPEN 24H", "Gate B12", "Pharmacie", "SALE 50%",
@@ -229,24 +234,26 @@ class PeakRss:
         return round((self.peak - self.start) / 2**20, 1)
 
 
-def keep_drafts(folder: Path, names: list[str]) -> tuple[object, float]:
-    """What ``photoorg index``'s embed stage keeps for the text stage: each photo's draft
-    (the look copy its decode gives, ``firstlook.LOOK_SIDE``), kept by
-    ``firstlook.TextDrafts``; and the CPU ms per photo that keeping cost (the decode itself
-    is the embed stage's, paid whether or not text is read)."""
+def keep_drafts(cat: Catalog) -> tuple[TextDrafts, float]:
+    """What ``photoorg index``'s embed stage keeps for the text stage: the draft of each
+    photo the stage will read (the look copy its decode gives, ``firstlook.LOOK_SIDE``),
+    kept by ``firstlook.TextDrafts``; and the CPU ms per photo that keeping cost (the decode
+    itself is the embed stage's, paid whether or not text is read)."""
     from photoorg.core.ingest import firstlook
     from photoorg.core.media.imaging import load_rgb
+    from photoorg.core.search import textindex
 
-    drafts = firstlook.TextDrafts()
+    wanted = textindex.pending_text_files(cat, limit=100_000)
+    drafts = firstlook.TextDrafts(wanted)
     cpu = 0.0
-    for name in names:
-        path = folder / name
+    for name in wanted:
+        path = Path(name)
         image = load_rgb(path, firstlook.LOOK_SIDE, slack=firstlook.LOOK_SLACK)
         if firstlook.usable(image):  # as firstlook.decide: smaller copies are not kept
             c = time.thread_time()
             drafts.needed(image, path)
             cpu += time.thread_time() - c
-    return drafts, round(cpu * 1e3 / max(1, len(names)), 2)
+    return drafts, round(cpu * 1e3 / max(1, len(wanted)), 2)
 
 
 def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: bool,
@@ -264,11 +271,11 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
     with Catalog(data / "catalog.sqlite") as cat:
         cat.add_root(folder)
         scan_library(cat)
-        kept, keep_ms = keep_drafts(folder, list(truth)) if drafts else (None, None)
-        n_kept = len(kept) if kept is not None else 0  # type: ignore[arg-type]
+        kept, keep_ms = keep_drafts(cat) if drafts else (None, None)
+        n_kept = len(kept) if kept is not None else 0
         with PeakRss() as rss:
             t, c = time.perf_counter(), time.process_time()
-            done = ocr.text_stage(cat, reader=reader, gate=gate, drafts=kept)  # type: ignore[arg-type]
+            done = ocr.text_stage(cat, reader=reader, gate=gate, drafts=kept)
             wall, cpu = time.perf_counter() - t, time.process_time() - c
         read = dict(cat.query("SELECT p.rel_path, t.text FROM photo_text t "
                               "JOIN photos p ON p.id = t.photo_id"))
@@ -294,7 +301,7 @@ def run_stage(folder: Path, data: Path, truth: dict[str, str | None], *, gate: b
         "gate": dict(reader.counts),
         **({"keep_cpu_ms_per_photo": keep_ms,
             "drafts_kept": n_kept,
-            "drafts_used": n_kept - len(kept)} if kept is not None else {}),  # type: ignore[arg-type]
+            "drafts_used": n_kept - len(kept)} if kept is not None else {}),
     }
 
 

@@ -140,26 +140,60 @@ def test_a_look_settles_only_photos_its_stage_has_not_done(tmp_path: Path) -> No
     assert _outcome(data) == before
 
 
+def _recorded(*paths: Path) -> dict[str, tuple[int, float]]:
+    """What the scan records of each file (``textindex.pending_text_files``' values)."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime) for p in paths}
+
+
 def test_a_kept_draft_is_taken_once_and_never_for_a_changed_file(tmp_path: Path) -> None:
-    path = tmp_path / "p.jpg"
+    # the text stage's own copy is the one the embed stage's decode gives
+    assert (ocr.DETECT_SIDE, ocr.DETECT_SLACK) == (firstlook.LOOK_SIDE, firstlook.LOOK_SLACK)
+    path, other = tmp_path / "p.jpg", tmp_path / "other.jpg"
     _camera(FACES / "obama" / "obama.jpg").save(path, quality=92)
+    _scene(4).save(other, quality=92)
     look = load_rgb(path, firstlook.LOOK_SIDE, slack=firstlook.LOOK_SLACK)
-    drafts = firstlook.TextDrafts()
+    drafts = firstlook.TextDrafts(_recorded(path))
     assert drafts.needed(look, path)  # keeping decides nothing: the stage still looks
+    assert drafts.needed(look, other)  # not a photo the stage will read: not kept
     assert len(drafts) == 1 and 0 < drafts.held_bytes < 200_000
     kept = drafts.take(path)
     assert kept is not None and kept.size == look.size and kept.mode == "RGB"
     # a JPEG copy, colour at full resolution: close to the decoded draft
     assert np.abs(np.asarray(kept, np.int16) - np.asarray(look, np.int16)).mean() < 2
     assert drafts.take(path) is None and drafts.held_bytes == 0
-    # the file changed after its draft was kept: decoded afresh, not the old pixels
+    # the file changed after its draft was kept: decoded afresh, not the old pixels, and
+    # the draft is let go all the same
     drafts.needed(look, path)
     _scene(5).save(path, quality=92)
-    assert drafts.take(path) is None
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert drafts.take(path) is None and drafts.held_bytes == 0
+    # nor is one kept for a file changed since the scan
+    drafts.needed(look, path)
+    assert len(drafts) == 0
     # past the memory it may hold, nothing more is kept
-    small = firstlook.TextDrafts(max_bytes=1000)
+    small = firstlook.TextDrafts(_recorded(path), max_bytes=1000)
     small.needed(look, path)
     assert len(small) == 0 and small.take(path) is None
+
+
+def test_the_gate_decides_the_same_on_kept_drafts(tmp_path: Path) -> None:
+    photos = [_sign(_scene(1), "BAKERY"), _sign(_camera(FACES / "biden" / "biden2.jpg"), "EXIT"),
+              _camera(FACES / "obama" / "obama.jpg"), _scene(2), _scene(3)]
+    paths = []
+    for i, im in enumerate(photos):
+        paths.append(tmp_path / f"{i}.jpg")
+        im.save(paths[-1], quality=92)
+    drafts = firstlook.TextDrafts(_recorded(*paths))
+    reader = ocr.TextReader()
+    decided = []
+    for path in paths:
+        look = load_rgb(path, firstlook.LOOK_SIDE, slack=firstlook.LOOK_SLACK)
+        drafts.needed(look, path)
+        kept = drafts.take(path)
+        assert kept is not None
+        decided.append((reader.decide(look), reader.decide(kept)))
+    assert [fresh for fresh, _ in decided] == [kept for _, kept in decided]
+    assert [fresh == "read" for fresh, _ in decided] == [True, True, False, False, False]
 
 
 def test_the_text_stage_gates_on_the_drafts_the_embed_stage_kept(
@@ -192,3 +226,22 @@ def test_the_text_stage_gates_on_the_drafts_the_embed_stage_kept(
     assert sorted(taken) == ["bakery.jpg", "scene_0.jpg", "scene_1.jpg"]
     assert text == {"bakery.jpg": "BAKERY", "scene_0.jpg": "", "scene_1.jpg": "",
                     "tiny.jpg": ""}
+
+    # a model switch re-embeds every photo, their text read long ago, beside one new photo:
+    # a draft is kept for the new one only (the others would be encoded for nothing)
+    _scene(40).save(photos / "new.jpg", quality=92)
+    held: list[int] = []
+    needed = firstlook.TextDrafts.needed
+
+    def counted_needed(self: firstlook.TextDrafts, image: object, path: Path) -> bool:
+        answer = needed(self, image, path)  # type: ignore[arg-type]
+        held.append(len(self))
+        return answer
+
+    monkeypatch.setattr(firstlook.TextDrafts, "needed", counted_needed)
+    taken.clear()
+    with Library(tmp_path / "data", model="photoorg-tiny/random") as lib:
+        outcome = lib.index(faces=False)
+        assert outcome.summary.embedded == 5 and outcome.summary.text_photos == 1
+    assert len(held) == 4 and max(held) == 1  # the four photos large enough to keep
+    assert taken == ["new.jpg"]

@@ -140,6 +140,28 @@ def test_a_photo_without_text_skips_the_full_ocr(tmp_path: Path, reader: ocr.Tex
     assert ocr.likely_has_text(load_rgb(folder / "shop.jpg", 1024), reader)
 
 
+def test_the_pools_detection_finds_the_boxes_rapidocr_finds(reader: ocr.TextReader) -> None:
+    """find_lines (the gate's session, in the text stage's decode threads) against
+    RapidOCR's own detector call on the same copies: the same boxes."""
+    engine = reader._load()
+    det = engine.text_det
+    # the input find_lines makes is RapidOCR's normalisation: (x / 255 - 0.5) / 0.5
+    assert list(det.mean) == [0.5] * 3 and list(det.std) == [0.5] * 3
+    copies = [_small_sign("Boulangerie", "obama/obama.jpg", 0.04),
+              _large_sign("EXIT", "biden/biden2.jpg", 0.15), _photo("obama/obama.jpg")]
+    copies.append(copies[0].resize((2400, 1600)))  # 3:2, a side not a multiple of 32
+    found = 0
+    for im in copies:
+        im.thumbnail((ocr.DETECT_SIDE, ocr.DETECT_SIDE))
+        theirs, _ = det(np.ascontiguousarray(np.asarray(im)[:, :, ::-1]))
+        ours = reader.find_lines(im)
+        assert len(ours) == (0 if theirs is None else len(theirs))
+        if len(ours):
+            np.testing.assert_allclose(ours, theirs, atol=1.0)
+            found += 1
+    assert found == 3
+
+
 def test_the_gate_finds_candidates_only_where_lettering_is() -> None:
     flat = np.full((384, 512, 3), 120, np.uint8)
     assert textgate.candidate_regions(flat) == []

@@ -11,7 +11,8 @@ with no proposal is recorded as having no faces, and the face pass decodes only 
 A look decides only what its stage would decide: the face pass keeps only faces HOG
 confirms inside a proposal. A look that fails, or a photo it cannot see (RAW, video, a copy
 smaller than the stage's own), leaves the photo to the stage. A photo whose stage is not
-pending (a model switch re-embeds photos long done) is left as it is.
+pending (a model switch re-embeds photos long done) is left as it is, and no draft is
+kept for it.
 
 The OCR stage's look decides nothing: it keeps the draft (:class:`TextDrafts`), so the text
 stage's gate does not decode the photo a second time (12 ms of CPU per 12 MP JPEG, a third
@@ -30,7 +31,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -113,31 +114,35 @@ past it the text stage decodes the rest itself."""
 
 
 class TextDrafts:
-    """The OCR gate's copy of each photo, kept from the embed stage's decode for the text
-    stage of the same run (:func:`photoorg.core.ingest.ocr.text_stage` takes each once).
-    Kept as JPEG in memory (encoding costs 0.7 ms, decoding 1 ms, against 12 ms to decode a
-    12 MP JPEG's draft again), keyed by the file's path, size and modification time: a
-    file changed in between is decoded afresh. Decides nothing: the stage still looks."""
+    """The OCR gate's copy of each photo the text stage will read, kept from the embed
+    stage's decode for the text stage of the same run
+    (:func:`photoorg.core.ingest.ocr.text_stage` takes each once). Kept as JPEG in memory
+    (encoding costs 0.9 ms, decoding 1 ms, against 12 ms to decode a 12 MP JPEG's draft
+    again), only for the files in ``wanted`` (path: the size and modification time the scan
+    recorded) and only while the file still has them: a file changed since is decoded
+    afresh. Decides nothing: the stage still looks at every photo."""
 
     name = "text"
 
-    def __init__(self, max_bytes: int = DRAFT_BYTES) -> None:
+    def __init__(self, wanted: Mapping[str, tuple[int, float]],
+                 max_bytes: int = DRAFT_BYTES) -> None:
+        self.wanted = wanted
         self.max_bytes = max_bytes
-        self._kept: dict[tuple[str, int, int], bytes] = {}
+        self._kept: dict[str, bytes] = {}
         self._bytes = 0
         self._lock = threading.Lock()
 
     def needed(self, image: Image.Image, path: Path) -> bool:
-        if self._bytes < self.max_bytes:
-            key = _file_key(path)
-            if key is not None:
-                out = io.BytesIO()
-                image.save(out, "JPEG", quality=DRAFT_QUALITY, subsampling=0)
-                data = out.getvalue()
-                with self._lock:
-                    if self._bytes + len(data) <= self.max_bytes and key not in self._kept:
-                        self._kept[key] = data
-                        self._bytes += len(data)
+        """Keeps ``image`` for ``path`` when wanted and room is left; always True."""
+        key = os.fspath(path)
+        if self._bytes < self.max_bytes and self._unchanged(key):
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=DRAFT_QUALITY, subsampling=0)
+            data = out.getvalue()
+            with self._lock:
+                if self._bytes + len(data) <= self.max_bytes and key not in self._kept:
+                    self._kept[key] = data
+                    self._bytes += len(data)
         return True
 
     def settle(self, cat: Catalog, photo_ids: Sequence[int]) -> None:
@@ -145,19 +150,20 @@ class TextDrafts:
 
     def take(self, path: Path) -> Image.Image | None:
         """The draft kept for ``path`` (RGB), once; None when none was, or the file has
-        changed since."""
-        key = _file_key(path)
+        changed since the scan."""
+        key = os.fspath(path)
         with self._lock:
-            data = self._kept.pop(key, None) if key is not None else None
+            data = self._kept.pop(key, None)
             if data is not None:
                 self._bytes -= len(data)
-        if data is None:
+        if data is None or not self._unchanged(key):
             return None
         image = Image.open(io.BytesIO(data))
-        image.load()  # RGB, as kept; from memory: nothing left open
+        image.load()  # from memory: nothing left open
         return image
 
     def clear(self) -> None:
+        """Let every kept draft go."""
         with self._lock:
             self._kept.clear()
             self._bytes = 0
@@ -169,10 +175,13 @@ class TextDrafts:
     def held_bytes(self) -> int:
         return self._bytes
 
-
-def _file_key(path: Path) -> tuple[str, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return os.fspath(path), st.st_size, st.st_mtime_ns
+    def _unchanged(self, key: str) -> bool:
+        recorded = self.wanted.get(key)
+        if recorded is None:
+            return False
+        try:
+            st = os.stat(key)
+        except OSError:
+            return False
+        # the scanner's own test of a changed file
+        return st.st_size == recorded[0] and abs(st.st_mtime - recorded[1]) <= 1e-6

@@ -188,19 +188,22 @@ class TextReader:
             self._count("ungated")
         return self._read_found(image, larger)
 
-    def find_lines(self, image: Image.Image) -> Any:
-        """The full detection on ``image``'s :data:`DETECT_SIDE` copy: its lines' boxes, in
-        that copy's pixels (none: empty). Thread-safe once the engine is loaded (the gate's
-        session runs the model, the engine's code resizes and finds the boxes): the text
-        stage's decode threads detect while the reader reads."""
+    def find_lines(self, image: Image.Image) -> np.ndarray:
+        """The full detection on ``image``'s :data:`DETECT_SIDE` copy: its lines' boxes (N x
+        4 x 2, in that copy's pixels; none: N = 0). Thread-safe once the engine is loaded
+        (the gate's session runs the model, the engine's code resizes and finds the boxes):
+        the text stage's decode threads detect while the reader recognises."""
         return self._find(_probe(image))
 
-    def _find(self, probe: Image.Image) -> Any:
+    def _find(self, probe: Image.Image) -> np.ndarray:
         det = self._load().text_det
         if self.gate_model is None:
-            return _detect(det, self.gate.probability, probe)
-        with self._lock:  # another model gates: the engine's own session detects
-            return _detect(det, lambda x: det.infer(textgate.model_input(x))[0][0, 0], probe)
+            boxes = _detect(det, self.gate.probability, probe)
+        else:
+            with self._lock:  # another model gates: the engine's own session detects
+                boxes = _detect(det, lambda x: det.infer(textgate.model_input(x))[0][0, 0],
+                                probe)
+        return np.zeros((0, 4, 2), np.float32) if boxes is None else np.asarray(boxes)
 
     @property
     def loaded(self) -> bool:
@@ -208,13 +211,14 @@ class TextReader:
         return self._engine is not None
 
     def _read_found(self, image: Image.Image,
-                    larger: Callable[[], Image.Image] | None = None, boxes: Any = None) -> str:
+                    larger: Callable[[], Image.Image] | None = None,
+                    boxes: np.ndarray | None = None) -> str:
         """The full detection on a :data:`DETECT_SIDE` copy (``boxes``: already made by
         :meth:`find_lines` on ``image``) and recognition of its lines."""
         probe = _probe(image)
         if boxes is None:
             boxes = self._find(probe)
-        if boxes is None or not len(boxes):
+        if not len(boxes):
             return ""
         with self._lock:
             engine = self._load()
@@ -361,7 +365,8 @@ def text_stage(
         while True:
             work = iter(textindex.pending_text(cat, limit=BATCH * 4, after_id=after))
             # in the pool, a bounded way ahead (both cores: the gate needs no lock): decode,
-            # gate, and decode the copies a photo to read is read from; here: detect, read
+            # gate, find the lines of a photo to read (once the engine is loaded) and decode
+            # the copy they are read from; here: recognise (and detect, before the load)
             ahead: collections.deque[tuple[int, Path, Future[_Look]]] = collections.deque(
                 (pid, path, pool.submit(_look, path, reader, gate, drafts))
                 for pid, path in itertools.islice(work, LOOKAHEAD))
@@ -403,7 +408,7 @@ def text_stage(
     return done
 
 
-_Look = tuple[Image.Image, Image.Image | None, str, Any]
+_Look = tuple[Image.Image, Image.Image | None, str, np.ndarray | None]
 
 
 def _to_read(future: Future[_Look]) -> bool:

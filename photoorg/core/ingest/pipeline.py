@@ -618,19 +618,36 @@ class TextStage:
     def run(self, ctx: RunContext) -> None:
         from photoorg.core.ingest.indexer import run_text_stage
 
-        drafts, ctx.text_drafts = ctx.text_drafts, None  # what is left is let go after
-        ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener, drafts)
+        drafts, ctx.text_drafts = ctx.text_drafts, None
+        try:
+            ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener,
+                                                      drafts)
+        finally:
+            if drafts is not None:
+                drafts.clear()  # what the stage did not take (cancelled, changed files)
 
-    def first_look(self, ctx: RunContext) -> Any:
-        """The embed stage's draft of each photo, kept for this stage to gate."""
+    def first_look(self, ctx: RunContext) -> TextDrafts | None:
+        """The embed stage's draft of each photo this stage will read, kept for its gate."""
         import importlib.util
 
-        if importlib.util.find_spec("rapidocr_onnxruntime") is None or not self.pending(ctx):
-            return None  # no text to read (a model switch re-embeds photos long read)
+        from photoorg.core.ingest import ocr
+        from photoorg.core.search import textindex
+
+        if not ocr.enabled(ctx.cat) or importlib.util.find_spec("rapidocr_onnxruntime") is None:
+            return None
+        # photos the stage will read (not those a model switch re-embeds, read long ago)
+        wanted = textindex.pending_text_files(ctx.cat, limit=DRAFTS_WANTED)
+        if not wanted:
+            return None
         from photoorg.core.ingest.firstlook import TextDrafts
 
-        ctx.text_drafts = TextDrafts()
+        ctx.text_drafts = TextDrafts(wanted)
         return ctx.text_drafts
+
+
+DRAFTS_WANTED = 20_000
+"""Pending photos the embed stage may keep drafts for (the first, as both stages go by id):
+more than its drafts' memory holds; their paths cost about 4 MB."""
 
 
 KEYFRAME_STAGE = "keyframes"
@@ -717,7 +734,22 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
     """Run every stage that has work, in order, until done or cancelled. A stage that needs
     the model is skipped (with a note) when it cannot be loaded; the others still run."""
     started = time.monotonic()
-    for st in STAGES if stages is None else stages:
+    try:
+        _run_stages(ctx, STAGES if stages is None else stages)
+    finally:
+        if ctx.text_drafts is not None:  # a run stopped before its text stage: they go
+            ctx.text_drafts.clear()
+            ctx.text_drafts = None
+    ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
+    ctx.summary.cancelled = ctx.control.cancelled
+    ctx.summary.seconds = time.monotonic() - started
+    ctx.listener.on_progress(Progress("done", done=ctx.summary.embedded,
+                                      total=ctx.summary.embedded))
+    return ctx.summary
+
+
+def _run_stages(ctx: RunContext, stages: Sequence[Any]) -> None:
+    for st in stages:
         if ctx.stopped:
             break
         if st.name == "faces" and not ctx.faces:
@@ -745,13 +777,6 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
             log.exception("pipeline stage %s failed", st.name)
             failures.record_step(ctx.cat, st.name, "stage",
                                  f"the {st.name} stage failed ({failures.describe(exc)})")
-    ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none
-    ctx.text_drafts = None  # a run stopped before its text stage: its drafts go
-    ctx.summary.cancelled = ctx.control.cancelled
-    ctx.summary.seconds = time.monotonic() - started
-    ctx.listener.on_progress(Progress("done", done=ctx.summary.embedded,
-                                      total=ctx.summary.embedded))
-    return ctx.summary
 
 
 def stage_counts(ctx: RunContext) -> dict[str, int]:

@@ -10,9 +10,10 @@ quarter sizes (thick letters of a large sign are thin there). Foliage, rock and 
 have edges everywhere but fewer strokes: on real photos without words the detector scans
 0.37 of the copy instead of 0.62 (``benchmarks/ocr.py --sets``, ``gate_cost``).
 Only the candidates, with a tile of margin, go through the text detector
-(:func:`photoorg.core.ingest.ocr.likely_has_text`), after one look of the detector at a
-small copy of the whole photo (:data:`WHOLE_LOOK_SIDE`), which finds the letters too large
-for any tile; a photo with no candidate costs these looks alone. The same session also runs
+(:func:`photoorg.core.ingest.ocr.likely_has_text`), and the detector also looks at a small
+copy of the whole photo (:data:`WHOLE_LOOK_SIDE`), which finds the letters too large for
+any tile (unless the candidates cover most of the copy: the detector sees all of it then);
+a photo with no candidate costs the tiles and that look alone. The same session also runs
 the full detection of a photo to read (:meth:`photoorg.core.ingest.ocr.TextReader.find_lines`).
 
 The thresholds are biased toward recall: a false candidate costs a few milliseconds of
@@ -224,8 +225,7 @@ def text_sample(height: int, width: int) -> np.ndarray:
                    fill=(235, 232, 220))
     draw.text((width // 16, height // 4 + size // 8), "Gate B12",
               font=ImageFont.load_default(size=size), fill=(20, 20, 30))
-    bgr = np.asarray(image)[:, :, ::-1].astype(np.float32)
-    return np.ascontiguousarray((bgr * (2 / 255.0) - 1.0).transpose(2, 0, 1)[np.newaxis])
+    return model_input(np.asarray(image))
 
 
 _fold_lock = threading.Lock()

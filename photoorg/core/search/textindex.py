@@ -285,6 +285,20 @@ _TO_READ = ("t.photo_id IS NULL OR t.content_hash IS NOT p.content_hash OR "
             f"(t.status = 'failed' AND {waiting_sql('text')})")
 
 
+def pending_text_files(cat: Catalog, limit: int) -> dict[str, tuple[int, float]]:
+    """The files of the first ``limit`` photos :func:`pending_text` would give, each with the
+    size and modification time the scan recorded."""
+    rows = cat.query(
+        "SELECT r.path, p.rel_path, p.size, p.mtime FROM photos p "
+        "JOIN roots r ON r.id = p.root_id LEFT JOIN photo_text t ON t.photo_id = p.id "
+        f"WHERE p.status != 'skipped' AND r.online = 1 AND ({_TO_READ}) "
+        "ORDER BY p.id LIMIT ?",
+        (int(limit),),
+    )
+    return {str(Path(root) / PurePosixPath(rel)): (int(size), float(mtime))
+            for root, rel, size, mtime in rows}
+
+
 def pending_text(cat: Catalog, limit: int = 500, after_id: int = 0) -> list[tuple[int, Path]]:
     """Photos the OCR stage has not read (or whose content changed since), oldest first
     from ``after_id``; skipped photos and offline drives wait."""
