@@ -37,6 +37,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from photoorg.core.ingest.scanner import FileStat
 from photoorg.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -183,5 +184,4 @@ class TextDrafts:
             st = os.stat(key)
         except OSError:
             return False
-        # the scanner's own test of a changed file
-        return st.st_size == recorded[0] and abs(st.st_mtime - recorded[1]) <= 1e-6
+        return FileStat(st.st_size, st.st_mtime).matches(*recorded)  # the scanner's test

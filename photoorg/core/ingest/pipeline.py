@@ -618,13 +618,8 @@ class TextStage:
     def run(self, ctx: RunContext) -> None:
         from photoorg.core.ingest.indexer import run_text_stage
 
-        drafts, ctx.text_drafts = ctx.text_drafts, None
-        try:
-            ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener,
-                                                      drafts)
-        finally:
-            if drafts is not None:
-                drafts.clear()  # what the stage did not take (cancelled, changed files)
+        ctx.summary.text_photos += run_text_stage(ctx.cat, ctx.control, ctx.listener,
+                                                  ctx.text_drafts)
 
     def first_look(self, ctx: RunContext) -> TextDrafts | None:
         """The embed stage's draft of each photo this stage will read, kept for its gate."""
@@ -737,7 +732,7 @@ def run_pipeline(ctx: RunContext, stages: Sequence[Any] | None = None) -> IndexS
     try:
         _run_stages(ctx, STAGES if stages is None else stages)
     finally:
-        if ctx.text_drafts is not None:  # a run stopped before its text stage: they go
+        if ctx.text_drafts is not None:  # what the text stage did not take, or never ran for
             ctx.text_drafts.clear()
             ctx.text_drafts = None
     ctx.models.encoders.idle()  # between runs (``photoorg watch``) a lean process holds none

@@ -120,6 +120,11 @@ class FileStat:
     size: int
     mtime: float
 
+    def matches(self, size: int, mtime: float) -> bool:
+        """Whether a file recorded with this size and mtime is unchanged (mtime within a
+        microsecond: file systems round it differently)."""
+        return self.size == size and abs(self.mtime - mtime) <= 1e-6
+
 
 @dataclass
 class ScanReport:
@@ -314,7 +319,7 @@ def _reconcile_known(cat: Catalog, row: PhotoRow, root: Root, rel: str, fst: Fil
                      report: ScanReport, was_missing: Collection[int]) -> None:
     """A file the catalog already has: unchanged, touched only (same content: keep its
     vector and everything derived from it) or changed (indexed again)."""
-    if row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
+    if not fst.matches(row.size, row.mtime):
         digest = _safe_hash(root.path / rel, fst.size, report)
         if digest is not None and digest == row.content_hash:
             cat.move_photo(row.id, root.id, rel, fst.mtime)
@@ -341,7 +346,7 @@ def _respelled(
     otherwise the content-hash matching decides, as for any other move."""
     stored = aliases.get(match_key(rel, fold_case=fold_case))
     row = known.get(stored) if stored is not None else None
-    if row is None or row.size != fst.size or abs(row.mtime - fst.mtime) > 1e-6:
+    if row is None or not fst.matches(row.size, row.mtime):
         return None
     del known[row.rel_path]
     cat.move_photo(row.id, row.root_id, rel, row.mtime)

@@ -283,16 +283,17 @@ def suggestions(cat: Catalog) -> list[Suggestion]:
 # never read, changed since, or failed and its wait before the next try is over
 _TO_READ = ("t.photo_id IS NULL OR t.content_hash IS NOT p.content_hash OR "
             f"(t.status = 'failed' AND {waiting_sql('text')})")
+# the photos the OCR stage has to read; skipped photos and offline drives wait
+_PENDING = ("FROM photos p JOIN roots r ON r.id = p.root_id "
+            "LEFT JOIN photo_text t ON t.photo_id = p.id "
+            f"WHERE p.status != 'skipped' AND r.online = 1 AND ({_TO_READ})")
 
 
 def pending_text_files(cat: Catalog, limit: int) -> dict[str, tuple[int, float]]:
     """The files of the first ``limit`` photos :func:`pending_text` would give, each with the
     size and modification time the scan recorded."""
     rows = cat.query(
-        "SELECT r.path, p.rel_path, p.size, p.mtime FROM photos p "
-        "JOIN roots r ON r.id = p.root_id LEFT JOIN photo_text t ON t.photo_id = p.id "
-        f"WHERE p.status != 'skipped' AND r.online = 1 AND ({_TO_READ}) "
-        "ORDER BY p.id LIMIT ?",
+        f"SELECT r.path, p.rel_path, p.size, p.mtime {_PENDING} ORDER BY p.id LIMIT ?",
         (int(limit),),
     )
     return {str(Path(root) / PurePosixPath(rel)): (int(size), float(mtime))
@@ -303,21 +304,12 @@ def pending_text(cat: Catalog, limit: int = 500, after_id: int = 0) -> list[tupl
     """Photos the OCR stage has not read (or whose content changed since), oldest first
     from ``after_id``; skipped photos and offline drives wait."""
     rows = cat.query(
-        "SELECT p.id, r.path, p.rel_path FROM photos p JOIN roots r ON r.id = p.root_id "
-        "LEFT JOIN photo_text t ON t.photo_id = p.id "
-        "WHERE p.status != 'skipped' AND r.online = 1 AND p.id > ? "
-        f"AND ({_TO_READ}) "
-        "ORDER BY p.id LIMIT ?",
+        f"SELECT p.id, r.path, p.rel_path {_PENDING} AND p.id > ? ORDER BY p.id LIMIT ?",
         (int(after_id), int(limit)),
     )
     return [(pid, Path(root) / PurePosixPath(rel)) for pid, root, rel in rows]
 
 
 def count_pending_text(cat: Catalog) -> int:
-    return int(cat.scalar(
-        "SELECT COUNT(*) FROM photos p JOIN roots r ON r.id = p.root_id "
-        "LEFT JOIN photo_text t ON t.photo_id = p.id "
-        "WHERE p.status != 'skipped' AND r.online = 1 "
-        f"AND ({_TO_READ})"
-    ) or 0)
+    return int(cat.scalar(f"SELECT COUNT(*) {_PENDING}") or 0)
 
